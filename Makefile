@@ -1,0 +1,40 @@
+# analytics: PostgreSQL extension (PGXS)
+EXTENSION    = analytics
+MODULE_big   = analytics
+OBJS         = src/analytics.o src/maintenance.o src/worker.o
+DATA         = $(wildcard src/sql/analytics--*.sql)
+
+REGRESS      = setup events lifecycle retention worker
+REGRESS_OPTS = --inputdir=.
+# isolation specs live in test/specs, their expected output in expected/
+ISOLATION      = maintenance_concurrency ingest_during_maintenance
+ISOLATION_OPTS = --inputdir=test --outputdir=.
+
+PG_CONFIG ?= pg_config
+PG_CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter  # PostgreSQL's own headers have unused parameters
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# --- project commands ------------------------------------------------------
+
+.PHONY: test demo gen unit deps
+
+# install what is missing, build, install, start a private cluster, run every test
+test:
+	./test/run_tests.sh
+
+# install what is missing, build, install, start a throwaway cluster, load a sample, print answers
+demo:
+	./test/demo.sh
+
+deps:
+	./test/deps.sh
+
+gen: test/gen
+
+test/gen: test/gen.c
+	$(CC) -O2 -std=c99 -Wall -Wextra -Werror -o $@ $< -lm
+
+# plain-C unit tests: test/unit/test_X.c tests src/X.c, no PostgreSQL needed
+test/unit/test_%: test/unit/test_%.c src/%.c src/%.h
+	$(CC) -std=c99 -O1 -g -Wall -Wextra -Werror -Isrc -o $@ $(filter %.c,$^) -lm

@@ -1,0 +1,84 @@
+/*-------------------------------------------------------------------------
+ * analytics.c
+ *		Module entry point: settings (GUCs) and background worker registration.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "analytics.h"
+
+PG_MODULE_MAGIC;
+
+int			analytics_maintenance_interval = 60;
+char	   *analytics_maintenance_databases = NULL;
+int			analytics_premake_days = 7;
+int			analytics_maintenance_lock_timeout = 100;
+bool		analytics_maintenance_in_worker = true;
+char	   *analytics_project_id = NULL;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("analytics.maintenance_interval",
+							"Time between two maintenance runs of the background worker.",
+							"Only used when analytics is in shared_preload_libraries.",
+							&analytics_maintenance_interval,
+							60, 1, 7 * 24 * 3600,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("analytics.maintenance_databases",
+							   "Comma-separated list of databases in which the background worker runs maintenance.",
+							   "Only used when analytics is in shared_preload_libraries.",
+							   &analytics_maintenance_databases,
+							   "",
+							   PGC_SIGHUP, GUC_LIST_INPUT,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("analytics.premake_days",
+							"Number of daily partitions maintenance creates ahead of today.",
+							NULL,
+							&analytics_premake_days,
+							7, 0, 366,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("analytics.maintenance_lock_timeout",
+							"Longest time maintenance waits for a lock before deferring a step to the next run.",
+							NULL,
+							&analytics_maintenance_lock_timeout,
+							100, 1, 60 * 1000,
+							PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("analytics.maintenance_in_worker",
+							 "Whether run_maintenance() runs in a background worker that commits each step.",
+							 "When off, or when no worker slot is free, it runs inside the caller's transaction.",
+							 &analytics_maintenance_in_worker,
+							 true,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("analytics.project_id",
+							   "Project whose rows the query functions read when they are given no project_id.",
+							   "Narrows what a query reads; never widens it.",
+							   &analytics_project_id,
+							   NULL,
+							   PGC_USERSET, 0,
+							   NULL, NULL, NULL);
+
+#if PG_VERSION_NUM >= 150000
+	MarkGUCPrefixReserved("analytics");
+#else
+	EmitWarningsOnPlaceholders("analytics");
+#endif
+
+	if (process_shared_preload_libraries_in_progress)
+		analytics_register_launcher();
+}

@@ -1,0 +1,44 @@
+/*-------------------------------------------------------------------------
+ * analytics.h
+ *		Shared declarations of the analytics extension.
+ *-------------------------------------------------------------------------
+ */
+#ifndef ANALYTICS_H
+#define ANALYTICS_H
+
+#include "postgres.h"
+#include "datatype/timestamp.h"
+#include "storage/dsm.h"
+
+#define ANALYTICS_SCHEMA "analytics"
+#define ANALYTICS_EVENTS "events"
+#define ANALYTICS_DEFAULT_PARTITION "events_default"
+
+/* advisory lock key held by a running maintenance (per database) */
+#define ANALYTICS_LOCK_CLASSID 0x616e61	/* "ana" */
+#define ANALYTICS_LOCK_OBJID   1
+
+/* GUCs (analytics.c) */
+extern int	analytics_maintenance_interval;	/* seconds */
+extern char *analytics_maintenance_databases;
+extern int	analytics_premake_days;
+extern int	analytics_maintenance_lock_timeout;	/* ms */
+extern bool analytics_maintenance_in_worker;
+extern char *analytics_project_id;
+
+/* parameters of one maintenance run */
+typedef struct MaintenanceParams
+{
+	int			premake_days;
+	int			lock_timeout_ms;
+} MaintenanceParams;
+
+/* maintenance.c */
+extern char *analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step);
+
+/* worker.c */
+extern void analytics_register_launcher(void);
+extern char *analytics_maintenance_in_background(const MaintenanceParams *params,
+												 bool *started);
+
+#endif							/* ANALYTICS_H */

@@ -1,0 +1,951 @@
+/*-------------------------------------------------------------------------
+ * maintenance.c
+ *		Partition lifecycle of analytics.events: create day partitions ahead,
+ *		move rows out of the default partition, archive plays and drop
+ *		partitions older than the retention window.  Also the retention
+ *		setting and the partitions() introspection function.
+ *
+ * Every step is a unit of its own: in a background worker each step is its
+ * own transaction (committed before the next starts); inside a caller's
+ * transaction each step is a subtransaction.  A step that cannot get a lock
+ * within analytics.maintenance_lock_timeout is rolled back, reported as
+ * deferred, and retried by the next run.
+ *
+ * Lock order is always parent first, then children (the default partition,
+ * the partition being dropped), the same order in which queries and inserts
+ * on analytics.events take theirs, so maintenance never deadlocks with them:
+ *
+ *	move strays / create ahead: analytics.events SHARE UPDATE EXCLUSIVE (does
+ *		not conflict with SELECT, INSERT or COPY), then events_default ACCESS
+ *		EXCLUSIVE while rows are moved and the new table is attached.
+ *	drop expired: analytics.events ACCESS EXCLUSIVE (DROP of a partition
+ *		needs it), then the partition; held while its plays are archived and
+ *		it is dropped, then committed.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/partition.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "analytics.h"
+
+PG_FUNCTION_INFO_V1(analytics_retention);
+PG_FUNCTION_INFO_V1(analytics_set_retention);
+PG_FUNCTION_INFO_V1(analytics_partitions);
+
+#define DEFAULT_RETENTION "30 days"
+#define MAX_RETENTION "100 years"
+/* days between 1970-01-01 and 2000-01-01 */
+#define UNIX_TO_PG_DAYS 10957
+
+/* one partition of analytics.events, from pg_class.relpartbound */
+typedef struct PartInfo
+{
+	Oid			relid;
+	char	   *nspname;
+	char	   *relname;
+	bool		is_default;
+	bool		has_lower;		/* false: MINVALUE */
+	bool		has_upper;		/* false: MAXVALUE */
+	TimestampTz lower;
+	TimestampTz upper;
+} PartInfo;
+
+/* a day (PostgreSQL day number: days since 2000-01-01) and its stray rows */
+typedef struct DayWork
+{
+	int64		day;
+	int64		rows;
+	bool		ahead;			/* created ahead rather than for strays */
+} DayWork;
+
+typedef struct MaintState
+{
+	MaintenanceParams params;
+	bool		commit_mode;
+	TimestampTz now;
+	TimestampTz cutoff;
+	int64		today;
+	Interval   *retention;
+	MemoryContext cxt;			/* survives the steps' transactions */
+
+	List	   *parts;			/* PartInfo *, as planned */
+	List	   *days;			/* DayWork *, as planned */
+
+	StringInfoData created;
+	StringInfoData dropped;
+	StringInfoData deferred;
+	int			n_created;
+	int			n_dropped;
+	int			n_deferred;
+	int64		rows_moved;
+	int64		rows_discarded;
+	int64		plays_archived;
+	double		max_parent_lock_ms;
+	TimestampTz lock_start;		/* when the step got its strongest parent lock */
+	bool		stop;
+} MaintState;
+
+typedef void (*StepFn) (MaintState *st, void *arg);
+
+/* ---------------------------------------------------------------------
+ * helpers
+ * --------------------------------------------------------------------- */
+
+static Oid
+events_relid(void)
+{
+	Oid			nspid = get_namespace_oid(ANALYTICS_SCHEMA, false);
+	Oid			relid = get_relname_relid(ANALYTICS_EVENTS, nspid);
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table analytics.events does not exist"),
+				 errhint("Is the analytics extension installed in this database?")));
+	return relid;
+}
+
+static int64
+floor_div(int64 a, int64 b)
+{
+	int64		q = a / b;
+
+	if ((a % b != 0) && ((a < 0) != (b < 0)))
+		q--;
+	return q;
+}
+
+static TimestampTz
+day_start(int64 day)
+{
+	return (TimestampTz) (day * USECS_PER_DAY);
+}
+
+/* "YYYY-MM-DD" of a day number, into buf */
+static void
+day_ymd(int64 day, int *y, int *m, int *d)
+{
+	j2date((int) (day + POSTGRES_EPOCH_JDATE), y, m, d);
+}
+
+static char *
+day_literal(int64 day)
+{
+	int			y,
+				m,
+				d;
+
+	day_ymd(day, &y, &m, &d);
+	return psprintf("%04d-%02d-%02d 00:00:00+00", y, m, d);
+}
+
+static char *
+day_partition_name(int64 day)
+{
+	int			y,
+				m,
+				d;
+
+	day_ymd(day, &y, &m, &d);
+	return psprintf("events_p%04d%02d%02d", y, m, d);
+}
+
+static char *
+timestamptz_iso(TimestampTz t)
+{
+	return text_to_cstring(DatumGetTextPP(DirectFunctionCall2(timestamptz_to_char,
+															  TimestampTzGetDatum(t),
+															  CStringGetTextDatum("YYYY-MM-DD\"T\"HH24:MI:SS.USOF"))));
+}
+
+static void
+json_append_name(StringInfo buf, int *n, const char *name)
+{
+	if ((*n)++ > 0)
+		appendStringInfoChar(buf, ',');
+	escape_json(buf, name);
+}
+
+/*
+ * Partitions of analytics.events with their bounds, read from relpartbound.
+ * Allocated in CurrentMemoryContext, sorted by lower bound, default last.
+ */
+static int
+partinfo_cmp(const ListCell *a, const ListCell *b)
+{
+	PartInfo   *pa = lfirst(a);
+	PartInfo   *pb = lfirst(b);
+
+	if (pa->is_default != pb->is_default)
+		return pa->is_default ? 1 : -1;
+	if (pa->has_lower != pb->has_lower)
+		return pa->has_lower ? 1 : -1;
+	if (pa->lower != pb->lower)
+		return pa->lower < pb->lower ? -1 : 1;
+	return 0;
+}
+
+static List *
+read_partitions(Oid parentoid)
+{
+	List	   *children = find_inheritance_children(parentoid, NoLock);
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, children)
+	{
+		Oid			relid = lfirst_oid(lc);
+		HeapTuple	tup;
+		Datum		datum;
+		bool		isnull;
+		PartInfo   *pi;
+
+		tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+		if (!HeapTupleIsValid(tup))
+			continue;			/* dropped concurrently */
+		datum = SysCacheGetAttr(RELOID, tup, Anum_pg_class_relpartbound, &isnull);
+		if (isnull)
+		{
+			ReleaseSysCache(tup);
+			continue;
+		}
+
+		pi = palloc0(sizeof(PartInfo));
+		pi->relid = relid;
+		pi->relname = pstrdup(NameStr(((Form_pg_class) GETSTRUCT(tup))->relname));
+		pi->nspname = get_namespace_name(((Form_pg_class) GETSTRUCT(tup))->relnamespace);
+
+		{
+			PartitionBoundSpec *spec;
+
+			spec = castNode(PartitionBoundSpec,
+							stringToNode(TextDatumGetCString(datum)));
+			if (spec->is_default)
+				pi->is_default = true;
+			else
+			{
+				PartitionRangeDatum *lo = castNode(PartitionRangeDatum, linitial(spec->lowerdatums));
+				PartitionRangeDatum *hi = castNode(PartitionRangeDatum, linitial(spec->upperdatums));
+
+				if (lo->kind == PARTITION_RANGE_DATUM_VALUE)
+				{
+					pi->has_lower = true;
+					pi->lower = DatumGetTimestampTz(castNode(Const, lo->value)->constvalue);
+				}
+				else if (lo->kind == PARTITION_RANGE_DATUM_MAXVALUE)
+				{
+					pi->has_lower = true;
+					pi->lower = DT_NOEND;
+				}
+				if (hi->kind == PARTITION_RANGE_DATUM_VALUE)
+				{
+					pi->has_upper = true;
+					pi->upper = DatumGetTimestampTz(castNode(Const, hi->value)->constvalue);
+				}
+				else if (hi->kind == PARTITION_RANGE_DATUM_MINVALUE)
+				{
+					pi->has_upper = true;
+					pi->upper = DT_NOBEGIN;
+				}
+			}
+		}
+		ReleaseSysCache(tup);
+		result = lappend(result, pi);
+	}
+	list_sort(result, partinfo_cmp);
+	return result;
+}
+
+/* does any non-default partition overlap [lo, hi)? */
+static PartInfo *
+find_overlap(List *parts, TimestampTz lo, TimestampTz hi)
+{
+	ListCell   *lc;
+
+	foreach(lc, parts)
+	{
+		PartInfo   *pi = lfirst(lc);
+		bool		starts_before_hi,
+					ends_after_lo;
+
+		if (pi->is_default)
+			continue;
+		starts_before_hi = !pi->has_lower || pi->lower < hi;
+		ends_after_lo = !pi->has_upper || pi->upper > lo;
+		if (starts_before_hi && ends_after_lo)
+			return pi;
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * retention
+ * --------------------------------------------------------------------- */
+
+static Interval *
+parse_interval(const char *s)
+{
+	return DatumGetIntervalP(DirectFunctionCall3(interval_in,
+												 CStringGetDatum(s),
+												 ObjectIdGetDatum(InvalidOid),
+												 Int32GetDatum(-1)));
+}
+
+/* current retention; caller must be connected to SPI */
+static Interval *
+read_retention(void)
+{
+	int			ret;
+
+	ret = SPI_execute("SELECT retention FROM analytics.settings WHERE id", true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read analytics.settings: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+		{
+			Interval   *res = (Interval *) SPI_palloc(sizeof(Interval));
+
+			memcpy(res, DatumGetIntervalP(d), sizeof(Interval));
+			return res;
+		}
+	}
+	{
+		Interval   *def = parse_interval(DEFAULT_RETENTION);
+		Interval   *res = (Interval *) SPI_palloc(sizeof(Interval));
+
+		memcpy(res, def, sizeof(Interval));
+		return res;
+	}
+}
+
+Datum
+analytics_retention(PG_FUNCTION_ARGS)
+{
+	Interval   *spi_res;
+	Interval   *res = (Interval *) palloc(sizeof(Interval));
+
+	SPI_connect();
+	spi_res = read_retention();
+	memcpy(res, spi_res, sizeof(Interval));
+	SPI_finish();
+	PG_RETURN_INTERVAL_P(res);
+}
+
+Datum
+analytics_set_retention(PG_FUNCTION_ARGS)
+{
+	Interval   *iv;
+	Interval   *min_iv = parse_interval("1 day");
+	Interval   *max_iv = parse_interval(MAX_RETENTION);
+	Oid			argtypes[1] = {INTERVALOID};
+	Datum		values[1];
+	int			ret;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("retention must not be NULL"),
+				 errhint("Give an interval of at least 1 day, for example '30 days', '3 months' or '12 months'.")));
+	iv = PG_GETARG_INTERVAL_P(0);
+
+	if (DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(iv),
+										  IntervalPGetDatum(min_iv))) < 0 ||
+		DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(iv),
+										  IntervalPGetDatum(max_iv))) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid retention: \"%s\"",
+						DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(iv)))),
+				 errdetail("The retention must be at least 1 day and at most %s.", MAX_RETENTION),
+				 errhint("For example '30 days', '3 months' or '12 months'.")));
+
+	values[0] = IntervalPGetDatum(iv);
+	SPI_connect();
+	ret = SPI_execute_with_args("INSERT INTO analytics.settings (id, retention) VALUES (true, $1) "
+								"ON CONFLICT (id) DO UPDATE SET retention = excluded.retention",
+								1, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "could not store the retention: %s", SPI_result_code_string(ret));
+	SPI_finish();
+
+	PG_RETURN_INTERVAL_P(iv);
+}
+
+/* ---------------------------------------------------------------------
+ * partitions()
+ * --------------------------------------------------------------------- */
+
+Datum
+analytics_partitions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	List	   *parts;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	parts = read_partitions(events_relid());
+	foreach(lc, parts)
+	{
+		PartInfo   *pi = lfirst(lc);
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		values[0] = ObjectIdGetDatum(pi->relid);
+		values[1] = TimestampTzGetDatum(pi->has_lower ? pi->lower : DT_NOBEGIN);
+		values[2] = TimestampTzGetDatum(pi->has_upper ? pi->upper : DT_NOEND);
+		nulls[1] = nulls[2] = pi->is_default;
+		values[3] = BoolGetDatum(pi->is_default);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* ---------------------------------------------------------------------
+ * steps
+ * --------------------------------------------------------------------- */
+
+static void
+record_deferred(MaintState *st, const char *step, const char *target, ErrorData *edata)
+{
+	MemoryContext old = MemoryContextSwitchTo(st->cxt);
+
+	if (st->n_deferred++ > 0)
+		appendStringInfoChar(&st->deferred, ',');
+	appendStringInfoString(&st->deferred, "{\"step\":");
+	escape_json(&st->deferred, step);
+	appendStringInfoString(&st->deferred, ",\"target\":");
+	escape_json(&st->deferred, target ? target : "");
+	appendStringInfoString(&st->deferred, ",\"sqlstate\":");
+	escape_json(&st->deferred, unpack_sql_state(edata->sqlerrcode));
+	appendStringInfoString(&st->deferred, ",\"reason\":");
+	escape_json(&st->deferred,
+				edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ?
+				"lock timeout, retried by the next run" :
+				(edata->message ? edata->message : "error"));
+	appendStringInfoChar(&st->deferred, '}');
+	MemoryContextSwitchTo(old);
+
+	ereport(edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ? LOG : WARNING,
+			(errmsg("analytics maintenance: %s %s deferred: %s",
+					step, target ? target : "",
+					edata->message ? edata->message : "error")));
+}
+
+static void
+set_step_lock_timeout(MaintState *st)
+{
+	char		buf[32];
+
+	snprintf(buf, sizeof(buf), "%d", st->params.lock_timeout_ms);
+	(void) set_config_option("lock_timeout", buf, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+/*
+ * Run one step: its own transaction in commit mode, a subtransaction
+ * otherwise.  Returns false when the step failed (and was rolled back).
+ */
+static bool
+run_step(MaintState *st, const char *step, const char *target, StepFn fn, void *arg)
+{
+	volatile bool ok = true;
+
+	st->lock_start = 0;
+	if (st->commit_mode)
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		PG_TRY();
+		{
+			int			nest = NewGUCNestLevel();
+
+			set_step_lock_timeout(st);
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+			fn(st, arg);
+			SPI_finish();
+			AtEOXact_GUC(true, nest);
+			PopActiveSnapshot();
+			CommitTransactionCommand();
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(st->cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			AbortCurrentTransaction();
+			record_deferred(st, step, target, edata);
+			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+				edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+				st->stop = true;
+			FreeErrorData(edata);
+			ok = false;
+		}
+		PG_END_TRY();
+	}
+	else
+	{
+		MemoryContext oldcxt = CurrentMemoryContext;
+		ResourceOwner oldowner = CurrentResourceOwner;
+
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(oldcxt);
+		PG_TRY();
+		{
+			int			nest = NewGUCNestLevel();
+
+			set_step_lock_timeout(st);
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+			fn(st, arg);
+			SPI_finish();
+			AtEOXact_GUC(true, nest);
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(st->cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+				edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+				ReThrowError(edata);
+			record_deferred(st, step, target, edata);
+			FreeErrorData(edata);
+			ok = false;
+		}
+		PG_END_TRY();
+	}
+
+	if (ok && st->lock_start != 0)
+	{
+		double		ms = (double) (GetCurrentTimestamp() - st->lock_start) / 1000.0;
+
+		if (ms > st->max_parent_lock_ms)
+			st->max_parent_lock_ms = ms;
+	}
+	return ok;
+}
+
+/* plan: read settings, partitions and the days found in the default partition */
+static void
+step_plan(MaintState *st, void *arg)
+{
+	Oid			parent = events_relid();
+	Interval   *ret;
+	List	   *parts;
+	MemoryContext old;
+	int			spi;
+	uint64		i;
+	int64		ahead;
+
+	ret = read_retention();
+	old = MemoryContextSwitchTo(st->cxt);
+	st->retention = palloc(sizeof(Interval));
+	memcpy(st->retention, ret, sizeof(Interval));
+	MemoryContextSwitchTo(old);
+	st->cutoff = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+														 TimestampTzGetDatum(st->now),
+														 IntervalPGetDatum(st->retention)));
+
+	/* stray rows, per UTC day */
+	spi = SPI_execute("SELECT floor(extract(epoch FROM emitted_at) / 86400)::bigint, count(*)::bigint "
+					  "FROM analytics.events_default GROUP BY 1 ORDER BY 1", true, 0);
+	if (spi != SPI_OK_SELECT)
+		elog(ERROR, "could not survey analytics.events_default: %s", SPI_result_code_string(spi));
+
+	old = MemoryContextSwitchTo(st->cxt);
+	st->days = NIL;
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		n1,
+					n2;
+		DayWork    *dw = palloc0(sizeof(DayWork));
+
+		dw->day = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &n1)) - UNIX_TO_PG_DAYS;
+		dw->rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &n2));
+		st->days = lappend(st->days, dw);
+	}
+	MemoryContextSwitchTo(old);
+
+	/* partitions, as they are now */
+	parts = read_partitions(parent);
+	old = MemoryContextSwitchTo(st->cxt);
+	st->parts = NIL;
+	{
+		ListCell   *lc;
+
+		foreach(lc, parts)
+		{
+			PartInfo   *src = lfirst(lc);
+			PartInfo   *pi = palloc(sizeof(PartInfo));
+
+			memcpy(pi, src, sizeof(PartInfo));
+			pi->relname = pstrdup(src->relname);
+			pi->nspname = pstrdup(src->nspname);
+			st->parts = lappend(st->parts, pi);
+		}
+	}
+
+	/* days to create ahead: today .. today + premake_days, when missing */
+	for (ahead = 0; ahead <= st->params.premake_days; ahead++)
+	{
+		int64		day = st->today + ahead;
+		bool		planned = false;
+		ListCell   *lc;
+
+		foreach(lc, st->days)
+		{
+			if (((DayWork *) lfirst(lc))->day == day)
+				planned = true;
+		}
+		if (!planned && !find_overlap(st->parts, day_start(day), day_start(day + 1)))
+		{
+			DayWork    *dw = palloc0(sizeof(DayWork));
+
+			dw->day = day;
+			dw->ahead = true;
+			st->days = lappend(st->days, dw);
+		}
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Give one day a home: discard its stray rows when the whole day is past
+ * the retention window (archiving their plays), else create the day's
+ * partition, move the day's rows from the default partition into it and
+ * attach it.
+ */
+static void
+step_place_day(MaintState *st, void *arg)
+{
+	DayWork    *dw = (DayWork *) arg;
+	Oid			parent = events_relid();
+	Oid			defoid;
+	TimestampTz lo = day_start(dw->day);
+	TimestampTz hi = day_start(dw->day + 1);
+	Oid			argtypes[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[2];
+	int			ret;
+
+	values[0] = TimestampTzGetDatum(lo);
+	values[1] = TimestampTzGetDatum(hi);
+
+	/* parent first, then the default partition */
+	LockRelationOid(parent, ShareUpdateExclusiveLock);
+	defoid = get_default_partition_oid(parent);
+	if (OidIsValid(defoid))
+		LockRelationOid(defoid, AccessExclusiveLock);
+
+	if (hi <= st->cutoff)
+	{
+		bool		isnull;
+
+		if (!OidIsValid(defoid))
+			return;
+		ret = SPI_execute_with_args(
+									"WITH gone AS ("
+									"  DELETE FROM analytics.events_default"
+									"  WHERE emitted_at >= $1 AND emitted_at < $2"
+									"  RETURNING project_id, media_id, media_type, event_type),"
+									" plays AS ("
+									"  SELECT project_id, media_id, media_type, count(*) AS n FROM gone"
+									"  WHERE event_type = 'play' GROUP BY 1, 2, 3),"
+									" ins AS ("
+									"  INSERT INTO analytics.play_totals AS t (project_id, media_id, media_type, plays)"
+									"  SELECT project_id, media_id, media_type, n FROM plays"
+									"  ON CONFLICT (project_id, media_id, media_type)"
+									"  DO UPDATE SET plays = t.plays + excluded.plays, updated_at = now())"
+									" SELECT (SELECT count(*) FROM gone)::bigint,"
+									"        (SELECT coalesce(sum(n), 0) FROM plays)::bigint",
+									2, argtypes, values, NULL, false, 0);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not discard expired rows: %s", SPI_result_code_string(ret));
+		st->rows_discarded += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		st->plays_archived += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		return;
+	}
+
+	{
+		List	   *parts = read_partitions(parent);
+		PartInfo   *overlap = find_overlap(parts, lo, hi);
+		char	   *relname = day_partition_name(dw->day);
+		const char *qname = quote_qualified_identifier(ANALYTICS_SCHEMA, relname);
+		char	   *lo_lit = day_literal(dw->day);
+		char	   *hi_lit = day_literal(dw->day + 1);
+		StringInfoData sql;
+
+		if (overlap)
+		{
+			if (dw->ahead)
+				return;			/* somebody created it meanwhile */
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("cannot create partition %s: its range overlaps partition %s",
+							relname, overlap->relname)));
+		}
+
+		initStringInfo(&sql);
+		appendStringInfo(&sql,
+						 "CREATE TABLE %s (LIKE analytics.events INCLUDING DEFAULTS INCLUDING CONSTRAINTS, "
+						 "CONSTRAINT %s CHECK (emitted_at >= '%s' AND emitted_at < '%s'))",
+						 qname, quote_identifier(psprintf("%s_bounds", relname)), lo_lit, hi_lit);
+		ret = SPI_execute(sql.data, false, 0);
+		if (ret != SPI_OK_UTILITY)
+			elog(ERROR, "could not create %s: %s", qname, SPI_result_code_string(ret));
+
+		if (OidIsValid(defoid))
+		{
+			resetStringInfo(&sql);
+			appendStringInfo(&sql,
+							 "WITH moved AS (DELETE FROM analytics.events_default"
+							 " WHERE emitted_at >= $1 AND emitted_at < $2 RETURNING *)"
+							 " INSERT INTO %s SELECT * FROM moved", qname);
+			ret = SPI_execute_with_args(sql.data, 2, argtypes, values, NULL, false, 0);
+			if (ret != SPI_OK_INSERT)
+				elog(ERROR, "could not move rows into %s: %s", qname, SPI_result_code_string(ret));
+			st->rows_moved += (int64) SPI_processed;
+		}
+
+		resetStringInfo(&sql);
+		appendStringInfo(&sql,
+						 "ALTER TABLE analytics.events ATTACH PARTITION %s FOR VALUES FROM ('%s') TO ('%s')",
+						 qname, lo_lit, hi_lit);
+		ret = SPI_execute(sql.data, false, 0);
+		if (ret != SPI_OK_UTILITY)
+			elog(ERROR, "could not attach %s: %s", qname, SPI_result_code_string(ret));
+
+		json_append_name(&st->created, &st->n_created, relname);
+	}
+}
+
+/* archive the plays of an expired partition and drop it */
+static void
+step_drop(MaintState *st, void *arg)
+{
+	PartInfo   *pi = (PartInfo *) arg;
+	Oid			parent = events_relid();
+	List	   *parts;
+	ListCell   *lc;
+	bool		still = false;
+	const char *qname;
+	StringInfoData sql;
+	int			ret;
+	bool		isnull;
+	int64		plays;
+
+	/* parent first: DROP of a partition takes ACCESS EXCLUSIVE on it */
+	LockRelationOid(parent, AccessExclusiveLock);
+	st->lock_start = GetCurrentTimestamp();
+
+	/* re-check under the lock that it is still an expired partition */
+	parts = read_partitions(parent);
+	foreach(lc, parts)
+	{
+		PartInfo   *cur = lfirst(lc);
+
+		if (cur->relid == pi->relid && !cur->is_default && cur->has_upper &&
+			cur->upper <= st->cutoff)
+			still = true;
+	}
+	if (!still)
+		return;
+
+	LockRelationOid(pi->relid, AccessExclusiveLock);
+	qname = quote_qualified_identifier(pi->nspname, pi->relname);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "WITH plays AS ("
+					 "  SELECT project_id, media_id, media_type, count(*) AS n FROM %s"
+					 "  WHERE event_type = 'play' GROUP BY 1, 2, 3),"
+					 " ins AS ("
+					 "  INSERT INTO analytics.play_totals AS t (project_id, media_id, media_type, plays)"
+					 "  SELECT project_id, media_id, media_type, n FROM plays"
+					 "  ON CONFLICT (project_id, media_id, media_type)"
+					 "  DO UPDATE SET plays = t.plays + excluded.plays, updated_at = now())"
+					 " SELECT coalesce(sum(n), 0)::bigint FROM plays", qname);
+	ret = SPI_execute(sql.data, false, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not archive the plays of %s: %s", qname, SPI_result_code_string(ret));
+	plays = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "DROP TABLE %s", qname);
+	ret = SPI_execute(sql.data, false, 0);
+	if (ret != SPI_OK_UTILITY)
+		elog(ERROR, "could not drop %s: %s", qname, SPI_result_code_string(ret));
+
+	st->plays_archived += plays;
+	json_append_name(&st->dropped, &st->n_dropped, pi->relname);
+}
+
+/* ---------------------------------------------------------------------
+ * the run
+ * --------------------------------------------------------------------- */
+
+static bool
+acquire_run_lock(bool session)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, ANALYTICS_LOCK_CLASSID, ANALYTICS_LOCK_OBJID, 2);
+	return LockAcquire(&tag, ExclusiveLock, session, true) != LOCKACQUIRE_NOT_AVAIL;
+}
+
+static void
+release_run_lock(void)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, ANALYTICS_LOCK_CLASSID, ANALYTICS_LOCK_OBJID, 2);
+	LockRelease(&tag, ExclusiveLock, true);
+}
+
+/*
+ * Run maintenance once.  commit_per_step: we are a background worker
+ * outside any transaction and commit each step; else we run inside the
+ * caller's transaction.  Returns the jsonb report as text, palloc'd in the
+ * caller's memory context.
+ */
+char *
+analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	MaintState *st;
+	StringInfoData out;
+	bool		got_lock;
+	ListCell   *lc;
+	char	   *result;
+
+	st = palloc0(sizeof(MaintState));
+	st->cxt = AllocSetContextCreate(commit_per_step ? TopMemoryContext : CurrentMemoryContext,
+									"analytics maintenance",
+									ALLOCSET_DEFAULT_SIZES);
+	st->params = *params;
+	st->commit_mode = commit_per_step;
+	st->now = GetCurrentTimestamp();
+	st->today = floor_div(st->now, USECS_PER_DAY);
+
+	MemoryContextSwitchTo(st->cxt);
+	initStringInfo(&st->created);
+	initStringInfo(&st->dropped);
+	initStringInfo(&st->deferred);
+	MemoryContextSwitchTo(callercxt);
+
+	/* one run at a time per database; a second caller returns at once */
+	if (commit_per_step)
+	{
+		StartTransactionCommand();
+		got_lock = acquire_run_lock(true);
+		CommitTransactionCommand();
+	}
+	else
+		got_lock = acquire_run_lock(false);
+
+	MemoryContextSwitchTo(callercxt);
+	if (!got_lock)
+	{
+		MemoryContextDelete(st->cxt);
+		return pstrdup("{\"skipped\": true, \"reason\": \"maintenance is already running in this database\"}");
+	}
+
+	if (run_step(st, "plan", NULL, step_plan, NULL))
+	{
+		/* strays and partitions ahead */
+		foreach(lc, st->days)
+		{
+			DayWork    *dw = lfirst(lc);
+			char	   *target = day_partition_name(dw->day);
+
+			if (st->stop)
+				break;
+			run_step(st, dw->ahead ? "create" : "place", target, step_place_day, dw);
+		}
+
+		/* expired partitions, oldest first */
+		foreach(lc, st->parts)
+		{
+			PartInfo   *pi = lfirst(lc);
+
+			if (st->stop)
+				break;
+			if (pi->is_default || !pi->has_upper || pi->upper > st->cutoff)
+				continue;
+			run_step(st, "drop", pi->relname, step_drop, pi);
+		}
+	}
+
+	if (commit_per_step)
+	{
+		StartTransactionCommand();
+		release_run_lock();
+		CommitTransactionCommand();
+	}
+	MemoryContextSwitchTo(callercxt);
+
+	/* the report */
+	initStringInfo(&out);
+	appendStringInfo(&out, "{\"mode\": \"%s\"", commit_per_step ? "worker" : "transaction");
+	appendStringInfoString(&out, ", \"started_at\": ");
+	escape_json(&out, timestamptz_iso(st->now));
+	if (st->retention)
+	{
+		appendStringInfoString(&out, ", \"retention\": ");
+		escape_json(&out, DatumGetCString(DirectFunctionCall1(interval_out,
+															  IntervalPGetDatum(st->retention))));
+		appendStringInfoString(&out, ", \"cutoff\": ");
+		escape_json(&out, timestamptz_iso(st->cutoff));
+	}
+	appendStringInfo(&out, ", \"partitions_created\": [%s]", st->created.data);
+	appendStringInfo(&out, ", \"partitions_dropped\": [%s]", st->dropped.data);
+	appendStringInfo(&out, ", \"rows_moved\": " INT64_FORMAT, st->rows_moved);
+	appendStringInfo(&out, ", \"rows_discarded\": " INT64_FORMAT, st->rows_discarded);
+	appendStringInfo(&out, ", \"plays_archived\": " INT64_FORMAT, st->plays_archived);
+	appendStringInfo(&out, ", \"max_parent_lock_ms\": %.3f", st->max_parent_lock_ms);
+	appendStringInfo(&out, ", \"deferred\": [%s]}", st->deferred.data);
+
+	result = out.data;
+	MemoryContextDelete(st->cxt);
+	pfree(st);
+	return result;
+}

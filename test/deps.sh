@@ -1,0 +1,24 @@
+#!/bin/bash
+# Install the Debian packages the extension needs to build, test and demo,
+# when they are missing. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential          # gcc, make
+  postgresql-15            # the server the tests and the demo run
+  postgresql-server-dev-15 # PGXS, server headers, pg_regress, pg_isolation_regress
+  postgresql-contrib       # standard contrib modules
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

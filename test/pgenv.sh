@@ -1,0 +1,37 @@
+# Source this: functions to run a private, throwaway PostgreSQL cluster.
+#   pgenv_start DIR PORT [extra postgresql.conf lines...]
+#   pgenv_stop
+# The cluster runs as the postgres user when we are root (PostgreSQL refuses
+# to run as root), listens only on a Unix socket in DIR, on PORT.
+
+PG_BINDIR=$(pg_config --bindir)
+
+_pg_as() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pgenv_start() {
+  PGENV_DIR=$1; local port=$2; shift 2
+  mkdir -p "$PGENV_DIR"
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$PGENV_DIR"
+  _pg_as "$PG_BINDIR/initdb" -D "$PGENV_DIR/data" -U postgres -A trust --no-sync -E UTF8 --locale=C >"$PGENV_DIR/initdb.log" 2>&1 \
+    || { cat "$PGENV_DIR/initdb.log"; return 1; }
+  {
+    echo "port = $port"
+    echo "listen_addresses = ''"
+    echo "unix_socket_directories = '$PGENV_DIR'"
+    echo "fsync = off"
+    echo "max_worker_processes = 16"
+    for line in "$@"; do echo "$line"; done
+  } | _pg_as tee -a "$PGENV_DIR/data/postgresql.conf" >/dev/null
+  _pg_as "$PG_BINDIR/pg_ctl" -D "$PGENV_DIR/data" -l "$PGENV_DIR/server.log" -w -t 60 start >/dev/null \
+    || { cat "$PGENV_DIR/server.log"; return 1; }
+  export PGHOST=$PGENV_DIR PGPORT=$port PGUSER=postgres
+}
+
+pgenv_stop() {
+  if [ -n "${PGENV_DIR:-}" ] && [ -d "$PGENV_DIR/data" ]; then
+    _pg_as "$PG_BINDIR/pg_ctl" -D "$PGENV_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf "$PGENV_DIR"
+  fi
+}

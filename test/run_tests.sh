@@ -1,0 +1,47 @@
+#!/bin/bash
+# make test: install what is missing, build, install, start a private cluster
+# (with the library preloaded, so the background worker runs), run every
+# regression and isolation test and the plain-C unit tests, stop the cluster.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+./test/deps.sh || exit 1
+make -s all || exit 1
+if [ "$(id -u)" -eq 0 ]; then make -s install >/dev/null || exit 1
+else sudo make -s install >/dev/null || exit 1; fi
+
+. test/pgenv.sh
+TMPDIR_TEST=$(mktemp -d /tmp/analytics-test.XXXXXX); chmod 755 "$TMPDIR_TEST"
+trap 'pgenv_stop; rm -rf "$TMPDIR_TEST"' EXIT
+pgenv_start "$TMPDIR_TEST/pg" "${ANALYTICS_TEST_PORT:-54329}" \
+  "shared_preload_libraries = 'analytics'" \
+  "analytics.maintenance_interval = '1s'" \
+  "log_min_messages = log" || exit 1
+
+passed=0; failed=0
+count() { # count pg_regress result lines of a log
+  local p f
+  p=$(grep -cE '^(ok|test|    | )?.* \.\.\. +ok' "$1" 2>/dev/null || true)
+  f=$(grep -cE '\.\.\. +FAILED' "$1" 2>/dev/null || true)
+  passed=$((passed + p)); failed=$((failed + f))
+}
+
+rm -rf results output_iso regression.diffs regression.out
+make -s installcheck 2>&1 | tee "$TMPDIR_TEST/installcheck.log"
+rc=${PIPESTATUS[0]}
+count "$TMPDIR_TEST/installcheck.log"
+if [ "$rc" -ne 0 ]; then
+  [ -f regression.diffs ] && cat regression.diffs
+  failed=$((failed > 0 ? failed : 1))
+fi
+
+# plain-C unit tests (parsers), no server needed
+if [ -d test/unit ] && ls test/unit/test_*.c >/dev/null 2>&1; then
+  for t in test/unit/test_*.c; do
+    name=$(basename "$t" .c)
+    if make -s "test/unit/$name" && "./test/unit/$name"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  done
+fi
+
+echo "analytics: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
