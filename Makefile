@@ -1,7 +1,8 @@
 # analytics: PostgreSQL extension (PGXS)
 EXTENSION    = analytics
 MODULE_big   = analytics
-OBJS         = src/analytics.o src/maintenance.o src/worker.o
+OBJS         = src/analytics.o src/maintenance.o src/worker.o \
+               src/stats.o src/ccv.o src/timebucket.o
 DATA         = $(wildcard src/sql/analytics--*.sql)
 
 REGRESS      = setup events lifecycle retention worker

@@ -128,3 +128,13 @@ COMMENT ON FUNCTION @extschema@.run_maintenance() IS
 -- administrative functions are not for everybody
 REVOKE ALL ON FUNCTION @extschema@.set_retention(interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.run_maintenance() FROM PUBLIC;
+
+--
+-- Metric aggregates (src/stats.c, src/ccv.c)
+--
+-- @@ stats @@
+
+--
+-- Time buckets (src/timebucket.c)
+--
+-- @@ timebucket @@

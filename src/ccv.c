@@ -1,0 +1,2 @@
+/* ccv.c: placeholder, being written */
+#include "postgres.h"

@@ -1,0 +1,2 @@
+/* timebucket.c: placeholder, being written */
+#include "postgres.h"
