@@ -77,3 +77,8 @@ SELECT r->>'mode' AS mode, r->'rows_moved' AS moved, r->'partitions_created' AS 
   FROM analytics.run_maintenance() r;
 SELECT count(*) AS rows, count(*) FILTER (WHERE tableoid = 'analytics.events_default'::regclass) AS in_default
   FROM analytics.events;
+
+-- a watch event covers at most an hour
+INSERT INTO analytics.events (emitted_at, event_type, media_id, value) VALUES ('2999-01-01', 'watch', 'vi1', 3601);
+INSERT INTO analytics.events (emitted_at, event_type, media_id, value) VALUES ('2999-01-01', 'impression', 'vi1', 3601);
+SELECT count(*) AS rows FROM analytics.events WHERE emitted_at = '2999-01-01';

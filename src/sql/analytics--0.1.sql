@@ -39,6 +39,9 @@ CREATE TABLE @extschema@.events (
     browser          text NOT NULL DEFAULT 'unknown',
     CONSTRAINT events_emitted_at_check CHECK (pg_catalog.isfinite(emitted_at)),
     CONSTRAINT events_value_check CHECK (value >= 0 AND value < 'Infinity'::double precision),
+    -- a watch event covers at most one hour: concurrent-viewer queries rely on it
+    -- to bound how far past a period they look; split longer stretches
+    CONSTRAINT events_watch_value_check CHECK (event_type OPERATOR(pg_catalog.<>) 'watch' OR value <= 3600),
     CONSTRAINT events_country_check CHECK (country OPERATOR(pg_catalog.~) '^[A-Z][A-Z]$'),
     CONSTRAINT events_project_id_check CHECK (project_id OPERATOR(pg_catalog.<>) '')
 ) PARTITION BY RANGE (emitted_at);

@@ -1,0 +1,70 @@
+#!/bin/bash
+# Ingest and lifecycle benchmark (issue: core store).
+#   test/bench/copy_bench.sh [ROWS] [DAYS]      defaults: 10000000 30
+# Starts a private cluster, then measures:
+#  1. COPY of ROWS generated events over DAYS days into analytics.events
+#     (day partitions already there) vs into an unpartitioned table with the
+#     same columns and constraints;
+#  2. maintenance moving 1M stray rows out of the default partition;
+#  3. maintenance dropping expired partitions: how long it holds its
+#     strongest lock (ACCESS EXCLUSIVE on analytics.events) per partition.
+# Prints figures only; asserts nothing.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROWS=${1:-10000000}
+DAYS=${2:-30}
+PORT=${ANALYTICS_BENCH_PORT:-54331}
+
+./test/deps.sh
+make -s all gen
+if [ "$(id -u)" -eq 0 ]; then make -s install >/dev/null; else sudo make -s install >/dev/null; fi
+
+. test/pgenv.sh
+WORK=$(mktemp -d /tmp/analytics-bench.XXXXXX); chmod 755 "$WORK"
+trap 'pgenv_stop; rm -rf "$WORK"' EXIT
+pgenv_start "$WORK/pg" "$PORT" "shared_buffers = '2GB'" "max_wal_size = '8GB'" "checkpoint_timeout = '30min'" \
+  "synchronous_commit = off" "work_mem = '64MB'" "maintenance_work_mem = '1GB'" >/dev/null
+PSQL="psql -X -q -v ON_ERROR_STOP=1 -d postgres"
+
+END=$(( $(date +%s) / 60 * 60 ))
+$PSQL -c "CREATE EXTENSION analytics" \
+      -c "SET analytics.maintenance_in_worker = off" \
+      -c "INSERT INTO analytics.events (emitted_at, event_type, media_id)
+          SELECT to_timestamp($END) - d * interval '1 day', 'error', 'x' FROM generate_series(0, $DAYS) d" \
+      -c "SELECT analytics.run_maintenance()" >/dev/null
+$PSQL -c "DELETE FROM analytics.events" \
+      -c "CREATE UNLOGGED TABLE IF NOT EXISTS bench_dummy ()" \
+      -c "CREATE TABLE plain_events (LIKE analytics.events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+NPART=$($PSQL -At -c "SELECT count(*) FROM analytics.partitions() WHERE NOT is_default")
+
+echo "generating $ROWS events over $DAYS days..."
+./test/gen -n "$ROWS" -d "$DAYS" -e "$END" -p 20 -m 500 -s 7 > "$WORK/events.copy"
+ls -l "$WORK/events.copy" | awk '{printf "input: %.0f MB\n", $5/1048576}'
+chmod 644 "$WORK/events.copy"
+
+copy_into() { # table
+  local t0 t1
+  $PSQL -c "CHECKPOINT"
+  t0=$(date +%s.%N)
+  $PSQL -c "\\copy $1 FROM '$WORK/events.copy'"
+  t1=$(date +%s.%N)
+  echo "$t0 $t1" | awk -v r="$ROWS" -v t="$1" '{s=$2-$1; printf "COPY into %-18s %8.2f s  %10.0f rows/s\n", t, s, r/s}'
+}
+echo "== COPY ($NPART day partitions)"
+copy_into analytics.events
+copy_into plain_events
+$PSQL -c "SELECT 'analytics.events', pg_size_pretty(sum(pg_total_relation_size(partition))) FROM analytics.partitions()
+          UNION ALL SELECT 'plain_events', pg_size_pretty(pg_total_relation_size('plain_events'))"
+
+echo "== maintenance: move 1M strays out of the default partition"
+$PSQL -c "CREATE TABLE strays AS SELECT * FROM analytics.events LIMIT 0"
+head -n 1000000 "$WORK/events.copy" > "$WORK/strays.copy"
+# shift them 100 days ahead so that they find no partition
+$PSQL -c "\\copy strays FROM '$WORK/strays.copy'" \
+      -c "INSERT INTO analytics.events SELECT project_id, emitted_at + interval '100 days', event_type, value, media_id, media_type,
+          session_id, viewer_id, referrer, continent, country, device_type, operating_system, browser FROM strays"
+$PSQL -At -c "\\timing on" -c "SELECT jsonb_build_object('rows_moved', r->'rows_moved', 'created', jsonb_array_length(r->'partitions_created'), 'deferred', r->'deferred') FROM analytics.run_maintenance() r"
+
+echo "== maintenance: drop the 10 oldest day partitions (retention $((DAYS-10)) days)"
+$PSQL -c "SELECT analytics.set_retention('$((DAYS-10)) days')" >/dev/null
+$PSQL -At -c "\\timing on" -c "SELECT jsonb_build_object('dropped', jsonb_array_length(r->'partitions_dropped'), 'plays_archived', r->'plays_archived', 'max_parent_lock_ms', r->'max_parent_lock_ms', 'deferred', r->'deferred') FROM analytics.run_maintenance() r"
