@@ -2,7 +2,7 @@
 EXTENSION    = analytics
 MODULE_big   = analytics
 OBJS         = src/analytics.o src/maintenance.o src/worker.o \
-               src/stats.o src/ccv.o src/timebucket.o
+               src/stats.o src/ccv.o src/timebucket.o src/uri.o src/api.o
 DATA         = $(wildcard src/sql/analytics--*.sql)
 
 REGRESS      = setup events lifecycle retention worker
