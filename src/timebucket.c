@@ -25,7 +25,8 @@
  *		This is date_trunc('hour', ts, zone) everywhere except after an
  *		offset change that is not a whole number of hours (Lord_Howe's
  *		30-minute shift), where date_trunc produces overlapping buckets and
- *		we produce one 90-minute bucket instead.
+ *		we produce one longer (90-minute) bucket instead; in general the
+ *		bucket around such a change is longer or shorter than 3600 s.
  *	day/week/month: S = local midnight of each day / ISO Monday / 1st,
  *		resolved like date_trunc(field, ts, zone) (DetermineTimeZoneOffset).
  *		When midnight does not exist (a DST gap at midnight, e.g.

@@ -9,12 +9,14 @@
  *	  clock reads an exact minute/hour.  In a "fall back" hour the repeated
  *	  local hour gives two buckets of 3600 s; a spring-forward gap gives no
  *	  bucket.  Only an offset change that is not a whole number of hours
- *	  (Australia/Lord_Howe's 30-minute shift) makes one bucket longer
- *	  (90 minutes there).
+ *	  (minutes) changes the length of the bucket around it: 90 minutes at
+ *	  Australia/Lord_Howe's 30-minute shifts.
  *	- day/week/month: a bucket starts at local midnight of the day / of the
  *	  ISO week's Monday / of the 1st, resolved like PostgreSQL's
  *	  date_trunc(field, ts, zone); when midnight does not exist it is the
- *	  first instant of that local day.
+ *	  first instant of that local day; when it happens twice (clocks fall
+ *	  back from 01:00 to 00:00), the second one, as date_trunc says, and the
+ *	  hour before it stays in the previous bucket.
  *	Buckets always partition the time line: start(ts) <= ts < next(start(ts)).
  *-------------------------------------------------------------------------
  */
