@@ -219,6 +219,76 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.stats_metric(double precision[], text, text, text) IS
     'one metric (play, play-rate, start, end, impression, impression-time, watch-time, view) from an event statistics array; NULL for an empty denominator';
 
+-- analytics.ccv(started_at, ended_at, watcher, period_from, period_to):
+-- {peak, average} concurrent distinct watchers over [period_from, period_to)
+CREATE FUNCTION @extschema@.ccv_transfn(internal, timestamptz, timestamptz, uuid, timestamptz, timestamptz)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'analytics_ccv_transfn_uuid'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ccv_transfn(internal, timestamptz, timestamptz, uuid, timestamptz, timestamptz) IS
+    'transition function of analytics.ccv (uuid watchers)';
+
+CREATE FUNCTION @extschema@.ccv_transfn(internal, timestamptz, timestamptz, bigint, timestamptz, timestamptz)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'analytics_ccv_transfn_bigint'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ccv_transfn(internal, timestamptz, timestamptz, bigint, timestamptz, timestamptz) IS
+    'transition function of analytics.ccv (bigint watchers)';
+
+CREATE FUNCTION @extschema@.ccv_combine(internal, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'analytics_ccv_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ccv_combine(internal, internal) IS
+    'combine function of analytics.ccv';
+
+CREATE FUNCTION @extschema@.ccv_serialize(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'analytics_ccv_serialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ccv_serialize(internal) IS
+    'serialization function of analytics.ccv';
+
+CREATE FUNCTION @extschema@.ccv_deserialize(bytea, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'analytics_ccv_deserialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ccv_deserialize(bytea, internal) IS
+    'deserialization function of analytics.ccv';
+
+CREATE FUNCTION @extschema@.ccv_final(internal)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'analytics_ccv_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ccv_final(internal) IS
+    'final function of analytics.ccv: {peak, average}';
+
+CREATE AGGREGATE @extschema@.ccv(started_at timestamptz, ended_at timestamptz, watcher uuid,
+                                 period_from timestamptz, period_to timestamptz) (
+    SFUNC = @extschema@.ccv_transfn,
+    STYPE = internal,
+    FINALFUNC = @extschema@.ccv_final,
+    COMBINEFUNC = @extschema@.ccv_combine,
+    SERIALFUNC = @extschema@.ccv_serialize,
+    DESERIALFUNC = @extschema@.ccv_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.ccv(timestamptz, timestamptz, uuid, timestamptz, timestamptz) IS
+    'concurrent viewers {peak, average} of watch intervals [started_at, ended_at) per distinct session, clipped to [period_from, period_to)';
+
+CREATE AGGREGATE @extschema@.ccv(started_at timestamptz, ended_at timestamptz, watcher bigint,
+                                 period_from timestamptz, period_to timestamptz) (
+    SFUNC = @extschema@.ccv_transfn,
+    STYPE = internal,
+    FINALFUNC = @extschema@.ccv_final,
+    COMBINEFUNC = @extschema@.ccv_combine,
+    SERIALFUNC = @extschema@.ccv_serialize,
+    DESERIALFUNC = @extschema@.ccv_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.ccv(timestamptz, timestamptz, bigint, timestamptz, timestamptz) IS
+    'concurrent viewers {peak, average} of watch intervals [started_at, ended_at) per distinct viewer, clipped to [period_from, period_to)';
+
 --
 -- Time buckets (src/timebucket.c)
 --
