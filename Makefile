@@ -5,7 +5,7 @@ OBJS         = src/analytics.o src/maintenance.o src/worker.o \
                src/stats.o src/ccv.o src/timebucket.o src/uri.o src/api.o
 DATA         = $(wildcard src/sql/analytics--*.sql)
 
-REGRESS      = setup timebucket events lifecycle retention api_plan worker
+REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan worker
 REGRESS_OPTS = --inputdir=.
 # isolation specs live in test/specs, their expected output in expected/
 ISOLATION      = maintenance_concurrency ingest_during_maintenance
