@@ -34,31 +34,39 @@ section "maintenance: past days found no partition; their rows move into new day
 $PSQL -At -c "SELECT jsonb_pretty(analytics.run_maintenance() - 'started_at' - 'cutoff')"
 $PSQL -c "SELECT partition, from_ts, to_ts FROM analytics.partitions() ORDER BY from_ts NULLS LAST"
 
-section "events per type"
+section "events per type (plain SQL)"
 $PSQL -c "SELECT event_type, count(*) AS events FROM analytics.events GROUP BY 1 ORDER BY 1"
 
-section "events per UTC day"
-$PSQL -c "SET TimeZone = 'UTC'" -c "SELECT date_trunc('day', emitted_at)::date AS day,
-            count(*) FILTER (WHERE event_type = 'impression') AS impressions,
-            count(*) FILTER (WHERE event_type = 'play') AS plays,
-            count(*) FILTER (WHERE event_type = 'start') AS starts,
-            count(*) FILTER (WHERE event_type = 'end') AS ends,
-            round(sum(value) FILTER (WHERE event_type = 'watch') / 3600) AS watch_hours
-       FROM analytics.events GROUP BY 1 ORDER BY 1"
+section "SQL API: aggregates over the last 24 hours"
+$PSQL -c "SELECT m.metric, m.aggregation, round(analytics.metric(m.metric, m.aggregation)::numeric, 3) AS value
+            FROM (VALUES ('impression', 'count'), ('play', 'count'), ('play', 'rate'), ('start', 'count'),
+                         ('end', 'count'), ('impression-time', 'average'), ('watch-time', 'sum'),
+                         ('watch-time', 'average'), ('view', 'count'), ('ccv', 'peak'), ('ccv', 'average'),
+                         ('play', 'total')) m(metric, aggregation)"
 
-section "top 5 countries by plays (last 24 h)"
-$PSQL -c "SELECT coalesce(country, 'unknown') AS country, count(*) AS plays FROM analytics.events
-           WHERE event_type = 'play' AND emitted_at >= now() - interval '1 day'
-           GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5"
+section "SQL API: plays by country, top 5"
+$PSQL -c "SELECT * FROM analytics.breakdown('play', 'country') LIMIT 5"
 
-section "play rate and average view duration per project (last 24 h)"
-$PSQL -c "SELECT project_id,
-                 round(count(*) FILTER (WHERE event_type = 'play')::numeric
-                       / nullif(count(*) FILTER (WHERE event_type = 'impression'), 0), 3) AS play_rate,
-                 round((sum(value) FILTER (WHERE event_type = 'watch')
-                       / nullif(count(*) FILTER (WHERE event_type = 'play'), 0))::numeric, 1) AS avg_watch_s
-            FROM analytics.events WHERE emitted_at >= now() - interval '1 day'
-           GROUP BY 1 ORDER BY 1"
+section "SQL API: watch time by device type (hours), project p001"
+$PSQL -c "SELECT dimension_value AS device_type, round((metric_value / 3600)::numeric, 1) AS watch_hours
+            FROM analytics.breakdown('watch-time', 'device-type', project_id => 'p001')"
+
+section "SQL API: plays and concurrent viewers per day, Europe/Paris days"
+$PSQL -c "SELECT p.emitted_at, p.metric_value AS plays, c.metric_value AS ccv_peak
+            FROM analytics.timeseries('play', now() - interval '$DAYS days', now(), 'day', time_zone => 'Europe/Paris') p
+            JOIN analytics.timeseries('ccv-peak', now() - interval '$DAYS days', now(), 'day', time_zone => 'Europe/Paris') c USING (emitted_at)"
+
+section "JSON API: GET /data/metrics/play/rate"
+$PSQL -At -c "SELECT status, jsonb_pretty(body) FROM analytics.api_request('/data/metrics/play/rate')"
+
+section "JSON API: GET /data/buckets/play/browser?filterBy[deviceType][]=phone&filterBy[deviceType][]=tablet&pageSize=3"
+$PSQL -At -c "SELECT status, jsonb_pretty(body) FROM analytics.api_request('/data/buckets/play/browser?filterBy[deviceType][]=phone&filterBy[deviceType][]=tablet&pageSize=3')"
+
+section "JSON API: GET /data/timeseries/view?interval=hour&pageSize=4&sortBy=metricValue&sortOrder=desc"
+$PSQL -At -c "SELECT status, jsonb_pretty(body) FROM analytics.api_request('/data/timeseries/view?interval=hour&pageSize=4&sortBy=metricValue&sortOrder=desc')"
+
+section "JSON API: a client mistake is a 400 problem body"
+$PSQL -At -c "SELECT status, jsonb_pretty(body) FROM analytics.api_request('/data/buckets/play/planet')"
 
 if [ -n "${DEMO_KEEP:-}" ]; then
   echo; echo "cluster left running: PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=postgres psql postgres"
