@@ -15,6 +15,8 @@
 -- Impressions only: S7 (m4 video AS JP computer mac osx safari a), S9 (m1 video EU FR computer windows firefox a).
 --
 SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, YMD';
+SET IntervalStyle = 'postgres';
 
 --
 -- play, every dimension, day 0, default sort (metricValue desc, ties by dimension value asc):

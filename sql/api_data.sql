@@ -101,6 +101,8 @@
 -- viewer 106 (60 s).
 --
 SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, YMD';
+SET IntervalStyle = 'postgres';
 
 CREATE TABLE IF NOT EXISTS api_anchor AS SELECT date_trunc('day', now() - interval '3 days') AS d0;
 
@@ -115,7 +117,9 @@ LANGUAGE sql STABLE AS $$ SELECT to_char((d0 + off) AT TIME ZONE 'UTC', 'YYYY-MM
 
 CREATE FUNCTION api_mask(s text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-  SELECT regexp_replace(s, '\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d(:?\d\d)?)?', '<ts>', 'g')
+  SELECT regexp_replace(regexp_replace(s,
+           '\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d(:?\d\d)?)?', '<ts>', 'g'),
+           '(Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} +\d\d? \d\d:\d\d(:\d\d(\.\d+)?)? \d{4}( [A-Za-z+-]+)?', '<ts>', 'g')
 $$;
 
 CREATE FUNCTION api_num(v double precision) RETURNS text

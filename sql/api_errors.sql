@@ -7,6 +7,8 @@
 -- api_err(query) prints SQLSTATE COLUMN_NAME: message (timestamps masked).
 --
 SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, YMD';
+SET IntervalStyle = 'postgres';
 
 --
 -- analytics.metric

@@ -7,6 +7,8 @@
 -- printed as offsets from D0.
 --
 SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, YMD';
+SET IntervalStyle = 'postgres';
 
 --
 -- api_metrics: every valid pair, day 0, project tA (values as in api_metric):
@@ -52,7 +54,7 @@ SELECT b->'data' AS data,
 SELECT jsonb_pretty(b->'data') AS data,
        b#>>'{context,metric}' AS metric, b#>>'{context,breakdown}' AS breakdown,
        b#>'{context,timeframe}' = jsonb_build_object('from', api_iso(api_d0('0')), 'to', api_iso(api_d0('1 day'))) AS timeframe_ok,
-       b#>'{pagination}' - 'links' AS pagination
+       (b#>'{pagination}') - 'links' AS pagination
   FROM analytics.api_buckets('play', 'country', api_d0('0'), api_d0('1 day'), project_id => 'tA') b;
 -- Pages of 2 of these 5 items: pagesTotal = ceil(5/2) = 3.
 --   page 1: FR 4, US 2;  links self(1) first(1) next(2) last(3)
@@ -74,12 +76,12 @@ SELECT p AS page, b#>'{pagination,currentPage}' AS current_page, b#>'{pagination
        LATERAL analytics.api_buckets('play', 'country', api_d0('0'), api_d0('1 day'), current_page => p, page_size => 2,
                                      project_id => 'tA') b;
 -- one page of 100: 5 items, links self first last;  an empty period: data [], itemsTotal 0, pagesTotal 1
-SELECT b#>'{pagination}' - 'links' AS pagination, jsonb_array_length(b->'data') AS n,
+SELECT (b#>'{pagination}') - 'links' AS pagination, jsonb_array_length(b->'data') AS n,
        (SELECT string_agg(format('%s(%s)', l->>'rel', substring(l->>'uri' FROM '[?&]currentPage=(\d+)')), ' ' ORDER BY n)
           FROM jsonb_array_elements(b#>'{pagination,links}') WITH ORDINALITY x(l, n)) AS links
   FROM analytics.api_buckets('play', 'country', api_d0('0'), api_d0('1 day'), page_size => 100, project_id => 'tA') b
 UNION ALL
-SELECT b#>'{pagination}' - 'links', jsonb_array_length(b->'data'),
+SELECT (b#>'{pagination}') - 'links', jsonb_array_length(b->'data'),
        (SELECT string_agg(format('%s(%s)', l->>'rel', substring(l->>'uri' FROM '[?&]currentPage=(\d+)')), ' ' ORDER BY n)
           FROM jsonb_array_elements(b#>'{pagination,links}') WITH ORDINALITY x(l, n))
   FROM analytics.api_buckets('play', 'country', api_d0('03:00'), api_d0('04:00'), project_id => 'tA') b;
@@ -101,7 +103,7 @@ SELECT (d->>'emittedAt')::timestamptz - api_d0('0') AS bucket, d->'metricValue' 
        jsonb_array_elements(b->'data') d;
 SELECT b#>>'{context,metric}' AS metric, b#>>'{context,interval}' AS "interval",
        b#>'{context,timeframe}' = jsonb_build_object('from', api_iso(api_d0('09:00')), 'to', api_iso(api_d0('12:00'))) AS timeframe_ok,
-       b#>'{pagination}' - 'links' AS pagination
+       (b#>'{pagination}') - 'links' AS pagination
   FROM analytics.api_timeseries('play', api_d0('09:00'), api_d0('12:00'), 'hour', project_id => 'tA') b;
 -- empty buckets of averages and rates are 0: impression-time average 0, 464.285714286, 150; play-rate 0, 0.857142857, 0
 SELECT t.m, string_agg(api_num((d->>'metricValue')::float8), ' ' ORDER BY n) AS "values"
@@ -125,7 +127,7 @@ SELECT b#>>'{context,timeframe,from}' = to_char(api_d0('15:30'), 'YYYY-MM-DD"T"H
 SELECT (d->>'emittedAt')::timestamptz - api_d0('0') AS bucket, d->'metricValue' AS value
   FROM analytics.api_timeseries('play', api_d0('0'), api_d0('1 day'), 'hour', current_page => 3, page_size => 10, project_id => 'tA') b,
        jsonb_array_elements(b->'data') d;
-SELECT b#>'{pagination}' - 'links' AS pagination,
+SELECT (b#>'{pagination}') - 'links' AS pagination,
        (SELECT string_agg(format('%s(%s)', l->>'rel', substring(l->>'uri' FROM '[?&]currentPage=(\d+)')), ' ' ORDER BY n)
           FROM jsonb_array_elements(b#>'{pagination,links}') WITH ORDINALITY x(l, n)) AS links,
        (SELECT bool_and(l->>'uri' LIKE '/data/timeseries/play?%') FROM jsonb_array_elements(b#>'{pagination,links}') l) AS uris_ok
@@ -218,7 +220,7 @@ SELECT r.status, r.body
   FROM analytics.api_request(format('/data/buckets/play/country?from=%s&to=%s&filterBy[referrer][]=&filterBy%%5Breferrer%%5D%%5B%%5D=https%%3A%%2F%%2Fa.example%%2F'
                                     '&filterBy[referrer][]=https://b.example/&sortBy=metricValue&sortOrder=desc&currentPage=2&pageSize=2',
                                     api_z('0'), api_z('1 day')), 'tA') r;
-SELECT status, body->'data' AS data, body#>'{pagination}' - 'links' AS pagination FROM api_page;
+SELECT status, body->'data' AS data, (body#>'{pagination}') - 'links' AS pagination FROM api_page;
 SELECT l->>'rel' AS rel,
        api_urldecode(l->>'uri') = format('/data/buckets/play/country?from=%s&to=%s&filterBy[referrer][]=&filterBy[referrer][]=https://a.example/'
                                          '&filterBy[referrer][]=https://b.example/&sortBy=metricValue&sortOrder=desc&currentPage=%s&pageSize=2',
@@ -241,7 +243,7 @@ SELECT r.status, r.body->'data' AS data, r.body#>'{pagination,currentPageItems}'
   FROM analytics.api_request(format('/data/buckets/play/country?from=%s&to=%s&currentPage=9&pageSize=2', api_z('0'), api_z('1 day')), 'tA') r;
 -- no paging parameters: currentPage 1, pageSize 25 appended to the links: first link decoded =
 --   /data/buckets/play/country?from=F&to=T&currentPage=1&pageSize=25
-SELECT r.status, r.body#>'{pagination}' - 'links' AS pagination,
+SELECT r.status, (r.body#>'{pagination}') - 'links' AS pagination,
        api_urldecode(r.body#>>'{pagination,links,0,uri}')
          = format('/data/buckets/play/country?from=%s&to=%s&currentPage=1&pageSize=25', api_z('0'), api_z('1 day')) AS self_ok
   FROM analytics.api_request(format('/data/buckets/play/country?from=%s&to=%s', api_z('0'), api_z('1 day')), 'tA') r;

@@ -5,6 +5,8 @@
 -- P1 = day 1 = [D0 + 1 day, D0 + 2 days).
 --
 SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, YMD';
+SET IntervalStyle = 'postgres';
 
 --
 -- Every valid metric/aggregation pair, project tA, day 0.

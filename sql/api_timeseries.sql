@@ -6,6 +6,8 @@
 -- Buckets are printed as offsets from D0 (emitted_at - D0).
 --
 SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, YMD';
+SET IntervalStyle = 'postgres';
 
 --
 -- play, day 0, interval hour: 24 buckets, every one of them, 0 when empty.
