@@ -1,2 +1,568 @@
-/* ccv.c: placeholder, being written */
+/*-------------------------------------------------------------------------
+ * ccv.c
+ *		Concurrent viewers: the aggregate
+ *
+ *		analytics.ccv(started_at, ended_at, watcher uuid|bigint,
+ *					  period_from, period_to) RETURNS float8[] -- {peak, average}
+ *
+ * Each row is one watch interval [started_at, ended_at) of a watcher.  The
+ * transition function clips it to the period [period_from, period_to) (the
+ * same for every row of a group) and appends it to an array; the final
+ * function sorts the 2n start/end points and sweeps them, counting the
+ * DISTINCT watchers active at each instant (per-watcher counters of open
+ * intervals, so a watcher overlapping itself counts once):
+ *
+ *	 peak	 = the highest number of distinct watchers at one instant
+ *	 average = integral of that number over the period / period length
+ *
+ * Intervals are half-open: at an instant where one interval ends and
+ * another starts, the ending one is closed first.  A NULL watcher is a
+ * watcher of its own for that interval.  O(n log n) time, 32 bytes per
+ * interval (16 for NULL watchers) of state.
+ *-------------------------------------------------------------------------
+ */
 #include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+/* one clipped interval of a known watcher; uuids as their 16 bytes,
+ * bigints as (0, value) */
+typedef struct CcvInterval
+{
+	int64		start;			/* µs, clipped to the period */
+	int64		end;
+	uint64		k1;				/* 128-bit watcher key */
+	uint64		k2;
+} CcvInterval;
+
+/* one clipped interval of a NULL watcher (always a distinct watcher) */
+typedef struct CcvSpan
+{
+	int64		start;
+	int64		end;
+} CcvSpan;
+
+typedef struct CcvState
+{
+	bool		has_period;
+	TimestampTz from;
+	TimestampTz to;
+	int64		n;				/* intervals of known watchers */
+	int64		cap;
+	CcvInterval *iv;
+	int64		nnull;			/* intervals of NULL watchers */
+	int64		capnull;
+	CcvSpan    *nv;
+} CcvState;
+
+/* serialized form: this header, then n CcvInterval, then nnull CcvSpan */
+typedef struct CcvSerialHeader
+{
+	int64		from;
+	int64		to;
+	int64		n;
+	int64		nnull;
+	int32		has_period;
+	int32		pad;
+} CcvSerialHeader;
+
+/* a start or end point of the sweep */
+typedef struct CcvEvent
+{
+	int64		t;
+	uint64		code;			/* watcher id << 1 | is_start */
+} CcvEvent;
+
+#define CCV_NULL_WATCHER (PG_UINT64_MAX >> 1)	/* id of NULL watchers */
+
+/* watcher-µs integral: exact where a 128-bit integer exists */
+#ifdef HAVE_INT128
+typedef int128 ccv_integral;
+#else
+typedef long double ccv_integral;
+#endif
+
+/* hash table: watcher key -> dense watcher id */
+typedef struct WatcherKey
+{
+	uint64		k1;
+	uint64		k2;
+} WatcherKey;
+
+typedef struct WatcherEntry
+{
+	WatcherKey	key;
+	int64		id;
+	uint32		hash;
+	char		status;
+} WatcherEntry;
+
+static inline uint64
+mix64(uint64 x)
+{
+	/* splitmix64 finalizer */
+	x ^= x >> 30;
+	x *= UINT64CONST(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64CONST(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return x;
+}
+
+static inline uint32
+watcher_hash(WatcherKey k)
+{
+	return (uint32) mix64(k.k1 ^ mix64(k.k2));
+}
+
+#define SH_PREFIX		watchers
+#define SH_ELEMENT_TYPE WatcherEntry
+#define SH_KEY_TYPE		WatcherKey
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k) watcher_hash(k)
+#define SH_EQUAL(tb, a, b) ((a).k1 == (b).k1 && (a).k2 == (b).k2)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* sort points by time, ends before starts at the same time (half-open) */
+static inline int
+ccv_event_cmp(const CcvEvent *a, const CcvEvent *b)
+{
+	if (a->t != b->t)
+		return a->t < b->t ? -1 : 1;
+	return (int) (a->code & 1) - (int) (b->code & 1);
+}
+
+/* a specialization of PostgreSQL's qsort with an inlined comparator */
+#define ST_SORT			ccv_sort_events
+#define ST_ELEMENT_TYPE CcvEvent
+#define ST_COMPARE(a, b) ccv_event_cmp(a, b)
+#define ST_SCOPE		static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+PG_FUNCTION_INFO_V1(analytics_ccv_transfn_uuid);
+PG_FUNCTION_INFO_V1(analytics_ccv_transfn_bigint);
+PG_FUNCTION_INFO_V1(analytics_ccv_combine);
+PG_FUNCTION_INFO_V1(analytics_ccv_serialize);
+PG_FUNCTION_INFO_V1(analytics_ccv_deserialize);
+PG_FUNCTION_INFO_V1(analytics_ccv_final);
+
+static MemoryContext
+ccv_aggregate_context(FunctionCallInfo fcinfo, const char *fname)
+{
+	MemoryContext aggcontext;
+
+	if (!AggCheckCallContext(fcinfo, &aggcontext))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s called in non-aggregate context", fname)));
+	return aggcontext;
+}
+
+/* make room for "more" further elements of size "elsize" in *arr */
+static void *
+grow_array(MemoryContext cxt, void *arr, int64 *cap, int64 n, int64 more, Size elsize)
+{
+	int64		newcap;
+
+	if (n + more <= *cap)
+		return arr;
+	newcap = Max(*cap * 2, 64);
+	while (newcap < n + more)
+		newcap *= 2;
+	if ((Size) newcap > MaxAllocHugeSize / elsize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many intervals for ccv")));
+	*cap = newcap;
+	if (arr == NULL)
+		return MemoryContextAllocHuge(cxt, (Size) newcap * elsize);
+	return repalloc_huge(arr, (Size) newcap * elsize);
+}
+
+/* a timestamp for a message (timestamptz_to_str returns a static buffer) */
+static char *
+ts_str(TimestampTz t)
+{
+	return pstrdup(timestamptz_to_str(t));
+}
+
+static void
+check_same_period(CcvState *state, TimestampTz from, TimestampTz to)
+{
+	if (state->from != from || state->to != to)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ccv period differs within a group: [%s, %s) and [%s, %s)",
+						ts_str(state->from), ts_str(state->to),
+						ts_str(from), ts_str(to)),
+				 errhint("period_from and period_to must be the same for all rows aggregated together.")));
+}
+
+static Datum
+ccv_transfn(FunctionCallInfo fcinfo, bool uuid_watcher)
+{
+	MemoryContext aggcontext = ccv_aggregate_context(fcinfo, "ccv_transfn");
+	CcvState   *state = PG_ARGISNULL(0) ? NULL : (CcvState *) PG_GETARG_POINTER(0);
+	TimestampTz from,
+				to,
+				start,
+				end;
+
+	if (PG_ARGISNULL(4) || PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid ccv period: period_from and period_to must not be NULL")));
+	from = PG_GETARG_TIMESTAMPTZ(4);
+	to = PG_GETARG_TIMESTAMPTZ(5);
+	if (TIMESTAMP_NOT_FINITE(from) || TIMESTAMP_NOT_FINITE(to))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid ccv period: [%s, %s) is not finite",
+						ts_str(from), ts_str(to))));
+	if (from >= to)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid ccv period: period_from %s must be before period_to %s",
+						ts_str(from), ts_str(to))));
+
+	if (state == NULL)
+	{
+		state = (CcvState *) MemoryContextAllocZero(aggcontext, sizeof(CcvState));
+		state->has_period = true;
+		state->from = from;
+		state->to = to;
+	}
+	else
+		check_same_period(state, from, to);
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_POINTER(state);
+	start = Max(PG_GETARG_TIMESTAMPTZ(1), from);
+	end = Min(PG_GETARG_TIMESTAMPTZ(2), to);
+	if (start >= end)			/* empty, negative, or outside the period */
+		PG_RETURN_POINTER(state);
+
+	if (PG_ARGISNULL(3))
+	{
+		state->nv = grow_array(aggcontext, state->nv, &state->capnull, state->nnull, 1,
+							   sizeof(CcvSpan));
+		state->nv[state->nnull].start = start;
+		state->nv[state->nnull].end = end;
+		state->nnull++;
+	}
+	else
+	{
+		CcvInterval *iv;
+
+		state->iv = grow_array(aggcontext, state->iv, &state->cap, state->n, 1,
+							   sizeof(CcvInterval));
+		iv = &state->iv[state->n++];
+		iv->start = start;
+		iv->end = end;
+		if (uuid_watcher)
+		{
+			pg_uuid_t  *u = PG_GETARG_UUID_P(3);
+
+			memcpy(&iv->k1, u->data, 8);
+			memcpy(&iv->k2, u->data + 8, 8);
+		}
+		else
+		{
+			iv->k1 = 0;
+			iv->k2 = (uint64) PG_GETARG_INT64(3);
+		}
+	}
+	PG_RETURN_POINTER(state);
+}
+
+/* ccv_transfn(internal, timestamptz, timestamptz, uuid, timestamptz, timestamptz) */
+Datum
+analytics_ccv_transfn_uuid(PG_FUNCTION_ARGS)
+{
+	return ccv_transfn(fcinfo, true);
+}
+
+/* ccv_transfn(internal, timestamptz, timestamptz, bigint, timestamptz, timestamptz) */
+Datum
+analytics_ccv_transfn_bigint(PG_FUNCTION_ARGS)
+{
+	return ccv_transfn(fcinfo, false);
+}
+
+/* append the intervals of src to dst (dst in cxt) */
+static void
+ccv_append(MemoryContext cxt, CcvState *dst, const CcvState *src)
+{
+	if (src->n > 0)
+	{
+		dst->iv = grow_array(cxt, dst->iv, &dst->cap, dst->n, src->n, sizeof(CcvInterval));
+		memcpy(dst->iv + dst->n, src->iv, (Size) src->n * sizeof(CcvInterval));
+		dst->n += src->n;
+	}
+	if (src->nnull > 0)
+	{
+		dst->nv = grow_array(cxt, dst->nv, &dst->capnull, dst->nnull, src->nnull, sizeof(CcvSpan));
+		memcpy(dst->nv + dst->nnull, src->nv, (Size) src->nnull * sizeof(CcvSpan));
+		dst->nnull += src->nnull;
+	}
+}
+
+/* ccv_combine(internal, internal) RETURNS internal: concatenation */
+Datum
+analytics_ccv_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = ccv_aggregate_context(fcinfo, "ccv_combine");
+	CcvState   *state1 = PG_ARGISNULL(0) ? NULL : (CcvState *) PG_GETARG_POINTER(0);
+	CcvState   *state2 = PG_ARGISNULL(1) ? NULL : (CcvState *) PG_GETARG_POINTER(1);
+
+	if (state2 == NULL)
+	{
+		if (state1 == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(state1);
+	}
+	if (state1 == NULL)
+	{
+		/* state2 may live in a shorter-lived context: copy it */
+		state1 = (CcvState *) MemoryContextAllocZero(aggcontext, sizeof(CcvState));
+		state1->has_period = state2->has_period;
+		state1->from = state2->from;
+		state1->to = state2->to;
+	}
+	else if (state1->has_period && state2->has_period)
+		check_same_period(state1, state2->from, state2->to);
+	else if (state2->has_period)
+	{
+		state1->has_period = true;
+		state1->from = state2->from;
+		state1->to = state2->to;
+	}
+	ccv_append(aggcontext, state1, state2);
+	PG_RETURN_POINTER(state1);
+}
+
+/* ccv_serialize(internal) RETURNS bytea */
+Datum
+analytics_ccv_serialize(PG_FUNCTION_ARGS)
+{
+	CcvState   *state;
+	CcvSerialHeader hdr;
+	Size		ivbytes,
+				nvbytes,
+				total;
+	bytea	   *result;
+	char	   *p;
+
+	(void) ccv_aggregate_context(fcinfo, "ccv_serialize");
+	state = (CcvState *) PG_GETARG_POINTER(0);
+	ivbytes = (Size) state->n * sizeof(CcvInterval);
+	nvbytes = (Size) state->nnull * sizeof(CcvSpan);
+	total = VARHDRSZ + sizeof(CcvSerialHeader) + ivbytes + nvbytes;
+	if (total > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("ccv partial state too large to pass between parallel processes (%lld intervals)",
+						(long long) (state->n + state->nnull)),
+				 errhint("Run this query without parallelism (max_parallel_workers_per_gather = 0).")));
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.from = state->from;
+	hdr.to = state->to;
+	hdr.n = state->n;
+	hdr.nnull = state->nnull;
+	hdr.has_period = state->has_period ? 1 : 0;
+
+	result = (bytea *) palloc(total);
+	SET_VARSIZE(result, total);
+	p = VARDATA(result);
+	memcpy(p, &hdr, sizeof(hdr));
+	p += sizeof(hdr);
+	if (ivbytes > 0)
+		memcpy(p, state->iv, ivbytes);
+	p += ivbytes;
+	if (nvbytes > 0)
+		memcpy(p, state->nv, nvbytes);
+	PG_RETURN_BYTEA_P(result);
+}
+
+/* ccv_deserialize(bytea, internal) RETURNS internal */
+Datum
+analytics_ccv_deserialize(PG_FUNCTION_ARGS)
+{
+	bytea	   *data;
+	CcvSerialHeader hdr;
+	CcvState   *state;
+	const char *p;
+	Size		len;
+
+	(void) ccv_aggregate_context(fcinfo, "ccv_deserialize");
+	data = PG_GETARG_BYTEA_PP(0);
+	len = VARSIZE_ANY_EXHDR(data);
+	p = VARDATA_ANY(data);
+	if (len < sizeof(hdr))
+		goto bad;
+	memcpy(&hdr, p, sizeof(hdr));
+	p += sizeof(hdr);
+	if (hdr.n < 0 || hdr.nnull < 0 ||
+		(Size) hdr.n > (len - sizeof(hdr)) / sizeof(CcvInterval) ||
+		(Size) hdr.nnull > (len - sizeof(hdr)) / sizeof(CcvSpan) ||
+		len != sizeof(hdr) + (Size) hdr.n * sizeof(CcvInterval) + (Size) hdr.nnull * sizeof(CcvSpan))
+		goto bad;
+
+	state = (CcvState *) palloc0(sizeof(CcvState));
+	state->has_period = hdr.has_period != 0;
+	state->from = hdr.from;
+	state->to = hdr.to;
+	state->n = state->cap = hdr.n;
+	state->nnull = state->capnull = hdr.nnull;
+	if (hdr.n > 0)
+	{
+		state->iv = palloc_extended((Size) hdr.n * sizeof(CcvInterval), MCXT_ALLOC_HUGE);
+		memcpy(state->iv, p, (Size) hdr.n * sizeof(CcvInterval));
+		p += (Size) hdr.n * sizeof(CcvInterval);
+	}
+	if (hdr.nnull > 0)
+	{
+		state->nv = palloc_extended((Size) hdr.nnull * sizeof(CcvSpan), MCXT_ALLOC_HUGE);
+		memcpy(state->nv, p, (Size) hdr.nnull * sizeof(CcvSpan));
+	}
+	PG_RETURN_POINTER(state);
+
+bad:
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("invalid ccv state: %zu bytes", len)));
+	PG_RETURN_NULL();			/* keep the compiler quiet */
+}
+
+/* {peak, average} as a float8[2] */
+static Datum
+ccv_result(double peak, double average)
+{
+	Datum		elems[2];
+
+	elems[0] = Float8GetDatum(peak);
+	elems[1] = Float8GetDatum(average);
+	return PointerGetDatum(construct_array(elems, 2, FLOAT8OID, sizeof(float8),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* ccv_final(internal) RETURNS float8[]: {peak, average}, {0, 0} when empty */
+Datum
+analytics_ccv_final(PG_FUNCTION_ARGS)
+{
+	CcvState   *state;
+	int64		nev,
+				nwatchers = 0,
+				i,
+				j;
+	CcvEvent   *ev;
+	int64	   *open;			/* open intervals per watcher id */
+	watchers_hash *ht;
+	int64		active = 0,
+				peak = 0;
+	ccv_integral integral = 0;
+
+	(void) ccv_aggregate_context(fcinfo, "ccv_final");
+	state = PG_ARGISNULL(0) ? NULL : (CcvState *) PG_GETARG_POINTER(0);
+	if (state == NULL || state->n + state->nnull == 0)
+		PG_RETURN_DATUM(ccv_result(0, 0));
+
+	/*
+	 * Points: one start and one end per interval, tagged with the dense id
+	 * of the watcher (hash table lookup once per interval).  Everything is
+	 * allocated in the current (per-call) context: the state is left as is.
+	 */
+	nev = 2 * (state->n + state->nnull);
+	if ((Size) nev > MaxAllocHugeSize / sizeof(CcvEvent))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many intervals for ccv")));
+	ev = palloc_extended((Size) nev * sizeof(CcvEvent), MCXT_ALLOC_HUGE);
+	ht = watchers_create(CurrentMemoryContext, (uint32) Min(state->n, (int64) 65536), NULL);
+	j = 0;
+	for (i = 0; i < state->n; i++)
+	{
+		const CcvInterval *iv = &state->iv[i];
+		WatcherKey	key;
+		WatcherEntry *e;
+		bool		found;
+
+		key.k1 = iv->k1;
+		key.k2 = iv->k2;
+		e = watchers_insert(ht, key, &found);
+		if (!found)
+			e->id = nwatchers++;
+		ev[j].t = iv->start;
+		ev[j++].code = ((uint64) e->id << 1) | 1;
+		ev[j].t = iv->end;
+		ev[j++].code = (uint64) e->id << 1;
+	}
+	watchers_destroy(ht);
+	for (i = 0; i < state->nnull; i++)
+	{
+		ev[j].t = state->nv[i].start;
+		ev[j++].code = (CCV_NULL_WATCHER << 1) | 1;
+		ev[j].t = state->nv[i].end;
+		ev[j++].code = CCV_NULL_WATCHER << 1;
+	}
+	Assert(j == nev);
+
+	ccv_sort_events(ev, (size_t) nev);
+
+	/*
+	 * Sweep: after all points at time t are applied, "active" distinct
+	 * watchers are watching during [t, next t).
+	 */
+	open = palloc_extended((Size) Max(nwatchers, 1) * sizeof(int64),
+						   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	i = 0;
+	while (i < nev)
+	{
+		int64		t = ev[i].t;
+
+		for (; i < nev && ev[i].t == t; i++)
+		{
+			uint64		id = ev[i].code >> 1;
+			bool		is_start = (ev[i].code & 1) != 0;
+
+			if (id == CCV_NULL_WATCHER)
+				active += is_start ? 1 : -1;
+			else if (is_start)
+			{
+				if (open[id]++ == 0)
+					active++;
+			}
+			else
+			{
+				if (--open[id] == 0)
+					active--;
+			}
+		}
+		if (active > peak)
+			peak = active;
+		if (i < nev)
+			integral += (ccv_integral) active * ((ccv_integral) ev[i].t - (ccv_integral) t);
+	}
+	Assert(active == 0);
+	pfree(open);
+	pfree(ev);
+
+	PG_RETURN_DATUM(ccv_result((double) peak,
+							   (double) integral /
+							   (double) ((ccv_integral) state->to - (ccv_integral) state->from)));
+}

@@ -136,11 +136,195 @@ REVOKE ALL ON FUNCTION @extschema@.run_maintenance() FROM PUBLIC;
 -- Metric aggregates (src/stats.c, src/ccv.c)
 --
 -- @@ stats @@
+-- analytics.event_stats(event_type, value): everything the event metrics
+-- need, in one pass, as a float8[17]:
+--   [1..10]  counts of impression, play, start, end, resume, pause, seek,
+--            watch, view, error
+--   [11..14] view events whose value is 3, 5, 10, 30
+--   [15]     sum of impression values   [16] number of non-NULL impression values
+--   [17]     sum of watch values
+-- 17 zeros for no rows. analytics.event_stats_merge sums such arrays;
+-- analytics.stats_metric turns one into a metric.
+CREATE FUNCTION @extschema@.event_stats_transfn(internal, @extschema@.event_type, double precision)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'analytics_event_stats_transfn'
+LANGUAGE C STABLE PARALLEL SAFE;  -- maps enum values by label, read from pg_enum
+COMMENT ON FUNCTION @extschema@.event_stats_transfn(internal, @extschema@.event_type, double precision) IS
+    'transition function of analytics.event_stats';
+
+CREATE FUNCTION @extschema@.event_stats_merge_transfn(internal, double precision[])
+RETURNS internal
+AS 'MODULE_PATHNAME', 'analytics_event_stats_merge_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.event_stats_merge_transfn(internal, double precision[]) IS
+    'transition function of analytics.event_stats_merge';
+
+CREATE FUNCTION @extschema@.event_stats_combine(internal, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'analytics_event_stats_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.event_stats_combine(internal, internal) IS
+    'combine function of analytics.event_stats and analytics.event_stats_merge';
+
+CREATE FUNCTION @extschema@.event_stats_serialize(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'analytics_event_stats_serialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.event_stats_serialize(internal) IS
+    'serialization function of analytics.event_stats and analytics.event_stats_merge';
+
+CREATE FUNCTION @extschema@.event_stats_deserialize(bytea, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'analytics_event_stats_deserialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.event_stats_deserialize(bytea, internal) IS
+    'deserialization function of analytics.event_stats and analytics.event_stats_merge';
+
+CREATE FUNCTION @extschema@.event_stats_final(internal)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'analytics_event_stats_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.event_stats_final(internal) IS
+    'final function of analytics.event_stats and analytics.event_stats_merge';
+
+CREATE AGGREGATE @extschema@.event_stats(event_type @extschema@.event_type, value double precision) (
+    SFUNC = @extschema@.event_stats_transfn,
+    STYPE = internal,
+    SSPACE = 136,
+    FINALFUNC = @extschema@.event_stats_final,
+    COMBINEFUNC = @extschema@.event_stats_combine,
+    SERIALFUNC = @extschema@.event_stats_serialize,
+    DESERIALFUNC = @extschema@.event_stats_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.event_stats(@extschema@.event_type, double precision) IS
+    'event statistics in one pass, float8[17]: counts of impression, play, start, end, resume, pause, seek, watch, view, error; views with value 3, 5, 10, 30; sum and count of impression values; sum of watch values';
+
+CREATE AGGREGATE @extschema@.event_stats_merge(stats double precision[]) (
+    SFUNC = @extschema@.event_stats_merge_transfn,
+    STYPE = internal,
+    SSPACE = 136,
+    FINALFUNC = @extschema@.event_stats_final,
+    COMBINEFUNC = @extschema@.event_stats_combine,
+    SERIALFUNC = @extschema@.event_stats_serialize,
+    DESERIALFUNC = @extschema@.event_stats_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.event_stats_merge(double precision[]) IS
+    'sums event statistics arrays (float8[17], as returned by analytics.event_stats) element-wise';
+
+CREATE FUNCTION @extschema@.stats_metric(stats double precision[], metric text,
+                                         aggregation text DEFAULT NULL,
+                                         view_duration text DEFAULT NULL)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'analytics_stats_metric'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.stats_metric(double precision[], text, text, text) IS
+    'one metric (play, play-rate, start, end, impression, impression-time, watch-time, view) from an event statistics array; NULL for an empty denominator';
+
+-- analytics.ccv(started_at, ended_at, watcher, period_from, period_to):
+-- {peak, average} concurrent distinct watchers over [period_from, period_to)
+CREATE FUNCTION @extschema@.ccv_transfn(internal, timestamptz, timestamptz, uuid, timestamptz, timestamptz)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'analytics_ccv_transfn_uuid'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ccv_transfn(internal, timestamptz, timestamptz, uuid, timestamptz, timestamptz) IS
+    'transition function of analytics.ccv (uuid watchers)';
+
+CREATE FUNCTION @extschema@.ccv_transfn(internal, timestamptz, timestamptz, bigint, timestamptz, timestamptz)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'analytics_ccv_transfn_bigint'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ccv_transfn(internal, timestamptz, timestamptz, bigint, timestamptz, timestamptz) IS
+    'transition function of analytics.ccv (bigint watchers)';
+
+CREATE FUNCTION @extschema@.ccv_combine(internal, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'analytics_ccv_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ccv_combine(internal, internal) IS
+    'combine function of analytics.ccv';
+
+CREATE FUNCTION @extschema@.ccv_serialize(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'analytics_ccv_serialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ccv_serialize(internal) IS
+    'serialization function of analytics.ccv';
+
+CREATE FUNCTION @extschema@.ccv_deserialize(bytea, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'analytics_ccv_deserialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ccv_deserialize(bytea, internal) IS
+    'deserialization function of analytics.ccv';
+
+CREATE FUNCTION @extschema@.ccv_final(internal)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'analytics_ccv_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ccv_final(internal) IS
+    'final function of analytics.ccv: {peak, average}';
+
+CREATE AGGREGATE @extschema@.ccv(started_at timestamptz, ended_at timestamptz, watcher uuid,
+                                 period_from timestamptz, period_to timestamptz) (
+    SFUNC = @extschema@.ccv_transfn,
+    STYPE = internal,
+    FINALFUNC = @extschema@.ccv_final,
+    COMBINEFUNC = @extschema@.ccv_combine,
+    SERIALFUNC = @extschema@.ccv_serialize,
+    DESERIALFUNC = @extschema@.ccv_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.ccv(timestamptz, timestamptz, uuid, timestamptz, timestamptz) IS
+    'concurrent viewers {peak, average} of watch intervals [started_at, ended_at) per distinct session, clipped to [period_from, period_to)';
+
+CREATE AGGREGATE @extschema@.ccv(started_at timestamptz, ended_at timestamptz, watcher bigint,
+                                 period_from timestamptz, period_to timestamptz) (
+    SFUNC = @extschema@.ccv_transfn,
+    STYPE = internal,
+    FINALFUNC = @extschema@.ccv_final,
+    COMBINEFUNC = @extschema@.ccv_combine,
+    SERIALFUNC = @extschema@.ccv_serialize,
+    DESERIALFUNC = @extschema@.ccv_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.ccv(timestamptz, timestamptz, bigint, timestamptz, timestamptz) IS
+    'concurrent viewers {peak, average} of watch intervals [started_at, ended_at) per distinct viewer, clipped to [period_from, period_to)';
 
 --
 -- Time buckets (src/timebucket.c)
 --
 -- @@ timebucket @@
+CREATE FUNCTION @extschema@.time_bucket(bucket text, ts timestamptz, time_zone text DEFAULT 'UTC')
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'analytics_time_bucket'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.time_bucket(text, timestamptz, text) IS
+    'start of the minute, hour, day, week (ISO, Monday) or month bucket containing ts, aligned on the wall clock of time_zone (IANA name)';
+
+CREATE FUNCTION @extschema@.time_buckets(bucket text, from_ts timestamptz, to_ts timestamptz,
+                                         time_zone text DEFAULT 'UTC')
+RETURNS TABLE (bucket_start timestamptz, bucket_end timestamptz)
+AS 'MODULE_PATHNAME', 'analytics_time_buckets'
+LANGUAGE C STABLE STRICT PARALLEL SAFE
+ROWS 100;
+COMMENT ON FUNCTION @extschema@.time_buckets(text, timestamptz, timestamptz, text) IS
+    'every bucket intersecting [from_ts, to_ts) in order, the first one containing from_ts; at most 10000';
+
+CREATE FUNCTION @extschema@.to_iso8601(ts timestamptz, time_zone text DEFAULT 'UTC')
+RETURNS text
+AS 'MODULE_PATHNAME', 'analytics_to_iso8601'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.to_iso8601(timestamptz, text) IS
+    'ts as YYYY-MM-DDTHH:MM:SS+HH:MM with the offset of time_zone at that instant (fractional seconds dropped)';
+
+CREATE FUNCTION @extschema@.default_interval(from_ts timestamptz, to_ts timestamptz)
+RETURNS text
+AS 'MODULE_PATHNAME', 'analytics_default_interval'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.default_interval(timestamptz, timestamptz) IS
+    'default timeseries interval: hour when to_ts - from_ts <= 2 days, else day';
 
 --
 -- Query API (SPEC 2.3, 4): metric, breakdown, timeseries
