@@ -39,6 +39,7 @@
 -- S12  tA      m2    video       103    https://b.example/  NA   US   phone    ios      safari
 -- T1   tB      m1    video       201    ''                  EU   FR   computer windows  chrome
 -- T2   tB      m9    live-stream 202    ''                  NA   US   phone    ios      safari
+-- T3   tB      m1    video       203    ''                  EU   FR   computer windows  chrome
 --
 -- Events (offset from D0; "1d" = one day later; value in brackets):
 -- S1 : 10:00:00 impression(200)  10:00:01 play  10:00:02 start
@@ -72,7 +73,11 @@
 --      1d 14:01:06 watch(60) -> [1d 14:00:06, 1d 14:01:06)    1d 14:01:06 end
 -- T1 : 10:00:00 impression(900)  10:00:05 play  10:00:06 start
 --      10:00:09 view(3) 10:00:11 view(5)  10:01:00 watch(54) -> [10:00:06, 10:01:00)
+--      10:00:40 watch(20) -> [10:00:20, 10:00:40): overlaps the other stretch of the same
+--      session (a replayed heartbeat): T1 still counts once in ccv (distinct sessions)
 -- T2 : 12:00:00 play                                          (no impression)
+-- T3 : 1d 00:59:59 watch(3600) -> [23:59:59, 1d 00:59:59): the longest watch event
+--      (one hour), emitted an hour after the end of day 0 and still watching on day 0
 --
 -- Catalogue (analytics.media): tA m1 tags {sport,News}, tA m2 {news},
 -- tA m3 {sport}; tA m4 has no entry; tB m4 {sport} (another project's m4:
@@ -191,7 +196,8 @@ INSERT INTO api_sessions VALUES
   ('S11', 'tA', 'm4', 'video',       'a0000000-0000-4000-8000-000000000011', 105,  'https://a.example/', 'AS', 'JP', 'computer', 'mac osx', 'safari'),
   ('S12', 'tA', 'm2', 'video',       'a0000000-0000-4000-8000-000000000012', 103,  'https://b.example/', 'NA', 'US', 'phone',    'ios',     'safari'),
   ('T1',  'tB', 'm1', 'video',       'b0000000-0000-4000-8000-000000000001', 201,  '',                   'EU', 'FR', 'computer', 'windows', 'chrome'),
-  ('T2',  'tB', 'm9', 'live-stream', 'b0000000-0000-4000-8000-000000000002', 202,  '',                   'NA', 'US', 'phone',    'ios',     'safari');
+  ('T2',  'tB', 'm9', 'live-stream', 'b0000000-0000-4000-8000-000000000002', 202,  '',                   'NA', 'US', 'phone',    'ios',     'safari'),
+  ('T3',  'tB', 'm1', 'video',       'b0000000-0000-4000-8000-000000000003', 203,  '',                   'EU', 'FR', 'computer', 'windows', 'chrome');
 
 CREATE TEMP TABLE api_events (sess text, off interval, event_type text, value double precision);
 INSERT INTO api_events VALUES
@@ -226,7 +232,9 @@ INSERT INTO api_events VALUES
   ('S8', '1 day 14:01:06', 'watch', 60), ('S8', '1 day 14:01:06', 'end', NULL),
   ('T1', '10:00:00', 'impression', 900), ('T1', '10:00:05', 'play', NULL), ('T1', '10:00:06', 'start', NULL),
   ('T1', '10:00:09', 'view', 3), ('T1', '10:00:11', 'view', 5), ('T1', '10:01:00', 'watch', 54),
-  ('T2', '12:00:00', 'play', NULL);
+  ('T1', '10:00:40', 'watch', 20),
+  ('T2', '12:00:00', 'play', NULL),
+  ('T3', '1 day 00:59:59', 'watch', 3600);
 
 -- into analytics.events as an application would write them: text literals
 DO $$
@@ -263,7 +271,7 @@ SELECT analytics.run_maintenance() IS NOT NULL AS maintenance_ran;
 RESET analytics.maintenance_in_worker;
 
 -- tA: S1 9 + S2 9 + S3 9 + S4 2 + S5 11 + S6 7 + S7 1 + S9 1 + S12 5 + S10 2 + S11 8 + S8 11 = 75 events
--- tB: T1 6 + T2 1 = 7; none left in the default partition
+-- tB: T1 7 + T2 1 + T3 1 = 9; none left in the default partition
 SELECT project_id, count(*) AS events,
        count(*) FILTER (WHERE tableoid = 'analytics.events_default'::regclass) AS in_default
   FROM analytics.events WHERE project_id IN ('tA', 'tB') GROUP BY 1 ORDER BY 1;

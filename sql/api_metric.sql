@@ -106,9 +106,10 @@ SELECT f, t,
 --     average (100 + 60 + 50)/300 = 0.7; unique: 101 alone until 10:02:00, 101+102 in
 --     [10:02:00,10:02:30), 102 until 10:03:00 -> peak 2, average (100 + 2*30 + 30)/300 = 0.633333333
 --   mediaType live-stream (S5 S6: [10:00:50,10:01:30), [10:01:50,10:02:10), [10:03:30,10:04:00)):
---     peak 1, average 90/300 = 0.3
+--     peak 1, average 90/300 = 0.3; unique: S6 has no viewer -> peak 1, average (40 + 30)/300 = 0.233333333
 --   deviceType computer or tablet (S1 S3 S6): peak 3 in [10:01:50,10:02:00),
---     average (100 + 50 + 20)/300 = 0.566666667
+--     average (100 + 50 + 20)/300 = 0.566666667; unique: only viewer 101 (S1 S3), S6 none ->
+--     peak 1, average 101 watching [10:00:20,10:02:30) = 130/300 = 0.433333333
 SELECT f::text,
        api_num(analytics.metric('ccv', 'peak', api_d0('10:00'), api_d0('10:05'), f, project_id => 'tA')) AS peak,
        api_num(analytics.metric('ccv', 'average', api_d0('10:00'), api_d0('10:05'), f, project_id => 'tA')) AS average,
@@ -190,13 +191,29 @@ SELECT m, a, f::text, api_num(analytics.metric(m, a, api_d0('0'), api_d0('1 day'
 --
 -- Project scoping, day 0.
 --   tA: play 9; tB: play T1 T2 = 2; unknown project: 0
---   tB: impression-time average 900 (T1); watch-time average 54 / 2 plays = 27;
---   play rate 2 plays / 1 impression = 2 (computed, never clamped); view 1 (T1); ccv peak 1
+--   tB: impression-time average 900 (T1); watch-time average (54 + 20) / 2 plays = 37
+--   (T3's watch is emitted on day 1); play rate 2 plays / 1 impression = 2 (computed, never
+--   clamped); view 1 (T1); ccv peak 1 (T1's two stretches overlap: one session; T3 starts at 23:59:59)
 SELECT p, api_num(analytics.metric('play', 'count', api_d0('0'), api_d0('1 day'), project_id => p)) AS plays
   FROM (VALUES ('tA'), ('tB'), ('nope')) t(p);
 SELECT m, a, api_num(analytics.metric(m, a, api_d0('0'), api_d0('1 day'), project_id => 'tB')) AS value
   FROM (VALUES ('impression-time', 'average'), ('watch-time', 'average'), ('play', 'rate'),
                ('view', 'count'), ('ccv', 'peak')) t(m, a);
+-- tB's T3: one watch event of 3600 s emitted at D0 + 1 day 00:59:59, watching [23:59:59, 1d 00:59:59)
+-- T1's two overlapping stretches [10:00:06,10:01:00) and [10:00:20,10:00:40): one session.
+--   period                 peak  average                                       watch-time sum
+--   [23:00, 1d 00:00)       1    1/3600 = 0.000277778 (T3 seen an hour ahead)   0
+--   [23:59:59, 1d 00:00)    1    1/1 = 1                                        0
+--   [22:00, 23:00)          0    0                                              0
+--   [1d 00:59, 1d 01:00)    1    59/60 = 0.983333333                            3600 (T3)
+--   [10:00, 10:01)          1    T1 [10:00:06,10:01:00) = 54 s -> 54/60 = 0.9   20 (T1's 10:00:40 event;
+--                                (not 74/60: one session)                          the 10:01:00 one is at to)
+--   day 1                   1    3599/86400 = 0.041655093                       3600
+SELECT f, t, api_num(analytics.metric('ccv', 'peak', api_d0(f), api_d0(t), project_id => 'tB')) AS peak,
+       api_num(analytics.metric('ccv', 'average', api_d0(f), api_d0(t), project_id => 'tB')) AS average,
+       api_num(analytics.metric('watch-time', 'sum', api_d0(f), api_d0(t), project_id => 'tB')) AS watch_time
+  FROM (VALUES ('23:00'::interval, '1 day'::interval), ('23:59:59', '1 day'), ('22:00', '23:00'),
+               ('1 day 00:59', '1 day 01:00'), ('10:00', '10:01'), ('1 day', '2 days')) p(f, t);
 -- the analytics.project_id setting narrows: alone it selects the project,
 -- with another project_id argument nothing is left
 SET analytics.project_id = 'tA';
@@ -265,7 +282,8 @@ SELECT api_num(analytics.metric('view', 'count', api_d0('03:00'), api_d0('04:00'
 -- last 20 s: L3 alone in [N-18,N-15), L1 in [N-10,N-5), L1 L2 in [N-5,N): live = 2;
 --   unique: {302}, {301}, {301} -> 1
 -- over the default period [N - 1 day, N): L4 L5 L6 -> peak 3, unique peak 3;
---   watch-time sum 10 + 5 + 3 + 30 = 48
+--   watch-time sum counts watch events by emitted_at in [N - 1 day, N): L1 and L2 are
+--   emitted at N, outside the half-open period: L3 3 + L4..L6 30 = 33
 BEGIN;
 INSERT INTO analytics.events (project_id, emitted_at, event_type, value, media_id, media_type, session_id, viewer_id)
 VALUES ('tA', now(), 'watch', 10, 'm3', 'live-stream', 'c0000000-0000-4000-8000-000000000001', 301),
