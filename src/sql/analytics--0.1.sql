@@ -632,10 +632,14 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 SELECT CASE s.kind
   WHEN 'stats' THEN '@extschema@.stats_metric(@extschema@.event_stats(e.event_type, e.value), $14, $15, $16)'
   WHEN 'view_unique' THEN 'count(DISTINCT e.viewer_id)::double precision'
-  WHEN 'ccv_average' THEN format('(@extschema@.ccv(e.emitted_at - e.value * interval ''1 second'', e.emitted_at, %s, %s, %s))[2]',
-                                 CASE WHEN unique_viewers THEN 'e.viewer_id' ELSE 'e.session_id' END, pfrom, pto)
-  ELSE format('(@extschema@.ccv(e.emitted_at - e.value * interval ''1 second'', e.emitted_at, %s, %s, %s))[1]',
-              CASE WHEN unique_viewers THEN 'e.viewer_id' ELSE 'e.session_id' END, pfrom, pto)
+  -- with unique_viewers, an interval without a viewer id is passed with zero
+  -- length: it counts nobody, but its dimension value still shows (as 0)
+  ELSE format('(@extschema@.ccv(%s, e.emitted_at, %s, %s, %s))[%s]',
+              CASE WHEN unique_viewers
+                   THEN 'CASE WHEN e.viewer_id IS NULL THEN e.emitted_at ELSE e.emitted_at - e.value * interval ''1 second'' END'
+                   ELSE 'e.emitted_at - e.value * interval ''1 second''' END,
+              CASE WHEN unique_viewers THEN 'e.viewer_id' ELSE 'e.session_id' END, pfrom, pto,
+              CASE WHEN s.kind = 'ccv_average' THEN 2 ELSE 1 END)
 END
 $$;
 
@@ -648,7 +652,6 @@ SELECT CASE WHEN s.kind LIKE 'ccv%' THEN
          -- period; a watch event covers at most an hour (events_watch_value_check)
          format('e.event_type = ''watch'' AND e.value > 0 AND e.emitted_at > %1$s AND e.emitted_at < %2$s + interval ''1 hour'''
                 ' AND e.emitted_at - e.value * interval ''1 second'' < %2$s', pfrom, pto)
-         || CASE WHEN unique_viewers THEN ' AND e.viewer_id IS NOT NULL' ELSE '' END
        ELSE format('e.emitted_at >= %s AND e.emitted_at < %s AND ', pfrom, pto) || s.types
        END
 $$;
