@@ -52,7 +52,7 @@ $PSQL -c "SELECT dimension_value AS device_type, round((metric_value / 3600)::nu
             FROM analytics.breakdown('watch-time', 'device-type', project_id => 'p001')"
 
 section "SQL API: plays and concurrent viewers per day, Europe/Paris days"
-$PSQL -c "SELECT p.emitted_at, p.metric_value AS plays, c.metric_value AS ccv_peak
+$PSQL -c "SET TimeZone = 'Europe/Paris'" -c "SELECT p.emitted_at, p.metric_value AS plays, c.metric_value AS ccv_peak
             FROM analytics.timeseries('play', now() - interval '$DAYS days', now(), 'day', time_zone => 'Europe/Paris') p
             JOIN analytics.timeseries('ccv-peak', now() - interval '$DAYS days', now(), 'day', time_zone => 'Europe/Paris') c USING (emitted_at)"
 
