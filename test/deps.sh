@@ -8,6 +8,7 @@ PACKAGES=(
   postgresql-15            # the server the tests and the demo run
   postgresql-server-dev-15 # PGXS, server headers, pg_regress, pg_isolation_regress
   postgresql-contrib       # standard contrib modules
+  tzdata                   # iso3166.tab, used by the continent unit test
 )
 
 missing=()
