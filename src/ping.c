@@ -63,6 +63,11 @@ ping_event_kind_from_name(const char *name, size_t len, ping_event_kind *kind)
 
 /* ---------------------------------------------------------------------- */
 
+#if defined(__GNUC__) || defined(__clang__)
+static void set_err(char *err, size_t errlen, const char *fmt,...)
+            __attribute__((format(printf, 3, 4)));
+#endif
+
 static void
 set_err(char *err, size_t errlen, const char *fmt,...)
 {
@@ -210,7 +215,7 @@ do_heartbeat(ping_state *st, ping_output *out, int64_t ts)
 {
     if ((st->flags & PING_F_PLAYING) == 0)
         return;
-    maybe_start(st, out, ts, true, NAN);
+    maybe_start(st, out, ts, true, (double) NAN);
     credit(st, out, ts, wall_credit(st, ts));
     st->last_credit_us = ts;
 }
