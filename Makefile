@@ -2,14 +2,15 @@
 EXTENSION    = analytics
 MODULE_big   = analytics
 OBJS         = src/analytics.o src/maintenance.o src/worker.o \
-               src/stats.o src/ccv.o src/timebucket.o src/uri.o src/api.o
+               src/stats.o src/ccv.o src/timebucket.o src/uri.o src/api.o \
+               src/ping.o src/continent.o src/ingest.o
 DATA         = $(wildcard src/sql/analytics--*.sql)
 
-REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan worker \
+REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan ingest worker \
                api_data api_metric api_breakdown api_timeseries api_json api_errors
 REGRESS_OPTS = --inputdir=.
 # isolation specs live in test/specs, their expected output in expected/
-ISOLATION      = maintenance_concurrency ingest_during_maintenance
+ISOLATION      = maintenance_concurrency ingest_during_maintenance ingest_concurrency
 ISOLATION_OPTS = --inputdir=test --outputdir=.
 
 PG_CONFIG ?= pg_config

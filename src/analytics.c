@@ -19,6 +19,9 @@ int			analytics_premake_days = 7;
 int			analytics_maintenance_lock_timeout = 100;
 bool		analytics_maintenance_in_worker = true;
 char	   *analytics_project_id = NULL;
+int			analytics_max_ping_bytes = 65536;
+int			analytics_max_ping_events = 500;
+int			analytics_session_idle_timeout = 86400;
 
 void		_PG_init(void);
 
@@ -72,6 +75,30 @@ _PG_init(void)
 							   NULL,
 							   PGC_USERSET, 0,
 							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("analytics.max_ping_bytes",
+							"Largest ping payload ingest_ping accepts.",
+							NULL,
+							&analytics_max_ping_bytes,
+							65536, 1024, 16 * 1024 * 1024,
+							PGC_SUSET, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("analytics.max_ping_events",
+							"Most events one ping may carry.",
+							NULL,
+							&analytics_max_ping_events,
+							500, 1, 1000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("analytics.session_idle_timeout",
+							"Time after its last ping when maintenance forgets a playback's ingest state.",
+							NULL,
+							&analytics_session_idle_timeout,
+							86400, 60, 30 * 86400,
+							PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("analytics");

@@ -25,12 +25,16 @@ extern int	analytics_premake_days;
 extern int	analytics_maintenance_lock_timeout;	/* ms */
 extern bool analytics_maintenance_in_worker;
 extern char *analytics_project_id;
+extern int	analytics_max_ping_bytes;
+extern int	analytics_max_ping_events;
+extern int	analytics_session_idle_timeout;	/* seconds */
 
 /* parameters of one maintenance run */
 typedef struct MaintenanceParams
 {
 	int			premake_days;
 	int			lock_timeout_ms;
+	int			session_idle_timeout_s;
 } MaintenanceParams;
 
 /* maintenance.c */

@@ -104,6 +104,7 @@ typedef struct MaintState
 	int64		rows_moved;
 	int64		rows_discarded;
 	int64		plays_archived;
+	int64		sessions_pruned;
 	double		max_parent_lock_ms;
 	TimestampTz lock_start;		/* when the step got its strongest parent lock */
 	bool		stop;
@@ -819,6 +820,24 @@ step_drop(MaintState *st, void *arg)
 	json_append_name(&st->dropped, &st->n_dropped, pi->relname);
 }
 
+/* forget the ingest state of playbacks idle for longer than the timeout */
+static void
+step_prune_sessions(MaintState *st, void *arg)
+{
+	Oid			argtypes[1] = {FLOAT8OID};
+	Datum		values[1];
+	int			ret;
+
+	values[0] = Float8GetDatum((double) (st->params.session_idle_timeout_s > 0 ?
+										 st->params.session_idle_timeout_s : 86400));
+	ret = SPI_execute_with_args("DELETE FROM analytics.ping_sessions"
+								" WHERE updated_at < pg_catalog.now() - pg_catalog.make_interval(secs => $1)",
+								1, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_DELETE)
+		elog(ERROR, "could not prune analytics.ping_sessions: %s", SPI_result_code_string(ret));
+	st->sessions_pruned += (int64) SPI_processed;
+}
+
 /* ---------------------------------------------------------------------
  * the run
  * --------------------------------------------------------------------- */
@@ -913,6 +932,9 @@ analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step)
 				continue;
 			run_step(st, "drop", pi->relname, step_drop, pi);
 		}
+
+		if (!st->stop)
+			run_step(st, "prune sessions", "analytics.ping_sessions", step_prune_sessions, NULL);
 	}
 
 	if (commit_per_step)
@@ -941,6 +963,7 @@ analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step)
 	appendStringInfo(&out, ", \"rows_moved\": " INT64_FORMAT, st->rows_moved);
 	appendStringInfo(&out, ", \"rows_discarded\": " INT64_FORMAT, st->rows_discarded);
 	appendStringInfo(&out, ", \"plays_archived\": " INT64_FORMAT, st->plays_archived);
+	appendStringInfo(&out, ", \"sessions_pruned\": " INT64_FORMAT, st->sessions_pruned);
 	appendStringInfo(&out, ", \"max_parent_lock_ms\": %.3f", st->max_parent_lock_ms);
 	appendStringInfo(&out, ", \"deferred\": [%s]}", st->deferred.data);
 

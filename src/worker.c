@@ -237,6 +237,7 @@ analytics_run_maintenance(PG_FUNCTION_ARGS)
 
 	params.premake_days = analytics_premake_days;
 	params.lock_timeout_ms = analytics_maintenance_lock_timeout;
+	params.session_idle_timeout_s = analytics_session_idle_timeout;
 
 	if (analytics_maintenance_in_worker)
 	{
@@ -291,6 +292,7 @@ launcher_run_database(const char *dbname)
 	args.handle = DSM_HANDLE_INVALID;
 	args.params.premake_days = analytics_premake_days;
 	args.params.lock_timeout_ms = analytics_maintenance_lock_timeout;
+	args.params.session_idle_timeout_s = analytics_session_idle_timeout;
 	fill_worker(&worker, &args, dbname);
 
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))

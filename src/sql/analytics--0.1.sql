@@ -133,6 +133,43 @@ REVOKE ALL ON FUNCTION @extschema@.set_retention(interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.run_maintenance() FROM PUBLIC;
 
 --
+-- analytics.ping_sessions: the ingest state of each playback = (session id,
+-- session.loaded_at), kept between the pings of a player; maintenance forgets
+-- playbacks idle for longer than analytics.session_idle_timeout
+--
+CREATE TABLE @extschema@.ping_sessions (
+    project_id  text NOT NULL,
+    session_id  uuid NOT NULL,
+    loaded_at   timestamptz NOT NULL,
+    media_id    text NOT NULL,
+    media_type  @extschema@.media_type NOT NULL,
+    state       bytea NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (project_id, session_id, loaded_at)
+);
+CREATE INDEX ping_sessions_updated_at_idx ON @extschema@.ping_sessions (updated_at);
+
+--
+-- Ingest (src/ingest.c, src/ping.c, src/continent.c)
+--
+CREATE FUNCTION @extschema@.ingest_ping(payload jsonb, user_agent text DEFAULT NULL,
+                                        country text DEFAULT NULL, client_ip inet DEFAULT NULL,
+                                        project_id text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'analytics_ingest_ping'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.ingest_ping(jsonb, text, text, inet, text) IS
+    'normalizes one player ping (@api.video/player-analytics 1.x format) into analytics.events; returns {"session": id, ...}';
+
+CREATE FUNCTION @extschema@.continent_of(country text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'analytics_continent_of'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.continent_of(text) IS
+    'GeoNames continent code (AF AN AS EU NA OC SA) of an ISO 3166-1 alpha-2 country code, NULL when unknown';
+
+--
 -- Metric aggregates (src/stats.c, src/ccv.c)
 --
 -- @@ stats @@

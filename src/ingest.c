@@ -1,0 +1,660 @@
+/*-------------------------------------------------------------------------
+ * ingest.c
+ *		analytics.ingest_ping(payload, user_agent, country, client_ip,
+ *		project_id): the PostgreSQL wrapper of the plain-C ping normalizer
+ *		(src/ping.c), and analytics.continent_of(country).
+ *
+ * One call = one ping of one playback = (session id, session.loaded_at):
+ *	1. validate and read the jsonb payload into a ping_input (22023 naming
+ *	   the field on any mistake, before anything is written);
+ *	2. lock the playback's state row in analytics.ping_sessions (created on
+ *	   first sight; INSERT ... ON CONFLICT DO NOTHING then SELECT ... FOR
+ *	   UPDATE, so concurrent pings of one playback serialize on that row and
+ *	   different playbacks never wait for each other);
+ *	3. normalize, insert the events into analytics.events, store the state.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "analytics.h"
+#include "continent.h"
+#include "ping.h"
+
+PG_FUNCTION_INFO_V1(analytics_ingest_ping);
+PG_FUNCTION_INFO_V1(analytics_continent_of);
+
+/* days between 1970-01-01 and 2000-01-01 */
+#define UNIX_TO_PG_DAYS 10957
+
+/* ---------------------------------------------------------------------
+ * errors
+ * --------------------------------------------------------------------- */
+
+static void
+invalid_field(const char *field, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid ping: %s: %s", field, detail),
+			 errhint("See the ping format in the README: {\"emitted_at\", \"session\": {\"loaded_at\", \"video_id\" or \"live_stream_id\", ...}, \"events\": [...]}."),
+			 err_generic_string(PG_DIAG_COLUMN_NAME, field)));
+}
+
+/* ---------------------------------------------------------------------
+ * ISO 8601 timestamps, parsed in plain C: YYYY-MM-DDTHH:MM:SS[.f+](Z|+HH:MM|-HH:MM)
+ * (also a space instead of T, and +HHMM / +HH offsets)
+ * --------------------------------------------------------------------- */
+
+static int64
+days_from_civil(int64 y, int m, int d)
+{
+	int64		era;
+	int64		yoe;
+	int64		doy;
+	int64		doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int
+digits(const char *s, int n)
+{
+	int			v = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* returns false when s is not such a timestamp */
+static bool
+parse_iso8601(const char *s, int len, TimestampTz *out)
+{
+	int			y,
+				mo,
+				d,
+				h,
+				mi,
+				sec;
+	int			pos = 19;
+	int64		usec = 0;
+	int			offset_min = 0;
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int64		days;
+
+	if (len < 20 || len > 64)
+		return false;
+	if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+		s[13] != ':' || s[16] != ':')
+		return false;
+	y = digits(s, 4);
+	mo = digits(s + 5, 2);
+	d = digits(s + 8, 2);
+	h = digits(s + 11, 2);
+	mi = digits(s + 14, 2);
+	sec = digits(s + 17, 2);
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59)
+		return false;
+	if (d > mdays[mo - 1] + (mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)))
+		return false;
+	if (pos < len && s[pos] == '.')
+	{
+		int			scale = 100000;
+		int			ndig = 0;
+
+		pos++;
+		while (pos < len && s[pos] >= '0' && s[pos] <= '9')
+		{
+			if (ndig < 6)
+				usec += (s[pos] - '0') * scale;
+			scale /= 10;
+			ndig++;
+			pos++;
+		}
+		if (ndig == 0 || ndig > 9)
+			return false;
+	}
+	if (pos >= len)
+		return false;
+	if (s[pos] == 'Z' || s[pos] == 'z')
+		pos++;
+	else if (s[pos] == '+' || s[pos] == '-')
+	{
+		int			sign = s[pos] == '-' ? -1 : 1;
+		int			oh,
+					om = 0;
+
+		pos++;
+		if (len - pos < 2 || (oh = digits(s + pos, 2)) < 0)
+			return false;
+		pos += 2;
+		if (pos < len && s[pos] == ':')
+			pos++;
+		if (len - pos >= 2)
+		{
+			if ((om = digits(s + pos, 2)) < 0)
+				return false;
+			pos += 2;
+		}
+		if (oh > 15 || om > 59)
+			return false;
+		offset_min = sign * (oh * 60 + om);
+	}
+	else
+		return false;
+	if (pos != len)
+		return false;
+
+	days = days_from_civil(y, mo, d) - UNIX_TO_PG_DAYS;
+	*out = ((days * 24 + h) * 60 + mi - offset_min) * INT64CONST(60000000) +
+		(int64) sec * 1000000 + usec;
+	return true;
+}
+
+/* ---------------------------------------------------------------------
+ * reading the payload
+ * --------------------------------------------------------------------- */
+
+static JsonbValue *
+get_key(JsonbContainer *c, const char *key)
+{
+	return getKeyJsonValueFromContainer(c, key, strlen(key), NULL);
+}
+
+static JsonbContainer *
+as_object(JsonbValue *v)
+{
+	if (v != NULL && v->type == jbvBinary && JsonContainerIsObject(v->val.binary.data))
+		return v->val.binary.data;
+	return NULL;
+}
+
+/* a string field, palloc'd; NULL when absent or JSON null and !required */
+static char *
+get_string(JsonbContainer *c, const char *key, const char *field, bool required)
+{
+	JsonbValue *v = get_key(c, key);
+
+	if (v == NULL || v->type == jbvNull)
+	{
+		if (required)
+			invalid_field(field, "missing");
+		return NULL;
+	}
+	if (v->type != jbvString)
+		invalid_field(field, "must be a string");
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+static TimestampTz
+get_timestamp(JsonbContainer *c, const char *key, const char *field)
+{
+	JsonbValue *v = get_key(c, key);
+	TimestampTz ts;
+
+	if (v == NULL || v->type == jbvNull)
+		invalid_field(field, "missing");
+	if (v->type != jbvString)
+		invalid_field(field, "must be an ISO 8601 date-time string");
+	if (!parse_iso8601(v->val.string.val, v->val.string.len, &ts))
+		invalid_field(field, "not an ISO 8601 date-time such as 2024-05-29T11:00:10.000Z");
+	return ts;
+}
+
+/* a number field; NAN when absent or null */
+static double
+get_number(JsonbContainer *c, const char *key, const char *field)
+{
+	JsonbValue *v = get_key(c, key);
+	char	   *s;
+	double		d;
+
+	if (v == NULL || v->type == jbvNull)
+		return NAN;
+	if (v->type != jbvNumeric)
+		invalid_field(field, "must be a number");
+	s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+	d = strtod(s, NULL);		/* overflow gives inf: rejected by the normalizer */
+	pfree(s);
+	return d;
+}
+
+static int
+hexval_char(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* "8-4-4-4-12" hex uuid text */
+static bool
+parse_uuid_text(const char *s, pg_uuid_t *out)
+{
+	int			i,
+				j = 0;
+
+	if (strlen(s) != 36)
+		return false;
+	for (i = 0; i < 36; i++)
+	{
+		int			hi,
+					lo;
+
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+		{
+			if (s[i] != '-')
+				return false;
+			continue;
+		}
+		hi = hexval_char(s[i]);
+		lo = (i + 1 < 36) ? hexval_char(s[i + 1]) : -1;
+		if (hi < 0 || lo < 0)
+			return false;
+		out->data[j++] = (unsigned char) (hi * 16 + lo);
+		i++;
+	}
+	return j == UUID_LEN;
+}
+
+static void
+random_uuid(pg_uuid_t *u)
+{
+	if (!pg_strong_random(u->data, UUID_LEN))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random session id")));
+	u->data[6] = (u->data[6] & 0x0f) | 0x40;	/* version 4 */
+	u->data[8] = (u->data[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+}
+
+/* ---------------------------------------------------------------------
+ * SPI statements, prepared once per backend
+ * --------------------------------------------------------------------- */
+
+static SPIPlanPtr plan_insert_session = NULL;
+static SPIPlanPtr plan_lock_session = NULL;
+static SPIPlanPtr plan_insert_events = NULL;
+static SPIPlanPtr plan_update_session = NULL;
+static SPIPlanPtr plan_retention = NULL;
+
+static SPIPlanPtr
+prepare(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
+{
+	if (*slot == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
+
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		*slot = p;
+	}
+	return *slot;
+}
+
+static Datum
+text_array(const char *const *items, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(items[i]);
+	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* ---------------------------------------------------------------------
+ * ingest_ping
+ * --------------------------------------------------------------------- */
+
+Datum
+analytics_ingest_ping(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *payload;
+	JsonbContainer *root;
+	JsonbContainer *session;
+	JsonbValue *v;
+	char	   *project;
+	char	   *video_id;
+	char	   *live_id;
+	char	   *media_id;
+	const char *media_type;
+	char	   *referrer;
+	char	   *session_text;
+	pg_uuid_t	sid;
+	bool		new_session;
+	char	   *country = NULL;
+	const char *continent = NULL;
+	ping_input	in;
+	ping_event *events = NULL;
+	int			nevents = 0;
+	ping_state	state;
+	ping_output out;
+	char		errbuf[256];
+	TimestampTz now;
+	TimestampTz oldest;
+	int			ret;
+	int			i;
+	StringInfoData reply;
+
+	if (PG_ARGISNULL(0))
+		invalid_field("payload", "must not be NULL");
+	payload = PG_GETARG_JSONB_P(0);
+	if (VARSIZE(payload) > (Size) analytics_max_ping_bytes)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid ping: payload: too large (%zu bytes)", (size_t) VARSIZE(payload)),
+				 errdetail("analytics.max_ping_bytes is %d.", analytics_max_ping_bytes),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "payload")));
+	root = &payload->root;
+	if (!JB_ROOT_IS_OBJECT(payload) || JB_ROOT_IS_SCALAR(payload))
+		invalid_field("payload", "must be a JSON object");
+
+	/* project: argument, else the analytics.project_id setting, else 'default' */
+	if (!PG_ARGISNULL(4))
+		project = text_to_cstring(PG_GETARG_TEXT_PP(4));
+	else if (analytics_project_id != NULL && analytics_project_id[0] != '\0')
+		project = pstrdup(analytics_project_id);
+	else
+		project = pstrdup("default");
+	if (project[0] == '\0')
+		invalid_field("project_id", "must not be empty");
+
+	/* country, upper-cased and validated; continent derived */
+	if (!PG_ARGISNULL(2))
+	{
+		char	   *c = text_to_cstring(PG_GETARG_TEXT_PP(2));
+
+		if (c[0] != '\0')
+		{
+			if (strlen(c) != 2)
+				invalid_field("country", "not an ISO 3166-1 alpha-2 code");
+			c[0] = pg_ascii_toupper((unsigned char) c[0]);
+			c[1] = pg_ascii_toupper((unsigned char) c[1]);
+			continent = continent_of_country(c);
+			if (continent == NULL)
+				invalid_field("country", "not an ISO 3166-1 alpha-2 code");
+			country = c;
+		}
+	}
+
+	/* the ping */
+	memset(&in, 0, sizeof(in));
+	in.emitted_at_us = get_timestamp(root, "emitted_at", "emitted_at");
+
+	session = as_object(get_key(root, "session"));
+	if (session == NULL)
+		invalid_field("session", "missing or not an object");
+	in.loaded_at_us = get_timestamp(session, "loaded_at", "session.loaded_at");
+	video_id = get_string(session, "video_id", "session.video_id", false);
+	live_id = get_string(session, "live_stream_id", "session.live_stream_id", false);
+	if ((video_id == NULL) == (live_id == NULL))
+		invalid_field("session.video_id", "give exactly one of video_id and live_stream_id");
+	media_id = video_id ? video_id : live_id;
+	media_type = video_id ? "video" : "live-stream";
+	if (media_id[0] == '\0')
+		invalid_field(video_id ? "session.video_id" : "session.live_stream_id", "must not be empty");
+	referrer = get_string(session, "referrer", "session.referrer", false);
+	if (referrer == NULL)
+		referrer = "";
+	v = get_key(session, "metadata");
+	if (v != NULL && v->type != jbvNull && !(v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data)))
+		invalid_field("session.metadata", "must be an array");
+	session_text = get_string(session, "session_id", "session.session_id", false);
+	new_session = (session_text == NULL);
+	if (new_session)
+		random_uuid(&sid);
+	else if (!parse_uuid_text(session_text, &sid))
+		invalid_field("session.session_id", "not a UUID");
+
+	v = get_key(root, "events");
+	if (v != NULL && v->type != jbvNull)
+	{
+		JsonbContainer *arr;
+
+		if (!(v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data)))
+			invalid_field("events", "must be an array");
+		arr = v->val.binary.data;
+		nevents = JsonContainerSize(arr);
+		if (nevents > analytics_max_ping_events)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid ping: events: too many events (%d)", nevents),
+					 errdetail("analytics.max_ping_events is %d.", analytics_max_ping_events),
+					 err_generic_string(PG_DIAG_COLUMN_NAME, "events")));
+		events = palloc0(sizeof(ping_event) * Max(nevents, 1));
+		for (i = 0; i < nevents; i++)
+		{
+			JsonbValue *ev = getIthJsonbValueFromContainer(arr, i);
+			JsonbContainer *obj = as_object(ev);
+			char		field[64];
+			char	   *type;
+
+			if (obj == NULL)
+			{
+				snprintf(field, sizeof(field), "events[%d]", i);
+				invalid_field(pstrdup(field), "must be an object");
+			}
+			snprintf(field, sizeof(field), "events[%d].emitted_at", i);
+			events[i].emitted_at_us = get_timestamp(obj, "emitted_at", pstrdup(field));
+			snprintf(field, sizeof(field), "events[%d].type", i);
+			type = get_string(obj, "type", pstrdup(field), true);
+			if (ping_event_kind_from_name(type, strlen(type), &events[i].kind) != 0)
+				invalid_field(pstrdup(field),
+							  "unknown event type (ready, play, resume, pause, end, seek.forward, seek.backward)");
+			snprintf(field, sizeof(field), "events[%d].at", i);
+			events[i].at = get_number(obj, "at", pstrdup(field));
+			snprintf(field, sizeof(field), "events[%d].from", i);
+			events[i].from = get_number(obj, "from", pstrdup(field));
+			snprintf(field, sizeof(field), "events[%d].to", i);
+			events[i].to = get_number(obj, "to", pstrdup(field));
+		}
+	}
+	in.nevents = nevents;
+	in.events = events;
+	in.max_events = (size_t) analytics_max_ping_events;
+
+	now = GetCurrentTimestamp();
+
+	SPI_connect();
+
+	/* retention, for dropping events that are already too old */
+	{
+		bool		isnull;
+
+		ret = SPI_execute_plan(prepare(&plan_retention,
+									   "SELECT pg_catalog.now() - analytics.retention()", 0, NULL),
+							   NULL, NULL, true, 1);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not read the retention");
+		oldest = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+
+	/* the playback's state, locked */
+	{
+		Oid			types[6] = {TEXTOID, UUIDOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, BYTEAOID};
+		Datum		values[6];
+		bytea	   *zero = palloc0(VARHDRSZ + sizeof(ping_state));
+		bool		isnull;
+		Datum		d;
+		bytea	   *stored;
+
+		SET_VARSIZE(zero, VARHDRSZ + sizeof(ping_state));
+		values[0] = CStringGetTextDatum(project);
+		values[1] = UUIDPGetDatum(&sid);
+		values[2] = TimestampTzGetDatum(in.loaded_at_us);
+		values[3] = CStringGetTextDatum(media_id);
+		values[4] = CStringGetTextDatum(media_type);
+		values[5] = PointerGetDatum(zero);
+		ret = SPI_execute_plan(prepare(&plan_insert_session,
+									   "INSERT INTO analytics.ping_sessions"
+									   " (project_id, session_id, loaded_at, media_id, media_type, state)"
+									   " VALUES ($1, $2, $3, $4, $5::analytics.media_type, $6)"
+									   " ON CONFLICT DO NOTHING", 6, types),
+							   values, NULL, false, 0);
+		if (ret != SPI_OK_INSERT)
+			elog(ERROR, "could not create the session state: %s", SPI_result_code_string(ret));
+
+		ret = SPI_execute_plan(prepare(&plan_lock_session,
+									   "SELECT state FROM analytics.ping_sessions"
+									   " WHERE project_id = $1 AND session_id = $2 AND loaded_at = $3"
+									   " FOR UPDATE", 3, types),
+							   values, NULL, false, 1);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not lock the session state");
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		stored = DatumGetByteaPP(d);
+		if (isnull || VARSIZE_ANY_EXHDR(stored) != sizeof(ping_state))
+			elog(ERROR, "corrupt session state");
+		memcpy(&state, VARDATA_ANY(stored), sizeof(ping_state));
+	}
+
+	/* normalize */
+	memset(&out, 0, sizeof(out));
+	out.cap = PING_OUTPUT_MAX(in.nevents);
+	out.ev = palloc(sizeof(ping_out_event) * out.cap);
+	if (ping_normalize(&state, &in, now, oldest, &out, errbuf, sizeof(errbuf)) != 0)
+	{
+		char	   *field = pstrdup(errbuf);
+		char	   *colon = strchr(field, ':');
+
+		if (colon)
+			*colon = '\0';
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid ping: %s", errbuf),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, field)));
+	}
+
+	/* the events */
+	if (out.n > 0)
+	{
+		Oid			types[12] = {TEXTOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTOID, TEXTOID,
+		TIMESTAMPTZARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID, INT8OID, TEXTOID};
+		Datum		values[12];
+		char		nulls[12];
+		Datum	   *ts = palloc(sizeof(Datum) * out.n);
+		const char **ty = palloc(sizeof(char *) * out.n);
+		Datum	   *val = palloc(sizeof(Datum) * out.n);
+		bool	   *valnull = palloc(sizeof(bool) * out.n);
+		int			dims[1];
+		int			lbs[1] = {1};
+		size_t		k;
+
+		for (k = 0; k < out.n; k++)
+		{
+			ts[k] = TimestampTzGetDatum(out.ev[k].emitted_at_us);
+			ty[k] = ping_out_type_name(out.ev[k].type);
+			val[k] = Float8GetDatum(out.ev[k].value);
+			valnull[k] = !out.ev[k].has_value;
+		}
+		dims[0] = (int) out.n;
+		memset(nulls, ' ', sizeof(nulls));
+		values[0] = CStringGetTextDatum(project);
+		values[1] = CStringGetTextDatum(media_id);
+		values[2] = CStringGetTextDatum(media_type);
+		values[3] = UUIDPGetDatum(&sid);
+		values[4] = CStringGetTextDatum(referrer);
+		values[5] = country ? CStringGetTextDatum(country) : (Datum) 0;
+		nulls[5] = country ? ' ' : 'n';
+		values[6] = continent ? CStringGetTextDatum(continent) : (Datum) 0;
+		nulls[6] = continent ? ' ' : 'n';
+		values[7] = PointerGetDatum(construct_array(ts, (int) out.n, TIMESTAMPTZOID, sizeof(TimestampTz),
+													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		values[8] = text_array(ty, (int) out.n);
+		values[9] = PointerGetDatum(construct_md_array(val, valnull, 1, dims, lbs, FLOAT8OID,
+													   sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		/* enrichment seam: viewer_id and the user-agent dimensions */
+		values[10] = (Datum) 0;
+		nulls[10] = 'n';
+		values[11] = (Datum) 0;
+		nulls[11] = 'n';
+		ret = SPI_execute_plan(prepare(&plan_insert_events,
+									   "INSERT INTO analytics.events"
+									   " (project_id, emitted_at, event_type, value, media_id, media_type, session_id,"
+									   "  viewer_id, referrer, continent, country, device_type, operating_system, browser)"
+									   " SELECT $1, e.ts, e.ty::analytics.event_type, e.v, $2, $3::analytics.media_type, $4,"
+									   "  $11, $5, $7::analytics.continent, $6, 'unknown', 'unknown', 'unknown'"
+									   " FROM unnest($8, $9, $10) AS e(ts, ty, v)", 12, types),
+							   values, nulls, false, 0);
+		if (ret != SPI_OK_INSERT)
+			elog(ERROR, "could not insert the ping's events: %s", SPI_result_code_string(ret));
+	}
+
+	/* the state */
+	{
+		Oid			types[4] = {TEXTOID, UUIDOID, TIMESTAMPTZOID, BYTEAOID};
+		Datum		values[4];
+		bytea	   *b = palloc(VARHDRSZ + sizeof(ping_state));
+
+		SET_VARSIZE(b, VARHDRSZ + sizeof(ping_state));
+		memcpy(VARDATA(b), &state, sizeof(ping_state));
+		values[0] = CStringGetTextDatum(project);
+		values[1] = UUIDPGetDatum(&sid);
+		values[2] = TimestampTzGetDatum(in.loaded_at_us);
+		values[3] = PointerGetDatum(b);
+		ret = SPI_execute_plan(prepare(&plan_update_session,
+									   "UPDATE analytics.ping_sessions SET state = $4, updated_at = pg_catalog.now()"
+									   " WHERE project_id = $1 AND session_id = $2 AND loaded_at = $3", 4, types),
+							   values, NULL, false, 0);
+		if (ret != SPI_OK_UPDATE)
+			elog(ERROR, "could not store the session state");
+	}
+	SPI_finish();
+
+	/* the reply */
+	initStringInfo(&reply);
+	appendStringInfoString(&reply, "{\"session\": ");
+	escape_json(&reply, DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&sid))));
+	appendStringInfo(&reply, ", \"events\": %zu, \"dropped_old\": %d, \"dropped_future\": %d, \"replayed\": %d}",
+					 out.n, out.dropped_old, out.dropped_future, out.skipped_replayed);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(reply.data)));
+}
+
+/* analytics.continent_of(country text) RETURNS text */
+Datum
+analytics_continent_of(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	char		cc[3];
+	const char *c;
+
+	if (VARSIZE_ANY_EXHDR(t) != 2)
+		PG_RETURN_NULL();
+	cc[0] = pg_ascii_toupper((unsigned char) VARDATA_ANY(t)[0]);
+	cc[1] = pg_ascii_toupper((unsigned char) VARDATA_ANY(t)[1]);
+	cc[2] = '\0';
+	c = continent_of_country(cc);
+	if (c == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(c));
+}
