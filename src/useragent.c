@@ -1,0 +1,1405 @@
+/*
+ * useragent.c - user-agent parser on the uap-core regex database; see
+ * useragent.h for the API and the evaluation semantics.
+ *
+ * Plain C99 + libc + PCRE2 (8-bit).  No global or static mutable state: the
+ * only statics are the constant folding tables below.  No locale-dependent
+ * functions (ASCII case handling is done by hand).
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include "useragent.h"
+
+#include <pcre2.h>
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* small helpers                                                        */
+/* ------------------------------------------------------------------ */
+
+static int
+is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+           c == '\f';
+}
+
+static unsigned char
+to_lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char) (c - 'A' + 'a') : c;
+}
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static char *
+dup_n(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+
+    if (p != NULL)
+    {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+/* Length of the agent that is matched: up to the first NUL, at most
+ * UA_MAX_INPUT bytes. */
+static size_t
+effective_len(const char *ua, size_t len)
+{
+    const char *nul;
+
+    if (ua == NULL)
+        return 0;
+    if (len > UA_MAX_INPUT)
+        len = UA_MAX_INPUT;
+    nul = memchr(ua, '\0', len);
+    return nul != NULL ? (size_t) (nul - ua) : len;
+}
+
+/*
+ * Length of the valid UTF-8 sequence at s[0..n), or 0 if s[0] does not start
+ * one (overlong forms, surrogates and code points > U+10FFFF are invalid).
+ */
+static size_t
+utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t need, i;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        need = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        need = 3;
+    else if (c >= 0xF0 && c <= 0xF4)
+        need = 4;
+    else
+        return 0;
+    if (n < need)
+        return 0;
+    for (i = 1; i < need; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if (c == 0xE0 && s[1] < 0xA0)
+        return 0;               /* overlong */
+    if (c == 0xED && s[1] >= 0xA0)
+        return 0;               /* surrogate */
+    if (c == 0xF0 && s[1] < 0x90)
+        return 0;               /* overlong */
+    if (c == 0xF4 && s[1] >= 0x90)
+        return 0;               /* > U+10FFFF */
+    return need;
+}
+
+/*
+ * Copy src[0..n) into dst (capacity cap >= 1) as valid UTF-8: invalid bytes
+ * and NULs become '?', the copy stops before a character that does not fit.
+ * Optionally lower-cases ASCII letters.  Always NUL-terminates.
+ */
+static void
+copy_utf8(char *dst, size_t cap, const char *src, size_t n, int lower)
+{
+    const unsigned char *s = (const unsigned char *) src;
+    size_t i = 0, o = 0;
+
+    while (i < n)
+    {
+        size_t k = s[i] == 0 ? 0 : utf8_seq_len(s + i, n - i);
+
+        if (k == 0)
+        {
+            if (o + 1 >= cap)
+                break;
+            dst[o++] = '?';
+            i++;
+            continue;
+        }
+        if (o + k >= cap)
+            break;
+        if (k == 1 && lower)
+            dst[o++] = (char) to_lower(s[i]);
+        else
+            memcpy(dst + o, s + i, k);
+        o += (k == 1 && lower) ? 0 : k;
+        i += k;
+    }
+    dst[o] = '\0';
+}
+
+/* Trim ASCII white space: *s, *n describe the trimmed span. */
+static void
+trim_span(const char **s, size_t *n)
+{
+    while (*n > 0 && is_space((unsigned char) (*s)[0]))
+    {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n > 0 && is_space((unsigned char) (*s)[*n - 1]))
+        (*n)--;
+}
+
+/* ------------------------------------------------------------------ */
+/* the database                                                         */
+/* ------------------------------------------------------------------ */
+
+enum
+{
+    LIST_UA = 0,
+    LIST_OS,
+    LIST_DEVICE,
+    NLISTS
+};
+
+static const char *const list_names[NLISTS] = {
+    "user_agent_parsers", "os_parsers", "device_parsers"
+};
+
+/* replacement slots of a rule */
+enum
+{
+    R_FAMILY = 0,       /* family_replacement / os_replacement /
+                         * device_replacement */
+    R_BRAND,            /* brand_replacement (device list only) */
+    R_MODEL,            /* model_replacement (device list only) */
+    NREPL
+};
+
+typedef struct ua_rule
+{
+    pcre2_code *code;
+    int         jit;            /* JIT-compiled: use pcre2_jit_match() */
+    char       *repl[NREPL];    /* NULL when the entry has none */
+} ua_rule;
+
+typedef struct ua_list
+{
+    ua_rule *rules;
+    size_t   n;
+    size_t   cap;
+} ua_list;
+
+struct ua_db
+{
+    ua_list              lists[NLISTS];
+    pcre2_match_context *mctx;
+    uint32_t             max_pairs;     /* largest ovector needed */
+    int                  jit;           /* at least one rule JIT-compiled */
+};
+
+void
+ua_db_free(ua_db *db)
+{
+    int l;
+    size_t i;
+    int r;
+
+    if (db == NULL)
+        return;
+    for (l = 0; l < NLISTS; l++)
+    {
+        for (i = 0; i < db->lists[l].n; i++)
+        {
+            pcre2_code_free(db->lists[l].rules[i].code);
+            for (r = 0; r < NREPL; r++)
+                free(db->lists[l].rules[i].repl[r]);
+        }
+        free(db->lists[l].rules);
+    }
+    pcre2_match_context_free(db->mctx);
+    free(db);
+}
+
+void
+ua_db_stats(const ua_db *db, size_t *n_ua, size_t *n_os, size_t *n_device,
+            int *jit)
+{
+    if (n_ua)
+        *n_ua = db ? db->lists[LIST_UA].n : 0;
+    if (n_os)
+        *n_os = db ? db->lists[LIST_OS].n : 0;
+    if (n_device)
+        *n_device = db ? db->lists[LIST_DEVICE].n : 0;
+    if (jit)
+        *jit = db ? db->jit : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* the regexes.yaml reader                                              */
+/* ------------------------------------------------------------------ */
+
+/* One entry being read: the values we keep (malloc'ed, NULL = absent). */
+typedef struct yentry
+{
+    int    active;      /* an entry has been started */
+    int    list;        /* list index, or -1 for a skipped top-level key */
+    long   line;        /* line of its "- " */
+    char  *regex;
+    char  *flag;
+    char  *repl[NREPL];
+} yentry;
+
+static void
+yentry_clear(yentry *e)
+{
+    int r;
+
+    free(e->regex);
+    free(e->flag);
+    for (r = 0; r < NREPL; r++)
+        free(e->repl[r]);
+    memset(e, 0, sizeof(*e));
+}
+
+/*
+ * Parse the YAML scalar at p[0..n) (after "key:" and its spaces).  Sets
+ * *out to a malloc'ed string, or NULL for an empty plain value.
+ * Returns 0, -1 for a syntax error, -2 for out of memory.
+ */
+static int
+yaml_scalar(const char *p, size_t n, char **out)
+{
+    size_t i, o = 0;
+    char *buf;
+
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    if (p[0] != '\'' && p[0] != '"')
+    {
+        /* plain scalar: up to a " #" comment, trimmed */
+        for (i = 0; i < n; i++)
+            if (p[i] == '#' && i > 0 && is_space((unsigned char) p[i - 1]))
+                break;
+        n = i;
+        trim_span(&p, &n);
+        if (n == 0)
+            return 0;
+        *out = dup_n(p, n);
+        return *out ? 0 : -2;
+    }
+    buf = malloc(n);
+    if (buf == NULL)
+        return -2;
+    if (p[0] == '\'')
+    {
+        for (i = 1; i < n; i++)
+        {
+            if (p[i] == '\'')
+            {
+                if (i + 1 < n && p[i + 1] == '\'')
+                {
+                    buf[o++] = '\'';
+                    i++;
+                    continue;
+                }
+                break;
+            }
+            buf[o++] = p[i];
+        }
+    }
+    else
+    {
+        for (i = 1; i < n; i++)
+        {
+            if (p[i] == '"')
+                break;
+            if (p[i] == '\\')
+            {
+                int hi, lo;
+
+                if (++i >= n)
+                    break;
+                switch (p[i])
+                {
+                    case '\\': buf[o++] = '\\'; break;
+                    case '"':  buf[o++] = '"'; break;
+                    case '/':  buf[o++] = '/'; break;
+                    case 'n':  buf[o++] = '\n'; break;
+                    case 't':  buf[o++] = '\t'; break;
+                    case 'r':  buf[o++] = '\r'; break;
+                    case '0':  buf[o++] = '\0'; break;
+                    case 'x':
+                        if (i + 2 >= n)
+                            goto bad;
+                        hi = p[i + 1];
+                        lo = p[i + 2];
+                        hi = (hi >= '0' && hi <= '9') ? hi - '0' :
+                             (to_lower((unsigned char) hi) >= 'a' &&
+                              to_lower((unsigned char) hi) <= 'f') ?
+                             to_lower((unsigned char) hi) - 'a' + 10 : -1;
+                        lo = (lo >= '0' && lo <= '9') ? lo - '0' :
+                             (to_lower((unsigned char) lo) >= 'a' &&
+                              to_lower((unsigned char) lo) <= 'f') ?
+                             to_lower((unsigned char) lo) - 'a' + 10 : -1;
+                        if (hi < 0 || lo < 0)
+                            goto bad;
+                        buf[o++] = (char) (hi * 16 + lo);
+                        i += 2;
+                        break;
+                    default:
+                        goto bad;
+                }
+                continue;
+            }
+            buf[o++] = p[i];
+        }
+    }
+    if (i >= n)
+        goto bad;               /* no closing quote on this line */
+    /* after the closing quote: only blanks or a comment */
+    for (i++; i < n; i++)
+    {
+        if (p[i] == '#')
+            break;
+        if (!is_space((unsigned char) p[i]))
+            goto bad;
+    }
+    buf[o] = '\0';
+    if (memchr(buf, '\0', o) != NULL)
+        goto bad;               /* a \0 escape: not usable as a C string */
+    *out = buf;
+    return 0;
+bad:
+    free(buf);
+    return -1;
+}
+
+static int
+add_rule(ua_db *db, yentry *e, char *err, size_t errlen)
+{
+    ua_list *L = &db->lists[e->list];
+    ua_rule *rule;
+    int errcode;
+    PCRE2_SIZE erroff;
+    uint32_t opts = PCRE2_NEVER_UTF | PCRE2_NEVER_UCP;
+    uint32_t ncap = 0;
+    int r;
+
+    if (e->regex == NULL)
+    {
+        set_err(err, errlen, "regexes file line %ld: %s entry without regex",
+                e->line, list_names[e->list]);
+        return -1;
+    }
+    if (e->flag != NULL)
+    {
+        if (strcmp(e->flag, "i") != 0)
+        {
+            set_err(err, errlen, "regexes file line %ld: unknown regex_flag '%s'",
+                    e->line, e->flag);
+            return -1;
+        }
+        opts |= PCRE2_CASELESS;
+    }
+    if (L->n == L->cap)
+    {
+        size_t ncap2 = L->cap ? L->cap * 2 : 256;
+        ua_rule *nr = realloc(L->rules, ncap2 * sizeof(*nr));
+
+        if (nr == NULL)
+        {
+            set_err(err, errlen, "out of memory");
+            return -1;
+        }
+        L->rules = nr;
+        L->cap = ncap2;
+    }
+    rule = &L->rules[L->n];
+    memset(rule, 0, sizeof(*rule));
+    rule->code = pcre2_compile((PCRE2_SPTR) e->regex, PCRE2_ZERO_TERMINATED,
+                               opts, &errcode, &erroff, NULL);
+    if (rule->code == NULL)
+    {
+        PCRE2_UCHAR msg[160];
+
+        pcre2_get_error_message(errcode, msg, sizeof(msg));
+        set_err(err, errlen,
+                "regexes file line %ld: %s #%zu: regex does not compile at offset %zu: %s",
+                e->line, list_names[e->list], L->n + 1, (size_t) erroff,
+                (const char *) msg);
+        return -1;
+    }
+    /* JIT when available; fall back silently to the interpreter */
+    rule->jit = pcre2_jit_compile(rule->code, PCRE2_JIT_COMPLETE) == 0;
+    if (rule->jit)
+        db->jit = 1;
+    pcre2_pattern_info(rule->code, PCRE2_INFO_CAPTURECOUNT, &ncap);
+    if (ncap + 1 > db->max_pairs)
+        db->max_pairs = ncap + 1;
+    for (r = 0; r < NREPL; r++)
+    {
+        rule->repl[r] = e->repl[r];
+        e->repl[r] = NULL;
+    }
+    L->n++;
+    return 0;
+}
+
+/* Finish the entry being read (compile it into its list). */
+static int
+flush_entry(ua_db *db, yentry *e, char *err, size_t errlen)
+{
+    int rc = 0;
+
+    if (e->active && e->list >= 0)
+        rc = add_rule(db, e, err, errlen);
+    yentry_clear(e);
+    return rc;
+}
+
+/* Store the value of "key: value" into the entry. */
+static int
+entry_set(yentry *e, const char *key, size_t keylen, const char *val,
+          size_t vallen, long lineno, char *err, size_t errlen)
+{
+    char **slot = NULL;
+    char *v;
+    int rc;
+
+#define KEY_IS(s) (keylen == sizeof(s) - 1 && memcmp(key, s, keylen) == 0)
+    if (KEY_IS("regex"))
+        slot = &e->regex;
+    else if (KEY_IS("regex_flag"))
+        slot = &e->flag;
+    else if (e->list == LIST_UA && KEY_IS("family_replacement"))
+        slot = &e->repl[R_FAMILY];
+    else if (e->list == LIST_OS && KEY_IS("os_replacement"))
+        slot = &e->repl[R_FAMILY];
+    else if (e->list == LIST_DEVICE && KEY_IS("device_replacement"))
+        slot = &e->repl[R_FAMILY];
+    else if (e->list == LIST_DEVICE && KEY_IS("brand_replacement"))
+        slot = &e->repl[R_BRAND];
+    else if (e->list == LIST_DEVICE && KEY_IS("model_replacement"))
+        slot = &e->repl[R_MODEL];
+#undef KEY_IS
+
+    rc = yaml_scalar(val, vallen, &v);
+    if (rc == -2)
+    {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    if (rc < 0)
+    {
+        set_err(err, errlen,
+                "regexes file line %ld: unsupported or malformed value for '%.*s'",
+                lineno, (int) keylen, key);
+        return -1;
+    }
+    if (slot == NULL)
+    {
+        free(v);                /* versions and unknown keys: ignored */
+        return 0;
+    }
+    if (*slot != NULL)
+    {
+        free(v);
+        set_err(err, errlen, "regexes file line %ld: duplicate key '%.*s'",
+                lineno, (int) keylen, key);
+        return -1;
+    }
+    *slot = v;
+    return 0;
+}
+
+static char *
+read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f;
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+
+    f = fopen(path, "rb");
+    if (f == NULL)
+    {
+        set_err(err, errlen, "cannot open regexes file \"%s\"", path);
+        return NULL;
+    }
+    for (;;)
+    {
+        size_t got;
+
+        if (cap - n < 65536)
+        {
+            char *nb;
+
+            if (cap > ((size_t) 64 << 20))
+            {
+                set_err(err, errlen, "regexes file \"%s\" is too large", path);
+                goto fail;
+            }
+            cap = cap ? cap * 2 : 262144;
+            nb = realloc(buf, cap + 1);
+            if (nb == NULL)
+            {
+                set_err(err, errlen, "out of memory");
+                goto fail;
+            }
+            buf = nb;
+        }
+        got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f))
+    {
+        set_err(err, errlen, "cannot read regexes file \"%s\"", path);
+        goto fail;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+fail:
+    fclose(f);
+    free(buf);
+    return NULL;
+}
+
+ua_db *
+ua_db_load(const char *regexes_yaml_path, char *err, size_t errlen)
+{
+    ua_db *db;
+    char *text;
+    size_t textlen, pos = 0;
+    long lineno = 0;
+    int cur_list = -1;
+    int seen_top = 0;
+    yentry e;
+    int l;
+
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (regexes_yaml_path == NULL)
+    {
+        set_err(err, errlen, "no regexes file given");
+        return NULL;
+    }
+    memset(&e, 0, sizeof(e));
+    db = calloc(1, sizeof(*db));
+    if (db == NULL)
+    {
+        set_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    db->mctx = pcre2_match_context_create(NULL);
+    if (db->mctx == NULL)
+    {
+        set_err(err, errlen, "out of memory");
+        goto fail_db;
+    }
+    pcre2_set_match_limit(db->mctx, UA_MATCH_LIMIT);
+    pcre2_set_depth_limit(db->mctx, 10000);
+
+    text = read_file(regexes_yaml_path, &textlen, err, errlen);
+    if (text == NULL)
+        goto fail_db;
+
+    while (pos < textlen)
+    {
+        const char *line = text + pos;
+        const char *nl = memchr(line, '\n', textlen - pos);
+        size_t n = nl ? (size_t) (nl - line) : textlen - pos;
+        size_t ind = 0, k;
+        const char *p;
+        size_t rest;
+
+        pos += n + (nl ? 1 : 0);
+        lineno++;
+        if (n > 0 && line[n - 1] == '\r')
+            n--;
+        while (ind < n && line[ind] == ' ')
+            ind++;
+        if (ind == n || line[ind] == '#')
+            continue;           /* blank or comment */
+        if (line[ind] == '\t')
+        {
+            set_err(err, errlen, "regexes file line %ld: tab in indentation", lineno);
+            goto fail;
+        }
+        p = line + ind;
+        rest = n - ind;
+
+        if (ind == 0)
+        {
+            /* a top-level key: "name:" (anything after it must be empty) */
+            const char *colon = memchr(p, ':', rest);
+            size_t after;
+
+            if (colon == NULL || colon == p)
+            {
+                set_err(err, errlen, "regexes file line %ld: expected a top-level key", lineno);
+                goto fail;
+            }
+            after = rest - (size_t) (colon - p) - 1;
+            {
+                const char *a = colon + 1;
+
+                trim_span(&a, &after);
+                if (after > 0 && a[0] != '#')
+                {
+                    set_err(err, errlen, "regexes file line %ld: unsupported top-level value", lineno);
+                    goto fail;
+                }
+            }
+            if (flush_entry(db, &e, err, errlen) < 0)
+                goto fail;
+            cur_list = -1;
+            seen_top = 1;
+            for (l = 0; l < NLISTS; l++)
+                if ((size_t) (colon - p) == strlen(list_names[l]) &&
+                    memcmp(p, list_names[l], (size_t) (colon - p)) == 0)
+                    cur_list = l;
+            if (cur_list >= 0 && db->lists[cur_list].n > 0)
+            {
+                set_err(err, errlen, "regexes file line %ld: list %s appears twice",
+                        lineno, list_names[cur_list]);
+                goto fail;
+            }
+            continue;
+        }
+        if (!seen_top)
+        {
+            set_err(err, errlen, "regexes file line %ld: indented line before any top-level key", lineno);
+            goto fail;
+        }
+        if (rest >= 1 && p[0] == '-' && (rest == 1 || p[1] == ' '))
+        {
+            /* "- key: value": a new entry */
+            if (flush_entry(db, &e, err, errlen) < 0)
+                goto fail;
+            e.active = 1;
+            e.list = cur_list;
+            e.line = lineno;
+            p++;
+            rest--;
+            while (rest > 0 && p[0] == ' ')
+            {
+                p++;
+                rest--;
+            }
+            if (rest == 0 || p[0] == '#')
+                continue;       /* "-" alone: keys follow */
+        }
+        else if (!e.active)
+        {
+            if (cur_list < 0)
+                continue;       /* content of a skipped top-level key */
+            set_err(err, errlen, "regexes file line %ld: expected '- ' to start an entry", lineno);
+            goto fail;
+        }
+        /* "key: value" */
+        for (k = 0; k < rest; k++)
+        {
+            char c = p[k];
+
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  (c >= '0' && c <= '9') || c == '_'))
+                break;
+        }
+        if (k == 0 || k >= rest || p[k] != ':' ||
+            (k + 1 < rest && p[k + 1] != ' '))
+        {
+            if (e.list < 0)
+                continue;       /* skipped list: be lenient */
+            set_err(err, errlen, "regexes file line %ld: expected 'key: value'", lineno);
+            goto fail;
+        }
+        {
+            const char *v = p + k + 1;
+            size_t vl = rest - k - 1;
+
+            while (vl > 0 && v[0] == ' ')
+            {
+                v++;
+                vl--;
+            }
+            if (e.list < 0)
+                continue;
+            if (entry_set(&e, p, k, v, vl, lineno, err, errlen) < 0)
+                goto fail;
+        }
+    }
+    if (flush_entry(db, &e, err, errlen) < 0)
+        goto fail;
+    free(text);
+    for (l = 0; l < NLISTS; l++)
+    {
+        if (db->lists[l].n == 0)
+        {
+            set_err(err, errlen, "regexes file \"%s\": no %s", regexes_yaml_path,
+                    list_names[l]);
+            ua_db_free(db);
+            return NULL;
+        }
+    }
+    return db;
+
+fail:
+    yentry_clear(&e);
+    free(text);
+fail_db:
+    ua_db_free(db);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* matching                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Span of capture group g, or NULL (group absent or unset). */
+static const char *
+group(const char *subj, const PCRE2_SIZE *ov, int rc, int g, size_t *n)
+{
+    if (g < 1 || g >= rc || ov[2 * g] == PCRE2_UNSET)
+    {
+        *n = 0;
+        return NULL;
+    }
+    *n = ov[2 * g + 1] - ov[2 * g];
+    return subj + ov[2 * g];
+}
+
+/*
+ * Expand a replacement template into tmp (capacity cap, truncated).
+ * only_1: browser-family semantics (only "$1" is substituted); otherwise
+ * "$0".."$9" are.  Returns the length written (tmp is not terminated).
+ */
+static size_t
+expand(const char *tmpl, const char *subj, const PCRE2_SIZE *ov, int rc,
+       int only_1, char *tmp, size_t cap)
+{
+    size_t o = 0;
+    const char *t;
+
+    for (t = tmpl; *t != '\0'; t++)
+    {
+        if (t[0] == '$' && t[1] >= '0' && t[1] <= '9' &&
+            (!only_1 || t[1] == '1'))
+        {
+            size_t gn;
+            const char *gs = group(subj, ov, rc, t[1] - '0', &gn);
+
+            if (gs != NULL)
+            {
+                if (gn > cap - o)
+                    gn = cap - o;
+                memcpy(tmp + o, gs, gn);
+                o += gn;
+            }
+            t++;
+            continue;
+        }
+        if (o < cap)
+            tmp[o++] = *t;
+    }
+    return o;
+}
+
+/*
+ * Evaluate replacement slot r of a matched rule into dst.  dflt_group: the
+ * template used when the entry has none ("$1" as group 1, or 0 for "none").
+ * Returns 1 when the value is non-empty, else 0 (dst = "").
+ */
+static int
+fill(char *dst, const ua_rule *rule, int r, int dflt_group, int only_1,
+     int trim, const char *subj, const PCRE2_SIZE *ov, int rc)
+{
+    char tmp[512];
+    const char *s = tmp;
+    size_t n;
+
+    if (rule->repl[r] != NULL)
+        n = expand(rule->repl[r], subj, ov, rc, only_1, tmp, sizeof(tmp));
+    else if (dflt_group > 0)
+    {
+        s = group(subj, ov, rc, dflt_group, &n);
+        if (s == NULL)
+            n = 0;
+    }
+    else
+        n = 0;
+    if (trim)
+        trim_span(&s, &n);
+    if (n == 0)
+    {
+        dst[0] = '\0';
+        return 0;
+    }
+    copy_utf8(dst, UA_FIELD_LEN, s, n, 0);
+    return dst[0] != '\0';
+}
+
+/* First rule of list l that matches subj[0..n); -1 when none. */
+static long
+first_match(const ua_db *db, int l, const char *subj, size_t n,
+            pcre2_match_data *md, int *rcp)
+{
+    const ua_list *L = &db->lists[l];
+    size_t i;
+
+    for (i = 0; i < L->n; i++)
+    {
+        const ua_rule *rule = &L->rules[i];
+        int rc;
+
+        if (rule->jit)
+            rc = pcre2_jit_match(rule->code, (PCRE2_SPTR) subj, n, 0, 0, md,
+                                 db->mctx);
+        else
+            rc = pcre2_match(rule->code, (PCRE2_SPTR) subj, n, 0, 0, md,
+                             db->mctx);
+        if (rc == 0)
+            rc = (int) pcre2_get_ovector_count(md);     /* cannot happen: */
+        if (rc > 0)                                     /* ovector is big */
+        {
+            *rcp = rc;
+            return (long) i;
+        }
+        /* PCRE2_ERROR_NOMATCH, or a limit / error: no match */
+    }
+    return -1;
+}
+
+static void
+raw_other(ua_raw *out)
+{
+    strcpy(out->browser_family, "Other");
+    strcpy(out->os_family, "Other");
+    strcpy(out->device_family, "Other");
+    out->device_brand[0] = '\0';
+    out->device_model[0] = '\0';
+}
+
+int
+ua_parse_raw(const ua_db *db, const char *ua, size_t len, ua_raw *out)
+{
+    pcre2_match_data *md;
+    const PCRE2_SIZE *ov;
+    size_t n;
+    long i;
+    int rc;
+
+    if (out == NULL)
+        return -1;
+    raw_other(out);
+    if (db == NULL || (ua == NULL && len > 0))
+        return -1;
+    n = effective_len(ua, len);
+    if (ua == NULL)
+        ua = "";
+    md = pcre2_match_data_create(db->max_pairs, NULL);
+    if (md == NULL)
+        return -1;
+    ov = pcre2_get_ovector_pointer(md);
+
+    /* browser: family_replacement with "$1" only, untrimmed */
+    i = first_match(db, LIST_UA, ua, n, md, &rc);
+    if (i >= 0 &&
+        !fill(out->browser_family, &db->lists[LIST_UA].rules[i], R_FAMILY, 1,
+              1, 0, ua, ov, rc))
+        strcpy(out->browser_family, "Other");
+
+    /* OS: os_replacement with $0..$9, trimmed */
+    i = first_match(db, LIST_OS, ua, n, md, &rc);
+    if (i >= 0 &&
+        !fill(out->os_family, &db->lists[LIST_OS].rules[i], R_FAMILY, 1, 0, 1,
+              ua, ov, rc))
+        strcpy(out->os_family, "Other");
+
+    /* device: family (default $1), brand (default none), model (default $1) */
+    i = first_match(db, LIST_DEVICE, ua, n, md, &rc);
+    if (i >= 0)
+    {
+        const ua_rule *rule = &db->lists[LIST_DEVICE].rules[i];
+
+        if (!fill(out->device_family, rule, R_FAMILY, 1, 0, 1, ua, ov, rc))
+            strcpy(out->device_family, "Other");
+        fill(out->device_brand, rule, R_BRAND, 0, 0, 1, ua, ov, rc);
+        fill(out->device_model, rule, R_MODEL, 1, 0, 1, ua, ov, rc);
+    }
+    pcre2_match_data_free(md);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* FOLDING TABLE                                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Raw ua-parser family -> SPEC.md 2.1 value.  The first row that matches
+ * wins (rows are tried in order): FOLD_EXACT compares the whole family,
+ * FOLD_PREFIX its beginning (case-sensitive, as ua-parser spells them).
+ * A family that no row matches is lower-cased (ASCII letters only) and
+ * trimmed: "Yandex Browser" -> "yandex browser", "UC Browser" ->
+ * "uc browser", "Googlebot" -> "googlebot".  "Other" and "" -> "unknown".
+ *
+ * Browser:
+ *   Chrome, Chrome Mobile, Chrome Mobile iOS, Chrome Mobile WebView,
+ *   Chrome Frame, Chromium                          -> chrome
+ *   HeadlessChrome                                  -> headless chrome
+ *   Firefox* (Firefox Mobile, Firefox iOS, Firefox Beta, Firefox Alpha,
+ *   "Firefox (Minefield)", ...), Fennec             -> firefox
+ *   Safari, Mobile Safari, Mobile Safari UI/WKWebView (iOS in-app web
+ *   views and the native AppleCoreMedia player), MobileSafari -> safari
+ *   Edge, Edge Mobile                               -> edge
+ *   Opera* (Opera Mini, Opera Mobile, Opera Tablet, Opera Coast,
+ *   Opera Neon, ...)                                -> opera
+ *   Samsung Internet                                -> samsung internet
+ *   IE, IE Mobile, IE Large Screen                  -> internet explorer
+ *   Android (the pre-Chrome AOSP browser)           -> android browser
+ *   Other                                           -> unknown
+ *
+ * Operating system:
+ *   Windows Phone, Windows Mobile                   -> windows phone
+ *   Windows CE                                      -> windows ce
+ *   Windows* (every other Windows: ua-parser >= 0.16 reports "Windows",
+ *   older versions "Windows 10", "Windows XP", "Windows RT 8.1", ...)
+ *                                                   -> windows
+ *   Mac OS X                                        -> mac osx
+ *   Mac OS (classic, PowerPC)                       -> mac os
+ *   iOS                                             -> ios
+ *   ATV OS X, tvOS (Apple TV)                       -> tvos
+ *   WatchOS                                         -> watchos
+ *   Android                                         -> android
+ *   Chrome OS                                       -> chrome os
+ *   Linux, Ubuntu, Kubuntu, Lubuntu, Xubuntu, Debian, Fedora, Red Hat,
+ *   CentOS, SUSE, openSUSE, Slackware, Gentoo, Mandriva, Mageia,
+ *   Linux Mint, Arch Linux, PCLinuxOS, Puppy, BackTrack -> linux
+ *   Web0S, webOS                                    -> webos
+ *   Symbian* (Symbian OS, Symbian^3, Symbian^3 Anna/Belle) -> symbian
+ *   Other                                           -> unknown
+ *   (others lower-cased: "tizen", "blackberry os", "kaios", "freebsd",
+ *   "chromecast", "roku", ...)
+ */
+typedef enum
+{
+    FOLD_EXACT,
+    FOLD_PREFIX
+} fold_kind;
+
+typedef struct fold_row
+{
+    fold_kind   kind;
+    const char *raw;
+    const char *folded;
+} fold_row;
+
+static const fold_row browser_fold[] = {
+    {FOLD_EXACT, "Other", "unknown"},
+    {FOLD_EXACT, "Chrome", "chrome"},
+    {FOLD_EXACT, "Chrome Mobile", "chrome"},
+    {FOLD_EXACT, "Chrome Mobile iOS", "chrome"},
+    {FOLD_EXACT, "Chrome Mobile WebView", "chrome"},
+    {FOLD_EXACT, "Chrome Frame", "chrome"},
+    {FOLD_EXACT, "Chromium", "chrome"},
+    {FOLD_EXACT, "HeadlessChrome", "headless chrome"},
+    {FOLD_PREFIX, "Firefox", "firefox"},
+    {FOLD_EXACT, "Fennec", "firefox"},
+    {FOLD_EXACT, "Safari", "safari"},
+    {FOLD_EXACT, "Mobile Safari", "safari"},
+    {FOLD_EXACT, "Mobile Safari UI/WKWebView", "safari"},
+    {FOLD_EXACT, "MobileSafari", "safari"},
+    {FOLD_EXACT, "Edge", "edge"},
+    {FOLD_EXACT, "Edge Mobile", "edge"},
+    {FOLD_PREFIX, "Opera", "opera"},
+    {FOLD_EXACT, "Samsung Internet", "samsung internet"},
+    {FOLD_EXACT, "IE", "internet explorer"},
+    {FOLD_EXACT, "IE Mobile", "internet explorer"},
+    {FOLD_EXACT, "IE Large Screen", "internet explorer"},
+    {FOLD_EXACT, "Android", "android browser"},
+};
+
+static const fold_row os_fold[] = {
+    {FOLD_EXACT, "Other", "unknown"},
+    {FOLD_EXACT, "Windows Phone", "windows phone"},
+    {FOLD_EXACT, "Windows Mobile", "windows phone"},
+    {FOLD_EXACT, "Windows CE", "windows ce"},
+    {FOLD_PREFIX, "Windows", "windows"},
+    {FOLD_EXACT, "Mac OS X", "mac osx"},
+    {FOLD_EXACT, "Mac OS", "mac os"},
+    {FOLD_EXACT, "iOS", "ios"},
+    {FOLD_EXACT, "ATV OS X", "tvos"},
+    {FOLD_EXACT, "tvOS", "tvos"},
+    {FOLD_EXACT, "WatchOS", "watchos"},
+    {FOLD_EXACT, "Android", "android"},
+    {FOLD_EXACT, "Chrome OS", "chrome os"},
+    {FOLD_EXACT, "Linux", "linux"},
+    {FOLD_EXACT, "Ubuntu", "linux"},
+    {FOLD_EXACT, "Kubuntu", "linux"},
+    {FOLD_EXACT, "Lubuntu", "linux"},
+    {FOLD_EXACT, "Xubuntu", "linux"},
+    {FOLD_EXACT, "Debian", "linux"},
+    {FOLD_EXACT, "Fedora", "linux"},
+    {FOLD_EXACT, "Red Hat", "linux"},
+    {FOLD_EXACT, "CentOS", "linux"},
+    {FOLD_EXACT, "SUSE", "linux"},
+    {FOLD_EXACT, "openSUSE", "linux"},
+    {FOLD_EXACT, "Slackware", "linux"},
+    {FOLD_EXACT, "Gentoo", "linux"},
+    {FOLD_EXACT, "Mandriva", "linux"},
+    {FOLD_EXACT, "Mageia", "linux"},
+    {FOLD_EXACT, "Linux Mint", "linux"},
+    {FOLD_EXACT, "Arch Linux", "linux"},
+    {FOLD_EXACT, "PCLinuxOS", "linux"},
+    {FOLD_EXACT, "Puppy", "linux"},
+    {FOLD_EXACT, "BackTrack", "linux"},
+    {FOLD_EXACT, "Web0S", "webos"},
+    {FOLD_EXACT, "webOS", "webos"},
+    {FOLD_PREFIX, "Symbian", "symbian"},
+};
+
+#define NROWS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *
+fold_family(const fold_row *rows, size_t nrows, const char *family,
+            char *buf, size_t buflen)
+{
+    const char *s;
+    size_t n, i;
+
+    if (family == NULL)
+        return "unknown";
+    s = family;
+    n = strlen(family);
+    trim_span(&s, &n);
+    if (n == 0)
+        return "unknown";
+    for (i = 0; i < nrows; i++)
+    {
+        size_t rl = strlen(rows[i].raw);
+
+        if (rows[i].kind == FOLD_EXACT ? (rl == n && memcmp(s, rows[i].raw, n) == 0)
+                                       : (rl <= n && memcmp(s, rows[i].raw, rl) == 0))
+            return rows[i].folded;
+    }
+    if (buf == NULL || buflen < 2)
+        return "unknown";
+    copy_utf8(buf, buflen, s, n, 1);
+    return buf[0] != '\0' ? buf : "unknown";
+}
+
+const char *
+ua_fold_browser(const char *family, char *buf, size_t buflen)
+{
+    return fold_family(browser_fold, NROWS(browser_fold), family, buf, buflen);
+}
+
+const char *
+ua_fold_os(const char *family, char *buf, size_t buflen)
+{
+    return fold_family(os_fold, NROWS(os_fold), family, buf, buflen);
+}
+
+/* ------------------------------------------------------------------ */
+/* DEVICE TYPE RULES                                                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * From the raw ua-parser result (device family/brand/model, OS and browser
+ * family) and the agent itself (same NUL / UA_MAX_INPUT handling as the
+ * matching).  The first rule that applies wins.  "UA has X" means the agent
+ * contains X, case-sensitively.
+ *
+ *  1 unknown   the agent is empty or only white space; ua-parser device
+ *              family "Spider" (its bot list: Googlebot, bingbot, ...); a
+ *              browser family containing "bot", "spider" or "crawler" in any
+ *              case (YandexBot, FacebookBot, ...)
+ *  2 wearable  device family or model containing "Watch" (Apple Watch,
+ *              Pixel Watch, Galaxy Watch); OS WatchOS; UA has "watchOS",
+ *              "Wear OS", "WearOS" or "SmartWatch"; UA has "Tizen" and a
+ *              Samsung watch model "SM-R"
+ *  3 console   UA has "PlayStation", "PLAYSTATION", "Playstation", "Xbox",
+ *              "XBOX" or "Nintendo"; device brand Nintendo; device family
+ *              starting with "PlayStation" or "Nintendo"
+ *  4 tv        UA has, in any case, "smart-tv", "smarttv", "smart tv",
+ *              "hbbtv", "netcast", "web0s", "appletv", "apple tv",
+ *              "android tv", "androidtv", "googletv", "google tv",
+ *              "crkey", "chromecast", "bravia", "philipstv", "nettv",
+ *              "inettv", "vidaa", "tizen tv", "tv safari", "opera tv",
+ *              "mitv", "mibox", "tivo"; UA has "Roku", "tvOS" or an Amazon
+ *              Fire TV model (" AFT" or ";AFT" followed by an upper-case
+ *              letter: AFTMM, AFTKA, ...); OS ATV OS X, tvOS, Chromecast,
+ *              Roku, GoogleTV, WebTV, FireHbbTV, Web0S; device family
+ *              AppleTV, Inettv, HbbTV, Roku; device brand Generic_Inettv
+ *  5 tablet    device family or model starting with "iPad", or UA has
+ *              "iPad"; device family "Generic Tablet" or brand
+ *              Generic_Android_Tablet; device family starting with "Kindle"
+ *              (Kindle Fire / e-readers); UA has "PlayBook"; OS BlackBerry
+ *              Tablet OS; UA has "Tablet" and the OS is not Windows (old
+ *              desktop IE says "Tablet PC"); OS Android, a browser agent
+ *              (UA has "Mozilla/" or "Opera/") without "Mobi" (Chrome and
+ *              Samsung Internet on tablets omit "Mobile"; Opera Mini says
+ *              "Mobi"); OS Android, an app agent (Dalvik, okhttp, players:
+ *              no "Mozilla/") whose device family or model contains "Tab" or
+ *              "Pad"
+ *  6 phone     device family or model starting with "iPhone" or "iPod", or
+ *              UA has "iPhone" or "iPod"; device brand Generic with model
+ *              Smartphone or Feature Phone; OS Android (every Android agent
+ *              rule 5 did not take); OS iOS (not an iPad); OS Windows Phone,
+ *              Windows Mobile, Windows CE, BlackBerry OS, KaiOS, Firefox OS,
+ *              Sailfish, Bada, MeeGo, Maemo, Tizen, webOS, BREW, Brew MP,
+ *              Nokia Series 40, Nokia Series 30 Plus, or starting with
+ *              "Symbian"; UA has "Mobi"
+ *  7 computer  folded OS windows, mac osx, mac os, linux, chrome os,
+ *              freebsd, openbsd, netbsd, bsd, solaris; device family "Mac"
+ *  8 unknown   anything else (curl, python-requests, unidentified apps,
+ *              garbage)
+ *
+ * Known limits: iPadOS in "desktop mode" says Macintosh (computer); Android
+ * TV devices whose agent names no TV token look like phones or tablets;
+ * Android app agents without a tablet-looking model are phones.
+ */
+
+/* Does s[0..n) contain lit?  ci: ASCII case-insensitive (lit lower-case). */
+static int
+has_lit(const char *s, size_t n, const char *lit, int ci)
+{
+    size_t m = strlen(lit), i, j;
+
+    if (m == 0)
+        return 1;
+    if (m > n)
+        return 0;
+    for (i = 0; i + m <= n; i++)
+    {
+        if (ci)
+        {
+            if (to_lower((unsigned char) s[i]) != (unsigned char) lit[0])
+                continue;
+            for (j = 1; j < m; j++)
+                if (to_lower((unsigned char) s[i + j]) != (unsigned char) lit[j])
+                    break;
+        }
+        else
+        {
+            const char *p = memchr(s + i, lit[0], n - m + 1 - i);
+
+            if (p == NULL)
+                return 0;
+            i = (size_t) (p - s);
+            for (j = 1; j < m; j++)
+                if (s[i + j] != lit[j])
+                    break;
+        }
+        if (j == m)
+            return 1;
+    }
+    return 0;
+}
+
+static int
+has_any(const char *s, size_t n, const char *const *lits, int ci)
+{
+    for (; *lits != NULL; lits++)
+        if (has_lit(s, n, *lits, ci))
+            return 1;
+    return 0;
+}
+
+static int
+str_in(const char *s, const char *const *list)
+{
+    for (; *list != NULL; list++)
+        if (strcmp(s, *list) == 0)
+            return 1;
+    return 0;
+}
+
+static int
+starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int
+contains(const char *s, const char *lit)
+{
+    return strstr(s, lit) != NULL;
+}
+
+/* Amazon Fire TV model in the agent: " AFT" or ";AFT" + upper-case letter. */
+static int
+has_fire_tv(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 1; i + 4 <= n; i++)
+        if (s[i] == 'A' && s[i + 1] == 'F' && s[i + 2] == 'T' &&
+            (s[i - 1] == ' ' || s[i - 1] == ';') &&
+            s[i + 3] >= 'A' && s[i + 3] <= 'Z')
+            return 1;
+    return 0;
+}
+
+static const char *const tv_tokens_ci[] = {
+    "smart-tv", "smarttv", "smart tv", "hbbtv", "netcast", "web0s",
+    "appletv", "apple tv", "android tv", "androidtv", "googletv",
+    "google tv", "crkey", "chromecast", "bravia", "philipstv", "nettv",
+    "inettv", "vidaa", "tizen tv", "tv safari", "opera tv", "mitv", "mibox",
+    "tivo", NULL
+};
+static const char *const tv_os[] = {
+    "ATV OS X", "tvOS", "Chromecast", "Roku", "GoogleTV", "WebTV",
+    "FireHbbTV", "Web0S", NULL
+};
+static const char *const tv_device[] = {
+    "AppleTV", "Inettv", "HbbTV", "Roku", NULL
+};
+static const char *const console_tokens[] = {
+    "PlayStation", "PLAYSTATION", "Playstation", "Xbox", "XBOX", "Nintendo",
+    NULL
+};
+static const char *const wearable_tokens[] = {
+    "watchOS", "Wear OS", "WearOS", "SmartWatch", NULL
+};
+static const char *const phone_os[] = {
+    "iOS", "Windows Phone", "Windows Mobile", "Windows CE", "BlackBerry OS",
+    "KaiOS", "Firefox OS", "Sailfish", "Bada", "MeeGo", "Maemo", "Tizen",
+    "webOS", "BREW", "Brew MP", "Nokia Series 40", "Nokia Series 30 Plus",
+    NULL
+};
+static const char *const computer_os[] = {
+    "windows", "mac osx", "mac os", "linux", "chrome os", "freebsd",
+    "openbsd", "netbsd", "bsd", "solaris", NULL
+};
+static const char *const bot_words_ci[] = {"bot", "spider", "crawler", NULL};
+
+const char *
+ua_device_type(const ua_raw *raw, const char *ua, size_t len)
+{
+    size_t n = effective_len(ua, len);
+    const char *s = ua;
+    const char *fam, *brand, *model, *os;
+    char osbuf[UA_FIELD_LEN];
+    const char *osf;
+    int android, browser_agent;
+
+    if (raw == NULL)
+        return "unknown";
+    if (s == NULL)
+        s = "";
+    trim_span(&s, &n);
+    fam = raw->device_family;
+    brand = raw->device_brand;
+    model = raw->device_model;
+    os = raw->os_family;
+
+    /* 1 bots and empty agents */
+    if (n == 0 || strcmp(fam, "Spider") == 0 ||
+        has_any(raw->browser_family, strlen(raw->browser_family),
+                bot_words_ci, 1))
+        return "unknown";
+
+    /* 2 wearables */
+    if (contains(fam, "Watch") || contains(model, "Watch") ||
+        strcmp(os, "WatchOS") == 0 || has_any(s, n, wearable_tokens, 0) ||
+        (has_lit(s, n, "Tizen", 0) && has_lit(s, n, "SM-R", 0)))
+        return "wearable";
+
+    /* 3 consoles */
+    if (has_any(s, n, console_tokens, 0) || strcmp(brand, "Nintendo") == 0 ||
+        starts(fam, "PlayStation") || starts(fam, "Nintendo"))
+        return "console";
+
+    /* 4 TVs and TV boxes */
+    if (has_any(s, n, tv_tokens_ci, 1) || has_lit(s, n, "Roku", 0) ||
+        has_lit(s, n, "tvOS", 0) || has_fire_tv(s, n) ||
+        str_in(os, tv_os) || str_in(fam, tv_device) ||
+        strcmp(brand, "Generic_Inettv") == 0)
+        return "tv";
+
+    /* 5 tablets */
+    android = strcmp(os, "Android") == 0;
+    browser_agent = has_lit(s, n, "Mozilla/", 0) || has_lit(s, n, "Opera/", 0);
+    if (starts(fam, "iPad") || starts(model, "iPad") ||
+        has_lit(s, n, "iPad", 0) ||
+        strcmp(fam, "Generic Tablet") == 0 ||
+        strcmp(brand, "Generic_Android_Tablet") == 0 ||
+        starts(fam, "Kindle") || has_lit(s, n, "PlayBook", 0) ||
+        strcmp(os, "BlackBerry Tablet OS") == 0 ||
+        (has_lit(s, n, "Tablet", 0) && !starts(os, "Windows")) ||
+        (android && browser_agent && !has_lit(s, n, "Mobi", 0)) ||
+        (android && !browser_agent &&
+         (contains(fam, "Tab") || contains(fam, "Pad") ||
+          contains(model, "Tab") || contains(model, "Pad"))))
+        return "tablet";
+
+    /* 6 phones */
+    if (starts(fam, "iPhone") || starts(fam, "iPod") ||
+        starts(model, "iPhone") || starts(model, "iPod") ||
+        has_lit(s, n, "iPhone", 0) || has_lit(s, n, "iPod", 0) ||
+        (strcmp(brand, "Generic") == 0 &&
+         (strcmp(model, "Smartphone") == 0 ||
+          strcmp(model, "Feature Phone") == 0)) ||
+        android || str_in(os, phone_os) || starts(os, "Symbian") ||
+        has_lit(s, n, "Mobi", 0))
+        return "phone";
+
+    /* 7 computers */
+    osf = ua_fold_os(os, osbuf, sizeof(osbuf));
+    if (str_in(osf, computer_os) || strcmp(fam, "Mac") == 0)
+        return "computer";
+
+    /* 8 */
+    return "unknown";
+}
+
+int
+ua_fold(const ua_raw *raw, const char *ua, size_t len, ua_result *out,
+        char *buf, size_t buflen)
+{
+    if (out == NULL)
+        return -1;
+    out->device_type = "unknown";
+    out->operating_system = "unknown";
+    out->browser = "unknown";
+    if (raw == NULL || (ua == NULL && len > 0) || buf == NULL ||
+        buflen < UA_PARSE_BUFLEN)
+        return -1;
+    out->browser = ua_fold_browser(raw->browser_family, buf, UA_FIELD_LEN);
+    out->operating_system = ua_fold_os(raw->os_family, buf + UA_FIELD_LEN,
+                                       UA_FIELD_LEN);
+    out->device_type = ua_device_type(raw, ua, len);
+    return 0;
+}
+
+int
+ua_parse(const ua_db *db, const char *ua, size_t len, ua_result *out,
+         char *buf, size_t buflen)
+{
+    ua_raw raw;
+
+    if (out == NULL)
+        return -1;
+    out->device_type = "unknown";
+    out->operating_system = "unknown";
+    out->browser = "unknown";
+    if (buf == NULL || buflen < UA_PARSE_BUFLEN)
+        return -1;
+    if (ua_parse_raw(db, ua, len, &raw) != 0)
+        return -1;
+    return ua_fold(&raw, ua, len, out, buf, buflen);
+}
