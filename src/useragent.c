@@ -190,6 +190,7 @@ typedef struct ua_rule
     pcre2_code *code;
     int         jit;            /* JIT-compiled: use pcre2_jit_match() */
     char       *repl[NREPL];    /* NULL when the entry has none */
+    uint32_t   *pf;             /* literal prefilter program, NULL = none */
 } ua_rule;
 
 typedef struct ua_list
@@ -204,7 +205,6 @@ struct ua_db
     ua_list              lists[NLISTS];
     pcre2_match_context *mctx;
     uint32_t             max_pairs;     /* largest ovector needed */
-    int                  jit;           /* at least one rule JIT-compiled */
 };
 
 void
@@ -221,6 +221,7 @@ ua_db_free(ua_db *db)
         for (i = 0; i < db->lists[l].n; i++)
         {
             pcre2_code_free(db->lists[l].rules[i].code);
+            free(db->lists[l].rules[i].pf);
             for (r = 0; r < NREPL; r++)
                 free(db->lists[l].rules[i].repl[r]);
         }
@@ -232,16 +233,679 @@ ua_db_free(ua_db *db)
 
 void
 ua_db_stats(const ua_db *db, size_t *n_ua, size_t *n_os, size_t *n_device,
-            int *jit)
+            size_t *n_jit, size_t *n_prefiltered)
 {
+    size_t nj = 0, np = 0, i;
+    int l;
+
+    for (l = 0; db != NULL && l < NLISTS; l++)
+        for (i = 0; i < db->lists[l].n; i++)
+        {
+            nj += db->lists[l].rules[i].jit ? 1 : 0;
+            np += db->lists[l].rules[i].pf != NULL ? 1 : 0;
+        }
     if (n_ua)
         *n_ua = db ? db->lists[LIST_UA].n : 0;
     if (n_os)
         *n_os = db ? db->lists[LIST_OS].n : 0;
     if (n_device)
         *n_device = db ? db->lists[LIST_DEVICE].n : 0;
-    if (jit)
-        *jit = db ? db->jit : 0;
+    if (n_jit)
+        *n_jit = nj;
+    if (n_prefiltered)
+        *n_prefiltered = np;
+}
+
+/* ------------------------------------------------------------------ */
+/* literal prefilter                                                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Most rules cannot match a given agent, and running ~1160 regexes per agent
+ * dominates the cost.  At load time every regex is analysed for literal
+ * strings that any match must contain, by a conservative parse of the
+ * pattern (a construct the analyser does not know disables the prefilter
+ * for that regex).  The result is an AND of clauses, each an OR of literals
+ * of at least PF_MIN_LIT bytes, ASCII-lower-cased.  At match time the
+ * lower-cased trigrams and bigrams of the agent are hashed into two bitmaps;
+ * a rule with a clause none of whose literals has all its trigrams (a
+ * two-byte literal: its bigram) in the bitmaps cannot match, and its regex
+ * is not run.  This is only a necessary condition, so
+ * the results are the same with or without the prefilter; building with
+ * -DUA_VERIFY_PREFILTER checks it at run time (every skipped regex is run
+ * anyway, and abort() if it matches).
+ */
+
+#define PF_BITS 13                      /* trigram bitmap: 2^13 bits (1 kB) */
+#define PF_WORDS ((1u << PF_BITS) / 64)
+#define PF_BI_BITS 12                   /* bigram bitmap: 2^12 bits */
+#define PF_BI_WORDS ((1u << PF_BI_BITS) / 64)
+#define PF_BIGRAM 0x80000000u           /* program word flag: a bigram */
+#define PF_MIN_LIT 2
+#define PF_MAX_LITS 1024                /* literals in one clause */
+#define PF_MAX_TRI 32                   /* trigrams kept per literal */
+#define PF_MAX_CLAUSES 8
+#define PF_MAX_DEPTH 32
+#define PF_MAX_RUN 128
+
+typedef struct pf_lits                  /* OR of literals */
+{
+    char  **s;
+    size_t  n;
+    size_t  cap;
+} pf_lits;
+
+typedef struct pf_and                   /* AND of clauses */
+{
+    pf_lits *c;
+    size_t   n;
+    size_t   cap;
+} pf_and;
+
+typedef struct pf_parser
+{
+    const char *p;
+    size_t      pos;
+    int         bail;   /* unknown construct or out of memory */
+    int         depth;
+} pf_parser;
+
+static void
+pf_lits_free(pf_lits *l)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++)
+        free(l->s[i]);
+    free(l->s);
+    memset(l, 0, sizeof(*l));
+}
+
+static void
+pf_and_free(pf_and *a)
+{
+    size_t i;
+
+    for (i = 0; i < a->n; i++)
+        pf_lits_free(&a->c[i]);
+    free(a->c);
+    memset(a, 0, sizeof(*a));
+}
+
+/* Append a literal (takes ownership of s). */
+static int
+pf_lits_push(pf_lits *l, char *s)
+{
+    if (l->n == l->cap)
+    {
+        size_t nc = l->cap ? l->cap * 2 : 4;
+        char **ns = realloc(l->s, nc * sizeof(*ns));
+
+        if (ns == NULL)
+        {
+            free(s);
+            return -1;
+        }
+        l->s = ns;
+        l->cap = nc;
+    }
+    l->s[l->n++] = s;
+    return 0;
+}
+
+/* Append a clause (takes ownership of its contents). */
+static int
+pf_and_push(pf_and *a, pf_lits *l)
+{
+    if (a->n == a->cap)
+    {
+        size_t nc = a->cap ? a->cap * 2 : 4;
+        pf_lits *ns = realloc(a->c, nc * sizeof(*ns));
+
+        if (ns == NULL)
+        {
+            pf_lits_free(l);
+            return -1;
+        }
+        a->c = ns;
+        a->cap = nc;
+    }
+    a->c[a->n++] = *l;
+    memset(l, 0, sizeof(*l));
+    return 0;
+}
+
+/* Index of the most selective clause (longest shortest literal, then the
+ * fewest literals), or -1 when there is none. */
+static long
+pf_best(const pf_and *a)
+{
+    long best = -1;
+    size_t bmin = 0, bn = 0, i, j;
+
+    for (i = 0; i < a->n; i++)
+    {
+        size_t mn = (size_t) -1;
+
+        for (j = 0; j < a->c[i].n; j++)
+            if (strlen(a->c[i].s[j]) < mn)
+                mn = strlen(a->c[i].s[j]);
+        if (a->c[i].n == 0)
+            continue;
+        if (best < 0 || mn > bmin || (mn == bmin && a->c[i].n < bn))
+        {
+            best = (long) i;
+            bmin = mn;
+            bn = a->c[i].n;
+        }
+    }
+    return best;
+}
+
+static void pf_alt(pf_parser *pp, pf_and *out);
+
+/* End the current literal run: a run of >= PF_MIN_LIT bytes is a clause. */
+static void
+pf_flush(pf_parser *pp, pf_and *out, char *run, size_t *rl)
+{
+    if (*rl >= PF_MIN_LIT && !pp->bail)
+    {
+        pf_lits l;
+        char *s = dup_n(run, *rl);
+
+        memset(&l, 0, sizeof(l));
+        if (s == NULL || pf_lits_push(&l, s) < 0 || pf_and_push(out, &l) < 0)
+            pp->bail = 1;
+    }
+    *rl = 0;
+}
+
+/* One branch: a sequence of atoms up to '|', ')' or the end. */
+static void
+pf_seq(pf_parser *pp, pf_and *out)
+{
+    const char *p = pp->p;
+    char run[PF_MAX_RUN];
+    size_t rl = 0;
+
+    enum { A_LIT, A_OTHER, A_ZERO, A_GROUP } kind;
+
+    while (!pp->bail)
+    {
+        char c = p[pp->pos];
+        char lit = 0;
+        unsigned long min = 1;
+        int quant = 0;
+        pf_and grp;
+
+        memset(&grp, 0, sizeof(grp));
+        if (c == '\0' || c == '|' || c == ')')
+            break;
+        switch (c)
+        {
+            case '(':
+                pp->pos++;
+                if (p[pp->pos] == '?')
+                {
+                    if (p[pp->pos + 1] != ':')
+                    {
+                        pp->bail = 1;   /* lookaround, flags, named... */
+                        return;
+                    }
+                    pp->pos += 2;
+                }
+                else if (p[pp->pos] == '*')
+                {
+                    pp->bail = 1;       /* verbs */
+                    return;
+                }
+                if (++pp->depth > PF_MAX_DEPTH)
+                {
+                    pp->bail = 1;
+                    return;
+                }
+                pf_alt(pp, &grp);
+                pp->depth--;
+                if (pp->bail || p[pp->pos] != ')')
+                {
+                    pf_and_free(&grp);
+                    pp->bail = 1;
+                    return;
+                }
+                pp->pos++;
+                kind = A_GROUP;
+                break;
+            case '[':
+                pp->pos++;
+                if (p[pp->pos] == '^')
+                    pp->pos++;
+                if (p[pp->pos] == ']')
+                    pp->pos++;
+                for (;;)
+                {
+                    char d = p[pp->pos];
+
+                    if (d == '\0')
+                    {
+                        pp->bail = 1;
+                        return;
+                    }
+                    if (d == ']')
+                        break;
+                    if (d == '\\')
+                    {
+                        if (p[pp->pos + 1] == '\0' ||
+                            strchr("QExpPcogkNu", p[pp->pos + 1]) != NULL)
+                        {
+                            pp->bail = 1;
+                            return;
+                        }
+                        pp->pos += 2;
+                        continue;
+                    }
+                    if (d == '[' && p[pp->pos + 1] == ':')
+                    {
+                        const char *end = strstr(p + pp->pos + 2, ":]");
+
+                        if (end == NULL)
+                        {
+                            pp->bail = 1;
+                            return;
+                        }
+                        pp->pos = (size_t) (end - p) + 2;
+                        continue;
+                    }
+                    pp->pos++;
+                }
+                pp->pos++;
+                kind = A_OTHER;
+                break;
+            case '.':
+                pp->pos++;
+                kind = A_OTHER;
+                break;
+            case '^':
+            case '$':
+                pp->pos++;
+                kind = A_ZERO;
+                break;
+            case '\\':
+            {
+                char e = p[pp->pos + 1];
+
+                if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') ||
+                    (e >= '0' && e <= '9'))
+                {
+                    if (e == 'N' && p[pp->pos + 2] == '{')
+                    {
+                        pp->bail = 1;
+                        return;
+                    }
+                    if (strchr("dDwWsShHvVNRXtnrfea", e) != NULL)
+                        kind = A_OTHER;
+                    else if (strchr("bBAzZG", e) != NULL)
+                        kind = A_ZERO;
+                    else
+                    {
+                        pp->bail = 1;   /* \Q \x \p \g \k \1 \0 ... */
+                        return;
+                    }
+                }
+                else if (e == '\0')
+                {
+                    pp->bail = 1;
+                    return;
+                }
+                else
+                {
+                    kind = A_LIT;
+                    lit = e;
+                }
+                pp->pos += 2;
+                break;
+            }
+            case '*':
+            case '+':
+            case '?':
+            case '{':
+                pp->bail = 1;
+                return;
+            default:
+                kind = A_LIT;
+                lit = c;
+                pp->pos++;
+                break;
+        }
+
+        /* quantifier */
+        c = p[pp->pos];
+        if (c == '?' || c == '*')
+        {
+            min = 0;
+            quant = 1;
+            pp->pos++;
+        }
+        else if (c == '+')
+        {
+            quant = 1;
+            pp->pos++;
+        }
+        else if (c == '{')
+        {
+            size_t q = pp->pos + 1;
+            unsigned long lo = 0;
+            int digits = 0;
+
+            while (p[q] >= '0' && p[q] <= '9' && digits < 6)
+            {
+                lo = lo * 10 + (unsigned long) (p[q] - '0');
+                q++;
+                digits++;
+            }
+            if (digits == 0)
+            {
+                pp->bail = 1;
+                pf_and_free(&grp);
+                return;
+            }
+            if (p[q] == ',')
+            {
+                q++;
+                while (p[q] >= '0' && p[q] <= '9')
+                    q++;
+            }
+            if (p[q] != '}')
+            {
+                pp->bail = 1;
+                pf_and_free(&grp);
+                return;
+            }
+            pp->pos = q + 1;
+            min = lo;
+            quant = 1;
+        }
+        if (quant && (p[pp->pos] == '?' || p[pp->pos] == '+'))
+            pp->pos++;          /* lazy / possessive */
+        if (quant && (p[pp->pos] == '*' || p[pp->pos] == '+' ||
+                      p[pp->pos] == '?' || p[pp->pos] == '{'))
+        {
+            pp->bail = 1;
+            pf_and_free(&grp);
+            return;
+        }
+
+        switch (kind)
+        {
+            case A_LIT:
+                if (quant && min == 0)
+                {
+                    pf_flush(pp, out, run, &rl);
+                    break;
+                }
+                if (rl == PF_MAX_RUN)
+                    pf_flush(pp, out, run, &rl);
+                run[rl++] = (char) to_lower((unsigned char) lit);
+                if (quant)
+                    pf_flush(pp, out, run, &rl);
+                break;
+            case A_ZERO:
+                if (quant)
+                {
+                    pp->bail = 1;
+                    return;
+                }
+                pf_flush(pp, out, run, &rl);
+                break;
+            case A_OTHER:
+                pf_flush(pp, out, run, &rl);
+                break;
+            case A_GROUP:
+            {
+                size_t i;
+
+                pf_flush(pp, out, run, &rl);
+                if (min >= 1)
+                    for (i = 0; i < grp.n && !pp->bail; i++)
+                        if (pf_and_push(out, &grp.c[i]) < 0)
+                            pp->bail = 1;
+                pf_and_free(&grp);
+                break;
+            }
+        }
+    }
+    pf_flush(pp, out, run, &rl);
+}
+
+/* Move the best clause of br into the OR-set u; 0 when br has none. */
+static int
+pf_merge_best(pf_parser *pp, pf_lits *u, pf_and *br)
+{
+    long b = pf_best(br);
+    size_t j;
+
+    if (b < 0 || u->n + br->c[b].n > PF_MAX_LITS)
+        return 0;
+    for (j = 0; j < br->c[b].n; j++)
+    {
+        if (pf_lits_push(u, br->c[b].s[j]) < 0)
+        {
+            br->c[b].s[j] = NULL;
+            pp->bail = 1;
+            return 0;
+        }
+        br->c[b].s[j] = NULL;
+    }
+    return 1;
+}
+
+/* Alternatives up to ')' or the end: one branch gives its clauses; several
+ * give one clause, the OR of the best clause of each (none if a branch has
+ * none). */
+static void
+pf_alt(pf_parser *pp, pf_and *out)
+{
+    pf_and br;
+    pf_lits u;
+    int ok;
+
+    memset(&br, 0, sizeof(br));
+    memset(&u, 0, sizeof(u));
+    pf_seq(pp, &br);
+    if (pp->bail || pp->p[pp->pos] != '|')
+    {
+        size_t i;
+
+        for (i = 0; i < br.n && !pp->bail; i++)
+            if (pf_and_push(out, &br.c[i]) < 0)
+                pp->bail = 1;
+        pf_and_free(&br);
+        return;
+    }
+    ok = pf_merge_best(pp, &u, &br);
+    pf_and_free(&br);
+    while (!pp->bail && pp->p[pp->pos] == '|')
+    {
+        pp->pos++;
+        pf_seq(pp, &br);
+        if (ok && !pp->bail)
+            ok = pf_merge_best(pp, &u, &br);
+        pf_and_free(&br);
+    }
+    if (ok && !pp->bail && u.n > 0)
+    {
+        if (pf_and_push(out, &u) < 0)
+            pp->bail = 1;
+    }
+    pf_lits_free(&u);
+}
+
+static uint32_t
+pf_hash(unsigned char a, unsigned char b, unsigned char c)
+{
+    uint32_t t = ((uint32_t) a << 16) | ((uint32_t) b << 8) | c;
+
+    return (t * 2654435761u) >> (32 - PF_BITS);
+}
+
+static uint32_t
+pf_hash2(unsigned char a, unsigned char b)
+{
+    uint32_t t = ((uint32_t) a << 8) | b;
+
+    return (t * 2246822519u) >> (32 - PF_BI_BITS);
+}
+
+/* The agent's n-gram bitmaps. */
+typedef struct pf_grams
+{
+    uint64_t tri[PF_WORDS];
+    uint64_t bi[PF_BI_WORDS];
+} pf_grams;
+
+/*
+ * Build the prefilter program of a pattern, or NULL (no usable literal,
+ * unknown syntax or out of memory: the regex is then always run).
+ * Program: nclauses, then per clause: nlits, clause length (words after
+ * this header), then per literal: ntri, the trigram hashes (a two-byte
+ * literal: ntri = 1 and its bigram hash | PF_BIGRAM).
+ */
+static uint32_t *
+pf_build(const char *pattern)
+{
+    pf_parser pp;
+    pf_and top;
+    size_t words = 1, i, j, k, nclauses;
+    uint32_t *prog, *w;
+
+    memset(&pp, 0, sizeof(pp));
+    memset(&top, 0, sizeof(top));
+    pp.p = pattern;
+    pf_alt(&pp, &top);
+    if (pp.bail || pattern[pp.pos] != '\0' || top.n == 0)
+    {
+        pf_and_free(&top);
+        return NULL;
+    }
+    /* cheapest clauses first (fewest literals), keep PF_MAX_CLAUSES */
+    for (i = 1; i < top.n; i++)
+        for (j = i; j > 0 && top.c[j].n < top.c[j - 1].n; j--)
+        {
+            pf_lits t = top.c[j];
+
+            top.c[j] = top.c[j - 1];
+            top.c[j - 1] = t;
+        }
+    nclauses = top.n < PF_MAX_CLAUSES ? top.n : PF_MAX_CLAUSES;
+    for (i = 0; i < nclauses; i++)
+    {
+        words += 2;
+        for (j = 0; j < top.c[i].n; j++)
+        {
+            size_t nt = strlen(top.c[i].s[j]) - 2;
+
+            words += 1 + (nt == 0 ? 1 : nt < PF_MAX_TRI ? nt : PF_MAX_TRI);
+        }
+    }
+    prog = malloc(words * sizeof(*prog));
+    if (prog == NULL)
+    {
+        pf_and_free(&top);
+        return NULL;
+    }
+    w = prog;
+    *w++ = (uint32_t) nclauses;
+    for (i = 0; i < nclauses; i++)
+    {
+        uint32_t *len_at;
+
+        *w++ = (uint32_t) top.c[i].n;
+        len_at = w++;
+        for (j = 0; j < top.c[i].n; j++)
+        {
+            const unsigned char *s = (const unsigned char *) top.c[i].s[j];
+            size_t nt = strlen(top.c[i].s[j]) - 2;
+
+            if (nt == 0)
+            {
+                *w++ = 1;
+                *w++ = PF_BIGRAM | pf_hash2(s[0], s[1]);
+                continue;
+            }
+            if (nt > PF_MAX_TRI)
+                nt = PF_MAX_TRI;
+            *w++ = (uint32_t) nt;
+            for (k = 0; k < nt; k++)
+                *w++ = pf_hash(s[k], s[k + 1], s[k + 2]);
+        }
+        *len_at = (uint32_t) (w - len_at - 1);
+    }
+    pf_and_free(&top);
+    return prog;
+}
+
+/* Lower-cased trigrams and bigrams of the subject into the bitmaps. */
+static void
+pf_bitmap(const char *s, size_t n, pf_grams *g)
+{
+    size_t i;
+
+    memset(g, 0, sizeof(*g));
+    for (i = 0; i + 1 < n; i++)
+    {
+        unsigned char a = to_lower((unsigned char) s[i]);
+        unsigned char b = to_lower((unsigned char) s[i + 1]);
+        uint32_t h = pf_hash2(a, b);
+
+        g->bi[h >> 6] |= (uint64_t) 1 << (h & 63);
+        if (i + 2 < n)
+        {
+            h = pf_hash(a, b, to_lower((unsigned char) s[i + 2]));
+            g->tri[h >> 6] |= (uint64_t) 1 << (h & 63);
+        }
+    }
+}
+
+/* 0 when the prefilter proves the rule cannot match. */
+static int
+pf_pass(const uint32_t *w, const pf_grams *g)
+{
+    uint32_t nclauses, c, l, t;
+
+    if (w == NULL)
+        return 1;
+    nclauses = *w++;
+    for (c = 0; c < nclauses; c++)
+    {
+        uint32_t nlits = *w++;
+        uint32_t len = *w++;
+        const uint32_t *end = w + len;
+        int found = 0;
+
+        for (l = 0; l < nlits && !found; l++)
+        {
+            uint32_t nt = *w++;
+
+            for (t = 0; t < nt; t++)
+            {
+                uint32_t h = w[t];
+
+                if (h & PF_BIGRAM)
+                {
+                    h &= ~PF_BIGRAM;
+                    if (!(g->bi[h >> 6] & ((uint64_t) 1 << (h & 63))))
+                        break;
+                }
+                else if (!(g->tri[h >> 6] & ((uint64_t) 1 << (h & 63))))
+                    break;
+            }
+            found = t == nt;
+            w += nt;
+        }
+        if (!found)
+            return 0;
+        w = end;
+    }
+    return 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -442,8 +1106,7 @@ add_rule(ua_db *db, yentry *e, char *err, size_t errlen)
     }
     /* JIT when available; fall back silently to the interpreter */
     rule->jit = pcre2_jit_compile(rule->code, PCRE2_JIT_COMPLETE) == 0;
-    if (rule->jit)
-        db->jit = 1;
+    rule->pf = pf_build(e->regex);     /* NULL is fine: always run */
     pcre2_pattern_info(rule->code, PCRE2_INFO_CAPTURECOUNT, &ncap);
     if (ncap + 1 > db->max_pairs)
         db->max_pairs = ncap + 1;
@@ -852,10 +1515,52 @@ fill(char *dst, const ua_rule *rule, int r, int dflt_group, int only_1,
     return dst[0] != '\0';
 }
 
+/* Run one rule; > 0 on a match (the pcre2 return code), else <= 0. */
+static int
+run_rule(const ua_db *db, const ua_rule *rule, const char *subj, size_t n,
+         pcre2_match_data *md)
+{
+    int rc;
+
+    if (rule->jit)
+        rc = pcre2_jit_match(rule->code, (PCRE2_SPTR) subj, n, 0, 0, md,
+                             db->mctx);
+    else
+        rc = pcre2_match(rule->code, (PCRE2_SPTR) subj, n, 0, 0, md,
+                         db->mctx);
+    if (rc == 0)                /* ovector too small: cannot happen, it is */
+        rc = (int) pcre2_get_ovector_count(md);     /* sized for all rules */
+    return rc;
+}
+
+#ifdef UA_VERIFY_PREFILTER
+/* Check the prefilter: no rule it rejects may match (abort() if one does). */
+static void
+pf_verify(const ua_db *db, const char *subj, size_t n, const pf_grams *g)
+{
+    pcre2_match_data *md = pcre2_match_data_create(db->max_pairs, NULL);
+    int l;
+    size_t i;
+
+    if (md == NULL)
+        return;
+    for (l = 0; l < NLISTS; l++)
+        for (i = 0; i < db->lists[l].n; i++)
+            if (!pf_pass(db->lists[l].rules[i].pf, g) &&
+                run_rule(db, &db->lists[l].rules[i], subj, n, md) > 0)
+            {
+                fprintf(stderr, "useragent: prefilter rejected a matching regex (%s #%zu)\n",
+                        list_names[l], i + 1);
+                abort();
+            }
+    pcre2_match_data_free(md);
+}
+#endif
+
 /* First rule of list l that matches subj[0..n); -1 when none. */
 static long
 first_match(const ua_db *db, int l, const char *subj, size_t n,
-            pcre2_match_data *md, int *rcp)
+            const pf_grams *g, pcre2_match_data *md, int *rcp)
 {
     const ua_list *L = &db->lists[l];
     size_t i;
@@ -865,15 +1570,10 @@ first_match(const ua_db *db, int l, const char *subj, size_t n,
         const ua_rule *rule = &L->rules[i];
         int rc;
 
-        if (rule->jit)
-            rc = pcre2_jit_match(rule->code, (PCRE2_SPTR) subj, n, 0, 0, md,
-                                 db->mctx);
-        else
-            rc = pcre2_match(rule->code, (PCRE2_SPTR) subj, n, 0, 0, md,
-                             db->mctx);
-        if (rc == 0)
-            rc = (int) pcre2_get_ovector_count(md);     /* cannot happen: */
-        if (rc > 0)                                     /* ovector is big */
+        if (!pf_pass(rule->pf, g))
+            continue;
+        rc = run_rule(db, rule, subj, n, md);
+        if (rc > 0)
         {
             *rcp = rc;
             return (long) i;
@@ -898,6 +1598,7 @@ ua_parse_raw(const ua_db *db, const char *ua, size_t len, ua_raw *out)
 {
     pcre2_match_data *md;
     const PCRE2_SIZE *ov;
+    pf_grams g;
     size_t n;
     long i;
     int rc;
@@ -914,23 +1615,27 @@ ua_parse_raw(const ua_db *db, const char *ua, size_t len, ua_raw *out)
     if (md == NULL)
         return -1;
     ov = pcre2_get_ovector_pointer(md);
+    pf_bitmap(ua, n, &g);
+#ifdef UA_VERIFY_PREFILTER
+    pf_verify(db, ua, n, &g);
+#endif
 
     /* browser: family_replacement with "$1" only, untrimmed */
-    i = first_match(db, LIST_UA, ua, n, md, &rc);
+    i = first_match(db, LIST_UA, ua, n, &g, md, &rc);
     if (i >= 0 &&
         !fill(out->browser_family, &db->lists[LIST_UA].rules[i], R_FAMILY, 1,
               1, 0, ua, ov, rc))
         strcpy(out->browser_family, "Other");
 
     /* OS: os_replacement with $0..$9, trimmed */
-    i = first_match(db, LIST_OS, ua, n, md, &rc);
+    i = first_match(db, LIST_OS, ua, n, &g, md, &rc);
     if (i >= 0 &&
         !fill(out->os_family, &db->lists[LIST_OS].rules[i], R_FAMILY, 1, 0, 1,
               ua, ov, rc))
         strcpy(out->os_family, "Other");
 
     /* device: family (default $1), brand (default none), model (default $1) */
-    i = first_match(db, LIST_DEVICE, ua, n, md, &rc);
+    i = first_match(db, LIST_DEVICE, ua, n, &g, md, &rc);
     if (i >= 0)
     {
         const ua_rule *rule = &db->lists[LIST_DEVICE].rules[i];
@@ -1173,48 +1878,32 @@ ua_fold_os(const char *family, char *buf, size_t buflen)
  * Android app agents without a tablet-looking model are phones.
  */
 
-/* Does s[0..n) contain lit?  ci: ASCII case-insensitive (lit lower-case). */
+/* Does s[0..n) contain lit (case-sensitive)? */
 static int
-has_lit(const char *s, size_t n, const char *lit, int ci)
+has_lit(const char *s, size_t n, const char *lit)
 {
-    size_t m = strlen(lit), i, j;
+    size_t m = strlen(lit);
+    const char *p = s, *end = s + n;
 
     if (m == 0)
         return 1;
-    if (m > n)
-        return 0;
-    for (i = 0; i + m <= n; i++)
+    while ((size_t) (end - p) >= m)
     {
-        if (ci)
-        {
-            if (to_lower((unsigned char) s[i]) != (unsigned char) lit[0])
-                continue;
-            for (j = 1; j < m; j++)
-                if (to_lower((unsigned char) s[i + j]) != (unsigned char) lit[j])
-                    break;
-        }
-        else
-        {
-            const char *p = memchr(s + i, lit[0], n - m + 1 - i);
-
-            if (p == NULL)
-                return 0;
-            i = (size_t) (p - s);
-            for (j = 1; j < m; j++)
-                if (s[i + j] != lit[j])
-                    break;
-        }
-        if (j == m)
+        p = memchr(p, lit[0], (size_t) (end - p) - m + 1);
+        if (p == NULL)
+            return 0;
+        if (memcmp(p, lit, m) == 0)
             return 1;
+        p++;
     }
     return 0;
 }
 
 static int
-has_any(const char *s, size_t n, const char *const *lits, int ci)
+has_any(const char *s, size_t n, const char *const *lits)
 {
     for (; *lits != NULL; lits++)
-        if (has_lit(s, n, *lits, ci))
+        if (has_lit(s, n, *lits))
             return 1;
     return 0;
 }
@@ -1294,8 +1983,11 @@ ua_device_type(const ua_raw *raw, const char *ua, size_t len)
     const char *s = ua;
     const char *fam, *brand, *model, *os;
     char osbuf[UA_FIELD_LEN];
+    char lower[UA_MAX_INPUT];   /* the agent, ASCII-lower-cased */
+    char fam_lower[UA_FIELD_LEN];
     const char *osf;
     int android, browser_agent;
+    size_t i;
 
     if (raw == NULL)
         return "unknown";
@@ -1306,42 +1998,46 @@ ua_device_type(const ua_raw *raw, const char *ua, size_t len)
     brand = raw->device_brand;
     model = raw->device_model;
     os = raw->os_family;
+    for (i = 0; i < n; i++)
+        lower[i] = (char) to_lower((unsigned char) s[i]);
+    for (i = 0; raw->browser_family[i] != '\0' && i + 1 < sizeof(fam_lower); i++)
+        fam_lower[i] = (char) to_lower((unsigned char) raw->browser_family[i]);
+    fam_lower[i] = '\0';
 
     /* 1 bots and empty agents */
     if (n == 0 || strcmp(fam, "Spider") == 0 ||
-        has_any(raw->browser_family, strlen(raw->browser_family),
-                bot_words_ci, 1))
+        has_any(fam_lower, strlen(fam_lower), bot_words_ci))
         return "unknown";
 
     /* 2 wearables */
     if (contains(fam, "Watch") || contains(model, "Watch") ||
-        strcmp(os, "WatchOS") == 0 || has_any(s, n, wearable_tokens, 0) ||
-        (has_lit(s, n, "Tizen", 0) && has_lit(s, n, "SM-R", 0)))
+        strcmp(os, "WatchOS") == 0 || has_any(s, n, wearable_tokens) ||
+        (has_lit(s, n, "Tizen") && has_lit(s, n, "SM-R")))
         return "wearable";
 
     /* 3 consoles */
-    if (has_any(s, n, console_tokens, 0) || strcmp(brand, "Nintendo") == 0 ||
+    if (has_any(s, n, console_tokens) || strcmp(brand, "Nintendo") == 0 ||
         starts(fam, "PlayStation") || starts(fam, "Nintendo"))
         return "console";
 
     /* 4 TVs and TV boxes */
-    if (has_any(s, n, tv_tokens_ci, 1) || has_lit(s, n, "Roku", 0) ||
-        has_lit(s, n, "tvOS", 0) || has_fire_tv(s, n) ||
+    if (has_any(lower, n, tv_tokens_ci) || has_lit(s, n, "Roku") ||
+        has_lit(s, n, "tvOS") || has_fire_tv(s, n) ||
         str_in(os, tv_os) || str_in(fam, tv_device) ||
         strcmp(brand, "Generic_Inettv") == 0)
         return "tv";
 
     /* 5 tablets */
     android = strcmp(os, "Android") == 0;
-    browser_agent = has_lit(s, n, "Mozilla/", 0) || has_lit(s, n, "Opera/", 0);
+    browser_agent = has_lit(s, n, "Mozilla/") || has_lit(s, n, "Opera/");
     if (starts(fam, "iPad") || starts(model, "iPad") ||
-        has_lit(s, n, "iPad", 0) ||
+        has_lit(s, n, "iPad") ||
         strcmp(fam, "Generic Tablet") == 0 ||
         strcmp(brand, "Generic_Android_Tablet") == 0 ||
-        starts(fam, "Kindle") || has_lit(s, n, "PlayBook", 0) ||
+        starts(fam, "Kindle") || has_lit(s, n, "PlayBook") ||
         strcmp(os, "BlackBerry Tablet OS") == 0 ||
-        (has_lit(s, n, "Tablet", 0) && !starts(os, "Windows")) ||
-        (android && browser_agent && !has_lit(s, n, "Mobi", 0)) ||
+        (has_lit(s, n, "Tablet") && !starts(os, "Windows")) ||
+        (android && browser_agent && !has_lit(s, n, "Mobi")) ||
         (android && !browser_agent &&
          (contains(fam, "Tab") || contains(fam, "Pad") ||
           contains(model, "Tab") || contains(model, "Pad"))))
@@ -1350,12 +2046,12 @@ ua_device_type(const ua_raw *raw, const char *ua, size_t len)
     /* 6 phones */
     if (starts(fam, "iPhone") || starts(fam, "iPod") ||
         starts(model, "iPhone") || starts(model, "iPod") ||
-        has_lit(s, n, "iPhone", 0) || has_lit(s, n, "iPod", 0) ||
+        has_lit(s, n, "iPhone") || has_lit(s, n, "iPod") ||
         (strcmp(brand, "Generic") == 0 &&
          (strcmp(model, "Smartphone") == 0 ||
           strcmp(model, "Feature Phone") == 0)) ||
         android || str_in(os, phone_os) || starts(os, "Symbian") ||
-        has_lit(s, n, "Mobi", 0))
+        has_lit(s, n, "Mobi"))
         return "phone";
 
     /* 7 computers */

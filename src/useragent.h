@@ -103,9 +103,10 @@ ua_db *ua_db_load(const char *regexes_yaml_path, char *err, size_t errlen);
 /* Release a db (NULL is accepted). */
 void ua_db_free(ua_db *db);
 
-/* Number of rules per list, and whether the JIT is used (may pass NULLs). */
+/* Number of rules per list, of rules the PCRE2 JIT compiled, and of rules
+ * with a literal prefilter (see useragent.c); any pointer may be NULL. */
 void ua_db_stats(const ua_db *db, size_t *n_ua, size_t *n_os,
-                 size_t *n_device, int *jit);
+                 size_t *n_device, size_t *n_jit, size_t *n_prefiltered);
 
 /*
  * The ua-parser families, as the reference implementations report them:
