@@ -1104,8 +1104,14 @@ add_rule(ua_db *db, yentry *e, char *err, size_t errlen)
                 (const char *) msg);
         return -1;
     }
-    /* JIT when available; fall back silently to the interpreter */
+    /* JIT when available; fall back silently to the interpreter.
+     * -DUA_NO_JIT: never JIT (for valgrind, which cannot see through JIT
+     * code: it reports its reads of the JIT stack as uninitialised). */
+#ifdef UA_NO_JIT
+    rule->jit = 0;
+#else
     rule->jit = pcre2_jit_compile(rule->code, PCRE2_JIT_COMPLETE) == 0;
+#endif
     rule->pf = pf_build(e->regex);     /* NULL is fine: always run */
     pcre2_pattern_info(rule->code, PCRE2_INFO_CAPTURECOUNT, &ncap);
     if (ncap + 1 > db->max_pairs)
@@ -1842,11 +1848,12 @@ ua_fold_os(const char *family, char *buf, size_t buflen)
  *  4 tv        UA has, in any case, "smart-tv", "smarttv", "smart tv",
  *              "hbbtv", "netcast", "web0s", "appletv", "apple tv",
  *              "android tv", "androidtv", "googletv", "google tv",
- *              "crkey", "chromecast", "bravia", "philipstv", "nettv",
- *              "inettv", "vidaa", "tizen tv", "tv safari", "opera tv",
- *              "mitv", "mibox", "tivo"; UA has "Roku", "tvOS" or an Amazon
- *              Fire TV model (" AFT" or ";AFT" followed by an upper-case
- *              letter: AFTMM, AFTKA, ...); OS ATV OS X, tvOS, Chromecast,
+ *              "crkey", "chromecast", "philipstv", "nettv" (also InettvBrowser,
+ *              TSBNetTV), "tizen tv", "tv safari", "opera tv"; UA has "Roku",
+ *              "tvOS", "BRAVIA", "VIDAA", "MiTV", "MIBOX", "TiVo" or an
+ *              Amazon Fire TV model (" AFT" or ";AFT" followed by an
+ *              upper-case letter: AFTMM, AFTKA, ...); OS ATV OS X, tvOS,
+ *              Chromecast,
  *              Roku, GoogleTV, WebTV, FireHbbTV, Web0S; device family
  *              AppleTV, Inettv, HbbTV, Roku; device brand Generic_Inettv
  *  5 tablet    device family or model starting with "iPad", or UA has
@@ -1855,9 +1862,9 @@ ua_fold_os(const char *family, char *buf, size_t buflen)
  *              (Kindle Fire / e-readers); UA has "PlayBook"; OS BlackBerry
  *              Tablet OS; UA has "Tablet" and the OS is not Windows (old
  *              desktop IE says "Tablet PC"); OS Android, a browser agent
- *              (UA has "Mozilla/" or "Opera/") without "Mobi" (Chrome and
- *              Samsung Internet on tablets omit "Mobile"; Opera Mini says
- *              "Mobi"); OS Android, an app agent (Dalvik, okhttp, players:
+ *              (UA has "Mozilla/" or "Opera/") without "Mobi" or "Opera Mini"
+ *              (Chrome and Samsung Internet on tablets omit "Mobile"); OS
+ *              Android, an app agent (Dalvik, okhttp, players:
  *              no "Mozilla/") whose device family or model contains "Tab" or
  *              "Pad"
  *  6 phone     device family or model starting with "iPhone" or "iPod", or
@@ -1867,7 +1874,7 @@ ua_fold_os(const char *family, char *buf, size_t buflen)
  *              Windows Mobile, Windows CE, BlackBerry OS, KaiOS, Firefox OS,
  *              Sailfish, Bada, MeeGo, Maemo, Tizen, webOS, BREW, Brew MP,
  *              Nokia Series 40, Nokia Series 30 Plus, or starting with
- *              "Symbian"; UA has "Mobi"
+ *              "Symbian"; UA has "Mobi" or "Opera Mini"
  *  7 computer  folded OS windows, mac osx, mac os, linux, chrome os,
  *              freebsd, openbsd, netbsd, bsd, solaris; device family "Mac"
  *  8 unknown   anything else (curl, python-requests, unidentified apps,
@@ -1943,12 +1950,14 @@ has_fire_tv(const char *s, size_t n)
     return 0;
 }
 
-static const char *const tv_tokens_ci[] = {
+static const char *const tv_tokens_ci[] = {   /* lower case: any case */
     "smart-tv", "smarttv", "smart tv", "hbbtv", "netcast", "web0s",
     "appletv", "apple tv", "android tv", "androidtv", "googletv",
-    "google tv", "crkey", "chromecast", "bravia", "philipstv", "nettv",
-    "inettv", "vidaa", "tizen tv", "tv safari", "opera tv", "mitv", "mibox",
-    "tivo", NULL
+    "google tv", "crkey", "chromecast", "philipstv", "nettv", "tizen tv",
+    "tv safari", "opera tv", NULL
+};
+static const char *const tv_tokens[] = {        /* case-sensitive */
+    "Roku", "tvOS", "BRAVIA", "VIDAA", "MiTV", "MIBOX", "TiVo", NULL
 };
 static const char *const tv_os[] = {
     "ATV OS X", "tvOS", "Chromecast", "Roku", "GoogleTV", "WebTV",
@@ -1986,7 +1995,7 @@ ua_device_type(const ua_raw *raw, const char *ua, size_t len)
     char lower[UA_MAX_INPUT];   /* the agent, ASCII-lower-cased */
     char fam_lower[UA_FIELD_LEN];
     const char *osf;
-    int android, browser_agent;
+    int android, browser_agent, mobi;
     size_t i;
 
     if (raw == NULL)
@@ -2021,8 +2030,8 @@ ua_device_type(const ua_raw *raw, const char *ua, size_t len)
         return "console";
 
     /* 4 TVs and TV boxes */
-    if (has_any(lower, n, tv_tokens_ci) || has_lit(s, n, "Roku") ||
-        has_lit(s, n, "tvOS") || has_fire_tv(s, n) ||
+    if (has_any(lower, n, tv_tokens_ci) || has_any(s, n, tv_tokens) ||
+        has_fire_tv(s, n) ||
         str_in(os, tv_os) || str_in(fam, tv_device) ||
         strcmp(brand, "Generic_Inettv") == 0)
         return "tv";
@@ -2030,6 +2039,7 @@ ua_device_type(const ua_raw *raw, const char *ua, size_t len)
     /* 5 tablets */
     android = strcmp(os, "Android") == 0;
     browser_agent = has_lit(s, n, "Mozilla/") || has_lit(s, n, "Opera/");
+    mobi = has_lit(s, n, "Mobi") || has_lit(s, n, "Opera Mini");
     if (starts(fam, "iPad") || starts(model, "iPad") ||
         has_lit(s, n, "iPad") ||
         strcmp(fam, "Generic Tablet") == 0 ||
@@ -2037,7 +2047,7 @@ ua_device_type(const ua_raw *raw, const char *ua, size_t len)
         starts(fam, "Kindle") || has_lit(s, n, "PlayBook") ||
         strcmp(os, "BlackBerry Tablet OS") == 0 ||
         (has_lit(s, n, "Tablet") && !starts(os, "Windows")) ||
-        (android && browser_agent && !has_lit(s, n, "Mobi")) ||
+        (android && browser_agent && !mobi) ||
         (android && !browser_agent &&
          (contains(fam, "Tab") || contains(fam, "Pad") ||
           contains(model, "Tab") || contains(model, "Pad"))))
@@ -2050,8 +2060,7 @@ ua_device_type(const ua_raw *raw, const char *ua, size_t len)
         (strcmp(brand, "Generic") == 0 &&
          (strcmp(model, "Smartphone") == 0 ||
           strcmp(model, "Feature Phone") == 0)) ||
-        android || str_in(os, phone_os) || starts(os, "Symbian") ||
-        has_lit(s, n, "Mobi"))
+        android || str_in(os, phone_os) || starts(os, "Symbian") || mobi)
         return "phone";
 
     /* 7 computers */
