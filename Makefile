@@ -3,15 +3,17 @@ EXTENSION    = analytics
 MODULE_big   = analytics
 OBJS         = src/analytics.o src/maintenance.o src/worker.o \
                src/stats.o src/ccv.o src/timebucket.o src/uri.o src/api.o \
-               src/ping.o src/continent.o src/ingest.o
+               src/ping.o src/continent.o src/ingest.o src/useragent.o src/enrich.o src/siphash.o
 DATA         = $(wildcard src/sql/analytics--*.sql)
 
-REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan ingest worker \
+REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan ingest enrich worker \
                api_data api_metric api_breakdown api_timeseries api_json api_errors
 REGRESS_OPTS = --inputdir=.
 # isolation specs live in test/specs, their expected output in expected/
 ISOLATION      = maintenance_concurrency ingest_during_maintenance ingest_concurrency
 ISOLATION_OPTS = --inputdir=test --outputdir=.
+
+SHLIB_LINK += -lpcre2-8
 
 PG_CONFIG ?= pg_config
 PG_CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter  # PostgreSQL's own headers have unused parameters
@@ -40,4 +42,8 @@ test/gen: test/gen.c
 
 # plain-C unit tests: test/unit/test_X.c tests src/X.c, no PostgreSQL needed
 test/unit/test_%: test/unit/test_%.c src/%.c src/%.h
-	$(CC) -std=c99 -O1 -g -Wall -Wextra -Werror -Isrc -o $@ $(filter %.c,$^) -lm
+	$(CC) -std=c99 -O1 -g -Wall -Wextra -Werror -Isrc -o $@ $(filter %.c,$^) -lm -lpcre2-8
+
+# the uap-core corpus run (browser families must match >= 99%)
+test/ua_corpus: test/ua_corpus.c src/useragent.c src/useragent.h
+	$(CC) -std=c99 -O2 -Wall -Wextra -Werror -Isrc -o $@ test/ua_corpus.c src/useragent.c -lpcre2-8

@@ -22,6 +22,7 @@ char	   *analytics_project_id = NULL;
 int			analytics_max_ping_bytes = 65536;
 int			analytics_max_ping_events = 500;
 int			analytics_session_idle_timeout = 86400;
+char	   *analytics_uap_regexes = NULL;
 
 void		_PG_init(void);
 
@@ -99,6 +100,14 @@ _PG_init(void)
 							86400, 60, 30 * 86400,
 							PGC_SUSET, GUC_UNIT_S,
 							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("analytics.uap_regexes",
+							   "The ua-parser regexes.yaml used to parse user agents.",
+							   "Debian's uap-core package installs it.",
+							   &analytics_uap_regexes,
+							   "/usr/share/uap-core/regexes.yaml",
+							   PGC_SUSET, 0,
+							   NULL, NULL, NULL);
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("analytics");

@@ -32,6 +32,7 @@
 
 #include "analytics.h"
 #include "continent.h"
+#include "enrich.h"
 #include "ping.h"
 
 PG_FUNCTION_INFO_V1(analytics_ingest_ping);
@@ -354,6 +355,10 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 	bool		new_session;
 	char	   *country = NULL;
 	const char *continent = NULL;
+	AnalyticsUa ua;
+	text	   *ua_text = NULL;
+	bool		have_viewer = false;
+	int64		viewer_id = 0;
 	ping_input	in;
 	ping_event *events = NULL;
 	int			nevents = 0;
@@ -406,6 +411,15 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 			country = c;
 		}
 	}
+
+	/* user-agent dimensions (cached per backend) */
+	if (!PG_ARGISNULL(1))
+	{
+		ua_text = PG_GETARG_TEXT_PP(1);
+		analytics_parse_ua(VARDATA_ANY(ua_text), VARSIZE_ANY_EXHDR(ua_text), &ua);
+	}
+	else
+		analytics_parse_ua(NULL, 0, &ua);
 
 	/* the ping */
 	memset(&in, 0, sizeof(in));
@@ -499,6 +513,15 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 		oldest = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 
+	/* the viewer: a keyed hash of user agent + client IP + UTC day; NULL without an IP */
+	if (!PG_ARGISNULL(3))
+	{
+		viewer_id = analytics_viewer_id(ua_text ? VARDATA_ANY(ua_text) : NULL,
+										ua_text ? (int) VARSIZE_ANY_EXHDR(ua_text) : 0,
+										PG_GETARG_INET_PP(3), now);
+		have_viewer = true;
+	}
+
 	/* the playback's state, locked */
 	{
 		Oid			types[6] = {TEXTOID, UUIDOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, BYTEAOID};
@@ -558,10 +581,10 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 	/* the events */
 	if (out.n > 0)
 	{
-		Oid			types[12] = {TEXTOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTOID, TEXTOID,
-		TIMESTAMPTZARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID, INT8OID, TEXTOID};
-		Datum		values[12];
-		char		nulls[12];
+		Oid			types[14] = {TEXTOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTOID, TEXTOID,
+		TIMESTAMPTZARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID, INT8OID, TEXTOID, TEXTOID, TEXTOID};
+		Datum		values[14];
+		char		nulls[14];
 		Datum	   *ts = palloc(sizeof(Datum) * out.n);
 		const char **ty = palloc(sizeof(char *) * out.n);
 		Datum	   *val = palloc(sizeof(Datum) * out.n);
@@ -593,18 +616,18 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 		values[8] = text_array(ty, (int) out.n);
 		values[9] = PointerGetDatum(construct_md_array(val, valnull, 1, dims, lbs, FLOAT8OID,
 													   sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		/* enrichment seam: viewer_id and the user-agent dimensions */
-		values[10] = (Datum) 0;
-		nulls[10] = 'n';
-		values[11] = (Datum) 0;
-		nulls[11] = 'n';
+		values[10] = Int64GetDatum(viewer_id);
+		nulls[10] = have_viewer ? ' ' : 'n';
+		values[11] = CStringGetTextDatum(ua.device_type);
+		values[12] = CStringGetTextDatum(ua.operating_system);
+		values[13] = CStringGetTextDatum(ua.browser);
 		ret = SPI_execute_plan(prepare(&plan_insert_events,
 									   "INSERT INTO analytics.events"
 									   " (project_id, emitted_at, event_type, value, media_id, media_type, session_id,"
 									   "  viewer_id, referrer, continent, country, device_type, operating_system, browser)"
 									   " SELECT $1, e.ts, e.ty::analytics.event_type, e.v, $2, $3::analytics.media_type, $4,"
-									   "  $11, $5, $7::analytics.continent, $6, 'unknown', 'unknown', 'unknown'"
-									   " FROM unnest($8, $9, $10) AS e(ts, ty, v)", 12, types),
+									   "  $11, $5, $7::analytics.continent, $6, $12::analytics.device_type, $13, $14"
+									   " FROM unnest($8, $9, $10) AS e(ts, ty, v)", 14, types),
 							   values, nulls, false, 0);
 		if (ret != SPI_OK_INSERT)
 			elog(ERROR, "could not insert the ping's events: %s", SPI_result_code_string(ret));

@@ -35,6 +35,11 @@ to_lower(unsigned char c)
     return (c >= 'A' && c <= 'Z') ? (unsigned char) (c - 'A' + 'a') : c;
 }
 
+#if defined(__GNUC__)
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#endif
+
 static void
 set_err(char *err, size_t errlen, const char *fmt, ...)
 {

@@ -9,6 +9,8 @@ PACKAGES=(
   postgresql-server-dev-15 # PGXS, server headers, pg_regress, pg_isolation_regress
   postgresql-contrib       # standard contrib modules
   tzdata                   # iso3166.tab, used by the continent unit test
+  libpcre2-dev             # PCRE2 (with JIT): evaluates the ua-parser regexes
+  uap-core                 # the ua-parser project's regexes.yaml and test corpus
 )
 
 missing=()

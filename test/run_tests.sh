@@ -43,5 +43,8 @@ if [ -d test/unit ] && ls test/unit/test_*.c >/dev/null 2>&1; then
   done
 fi
 
+# the uap-core test corpus through the user-agent parser (browser families >= 99%)
+if make -s test/ua_corpus && ./test/ua_corpus | tail -12; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
 echo "analytics: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

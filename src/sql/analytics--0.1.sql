@@ -170,6 +170,27 @@ COMMENT ON FUNCTION @extschema@.continent_of(text) IS
     'GeoNames continent code (AF AN AS EU NA OC SA) of an ISO 3166-1 alpha-2 country code, NULL when unknown';
 
 --
+-- analytics.secrets: per-installation secrets, readable by the extension's
+-- owner only (the viewer id key: SipHash-2-4 of user agent + IP + UTC day)
+--
+CREATE TABLE @extschema@.secrets (
+    name   text PRIMARY KEY,
+    value  bytea NOT NULL
+);
+REVOKE ALL ON @extschema@.secrets FROM PUBLIC;
+INSERT INTO @extschema@.secrets (name, value)
+SELECT 'viewer_id', substring(pg_catalog.sha256(pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
+                                                || pg_catalog.uuid_send(pg_catalog.gen_random_uuid())) FROM 1 FOR 16);
+
+CREATE FUNCTION @extschema@.parse_user_agent(user_agent text,
+    OUT device_type text, OUT operating_system text, OUT browser text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'analytics_parse_user_agent'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.parse_user_agent(text) IS
+    'device type, operating system and browser families of a user agent (ua-parser regexes of uap-core), cached per backend';
+
+--
 -- Metric aggregates (src/stats.c, src/ccv.c)
 --
 -- @@ stats @@
