@@ -3,8 +3,9 @@ EXTENSION    = analytics
 MODULE_big   = analytics
 OBJS         = src/analytics.o src/maintenance.o src/worker.o \
                src/stats.o src/ccv.o src/timebucket.o src/uri.o src/api.o \
-               src/ping.o src/continent.o src/ingest.o
+               src/ping.o src/continent.o src/ingest.o src/geoip.o
 DATA         = $(wildcard src/sql/analytics--*.sql)
+SHLIB_LINK  += -lmaxminddb
 
 REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan ingest worker \
                api_data api_metric api_breakdown api_timeseries api_json api_errors

@@ -9,6 +9,8 @@ PACKAGES=(
   postgresql-server-dev-15 # PGXS, server headers, pg_regress, pg_isolation_regress
   postgresql-contrib       # standard contrib modules
   tzdata                   # iso3166.tab, used by the continent unit test
+  libmaxminddb-dev         # libmaxminddb headers and library: geoip_country (src/geoip.c) reads MaxMind DB files
+  libmaxmind-db-writer-perl # MaxMind::DB::Writer: the geoip test writes its databases (test/geoip/make_test_mmdb.pl)
 )
 
 missing=()

@@ -170,6 +170,16 @@ COMMENT ON FUNCTION @extschema@.continent_of(text) IS
     'GeoNames continent code (AF AN AS EU NA OC SA) of an ISO 3166-1 alpha-2 country code, NULL when unknown';
 
 --
+-- GeoIP (src/geoip.c)
+--
+CREATE FUNCTION @extschema@.geoip_country(ip inet)
+RETURNS text
+AS 'MODULE_PATHNAME', 'analytics_geoip_country_sql'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.geoip_country(inet) IS
+    'ISO 3166-1 alpha-2 country code of an IP address from the MaxMind DB file named by analytics.geoip_database (country, else registered_country); NULL when unknown or when no database is configured';
+
+--
 -- Metric aggregates (src/stats.c, src/ccv.c)
 --
 -- @@ stats @@
