@@ -7,7 +7,7 @@ OBJS         = src/analytics.o src/maintenance.o src/worker.o \
 DATA         = $(wildcard src/sql/analytics--*.sql)
 SHLIB_LINK  += -lmaxminddb
 
-REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan ingest worker \
+REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan ingest geoip worker \
                api_data api_metric api_breakdown api_timeseries api_json api_errors
 REGRESS_OPTS = --inputdir=.
 # isolation specs live in test/specs, their expected output in expected/
