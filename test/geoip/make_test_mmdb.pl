@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# make_test_mmdb.pl PATH [changed]
+# make_test_mmdb.pl PATH [changed|large]
 # Write a small MaxMind DB in the GeoLite2-Country format to PATH, for the
 # geoip regression test (sql/geoip.sql). Needs MaxMind::DB::Writer (Debian
 # package libmaxmind-db-writer-perl).
@@ -11,6 +11,10 @@
 #
 # PATH is written in place: to update a database that a server may have
 # open, write it elsewhere and rename it over the old one (as the test does).
+# The variant "large" adds 300000 random IPv4 networks (/16 to /24) and
+# 100000 random IPv6 networks (/32 to /48), from a fixed seed, each with one
+# of 200 countries: about the size of GeoLite2-Country, for benchmarks
+# (test/bench/geoip_bench.sql).
 # It has no IPv6-to-IPv4 aliases (::ffff:0:0/96 etc.), so that the test shows
 # how IPv4-mapped IPv6 addresses are looked up without them.
 use strict;
@@ -19,9 +23,9 @@ use warnings;
 use MaxMind::DB::Writer::Tree;
 
 my ($path, $variant) = @ARGV;
-die "usage: $0 PATH [changed]\n" unless defined $path && @ARGV <= 2;
+die "usage: $0 PATH [changed|large]\n" unless defined $path && @ARGV <= 2;
 $variant //= '';
-die "unknown variant: $variant\n" unless $variant eq '' || $variant eq 'changed';
+die "unknown variant: $variant\n" unless $variant =~ /\A(|changed|large)\z/;
 
 my %types = (
     country            => 'map',
@@ -60,6 +64,25 @@ $tree->insert_network('203.0.113.0/24', {
     continent          => { code => 'EU' },
 });
 $tree->insert_network('2001:db8::/32', country('JP', 'Japan', 'AS'));
+
+if ($variant eq 'large') {
+    srand(42);
+    my @countries = map { my $c = chr(65 + $_ / 26 % 26) . chr(65 + $_ % 26); [$c, "Country $c", 'EU'] } 0 .. 199;
+    for (1 .. 300000) {
+        my $len = 16 + int(rand(9));
+        my $ip = int(rand(2**32)) & ~((1 << (32 - $len)) - 1);
+        next if ($ip >> 24) == 0 || ($ip >> 24) >= 224 || ($ip >> 24) == 192 || ($ip >> 24) == 198 || ($ip >> 24) == 203;
+        my $net = join('.', map { ($ip >> (24 - 8 * $_)) & 255 } 0 .. 3) . "/$len";
+        $tree->insert_network($net, country(@{ $countries[int(rand(@countries))] }));
+    }
+    for (1 .. 100000) {
+        my $len = 32 + int(rand(17));
+        my @h = (0x2400 + int(rand(0x0c00)), int(rand(65536)), int(rand(65536)));
+        $h[2] &= 0xffff << (48 - $len) if $len < 48;
+        next if $h[0] == 0x2001;
+        $tree->insert_network(sprintf('%x:%x:%x::/%d', @h, $len), country(@{ $countries[int(rand(@countries))] }));
+    }
+}
 
 open my $fh, '>:raw', $path or die "$path: $!\n";
 $tree->write_tree($fh);
