@@ -23,6 +23,7 @@ int			analytics_max_ping_bytes = 65536;
 int			analytics_max_ping_events = 500;
 int			analytics_session_idle_timeout = 86400;
 char	   *analytics_uap_regexes = NULL;
+char	   *analytics_geoip_database = NULL;
 
 void		_PG_init(void);
 
@@ -106,6 +107,15 @@ _PG_init(void)
 							   "Debian's uap-core package installs it.",
 							   &analytics_uap_regexes,
 							   "/usr/share/uap-core/regexes.yaml",
+							   PGC_SUSET, 0,
+							   NULL, NULL, NULL);
+
+	/* superuser only: names a file the server reads (src/geoip.c) */
+	DefineCustomStringVariable("analytics.geoip_database",
+							   "Path of the MaxMind DB file (GeoLite2-Country or DB-IP country lite format) geoip_country reads.",
+							   "Empty: geoip_country returns NULL. Replace the file by renaming a new one over it; backends notice within a second.",
+							   &analytics_geoip_database,
+							   "",
 							   PGC_SUSET, 0,
 							   NULL, NULL, NULL);
 

@@ -29,6 +29,7 @@ extern int	analytics_max_ping_bytes;
 extern int	analytics_max_ping_events;
 extern int	analytics_session_idle_timeout;	/* seconds */
 extern char *analytics_uap_regexes;
+extern char *analytics_geoip_database;	/* path of a MaxMind DB file, or "" */
 
 /* parameters of one maintenance run */
 typedef struct MaintenanceParams

@@ -33,6 +33,7 @@
 #include "analytics.h"
 #include "continent.h"
 #include "enrich.h"
+#include "geoip.h"
 #include "ping.h"
 
 PG_FUNCTION_INFO_V1(analytics_ingest_ping);
@@ -353,7 +354,7 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 	char	   *session_text;
 	pg_uuid_t	sid;
 	bool		new_session;
-	char	   *country = NULL;
+	char	   *country = NULL;	/* upper-case ISO code */
 	const char *continent = NULL;
 	AnalyticsUa ua;
 	text	   *ua_text = NULL;
@@ -410,6 +411,16 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 				invalid_field("country", "not an ISO 3166-1 alpha-2 code");
 			country = c;
 		}
+	}
+
+	/* no country given: from the client IP through the GeoIP database, if any */
+	if (country == NULL && !PG_ARGISNULL(3))
+	{
+		char		cc[3];
+		const char *g = analytics_geoip_country(PG_GETARG_INET_PP(3), cc);
+
+		if (g != NULL && (continent = continent_of_country(g)) != NULL)
+			country = pstrdup(g);
 	}
 
 	/* user-agent dimensions (cached per backend) */

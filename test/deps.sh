@@ -11,6 +11,8 @@ PACKAGES=(
   tzdata                   # iso3166.tab, used by the continent unit test
   libpcre2-dev             # PCRE2 (with JIT): evaluates the ua-parser regexes
   uap-core                 # the ua-parser project's regexes.yaml and test corpus
+  libmaxminddb-dev         # libmaxminddb headers and library: geoip_country (src/geoip.c) reads MaxMind DB files
+  libmaxmind-db-writer-perl # MaxMind::DB::Writer: the geoip test writes its databases (test/geoip/make_test_mmdb.pl)
 )
 
 missing=()

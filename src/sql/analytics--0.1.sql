@@ -189,6 +189,14 @@ AS 'MODULE_PATHNAME', 'analytics_parse_user_agent'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.parse_user_agent(text) IS
     'device type, operating system and browser families of a user agent (ua-parser regexes of uap-core), cached per backend';
+-- GeoIP (src/geoip.c)
+--
+CREATE FUNCTION @extschema@.geoip_country(ip inet)
+RETURNS text
+AS 'MODULE_PATHNAME', 'analytics_geoip_country_sql'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.geoip_country(inet) IS
+    'ISO 3166-1 alpha-2 country code of an IP address from the MaxMind DB file named by analytics.geoip_database (country, else registered_country); NULL when unknown or when no database is configured';
 
 --
 -- Metric aggregates (src/stats.c, src/ccv.c)
