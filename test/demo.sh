@@ -9,12 +9,8 @@ ROWS=${DEMO_ROWS:-500000}
 DAYS=${DEMO_DAYS:-3}
 PORT=${ANALYTICS_DEMO_PORT:-54330}
 
-./test/deps.sh
-make -s all gen
-if [ "$(id -u)" -eq 0 ]; then make -s install >/dev/null; else sudo make -s install >/dev/null; fi
-
 . test/pgenv.sh
-WORK=$(mktemp -d /tmp/analytics-demo.XXXXXX); chmod 755 "$WORK"
+pgenv_prepare demo gen
 if [ -z "${DEMO_KEEP:-}" ]; then trap 'pgenv_stop; rm -rf "$WORK"' EXIT; fi
 pgenv_start "$WORK/pg" "$PORT" "shared_preload_libraries = 'analytics'" >/dev/null
 PSQL="psql -X -q -v ON_ERROR_STOP=1 -d postgres -P pager=off"

@@ -1,10 +1,23 @@
 # Source this: functions to run a private, throwaway PostgreSQL cluster.
+#   pgenv_prepare NAME [make targets...]  install missing packages, build and
+#                                         install the extension, and set WORK
+#                                         to a new /tmp/analytics-NAME.* folder
 #   pgenv_start DIR PORT [extra postgresql.conf lines...]
 #   pgenv_stop
 # The cluster runs as the postgres user when we are root (PostgreSQL refuses
 # to run as root), listens only on a Unix socket in DIR, on PORT.
 
-PG_BINDIR=$(pg_config --bindir)
+PG_BINDIR=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+
+pgenv_prepare() {
+  local name=$1; shift
+  ./test/deps.sh || return 1
+  make -s all "$@" || return 1
+  if [ "$(id -u)" -eq 0 ]; then make -s install >/dev/null || return 1
+  else sudo make -s install >/dev/null || return 1; fi
+  PG_BINDIR=$(pg_config --bindir)
+  WORK=$(mktemp -d "/tmp/analytics-$name.XXXXXX") && chmod 755 "$WORK"
+}
 
 _pg_as() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi

@@ -5,13 +5,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-./test/deps.sh || exit 1
-make -s all || exit 1
-if [ "$(id -u)" -eq 0 ]; then make -s install >/dev/null || exit 1
-else sudo make -s install >/dev/null || exit 1; fi
-
 . test/pgenv.sh
-TMPDIR_TEST=$(mktemp -d /tmp/analytics-test.XXXXXX); chmod 755 "$TMPDIR_TEST"
+pgenv_prepare test || exit 1
+TMPDIR_TEST=$WORK
 trap 'pgenv_stop; rm -rf "$TMPDIR_TEST"' EXIT
 pgenv_start "$TMPDIR_TEST/pg" "${ANALYTICS_TEST_PORT:-54329}" \
   "shared_preload_libraries = 'analytics'" \

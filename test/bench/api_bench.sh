@@ -13,12 +13,8 @@ DAYS=${2:-30}
 RUNS=${3:-9}
 PORT=${ANALYTICS_BENCH_PORT:-54334}
 
-./test/deps.sh
-make -s all gen
-if [ "$(id -u)" -eq 0 ]; then make -s install >/dev/null; else sudo make -s install >/dev/null; fi
-
 . test/pgenv.sh
-WORK=$(mktemp -d /tmp/analytics-apibench.XXXXXX); chmod 755 "$WORK"
+pgenv_prepare apibench gen
 trap 'pgenv_stop; rm -rf "$WORK"' EXIT
 pgenv_start "$WORK/pg" "$PORT" "shared_buffers = '4GB'" "max_wal_size = '8GB'" "work_mem = '64MB'" \
   "maintenance_work_mem = '1GB'" "synchronous_commit = off" "max_parallel_workers_per_gather = 2" \

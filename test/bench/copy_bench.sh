@@ -15,12 +15,8 @@ ROWS=${1:-10000000}
 DAYS=${2:-30}
 PORT=${ANALYTICS_BENCH_PORT:-54331}
 
-./test/deps.sh
-make -s all gen
-if [ "$(id -u)" -eq 0 ]; then make -s install >/dev/null; else sudo make -s install >/dev/null; fi
-
 . test/pgenv.sh
-WORK=$(mktemp -d /tmp/analytics-bench.XXXXXX); chmod 755 "$WORK"
+pgenv_prepare bench gen
 trap 'pgenv_stop; rm -rf "$WORK"' EXIT
 pgenv_start "$WORK/pg" "$PORT" "shared_buffers = '2GB'" "max_wal_size = '8GB'" "checkpoint_timeout = '30min'" \
   "synchronous_commit = off" "work_mem = '64MB'" "maintenance_work_mem = '1GB'" >/dev/null

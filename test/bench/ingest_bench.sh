@@ -8,11 +8,8 @@ cd "$(dirname "$0")/../.."
 SECS=${1:-20}
 CLIENTS=${2:-2}
 PORT=${ANALYTICS_BENCH_PORT:-54335}
-./test/deps.sh
-make -s all
-if [ "$(id -u)" -eq 0 ]; then make -s install >/dev/null; else sudo make -s install >/dev/null; fi
 . test/pgenv.sh
-WORK=$(mktemp -d /tmp/analytics-ingbench.XXXXXX); chmod 755 "$WORK"
+pgenv_prepare ingbench
 trap 'pgenv_stop; rm -rf "$WORK"' EXIT
 pgenv_start "$WORK/pg" "$PORT" "shared_buffers = '1GB'" "synchronous_commit = off" >/dev/null
 psql -X -q -d postgres -c "CREATE EXTENSION analytics" -c "SELECT analytics.run_maintenance()" >/dev/null
