@@ -1002,7 +1002,6 @@ yaml_scalar(const char *p, size_t n, char **out)
                     case 'n':  buf[o++] = '\n'; break;
                     case 't':  buf[o++] = '\t'; break;
                     case 'r':  buf[o++] = '\r'; break;
-                    case '0':  buf[o++] = '\0'; break;
                     case 'x':
                         if (i + 2 >= n)
                             goto bad;
@@ -1280,11 +1279,13 @@ ua_db_load(const char *regexes_yaml_path, char *err, size_t errlen)
         goto fail_db;
     }
     pcre2_set_match_limit(db->mctx, UA_MATCH_LIMIT);
-    pcre2_set_depth_limit(db->mctx, 10000);
+    pcre2_set_depth_limit(db->mctx, UA_DEPTH_LIMIT);
 
     text = read_file(regexes_yaml_path, &textlen, err, errlen);
     if (text == NULL)
         goto fail_db;
+    if (textlen >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        pos = 3;                /* UTF-8 byte order mark */
 
     while (pos < textlen)
     {
@@ -1299,6 +1300,11 @@ ua_db_load(const char *regexes_yaml_path, char *err, size_t errlen)
         lineno++;
         if (n > 0 && line[n - 1] == '\r')
             n--;
+        if (memchr(line, '\0', n) != NULL)
+        {
+            set_err(err, errlen, "regexes file line %ld: NUL byte", lineno);
+            goto fail;
+        }
         while (ind < n && line[ind] == ' ')
             ind++;
         if (ind == n || line[ind] == '#')
