@@ -35,6 +35,15 @@ to_lower(unsigned char c)
     return (c >= 'A' && c <= 'Z') ? (unsigned char) (c - 'A' + 'a') : c;
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+#define UA_PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define UA_PRINTF_LIKE(f, a)
+#endif
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    UA_PRINTF_LIKE(3, 4);
+
 static void
 set_err(char *err, size_t errlen, const char *fmt, ...)
 {
