@@ -35,10 +35,14 @@ to_lower(unsigned char c)
     return (c >= 'A' && c <= 'Z') ? (unsigned char) (c - 'A' + 'a') : c;
 }
 
-#if defined(__GNUC__)
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#if defined(__GNUC__) || defined(__clang__)
+#define UA_PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define UA_PRINTF_LIKE(f, a)
 #endif
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    UA_PRINTF_LIKE(3, 4);
 
 static void
 set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -1007,7 +1011,6 @@ yaml_scalar(const char *p, size_t n, char **out)
                     case 'n':  buf[o++] = '\n'; break;
                     case 't':  buf[o++] = '\t'; break;
                     case 'r':  buf[o++] = '\r'; break;
-                    case '0':  buf[o++] = '\0'; break;
                     case 'x':
                         if (i + 2 >= n)
                             goto bad;
@@ -1285,11 +1288,13 @@ ua_db_load(const char *regexes_yaml_path, char *err, size_t errlen)
         goto fail_db;
     }
     pcre2_set_match_limit(db->mctx, UA_MATCH_LIMIT);
-    pcre2_set_depth_limit(db->mctx, 10000);
+    pcre2_set_depth_limit(db->mctx, UA_DEPTH_LIMIT);
 
     text = read_file(regexes_yaml_path, &textlen, err, errlen);
     if (text == NULL)
         goto fail_db;
+    if (textlen >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        pos = 3;                /* UTF-8 byte order mark */
 
     while (pos < textlen)
     {
@@ -1304,6 +1309,11 @@ ua_db_load(const char *regexes_yaml_path, char *err, size_t errlen)
         lineno++;
         if (n > 0 && line[n - 1] == '\r')
             n--;
+        if (memchr(line, '\0', n) != NULL)
+        {
+            set_err(err, errlen, "regexes file line %ld: NUL byte", lineno);
+            goto fail;
+        }
         while (ind < n && line[ind] == ' ')
             ind++;
         if (ind == n || line[ind] == '#')

@@ -42,17 +42,31 @@
  *   - matching is byte-wise (the regexes are compiled without PCRE2_UTF and
  *     with PCRE2_NEVER_UTF), so invalid UTF-8 is just bytes: it never fails
  *     or crashes.  Non-ASCII bytes never match \w, \d or a letter class.
- *   - each regex match has a PCRE2 match limit (UA_MATCH_LIMIT); a regex that
- *     hits it, or fails for any other reason, counts as "no match".
+ *   - each regex match has PCRE2 limits (UA_MATCH_LIMIT, UA_DEPTH_LIMIT); a
+ *     regex that hits one, or fails for any other reason, counts as "no
+ *     match" (the uap-core regexes never come near them on real agents).
  *   - every output string is NUL-terminated, valid UTF-8 (an invalid byte
  *     captured from the agent is replaced by '?') and cut on a character
  *     boundary to fit its UA_FIELD_LEN buffer.
+ *
+ * Speed: at load time every regex is analysed for literal strings any match
+ * must contain; at match time a regex whose literals are absent from the
+ * agent (checked on hashed trigrams/bigrams) is not run.  The results are
+ * exactly those of running every regex (-DUA_VERIFY_PREFILTER runs the
+ * skipped ones anyway and aborts on a match).  Measured with the JIT on one
+ * x86-64 core: ~185k instructions (20-35 us) per current browser agent,
+ * 30-60k agents/s uncached (3-5x the rate without the prefilter).  Loading
+ * takes ~30 ms and ~4 MB.
+ * -DUA_NO_JIT disables the PCRE2 JIT (for valgrind runs).
  *
  * Thread safety and state: there is no global mutable state.  A ua_db is
  * immutable once ua_db_load() returns, so one db may be shared by any number
  * of threads calling the parse functions at the same time.  Each parse call
  * allocates (malloc) one PCRE2 match-data block and frees it before
- * returning; the parse functions do not longjmp and never call exit().
+ * returning, and uses ~4 kB of stack (plus PCRE2's 32 kB on-stack JIT stack
+ * during a match); the parse functions do not longjmp and never call exit().
+ * Memory comes from malloc() (not palloc): keep the db for the life of the
+ * backend and free it with ua_db_free().
  */
 #ifndef ANALYTICS_USERAGENT_H
 #define ANALYTICS_USERAGENT_H
@@ -72,8 +86,10 @@ extern "C" {
 /* Smallest buf accepted by ua_parse() / ua_fold(). */
 #define UA_PARSE_BUFLEN (2 * UA_FIELD_LEN)
 
-/* PCRE2 match limit per regex (backtracking steps). */
+/* PCRE2 limits per regex match: backtracking steps (interpreter and JIT),
+ * and backtracking depth (interpreter only). */
 #define UA_MATCH_LIMIT 200000
+#define UA_DEPTH_LIMIT 10000
 
 /* A compiled regexes.yaml (opaque, immutable after loading). */
 typedef struct ua_db ua_db;
@@ -87,7 +103,9 @@ typedef struct ua_db ua_db;
  * naming the lists (user_agent_parsers, os_parsers, device_parsers; other
  * top-level keys are skipped), entries "- key: value" followed by
  * "key: value" lines, values single-quoted ('' for a quote), double-quoted
- * (\\ \" \/ \n \t \r \0 \xHH escapes) or plain, comments (#) and blank lines.
+ * (\\ \" \/ \n \t \r \xHH escapes) or plain, comments (#), blank lines,
+ * CRLF line ends and a UTF-8 byte order mark; no tabs in indentation, no
+ * multi-line values, no NUL bytes.
  * Keys other than regex, regex_flag, family_replacement, os_replacement,
  * device_replacement, brand_replacement and model_replacement (versions)
  * are accepted and ignored.
@@ -96,7 +114,8 @@ typedef struct ua_db ua_db;
  * NUL-terminated when errlen > 0): unreadable file, a line the reader does
  * not understand (with its number), an entry without regex, a regex PCRE2
  * rejects (with its list, index and the PCRE2 message), a list missing or
- * empty, or out of memory.  Loading takes about 0.1-0.3 s (JIT compilation).
+ * empty, or out of memory.  Loading takes about 30 ms and 4 MB (uap-core
+ * 0.16: 1162 regexes, JIT-compiled).
  */
 ua_db *ua_db_load(const char *regexes_yaml_path, char *err, size_t errlen);
 

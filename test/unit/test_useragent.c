@@ -137,12 +137,11 @@ expect_n(const char *ua, size_t len, const char *dt, const char *os,
 }
 
 static char *
-write_temp(const char *content)
+write_temp(const char *content, size_t n)
 {
     const char *dir = getenv("TMPDIR");
     char *path = malloc(4096);
     int fd;
-    size_t n = strlen(content);
 
     if (path == NULL)
         return NULL;
@@ -164,11 +163,11 @@ write_temp(const char *content)
     return path;
 }
 
-/* Load a db from YAML text; NULL + err on failure. */
+/* Load a db from YAML text (n bytes); NULL + err on failure. */
 static ua_db *
-load_text(const char *yaml, char *err, size_t errlen)
+load_text_n(const char *yaml, size_t n, char *err, size_t errlen)
 {
-    char *path = write_temp(yaml);
+    char *path = write_temp(yaml, n);
     ua_db *d;
 
     if (path == NULL)
@@ -180,6 +179,12 @@ load_text(const char *yaml, char *err, size_t errlen)
     unlink(path);
     free(path);
     return d;
+}
+
+static ua_db *
+load_text(const char *yaml, char *err, size_t errlen)
+{
+    return load_text_n(yaml, strlen(yaml), err, errlen);
 }
 
 static double
@@ -384,6 +389,32 @@ test_load_errors(void)
     expect_load_error("user_agent_parsers:\n\t- regex: 'a'\n", "tab in indentation", __LINE__);
     expect_load_error("user_agent_parsers:\n  - regex: 'a'\nuser_agent_parsers:\n  - regex: 'b'\n",
                       "appears twice", __LINE__);
+    {
+        static const char withnul[] = "user_agent_parsers:\n  - regex: 'a\0b'\n";
+
+        err[0] = '\0';
+        d = load_text_n(withnul, sizeof(withnul) - 1, err, sizeof(err));
+        CHECK(d == NULL);
+        CHECK(strstr(err, "line 2: NUL byte") != NULL);
+    }
+    expect_load_error("user_agent_parsers:\n  - regex: \"a\\x00b\"\n", "malformed value", __LINE__);
+    /* a UTF-8 byte order mark and CRLF line ends are accepted */
+    {
+        static const char bom[] =
+            "\xEF\xBB\xBFuser_agent_parsers:\r\n  - regex: '(a)'\r\n"
+            "os_parsers:\r\n  - regex: '(b)'\r\n"
+            "device_parsers:\r\n  - regex: '(c)'\r\n";
+        ua_raw r;
+
+        d = load_text(bom, err, sizeof(err));
+        CHECK(d != NULL);
+        CHECK_INT(ua_parse_raw(d, "abc", 3, &r), 0);
+        CHECK_STR(r.browser_family, "a");
+        CHECK_STR(r.os_family, "b");
+        CHECK_STR(r.device_family, "c");
+        CHECK_STR(r.device_model, "c");
+        ua_db_free(d);
+    }
     /* a small err buffer is cut, not overrun */
     err[0] = 'x';
     d = ua_db_load("/nonexistent/regexes.yaml", err, 8);
