@@ -52,6 +52,28 @@ $PSQL -c "SET TimeZone = 'Europe/Paris'" -c "SELECT p.emitted_at, p.metric_value
             FROM analytics.timeseries('play', now() - interval '$DAYS days', now(), 'day', time_zone => 'Europe/Paris') p
             JOIN analytics.timeseries('ccv-peak', now() - interval '$DAYS days', now(), 'day', time_zone => 'Europe/Paris') c USING (emitted_at)"
 
+section "ingest_ping: a player's pings (play, two heartbeats, pause) become events"
+$PSQL -At <<'SQL'
+CREATE TEMP TABLE base AS SELECT now() - interval '1 minute' AS b;
+CREATE FUNCTION pg_temp.t(s double precision) RETURNS text LANGUAGE sql AS
+  $$ SELECT to_char((b + s * interval '1 second') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM base $$;
+CREATE FUNCTION pg_temp.ping(s double precision, events jsonb) RETURNS jsonb LANGUAGE sql AS $$
+  SELECT analytics.ingest_ping(jsonb_build_object('emitted_at', pg_temp.t(s),
+           'session', jsonb_build_object('loaded_at', pg_temp.t(0), 'video_id', 'vi-demo',
+                                         'session_id', '0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6',
+                                         'referrer', 'https://blog.example/launch'),
+           'events', events),
+         user_agent => 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+         country => 'FR', client_ip => '192.0.2.1', project_id => 'demo') $$;
+SELECT pg_temp.ping(2, jsonb_build_array(jsonb_build_object('emitted_at', pg_temp.t(1), 'type', 'ready', 'at', 0),
+                                         jsonb_build_object('emitted_at', pg_temp.t(2), 'type', 'play', 'at', 0)));
+SELECT pg_temp.ping(12, '[]');
+SELECT pg_temp.ping(22, '[]');
+SELECT pg_temp.ping(26, jsonb_build_array(jsonb_build_object('emitted_at', pg_temp.t(26), 'type', 'pause', 'at', 23.5)));
+SQL
+$PSQL -c "SELECT emitted_at, event_type, value, device_type, operating_system, browser, country, continent
+            FROM analytics.events WHERE project_id = 'demo' ORDER BY emitted_at, event_type, value"
+
 section "JSON API: GET /data/metrics/play/rate"
 $PSQL -At -c "SELECT status, jsonb_pretty(body) FROM analytics.api_request('/data/metrics/play/rate')"
 
