@@ -83,7 +83,7 @@ VIDEO=$($PSQL -At -c "SELECT media_id FROM analytics.events WHERE project_id = '
 # ---- 3. PostgreSQL: questions, API vs plain SQL -----------------------------
 say "timing the questions on PostgreSQL ($R runs each after a warm-up)"
 W="project_id = 'p001' AND event_type = 'play' AND emitted_at >= now() - interval '30 days' AND emitted_at < now()"
-$PSQL -At -F $'\t' -v runs="$R" -v live="$LIVE" -v video="$VIDEO" -v w="$W" > "$WORK/pg.tsv" <<'SQL'
+$PSQL -At -F $'\t' -v runs="$R" -v live="$LIVE" -v video="$VIDEO" -v w="$W" -v answers="$WORK/answers" > "$WORK/pg.tsv" <<'SQL'
 CREATE FUNCTION pg_temp.bench(q text, runs int) RETURNS double precision[] LANGUAGE plpgsql AS $$
 DECLARE t0 timestamptz; d double precision[] := '{}'; i int;
 BEGIN
@@ -97,6 +97,8 @@ BEGIN
 END $$;
 CREATE FUNCTION pg_temp.pct(d double precision[], p double precision) RETURNS numeric LANGUAGE sql AS $$
   SELECT round(percentile_disc(p) WITHIN GROUP (ORDER BY x)::numeric, 1) FROM unnest(d) x $$;
+CREATE FUNCTION pg_temp.answer(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text; BEGIN EXECUTE q INTO r; RETURN r; END $$;       -- first column of the first row
 CREATE TEMP TABLE questions (n int, question text, api text, plain text);
 INSERT INTO questions VALUES
  (1, 'play count, 1 project, 30 d',
@@ -132,6 +134,9 @@ INSERT INTO questions VALUES
        UNION ALL
        SELECT least(emitted_at, now()), -1 FROM analytics.events
         WHERE project_id = 'p001' AND media_id = '%1$s' AND event_type = 'watch' AND emitted_at > now() - interval '1 day' AND emitted_at < now() + interval '1 hour' AND emitted_at - value * interval '1 second' < now()) s) x$$, :'live'));
+\o :answers
+SELECT n, pg_temp.answer(plain) FROM questions ORDER BY n;
+\o
 SELECT n, question, pg_temp.pct(a, 0.5), pg_temp.pct(a, 0.95), pg_temp.pct(p, 0.5), pg_temp.pct(p, 0.95)
   FROM (SELECT n, question, pg_temp.bench(api, :runs) AS a, pg_temp.bench(plain, :runs) AS p FROM questions ORDER BY n) r
  ORDER BY n;
@@ -234,7 +239,8 @@ XML
   )
   say "timing the questions on ClickHouse ($R runs each after a warm-up)"
   for i in "${!CHQ[@]}"; do
-    $CH -q "${CHQ[$i]}" > /dev/null
+    $CH -q "${CHQ[$i]}" > "$WORK/ch.answer"
+    case $((i + 1)) in 1|3|8|9) res "answer of $((i + 1)): plain SQL / ClickHouse" "$(sed -n "$((i + 1))p" "$WORK/answers" | cut -f2) / $(head -c 20 "$WORK/ch.answer")" ;; esac
     for _ in $(seq "$R"); do $CH --time -q "${CHQ[$i]}" 2>&1 >/dev/null | tail -1; done |
       sort -g | awk -v n=$((i + 1)) '{ a[NR] = $1 * 1000 }
         END { printf "%d\t%.1f\t%.1f\n", n, a[int((NR + 1) / 2)], a[int(NR * 0.95 + 0.999)] }' >> "$WORK/ch.tsv"
