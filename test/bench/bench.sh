@@ -206,6 +206,7 @@ XML
   runuser -u "$CH_USER" -- "$CH_SERVER" --config-file="$C/config.xml" --pid-file="$C/ch.pid" --daemon
   CH="clickhouse-client --host 127.0.0.1 --port $CH_PORT"
   for _ in $(seq 60); do $CH -q "SELECT 1" >/dev/null 2>&1 && break; sleep 0.5; done
+  $CH -q "SELECT 1" >/dev/null || { tail -5 "$C/log/error.log" >&2; echo "ClickHouse did not start" >&2; exit 1; }
   # 18.16 has no DateTime64 and cannot parse "....mmm+00" (nor "022" as UInt16): emitted_at (s) + emitted_ms
   $CH -q "CREATE TABLE events (project_id String, emitted_at DateTime, emitted_ms UInt16, event_type String,
             value Nullable(Float64), media_id String, media_type String, session_id Nullable(UUID),
