@@ -1,0 +1,266 @@
+#!/bin/bash
+# One-command benchmark: ingest, dashboard questions, sizes; PostgreSQL vs ClickHouse.
+#
+#   test/bench/bench.sh [--small] [-n EVENTS] [-d DAYS] [-r RUNS] [-p PROJECTS]
+#
+#   defaults      -n 20000000 -d 30 -r 9 -p 20; --small = -n 200000 -d 3 (CI smoke)
+#   environment   BENCH_PG_PORT (55510), BENCH_CH_PORT / BENCH_CH_HTTP_PORT (59000 / 58123)
+#
+# What it does (everything in one /tmp/analytics-bench.* folder, removed on exit):
+#  1. generates EVENTS events over DAYS days with test/gen into one COPY file;
+#  2. installs this tree as extension analytics_bench (test/dev_install.sh bench)
+#     into a private cluster, creates the day partitions, and times COPY into
+#     analytics.events and into a plain unpartitioned table of the same columns;
+#  3. times each dashboard question RUNS times after a warm-up, through the API
+#     (analytics.metric / breakdown / timeseries) and as the plain SQL GROUP BY
+#     over analytics.events: p50 / p95 in ms and API/SQL ratio;
+#  4. ingest_ping rate (pgbench, 2 clients, 10 s) and table sizes (events, and
+#     every other analytics.* table, so derived tables/rollups show up);
+#  5. if clickhouse-server is installed: a private ClickHouse server (as user
+#     clickhouse, 127.0.0.1 only), a MergeTree copy of the same events, the same
+#     questions through clickhouse-client (p50 / p95); skipped with a note otherwise.
+# Prints figures only; asserts nothing.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+N=20000000 D=30 R=9 P=20
+while [ $# -gt 0 ]; do
+  case $1 in
+    --small) N=200000 D=3 ;;
+    -n) N=$2; shift ;;
+    -d) D=$2; shift ;;
+    -r) R=$2; shift ;;
+    -p) P=$2; shift ;;
+    *) sed -n '2,8p' "$0" >&2; exit 2 ;;
+  esac
+  shift
+done
+PORT=${BENCH_PG_PORT:-55510} CH_PORT=${BENCH_CH_PORT:-59000} CH_HTTP=${BENCH_CH_HTTP_PORT:-58123}
+CH_SERVER=/usr/sbin/clickhouse-server CH_USER=clickhouse
+
+. test/pgenv.sh
+WORK=$(mktemp -d /tmp/analytics-bench.XXXXXX) && chmod 755 "$WORK"
+ch_stop() {
+  [ -s "$WORK/ch/ch.pid" ] || return 0
+  local pid; pid=$(cat "$WORK/ch/ch.pid"); kill "$pid" 2>/dev/null || true
+  for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  rm -f "$WORK/ch/ch.pid"
+}
+trap 'ch_stop; pgenv_stop; rm -rf "$WORK"' EXIT
+say() { echo "== $*" >&2; }
+res() { printf '%-58s %s\n' "$1" "$2" >> "$WORK/summary"; }   # a line of the final report
+rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f rows/s (%.1f s)", n / (b - a), b - a }'; }
+
+# ---- 1. data ---------------------------------------------------------------
+make -s gen
+./test/dev_install.sh bench >/dev/null
+END=$(( $(date +%s) / 60 * 60 ))
+say "generating $N events over $D days, $P projects"
+./test/gen -n "$N" -d "$D" -e "$END" -p "$P" -m 500 -s 11 > "$WORK/events.copy"
+res "input: events / days / projects / COPY file" "$N / $D / $P / $(du -m "$WORK/events.copy" | cut -f1) MB"
+
+# ---- 2. PostgreSQL: partitions, COPY ----------------------------------------
+pgenv_start "$WORK/pg" "$PORT" "shared_buffers = '4GB'" "max_wal_size = '8GB'" "work_mem = '64MB'" \
+  "maintenance_work_mem = '1GB'" "synchronous_commit = off" "max_parallel_workers_per_gather = 2" \
+  "jit = off" >/dev/null
+PSQL="psql -X -q -v ON_ERROR_STOP=1 -d postgres"
+$PSQL -c "CREATE EXTENSION analytics_bench" -c "SELECT analytics.set_retention('$(( (D > 30 ? D : 30) + 2 )) days')" \
+      -c "SET analytics.maintenance_in_worker = off" \
+      -c "INSERT INTO analytics.events (emitted_at, event_type, media_id)
+          SELECT to_timestamp($END) - d * interval '1 day', 'error', 'x' FROM generate_series(0, $D) d" \
+      -c "SELECT analytics.run_maintenance()" -c "DELETE FROM analytics.events" \
+      -c "CREATE TABLE plain_events (LIKE analytics.events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)" >/dev/null
+for t in analytics.events plain_events; do
+  say "COPY into $t"
+  $PSQL -c CHECKPOINT
+  t0=$(date +%s.%N); $PSQL -c "\\copy $t FROM '$WORK/events.copy'"; t1=$(date +%s.%N)
+  res "COPY into $t" "$(rate "$N" "$t0" "$t1")"
+done
+$PSQL -c "VACUUM ANALYZE analytics.events" -c "VACUUM ANALYZE plain_events"
+# the busiest live stream (last day) and video of p001, for the per-media questions
+LIVE=$($PSQL -At -c "SELECT media_id FROM analytics.events WHERE project_id = 'p001' AND media_type = 'live-stream' AND event_type = 'watch' AND emitted_at >= now() - interval '1 day' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+VIDEO=$($PSQL -At -c "SELECT media_id FROM analytics.events WHERE project_id = 'p001' AND media_type = 'video' AND event_type = 'play' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+
+# ---- 3. PostgreSQL: questions, API vs plain SQL -----------------------------
+say "timing the questions on PostgreSQL ($R runs each after a warm-up)"
+W="project_id = 'p001' AND event_type = 'play' AND emitted_at >= now() - interval '30 days' AND emitted_at < now()"
+$PSQL -At -F $'\t' -v runs="$R" -v live="$LIVE" -v video="$VIDEO" -v w="$W" -v answers="$WORK/answers" > "$WORK/pg.tsv" <<'SQL'
+CREATE FUNCTION pg_temp.bench(q text, runs int) RETURNS double precision[] LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz; d double precision[] := '{}'; i int;
+BEGIN
+  EXECUTE q;                                   -- warm-up
+  FOR i IN 1..runs LOOP
+    t0 := clock_timestamp();
+    EXECUTE q;
+    d := d || extract(epoch FROM clock_timestamp() - t0) * 1000;
+  END LOOP;
+  RETURN d;
+END $$;
+CREATE FUNCTION pg_temp.pct(d double precision[], p double precision) RETURNS numeric LANGUAGE sql AS $$
+  SELECT round(percentile_disc(p) WITHIN GROUP (ORDER BY x)::numeric, 1) FROM unnest(d) x $$;
+CREATE FUNCTION pg_temp.answer(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text; BEGIN EXECUTE q INTO r; RETURN r; END $$;       -- first column of the first row
+CREATE TEMP TABLE questions (n int, question text, api text, plain text);
+INSERT INTO questions VALUES
+ (1, 'play count, 1 project, 30 d',
+  $$SELECT analytics.metric('play', 'count', now() - interval '30 days', now(), project_id => 'p001')$$,
+  'SELECT count(*) FROM analytics.events WHERE ' || :'w'),
+ (2, 'play count, 3 countries, 30 d',
+  $$SELECT analytics.metric('play', 'count', now() - interval '30 days', now(), '{"country": ["US", "FR", "DE"]}', project_id => 'p001')$$,
+  $$SELECT count(*) FROM analytics.events WHERE country IN ('US', 'FR', 'DE') AND $$ || :'w'),
+ (3, 'play rate, 1 project, 30 d',
+  $$SELECT analytics.metric('play', 'rate', now() - interval '30 days', now(), project_id => 'p001')$$,
+  $$SELECT count(*) FILTER (WHERE event_type = 'play')::float8 / nullif(count(*) FILTER (WHERE event_type = 'impression'), 0) FROM analytics.events WHERE project_id = 'p001' AND event_type IN ('play', 'impression') AND emitted_at >= now() - interval '30 days' AND emitted_at < now()$$),
+ (4, 'plays by country top 25, 1 project, 30 d',
+  $$SELECT * FROM analytics.breakdown('play', 'country', now() - interval '30 days', now(), project_id => 'p001') LIMIT 25$$,
+  $$SELECT coalesce(country, 'unknown'), count(*) FROM analytics.events WHERE $$ || :'w' || ' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 25'),
+ (5, 'plays by media top 25, all projects, 30 d',
+  $$SELECT * FROM analytics.breakdown('play', 'media-id', now() - interval '30 days', now()) LIMIT 25$$,
+  $$SELECT media_id, count(*) FROM analytics.events WHERE event_type = 'play' AND emitted_at >= now() - interval '30 days' AND emitted_at < now() GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 25$$),
+ (6, 'plays per day, 30 d, 1 project',
+  $$SELECT * FROM analytics.timeseries('play', now() - interval '30 days', now(), 'day', project_id => 'p001')$$,
+  $$SELECT date_trunc('day', emitted_at), count(*) FROM analytics.events WHERE $$ || :'w' || ' GROUP BY 1 ORDER BY 1'),
+ (7, 'plays per hour, last 2 d, 1 project',
+  $$SELECT * FROM analytics.timeseries('play', now() - interval '2 days', now(), 'hour', project_id => 'p001')$$,
+  $$SELECT date_trunc('hour', emitted_at), count(*) FROM analytics.events WHERE project_id = 'p001' AND event_type = 'play' AND emitted_at >= now() - interval '2 days' AND emitted_at < now() GROUP BY 1 ORDER BY 1$$),
+ (8, 'average watch time, 1 media, 30 d',
+  format($$SELECT analytics.metric('watch-time', 'average', now() - interval '30 days', now(), '{"mediaId": "%s"}', project_id => 'p001')$$, :'video'),
+  format($$SELECT sum(value) FILTER (WHERE event_type = 'watch') / nullif(count(*) FILTER (WHERE event_type = 'play'), 0) FROM analytics.events WHERE project_id = 'p001' AND media_id = '%s' AND event_type IN ('watch', 'play') AND emitted_at >= now() - interval '30 days' AND emitted_at < now()$$, :'video')),
+ (9, 'ccv peak, 1 live stream, 1 d',
+  format($$SELECT analytics.metric('ccv', 'peak', now() - interval '1 day', now(), '{"mediaId": "%s"}', project_id => 'p001')$$, :'live'),
+  -- plain SQL: running sum of +1 at each watch interval start, -1 at its end
+  format($$SELECT max(c) FROM (SELECT sum(d) OVER (ORDER BY t, d) AS c FROM (
+       SELECT greatest(emitted_at - value * interval '1 second', now() - interval '1 day') AS t, 1 AS d FROM analytics.events
+        WHERE project_id = 'p001' AND media_id = '%1$s' AND event_type = 'watch' AND emitted_at > now() - interval '1 day' AND emitted_at < now() + interval '1 hour' AND emitted_at - value * interval '1 second' < now()
+       UNION ALL
+       SELECT least(emitted_at, now()), -1 FROM analytics.events
+        WHERE project_id = 'p001' AND media_id = '%1$s' AND event_type = 'watch' AND emitted_at > now() - interval '1 day' AND emitted_at < now() + interval '1 hour' AND emitted_at - value * interval '1 second' < now()) s) x$$, :'live'));
+\o :answers
+SELECT n, pg_temp.answer(plain) FROM questions ORDER BY n;
+\o
+SELECT n, question, pg_temp.pct(a, 0.5), pg_temp.pct(a, 0.95), pg_temp.pct(p, 0.5), pg_temp.pct(p, 0.95)
+  FROM (SELECT n, question, pg_temp.bench(api, :runs) AS a, pg_temp.bench(plain, :runs) AS p FROM questions ORDER BY n) r
+ ORDER BY n;
+SQL
+
+# ---- 4. ingest_ping rate, table sizes ----------------------------------------
+say "ingest_ping: pgbench, 2 clients, 10 s"
+cat > "$WORK/ping.sql" <<'SQL'
+\set s random(1, 200000)
+SELECT analytics.ingest_ping(jsonb_build_object(
+  'emitted_at', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+  'session', jsonb_build_object('loaded_at', to_char(date_trunc('hour', now()) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                                'video_id', 'vi' || (:s % 500), 'referrer', 'https://blog.example/post',
+                                'session_id', md5(:s::text)::uuid),
+  'events', CASE WHEN :s % 10 = 0
+                 THEN jsonb_build_array(jsonb_build_object('emitted_at', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'type', 'play', 'at', 0))
+                 ELSE '[]'::jsonb END),
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/' || (100 + :s % 30) || '.0.0.0 Safari/537.36',
+  'FR', ('192.0.2.' || (:s % 250))::inet, 'p001');
+SQL
+"$PG_BINDIR/pgbench" -n -f "$WORK/ping.sql" -c 2 -j 2 -T 10 postgres > "$WORK/pgbench.log" 2>&1 || grep -m3 -iE "error|tps" "$WORK/pgbench.log" >&2
+TPS=$(awk '/^tps/ { printf "%.0f", $3 }' "$WORK/pgbench.log")
+res "ingest_ping, 2 clients, with user agent + IP" "${TPS:-?} pings/s"
+$PSQL -At -F $'\t' -c "
+  SELECT 'size: analytics.events (' || count(*) || ' partitions)', pg_size_pretty(sum(pg_total_relation_size(partition)))
+    FROM analytics.partitions()
+  UNION ALL
+  SELECT * FROM (SELECT 'size: ' || c.oid::regclass, pg_size_pretty(pg_total_relation_size(c.oid)) FROM pg_class c
+    WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'm') AND NOT c.relispartition
+    ORDER BY pg_total_relation_size(c.oid) DESC) d
+  UNION ALL SELECT 'size: plain_events (no index)', pg_size_pretty(pg_total_relation_size('plain_events'))" |
+  while IFS=$'\t' read -r k v; do res "$k" "$v"; done
+
+# ---- 5. ClickHouse -----------------------------------------------------------
+: > "$WORK/ch.tsv"
+if [ -x "$CH_SERVER" ] && command -v clickhouse-client >/dev/null && id "$CH_USER" >/dev/null 2>&1; then
+  say "ClickHouse: private server on 127.0.0.1:$CH_PORT"
+  C="$WORK/ch"; mkdir -p "$C/data" "$C/tmp" "$C/log"
+  cat > "$C/config.xml" <<XML
+<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>$C/log/server.log</log><errorlog>$C/log/error.log</errorlog></logger>
+  <listen_host>127.0.0.1</listen_host>
+  <tcp_port>$CH_PORT</tcp_port>
+  <http_port>$CH_HTTP</http_port>
+  <path>$C/data/</path>
+  <tmp_path>$C/tmp/</tmp_path>
+  <user_files_path>$C/data/user_files/</user_files_path>
+  <format_schema_path>$C/data/format_schemas/</format_schema_path>
+  <users_config>$C/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <mark_cache_size>1073741824</mark_cache_size>
+  <timezone>UTC</timezone>
+</yandex>
+XML
+  cat > "$C/users.xml" <<'XML'
+<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>8000000000</max_memory_usage></default></profiles>
+  <users><default><password></password><networks><ip>127.0.0.1</ip></networks>
+    <profile>default</profile><quota>default</quota></default></users>
+  <quotas><default></default></quotas>
+</yandex>
+XML
+  chown -R "$CH_USER:" "$C"
+  runuser -u "$CH_USER" -- "$CH_SERVER" --config-file="$C/config.xml" --pid-file="$C/ch.pid" --daemon
+  CH="clickhouse-client --host 127.0.0.1 --port $CH_PORT"
+  for _ in $(seq 60); do $CH -q "SELECT 1" >/dev/null 2>&1 && break; sleep 0.5; done
+  $CH -q "SELECT 1" >/dev/null || { tail -5 "$C/log/error.log" >&2; echo "ClickHouse did not start" >&2; exit 1; }
+  # 18.16 has no DateTime64 and cannot parse "....mmm+00" (nor "022" as UInt16): emitted_at (s) + emitted_ms
+  $CH -q "CREATE TABLE events (project_id String, emitted_at DateTime, emitted_ms UInt16, event_type String,
+            value Nullable(Float64), media_id String, media_type String, session_id Nullable(UUID),
+            viewer_id Nullable(Int64), referrer String, continent Nullable(String), country Nullable(String),
+            device_type String, operating_system String, browser String)
+          ENGINE = MergeTree PARTITION BY toDate(emitted_at) ORDER BY (project_id, event_type, emitted_at)"
+  t0=$(date +%s.%N)
+  awk -F '\t' -v OFS='\t' '{ $2 = substr($2, 1, 19) OFS substr($2, 21, 3) + 0; print }' "$WORK/events.copy" |
+    $CH -q "INSERT INTO events FORMAT TabSeparated"
+  t1=$(date +%s.%N)
+  res "ClickHouse INSERT (TSV, incl. awk conversion)" "$(rate "$N" "$t0" "$t1")"
+  $CH -q "OPTIMIZE TABLE events FINAL" 2>/dev/null || true
+  res "size: ClickHouse events (on disk)" "$($CH -q "SELECT formatReadableSize(sum(bytes_on_disk)) FROM system.parts WHERE table = 'events' AND active")"
+  w="project_id = 'p001' AND event_type = 'play' AND emitted_at >= now() - INTERVAL 30 DAY AND emitted_at < now()"
+  w2="emitted_at >= now() - INTERVAL 30 DAY AND emitted_at < now()"
+  # watch interval [start, end) in ms, clamped to the last day, as the PostgreSQL baseline
+  e="toInt64(toUInt32(emitted_at)) * 1000 + emitted_ms" lo="(toInt64(toUInt32(now())) - 86400) * 1000" hi="toInt64(toUInt32(now())) * 1000"
+  CHQ=(
+    "SELECT count() FROM events WHERE $w"
+    "SELECT count() FROM events WHERE country IN ('US', 'FR', 'DE') AND $w"
+    "SELECT countIf(event_type = 'play') / countIf(event_type = 'impression') FROM events WHERE project_id = 'p001' AND event_type IN ('play', 'impression') AND $w2"
+    "SELECT ifNull(country, 'unknown') AS c, count() AS n FROM events WHERE $w GROUP BY c ORDER BY n DESC, c LIMIT 25"
+    "SELECT media_id, count() AS n FROM events WHERE event_type = 'play' AND $w2 GROUP BY media_id ORDER BY n DESC, media_id LIMIT 25"
+    "SELECT toStartOfDay(emitted_at) AS d, count() FROM events WHERE $w GROUP BY d ORDER BY d"
+    "SELECT toStartOfHour(emitted_at) AS h, count() FROM events WHERE project_id = 'p001' AND event_type = 'play' AND emitted_at >= now() - INTERVAL 2 DAY AND emitted_at < now() GROUP BY h ORDER BY h"
+    "SELECT sumIf(value, event_type = 'watch') / countIf(event_type = 'play') FROM events WHERE project_id = 'p001' AND media_id = '$VIDEO' AND event_type IN ('watch', 'play') AND $w2"
+    "SELECT arrayReduce('max', arrayCumSum(arrayMap(x -> x.2, arraySort(groupArray((t, d)))))) FROM (
+       SELECT arrayJoin([(greatest($e - toInt64(value * 1000), $lo), 1), (least($e, $hi), -1)]) AS p, p.1 AS t, p.2 AS d
+         FROM events WHERE project_id = 'p001' AND media_id = '$LIVE' AND event_type = 'watch'
+          AND emitted_at >= now() - INTERVAL 1 DAY AND emitted_at < now() + INTERVAL 1 HOUR AND $e - toInt64(value * 1000) < $hi)"
+  )
+  say "timing the questions on ClickHouse ($R runs each after a warm-up)"
+  for i in "${!CHQ[@]}"; do
+    $CH -q "${CHQ[$i]}" > "$WORK/ch.answer"
+    case $((i + 1)) in 1|3|8|9) res "answer of $((i + 1)): plain SQL / ClickHouse" "$(sed -n "$((i + 1))p" "$WORK/answers" | cut -f2) / $(head -c 20 "$WORK/ch.answer")" ;; esac
+    for _ in $(seq "$R"); do $CH --time -q "${CHQ[$i]}" 2>&1 >/dev/null | tail -1; done |
+      sort -g | awk -v n=$((i + 1)) '{ a[NR] = $1 * 1000 }
+        END { printf "%d\t%.1f\t%.1f\n", n, a[int((NR + 1) / 2)], a[int(NR * 0.95 + 0.999)] }' >> "$WORK/ch.tsv"
+  done
+  ch_stop
+else
+  res "ClickHouse" "skipped: clickhouse-server not installed (apt-get install clickhouse-server)"
+fi
+
+# ---- 6. report ---------------------------------------------------------------
+echo
+echo "analytics benchmark: $N events, $D days, $P projects, $R runs (ms; API = analytics.metric/breakdown/timeseries,"
+echo "SQL = the same question as a plain GROUP BY over analytics.events, CH = ClickHouse $( (clickhouse-client --version 2>/dev/null || echo -) | grep -oE '[0-9]+(\.[0-9]+)+' | head -1) MergeTree)"
+echo
+awk -F '\t' 'FILENAME == ARGV[1] { ch50[$1] = $2; ch95[$1] = $3; next }
+  FNR == 1 { printf "%-2s %-42s %9s %9s %9s %9s %7s %9s %9s %7s\n", "#", "question", "API p50", "API p95", "SQL p50", "SQL p95", "API/SQL", "CH p50", "CH p95", "API/CH" }
+  { r = ($5 > 0) ? sprintf("%.2f", $3 / $5) : "-"
+    c = ($1 in ch50) ? ch50[$1] : "-"; c9 = ($1 in ch95) ? ch95[$1] : "-"
+    rc = ($1 in ch50 && ch50[$1] > 0) ? sprintf("%.0f", $3 / ch50[$1]) : "-"
+    printf "%-2s %-42s %9s %9s %9s %9s %7s %9s %9s %7s\n", $1, $2, $3, $4, $5, $6, r, c, c9, rc }' "$WORK/ch.tsv" "$WORK/pg.tsv"
+echo
+cat "$WORK/summary"
