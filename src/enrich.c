@@ -212,7 +212,8 @@ get_viewer_key(void)
 	/* by schema, not by name: a dev install is named analytics_NAME */
 	ret = SPI_execute("SELECT e.extowner FROM pg_catalog.pg_extension e"
 					  " JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
-					  " WHERE n.nspname = 'analytics'", true, 1);
+					  " WHERE n.nspname = 'analytics' AND e.extname LIKE 'analytics%'"
+					  " ORDER BY e.extname LIMIT 1", true, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "extension analytics is not installed");
 	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
