@@ -645,7 +645,7 @@ CREATE FUNCTION @extschema@._where(f @extschema@._filter_set, projects text[])
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 SELECT concat(
-  CASE WHEN projects IS NOT NULL THEN ' AND e.project_id = ALL($3)' END,
+  CASE WHEN projects IS NOT NULL THEN ' AND e.project_id = $3[1]' END,
   CASE WHEN f.media_ids IS NOT NULL THEN ' AND e.media_id = ANY($4)' END,
   CASE WHEN f.media_type IS NOT NULL THEN ' AND e.media_type = $5::@extschema@.media_type' END,
   CASE WHEN f.continents IS NOT NULL THEN ' AND e.continent = ANY($6::@extschema@.continent[])' END,
@@ -660,12 +660,17 @@ SELECT concat(
 $$;
 
 -- the projects a query reads: its project_id argument, narrowed by the
--- analytics.project_id setting (both must match when both are set)
+-- analytics.project_id setting (both must match when both are set). NULL:
+-- all projects; else a one-element array ({NULL} when the two differ, which
+-- matches nothing), compared as e.project_id = $3[1] so that an index on
+-- project_id can serve it.
 CREATE FUNCTION @extschema@._projects(project_id text)
 RETURNS text[]
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
 SELECT CASE WHEN p IS NULL AND s IS NULL THEN NULL
-            ELSE array_remove(ARRAY[p, s], NULL) END
+            WHEN p IS NULL THEN ARRAY[s]
+            WHEN s IS NULL OR s = p THEN ARRAY[p]
+            ELSE ARRAY[NULL::text] END
   FROM (SELECT project_id AS p, nullif(current_setting('analytics.project_id', true), '') AS s) x
 $$;
 
