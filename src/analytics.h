@@ -14,6 +14,9 @@
 #define ANALYTICS_EVENTS "events"
 #define ANALYTICS_DEFAULT_PARTITION "events_default"
 
+/* days between 1970-01-01 and 2000-01-01 (the PostgreSQL epoch) */
+#define UNIX_TO_PG_DAYS 10957
+
 /* advisory lock key held by a running maintenance (per database) */
 #define ANALYTICS_LOCK_CLASSID 0x616e61	/* "ana" */
 #define ANALYTICS_LOCK_OBJID   1
@@ -40,7 +43,9 @@ typedef struct MaintenanceParams
 } MaintenanceParams;
 
 /* maintenance.c */
-extern char *analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step);
+/* *noteworthy (may be NULL): the run did or deferred something, or was skipped */
+extern char *analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step,
+									   bool *noteworthy);
 
 /* worker.c */
 extern void analytics_register_launcher(void);

@@ -39,9 +39,6 @@
 PG_FUNCTION_INFO_V1(analytics_ingest_ping);
 PG_FUNCTION_INFO_V1(analytics_continent_of);
 
-/* days between 1970-01-01 and 2000-01-01 */
-#define UNIX_TO_PG_DAYS 10957
-
 /* ---------------------------------------------------------------------
  * errors
  * --------------------------------------------------------------------- */

@@ -58,8 +58,6 @@ PG_FUNCTION_INFO_V1(analytics_partitions);
 
 #define DEFAULT_RETENTION "30 days"
 #define MAX_RETENTION "100 years"
-/* days between 1970-01-01 and 2000-01-01 */
-#define UNIX_TO_PG_DAYS 10957
 
 /* one partition of analytics.events, from pg_class.relpartbound */
 typedef struct PartInfo
@@ -867,7 +865,8 @@ release_run_lock(void)
  * caller's memory context.
  */
 char *
-analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step)
+analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step,
+						  bool *noteworthy)
 {
 	MemoryContext callercxt = CurrentMemoryContext;
 	MaintState *st;
@@ -905,6 +904,8 @@ analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step)
 	if (!got_lock)
 	{
 		MemoryContextDelete(st->cxt);
+		if (noteworthy)
+			*noteworthy = true;
 		return pstrdup("{\"skipped\": true, \"reason\": \"maintenance is already running in this database\"}");
 	}
 
@@ -967,6 +968,9 @@ analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step)
 	appendStringInfo(&out, ", \"max_parent_lock_ms\": %.3f", st->max_parent_lock_ms);
 	appendStringInfo(&out, ", \"deferred\": [%s]}", st->deferred.data);
 
+	if (noteworthy)
+		*noteworthy = st->n_created > 0 || st->n_dropped > 0 || st->n_deferred > 0 ||
+			st->rows_moved > 0 || st->rows_discarded > 0;
 	result = out.data;
 	MemoryContextDelete(st->cxt);
 	pfree(st);

@@ -90,6 +90,7 @@ analytics_maintenance_main(Datum main_arg)
 	WorkerArgs	args;
 	char	   *report;
 	bool		installed;
+	bool		noteworthy = true;
 
 	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(WorkerArgs));
 
@@ -120,7 +121,7 @@ analytics_maintenance_main(Datum main_arg)
 							args.dbname)));
 	}
 	else
-		report = analytics_maintenance_run(&args.params, true);
+		report = analytics_maintenance_run(&args.params, true, &noteworthy);
 
 	pgstat_report_activity(STATE_IDLE, NULL);
 
@@ -145,11 +146,7 @@ analytics_maintenance_main(Datum main_arg)
 			dsm_detach(seg);
 		}
 	}
-	else if (strstr(report, "\"partitions_created\": []") == NULL ||
-			 strstr(report, "\"partitions_dropped\": []") == NULL ||
-			 strstr(report, "\"deferred\": []") == NULL ||
-			 strstr(report, "\"rows_moved\": 0,") == NULL ||
-			 strstr(report, "\"rows_discarded\": 0,") == NULL)
+	else if (noteworthy)
 		ereport(LOG, (errmsg("analytics maintenance: %s", report)));
 	else
 		ereport(DEBUG1, (errmsg("analytics maintenance: %s", report)));
@@ -250,7 +247,7 @@ analytics_run_maintenance(PG_FUNCTION_ARGS)
 					 errhint("See the server log for the worker's error.")));
 	}
 	if (report == NULL)
-		report = analytics_maintenance_run(&params, false);
+		report = analytics_maintenance_run(&params, false, NULL);
 
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(report)));
 }
