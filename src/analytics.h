@@ -8,6 +8,7 @@
 
 #include "postgres.h"
 #include "datatype/timestamp.h"
+#include "utils/timestamp.h"
 #include "storage/dsm.h"
 
 #define ANALYTICS_SCHEMA "analytics"
@@ -43,6 +44,9 @@ typedef struct MaintenanceParams
 } MaintenanceParams;
 
 /* maintenance.c */
+/* the retention setting (default 30 days); caller connected to SPI */
+extern Interval *analytics_read_retention(void);
+
 /* *noteworthy (may be NULL): the run did or deferred something, or was skipped */
 extern char *analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step,
 									   bool *noteworthy);

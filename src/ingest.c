@@ -18,6 +18,7 @@
 
 #include <math.h>
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -303,7 +304,6 @@ static SPIPlanPtr plan_insert_session = NULL;
 static SPIPlanPtr plan_lock_session = NULL;
 static SPIPlanPtr plan_insert_events = NULL;
 static SPIPlanPtr plan_update_session = NULL;
-static SPIPlanPtr plan_retention = NULL;
 
 static SPIPlanPtr
 prepare(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
@@ -510,16 +510,9 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 	SPI_connect();
 
 	/* retention, for dropping events that are already too old */
-	{
-		bool		isnull;
-
-		ret = SPI_execute_plan(prepare(&plan_retention,
-									   "SELECT pg_catalog.now() - analytics.retention()", 0, NULL),
-							   NULL, NULL, true, 1);
-		if (ret != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "could not read the retention");
-		oldest = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
+	oldest = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+													 TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+													 IntervalPGetDatum(analytics_read_retention())));
 
 	/* the viewer: a keyed hash of user agent + client IP + UTC day; NULL without an IP */
 	if (!PG_ARGISNULL(3))

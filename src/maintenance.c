@@ -315,8 +315,8 @@ parse_interval(const char *s)
 }
 
 /* current retention; caller must be connected to SPI */
-static Interval *
-read_retention(void)
+Interval *
+analytics_read_retention(void)
 {
 	int			ret;
 
@@ -352,7 +352,7 @@ analytics_retention(PG_FUNCTION_ARGS)
 	Interval   *res = (Interval *) palloc(sizeof(Interval));
 
 	SPI_connect();
-	spi_res = read_retention();
+	spi_res = analytics_read_retention();
 	memcpy(res, spi_res, sizeof(Interval));
 	SPI_finish();
 	PG_RETURN_INTERVAL_P(res);
@@ -576,7 +576,7 @@ step_plan(MaintState *st, void *arg)
 	uint64		i;
 	int64		ahead;
 
-	ret = read_retention();
+	ret = analytics_read_retention();
 	old = MemoryContextSwitchTo(st->cxt);
 	st->retention = palloc(sizeof(Interval));
 	memcpy(st->retention, ret, sizeof(Interval));
