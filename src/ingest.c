@@ -539,20 +539,24 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 		values[3] = CStringGetTextDatum(media_id);
 		values[4] = CStringGetTextDatum(media_type);
 		values[5] = PointerGetDatum(zero);
-		ret = SPI_execute_plan(prepare(&plan_insert_session,
-									   "INSERT INTO analytics.ping_sessions"
-									   " (project_id, session_id, loaded_at, media_id, media_type, state)"
-									   " VALUES ($1, $2, $3, $4, $5::analytics.media_type, $6)"
-									   " ON CONFLICT DO NOTHING", 6, types),
-							   values, NULL, false, 0);
-		if (ret != SPI_OK_INSERT)
-			elog(ERROR, "could not create the session state: %s", SPI_result_code_string(ret));
-
+		/* usually the row exists: lock it; else create it and lock it then */
 		ret = SPI_execute_plan(prepare(&plan_lock_session,
 									   "SELECT state FROM analytics.ping_sessions"
 									   " WHERE project_id = $1 AND session_id = $2 AND loaded_at = $3"
 									   " FOR UPDATE", 3, types),
 							   values, NULL, false, 1);
+		if (ret == SPI_OK_SELECT && SPI_processed == 0)
+		{
+			ret = SPI_execute_plan(prepare(&plan_insert_session,
+										   "INSERT INTO analytics.ping_sessions"
+										   " (project_id, session_id, loaded_at, media_id, media_type, state)"
+										   " VALUES ($1, $2, $3, $4, $5::analytics.media_type, $6)"
+										   " ON CONFLICT DO NOTHING", 6, types),
+								   values, NULL, false, 0);
+			if (ret != SPI_OK_INSERT)
+				elog(ERROR, "could not create the session state: %s", SPI_result_code_string(ret));
+			ret = SPI_execute_plan(plan_lock_session, values, NULL, false, 1);
+		}
 		if (ret != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "could not lock the session state");
 		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
