@@ -3,6 +3,9 @@
 -- aggregates give the same answers in parallel and partitionwise plans.
 SET TimeZone = 'UTC';
 SET analytics.maintenance_in_worker = off;
+-- raw events (the rollups answer the same questions without reading any
+-- partition: checked below)
+SET analytics.use_rollups = off;
 CREATE TEMP TABLE plan_anchor AS SELECT date_trunc('day', now() - interval '5 days') AS d0;
 
 -- 300 plays per hour over 4 days, in a project of its own (28,800 rows)
@@ -27,6 +30,18 @@ SELECT pg_stat_clear_snapshot();
 SELECT a.relname = 'events_p' || to_char(d0 + interval '2 days', 'YYYYMMDD') AS is_day_2, a.scans - b.scans AS scans
   FROM part_scans a JOIN scans_before b USING (relname), plan_anchor
  WHERE a.scans > b.scans;
+
+-- with the rollups (built by the maintenance run above) the same question
+-- reads no events partition at all
+SET analytics.use_rollups = on;
+CREATE TEMP TABLE scans_before_rollups AS SELECT * FROM part_scans;
+SELECT analytics.metric('play', 'count', d0 + interval '2 days', d0 + interval '3 days', project_id => 'tP')
+  FROM plan_anchor;
+SELECT pg_stat_force_next_flush();
+SELECT pg_stat_clear_snapshot();
+SELECT count(*) AS partitions_read
+  FROM part_scans a JOIN scans_before_rollups b USING (relname) WHERE a.scans > b.scans;
+SET analytics.use_rollups = off;
 
 CREATE FUNCTION pg_temp.plan_of(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE line text; plan text := '';

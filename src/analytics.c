@@ -24,6 +24,8 @@ int			analytics_max_ping_events = 500;
 int			analytics_session_idle_timeout = 86400;
 char	   *analytics_uap_regexes = NULL;
 char	   *analytics_geoip_database = NULL;
+bool		analytics_use_rollups = true;
+int			analytics_rollup_refresh_hours = 168;
 
 void		_PG_init(void);
 
@@ -45,6 +47,22 @@ _PG_init(void)
 							   "",
 							   PGC_SIGHUP, GUC_LIST_INPUT,
 							   NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("analytics.use_rollups",
+							 "Lets the query functions read the rollups (off: raw events only).",
+							 "Answers are the same either way; off is for checking and measuring.",
+							 &analytics_use_rollups,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("analytics.rollup_refresh_hours",
+							"Most pending hours one maintenance step re-aggregates into the rollups.",
+							"Maintenance runs steps until no hour is pending, committing after each.",
+							&analytics_rollup_refresh_hours,
+							168, 1, 100000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("analytics.premake_days",
 							"Number of daily partitions maintenance creates ahead of today.",

@@ -34,6 +34,12 @@ extern int	analytics_max_ping_events;
 extern int	analytics_session_idle_timeout;	/* seconds */
 extern char *analytics_uap_regexes;
 extern char *analytics_geoip_database;	/* path of a MaxMind DB file, or "" */
+extern bool analytics_use_rollups;
+extern int	analytics_rollup_refresh_hours;
+
+/* rollup.c */
+extern bool analytics_rollup_tracking_suspended;
+extern void analytics_rollup_init(void);
 
 /* parameters of one maintenance run */
 typedef struct MaintenanceParams
@@ -41,6 +47,7 @@ typedef struct MaintenanceParams
 	int			premake_days;
 	int			lock_timeout_ms;
 	int			session_idle_timeout_s;
+	int			rollup_refresh_hours;
 } MaintenanceParams;
 
 /* maintenance.c */

@@ -29,6 +29,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
+#include "commands/defrem.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
@@ -103,6 +104,8 @@ typedef struct MaintState
 	int64		rows_discarded;
 	int64		plays_archived;
 	int64		sessions_pruned;
+	int64		rollup_hours;	/* hours re-aggregated into the rollups */
+	int			last_refresh;	/* hours of the last refresh step, -1: no rollups */
 	double		max_parent_lock_ms;
 	TimestampTz lock_start;		/* when the step got its strongest parent lock */
 	bool		stop;
@@ -654,10 +657,56 @@ step_plan(MaintState *st, void *arg)
  * partition, move the day's rows from the default partition into it and
  * attach it.
  */
+static void place_day(MaintState *st, DayWork *dw);
+
+/* forget the derived data of [lo, hi), if this version has rollups */
+static void
+forget_rollups(TimestampTz lo, TimestampTz hi)
+{
+	Oid			argtypes[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[2];
+	int			ret;
+
+	ret = SPI_execute("SELECT pg_catalog.to_regprocedure('analytics._rollup_forget(timestamptz,timestamptz)') IS NOT NULL",
+					  true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not look up analytics._rollup_forget");
+	{
+		bool		isnull;
+
+		if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+			return;
+	}
+	values[0] = TimestampTzGetDatum(lo);
+	values[1] = TimestampTzGetDatum(hi);
+	ret = SPI_execute_with_args("SELECT analytics._rollup_forget($1, $2)", 2, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not forget the rollups of a dropped range: %s", SPI_result_code_string(ret));
+}
+
+/*
+ * Moving rows out of the default partition does not change any event, so
+ * the rollups need not know: the access method's change tracking is off
+ * meanwhile.
+ */
 static void
 step_place_day(MaintState *st, void *arg)
 {
-	DayWork    *dw = (DayWork *) arg;
+	analytics_rollup_tracking_suspended = true;
+	PG_TRY();
+	{
+		place_day(st, (DayWork *) arg);
+	}
+	PG_FINALLY();
+	{
+		analytics_rollup_tracking_suspended = false;
+	}
+	PG_END_TRY();
+}
+
+static void
+place_day(MaintState *st, DayWork *dw)
+{
 	Oid			parent = events_relid();
 	Oid			defoid;
 	TimestampTz lo = day_start(dw->day);
@@ -701,6 +750,7 @@ step_place_day(MaintState *st, void *arg)
 			elog(ERROR, "could not discard expired rows: %s", SPI_result_code_string(ret));
 		st->rows_discarded += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		st->plays_archived += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		forget_rollups(lo, hi);
 		return;
 	}
 
@@ -726,8 +776,9 @@ step_place_day(MaintState *st, void *arg)
 		initStringInfo(&sql);
 		appendStringInfo(&sql,
 						 "CREATE TABLE %s (LIKE analytics.events INCLUDING DEFAULTS INCLUDING CONSTRAINTS, "
-						 "CONSTRAINT %s CHECK (emitted_at >= '%s' AND emitted_at < '%s'))",
-						 qname, quote_identifier(psprintf("%s_bounds", relname)), lo_lit, hi_lit);
+						 "CONSTRAINT %s CHECK (emitted_at >= '%s' AND emitted_at < '%s'))%s",
+						 qname, quote_identifier(psprintf("%s_bounds", relname)), lo_lit, hi_lit,
+						 OidIsValid(get_table_am_oid("analytics_heap", true)) ? " USING analytics_heap" : "");
 		ret = SPI_execute(sql.data, false, 0);
 		if (ret != SPI_OK_UTILITY)
 			elog(ERROR, "could not create %s: %s", qname, SPI_result_code_string(ret));
@@ -808,6 +859,9 @@ step_drop(MaintState *st, void *arg)
 		elog(ERROR, "could not archive the plays of %s: %s", qname, SPI_result_code_string(ret));
 	plays = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
+	if (pi->has_lower)
+		forget_rollups(pi->lower, pi->upper);
+
 	resetStringInfo(&sql);
 	appendStringInfo(&sql, "DROP TABLE %s", qname);
 	ret = SPI_execute(sql.data, false, 0);
@@ -834,6 +888,34 @@ step_prune_sessions(MaintState *st, void *arg)
 	if (ret != SPI_OK_DELETE)
 		elog(ERROR, "could not prune analytics.ping_sessions: %s", SPI_result_code_string(ret));
 	st->sessions_pruned += (int64) SPI_processed;
+}
+
+/*
+ * Re-aggregate pending hours into the rollups (analytics._rollup_refresh),
+ * at most rollup_refresh_hours hours per step.
+ */
+static void
+step_rollups(MaintState *st, void *arg)
+{
+	Oid			argtypes[1] = {INT4OID};
+	Datum		values[1];
+	bool		isnull;
+	int			ret;
+
+	st->last_refresh = -1;
+	ret = SPI_execute("SELECT pg_catalog.to_regprocedure('analytics._rollup_refresh(integer)') IS NOT NULL",
+					  true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not look up analytics._rollup_refresh");
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		return;					/* the installed SQL is older than the library */
+
+	values[0] = Int32GetDatum(st->params.rollup_refresh_hours > 0 ? st->params.rollup_refresh_hours : 168);
+	ret = SPI_execute_with_args("SELECT analytics._rollup_refresh($1)", 1, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not refresh the rollups: %s", SPI_result_code_string(ret));
+	st->last_refresh = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	st->rollup_hours += st->last_refresh;
 }
 
 /* ---------------------------------------------------------------------
@@ -936,6 +1018,16 @@ analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step,
 
 		if (!st->stop)
 			run_step(st, "prune sessions", "analytics.ping_sessions", step_prune_sessions, NULL);
+
+		/* derived data, until no hour is pending (bounded: a run ends) */
+		for (int i = 0; i < 1000 && !st->stop; i++)
+		{
+			int			max = st->params.rollup_refresh_hours > 0 ? st->params.rollup_refresh_hours : 168;
+
+			if (!run_step(st, "refresh rollups", "analytics.rollup_hour", step_rollups, NULL) ||
+				st->last_refresh < max)
+				break;
+		}
 	}
 
 	if (commit_per_step)
@@ -965,6 +1057,7 @@ analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step,
 	appendStringInfo(&out, ", \"rows_discarded\": " INT64_FORMAT, st->rows_discarded);
 	appendStringInfo(&out, ", \"plays_archived\": " INT64_FORMAT, st->plays_archived);
 	appendStringInfo(&out, ", \"sessions_pruned\": " INT64_FORMAT, st->sessions_pruned);
+	appendStringInfo(&out, ", \"rollup_hours_refreshed\": " INT64_FORMAT, st->rollup_hours);
 	appendStringInfo(&out, ", \"max_parent_lock_ms\": %.3f", st->max_parent_lock_ms);
 	appendStringInfo(&out, ", \"deferred\": [%s]}", st->deferred.data);
 

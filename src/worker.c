@@ -235,6 +235,7 @@ analytics_run_maintenance(PG_FUNCTION_ARGS)
 	params.premake_days = analytics_premake_days;
 	params.lock_timeout_ms = analytics_maintenance_lock_timeout;
 	params.session_idle_timeout_s = analytics_session_idle_timeout;
+	params.rollup_refresh_hours = analytics_rollup_refresh_hours;
 
 	if (analytics_maintenance_in_worker)
 	{
@@ -290,6 +291,7 @@ launcher_run_database(const char *dbname)
 	args.params.premake_days = analytics_premake_days;
 	args.params.lock_timeout_ms = analytics_maintenance_lock_timeout;
 	args.params.session_idle_timeout_s = analytics_session_idle_timeout;
+	args.params.rollup_refresh_hours = analytics_rollup_refresh_hours;
 	fill_worker(&worker, &args, dbname);
 
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))

@@ -6,5 +6,585 @@
 -- runs analytics--0.1.sql, then this script).
 
 -- @@ rollups @@ (issue 6: derived data; src/rollup.c)
+--
+-- Derived data: per UTC hour and per UTC day, per project and per value of
+-- one dimension, the event_stats array of the events (see event_stats:
+-- counts per event type, view thresholds, sums). dim: 0 none, 1 media
+-- (value = media_id, media_type set), 2 media-type, 3 continent, 4 country,
+-- 5 device-type, 6 operating-system, 7 browser, 8 referrer; value NULL when
+-- the event's value is NULL ("unknown" in breakdowns).
+--
+-- Exactness: every partition of analytics.events uses the table access
+-- method analytics_heap (the heap, plus a note of the (project, hour) each
+-- inserted/updated/deleted row belongs to), and each writing transaction
+-- adds those hours to analytics.rollup_pending when it commits. Queries read
+-- rollup rows only for hours without a pending mark and raw events for the
+-- rest (src/rollup.c explains why this is exact and immediate).
+-- analytics._rollup_refresh(), run by maintenance, consumes the marks.
+--
+CREATE FUNCTION @extschema@._heap_handler(internal)
+RETURNS table_am_handler
+AS 'MODULE_PATHNAME', 'analytics_heap_handler'
+LANGUAGE C STRICT;
+COMMENT ON FUNCTION @extschema@._heap_handler(internal) IS
+    'table access method handler of analytics_heap: the heap, noting which hours each write touches';
+
+CREATE ACCESS METHOD analytics_heap TYPE TABLE HANDLER @extschema@._heap_handler;
+COMMENT ON ACCESS METHOD analytics_heap IS
+    'heap storage for analytics.events partitions that marks the hours it writes in analytics.rollup_pending';
+
+CREATE TABLE @extschema@.rollup_pending (
+    project_id text NOT NULL,
+    hour       timestamptz NOT NULL
+);
+COMMENT ON TABLE @extschema@.rollup_pending IS
+    'hours of analytics.events written since the rollups were last refreshed (one row per writing transaction and hour)';
+
+CREATE TABLE @extschema@.rollup_hour (
+    project_id text NOT NULL,
+    dim        smallint NOT NULL,
+    bucket     timestamptz NOT NULL,
+    value      text,
+    media_type @extschema@.media_type,
+    stats      double precision[] NOT NULL
+);
+CREATE INDEX rollup_hour_idx ON @extschema@.rollup_hour (project_id, dim, bucket);
+CREATE INDEX rollup_hour_bucket_idx ON @extschema@.rollup_hour (bucket);
+COMMENT ON TABLE @extschema@.rollup_hour IS
+    'event_stats per UTC hour, project and dimension value (derived from analytics.events by maintenance)';
+
+CREATE TABLE @extschema@.rollup_day (LIKE @extschema@.rollup_hour INCLUDING ALL);
+COMMENT ON TABLE @extschema@.rollup_day IS
+    'event_stats per UTC day, project and dimension value (sum of the day''s rollup_hour rows)';
+
+-- derived data is rebuilt, not dumped: pg_dump skips these rows
+-- (the pending marks of restored events are added by the restore itself)
+
+-- the events of a period are found through a BRIN index (tiny, cheap to
+-- maintain): the raw parts of a query (the period's edges, pending hours)
+-- read only the blocks of those hours
+CREATE INDEX events_emitted_at_brin ON @extschema@.events USING brin (emitted_at)
+    WITH (pages_per_range = 16, autosummarize = on);
+
+-- existing partitions move to analytics_heap; their hours are marked pending,
+-- so the first maintenance run builds the rollups
+DO $$
+DECLARE
+  p regclass;
+BEGIN
+  FOR p IN SELECT i.inhrelid::regclass FROM pg_catalog.pg_inherits i
+            WHERE i.inhparent = '@extschema@.events'::regclass LOOP
+    EXECUTE pg_catalog.format('ALTER TABLE %s SET ACCESS METHOD analytics_heap', p);
+  END LOOP;
+END $$;
+INSERT INTO @extschema@.rollup_pending (project_id, hour)
+SELECT DISTINCT e.project_id, pg_catalog.date_bin('1 hour', e.emitted_at, '2000-01-01 00:00+00')
+  FROM @extschema@.events e;
+
+-- the hours of this transaction not yet in rollup_pending (written at commit)
+CREATE FUNCTION @extschema@._rollup_own_pending()
+RETURNS timestamptz[]
+AS 'MODULE_PATHNAME', 'analytics_rollup_own_pending'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+-- re-aggregate the (at most max_hours) oldest pending hours; returns how
+-- many hours it refreshed. Marks committed after it started stay pending.
+CREATE FUNCTION @extschema@._rollup_refresh(max_hours integer DEFAULT 168)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+  hrs timestamptz[];
+  d timestamptz;
+BEGIN
+  -- one refresh at a time (maintenance also holds its own lock)
+  PERFORM pg_catalog.pg_advisory_xact_lock(6385249, 3);
+  SELECT pg_catalog.array_agg(h ORDER BY h) INTO hrs
+    FROM (SELECT DISTINCT p.hour AS h FROM @extschema@.rollup_pending p ORDER BY 1 LIMIT max_hours) x;
+  IF hrs IS NULL THEN
+    RETURN 0;
+  END IF;
+  -- consume the marks first: under READ COMMITTED each statement below sees
+  -- at least every row whose mark this statement deleted
+  DELETE FROM @extschema@.rollup_pending p WHERE p.hour = ANY (hrs);
+  DELETE FROM @extschema@.rollup_hour r WHERE r.bucket = ANY (hrs);
+  FOR d IN SELECT DISTINCT pg_catalog.date_bin('1 day', h, '2000-01-01 00:00+00') FROM unnest(hrs) h ORDER BY 1 LOOP
+    INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
+    SELECT e.project_id,
+           CASE WHEN GROUPING(e.media_id) = 0 THEN 1 WHEN GROUPING(e.media_type) = 0 THEN 2
+                WHEN GROUPING(e.continent) = 0 THEN 3 WHEN GROUPING(e.country) = 0 THEN 4
+                WHEN GROUPING(e.device_type) = 0 THEN 5 WHEN GROUPING(e.operating_system) = 0 THEN 6
+                WHEN GROUPING(e.browser) = 0 THEN 7 WHEN GROUPING(e.referrer) = 0 THEN 8 ELSE 0 END,
+           e.h,
+           CASE WHEN GROUPING(e.media_id) = 0 THEN e.media_id WHEN GROUPING(e.media_type) = 0 THEN e.media_type::text
+                WHEN GROUPING(e.continent) = 0 THEN e.continent::text WHEN GROUPING(e.country) = 0 THEN e.country
+                WHEN GROUPING(e.device_type) = 0 THEN e.device_type::text
+                WHEN GROUPING(e.operating_system) = 0 THEN e.operating_system
+                WHEN GROUPING(e.browser) = 0 THEN e.browser WHEN GROUPING(e.referrer) = 0 THEN e.referrer END,
+           CASE WHEN GROUPING(e.media_id) = 0 THEN e.media_type END,
+           @extschema@.event_stats(e.event_type, e.value)
+      FROM (SELECT x.*, pg_catalog.date_bin('1 hour', x.emitted_at, '2000-01-01 00:00+00') AS h
+              FROM @extschema@.events x
+             WHERE x.emitted_at >= d AND x.emitted_at < d + interval '24 hours'
+               AND pg_catalog.date_bin('1 hour', x.emitted_at, '2000-01-01 00:00+00') = ANY (hrs)) e
+     GROUP BY GROUPING SETS (
+       (e.project_id, e.h),
+       (e.project_id, e.h, e.media_id, e.media_type),
+       (e.project_id, e.h, e.media_type),
+       (e.project_id, e.h, e.continent),
+       (e.project_id, e.h, e.country),
+       (e.project_id, e.h, e.device_type),
+       (e.project_id, e.h, e.operating_system),
+       (e.project_id, e.h, e.browser),
+       (e.project_id, e.h, e.referrer));
+    DELETE FROM @extschema@.rollup_day r WHERE r.bucket = d;
+    INSERT INTO @extschema@.rollup_day (project_id, dim, bucket, value, media_type, stats)
+    SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
+      FROM @extschema@.rollup_hour r
+     WHERE r.bucket >= d AND r.bucket < d + interval '24 hours'
+     GROUP BY r.project_id, r.dim, r.value, r.media_type;
+  END LOOP;
+  RETURN pg_catalog.array_length(hrs, 1);
+END $$;
+COMMENT ON FUNCTION @extschema@._rollup_refresh(integer) IS
+    're-aggregate the oldest pending hours of analytics.events into the rollups (run by maintenance)';
+REVOKE ALL ON FUNCTION @extschema@._rollup_refresh(integer) FROM PUBLIC;
+
+-- forget the derived data of [lo, hi) (a dropped partition)
+CREATE FUNCTION @extschema@._rollup_forget(lo timestamptz, hi timestamptz)
+RETURNS void
+LANGUAGE sql AS $$
+DELETE FROM @extschema@.rollup_hour r WHERE r.bucket >= lo AND r.bucket < hi;
+DELETE FROM @extschema@.rollup_day r WHERE r.bucket >= lo AND r.bucket < hi;
+DELETE FROM @extschema@.rollup_pending p WHERE p.hour >= lo AND p.hour < hi;
+$$;
+REVOKE ALL ON FUNCTION @extschema@._rollup_forget(timestamptz, timestamptz) FROM PUBLIC;
+
+
+--
+-- Query planning over rollups. A stats metric over [from, to) is computed
+-- from pieces: rollup_day rows for whole UTC days, rollup_hour rows for the
+-- other whole hours, and raw events for the partial hours at both ends and
+-- for hours with pending marks (written since the last refresh). Pieces are
+-- merged with event_stats_merge, so the answer is the same as over raw events
+-- (regression test rollup_equivalence). SET analytics.use_rollups = off
+-- reads raw events only.
+--
+-- the rollup dimension that can answer a breakdown with these filters, or NULL
+CREATE FUNCTION @extschema@._rollup_dim(s @extschema@._metric_spec, f @extschema@._filter_set, breakdown text)
+RETURNS smallint
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  media_keys boolean := f.media_ids IS NOT NULL OR f.tag IS NOT NULL;
+  other_dim smallint;
+  n_other integer := 0;
+BEGIN
+  IF s.kind IS DISTINCT FROM 'stats' THEN
+    RETURN NULL;
+  END IF;
+  IF f.continents IS NOT NULL THEN n_other := n_other + 1; other_dim := 3; END IF;
+  IF f.countries IS NOT NULL THEN n_other := n_other + 1; other_dim := 4; END IF;
+  IF f.device_types IS NOT NULL THEN n_other := n_other + 1; other_dim := 5; END IF;
+  IF f.operating_systems IS NOT NULL THEN n_other := n_other + 1; other_dim := 6; END IF;
+  IF f.browsers IS NOT NULL THEN n_other := n_other + 1; other_dim := 7; END IF;
+  IF f.referrers IS NOT NULL THEN n_other := n_other + 1; other_dim := 8; END IF;
+  IF breakdown IS NULL THEN
+    IF n_other = 0 AND NOT media_keys AND f.media_type IS NULL THEN RETURN 0; END IF;
+    IF n_other = 0 AND media_keys THEN RETURN 1; END IF;
+    IF n_other = 0 THEN RETURN 2; END IF;
+    IF n_other = 1 AND NOT media_keys AND f.media_type IS NULL THEN RETURN other_dim; END IF;
+    RETURN NULL;
+  ELSIF breakdown = 'media-id' THEN
+    RETURN CASE WHEN n_other = 0 THEN 1 END;
+  ELSIF breakdown = 'media-type' THEN
+    RETURN CASE WHEN n_other = 0 AND NOT media_keys THEN 2 END;
+  END IF;
+  other_dim := CASE breakdown WHEN 'continent' THEN 3 WHEN 'country' THEN 4 WHEN 'device-type' THEN 5
+                              WHEN 'operating-system' THEN 6 WHEN 'browser' THEN 7 WHEN 'referrer' THEN 8 END;
+  IF media_keys OR f.media_type IS NOT NULL OR n_other > 1
+     OR (n_other = 1 AND other_dim <> CASE WHEN f.continents IS NOT NULL THEN 3 WHEN f.countries IS NOT NULL THEN 4
+                                          WHEN f.device_types IS NOT NULL THEN 5 WHEN f.operating_systems IS NOT NULL THEN 6
+                                          WHEN f.browsers IS NOT NULL THEN 7 ELSE 8 END) THEN
+    RETURN NULL;
+  END IF;
+  RETURN other_dim;
+END $$;
+
+-- the filters as predicates on rollup rows "r" of dimension dim
+CREATE FUNCTION @extschema@._rollup_where(f @extschema@._filter_set, projects text[], dim smallint)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT concat(
+  CASE WHEN projects IS NOT NULL THEN ' AND r.project_id = $3[1]' END,
+  CASE WHEN f.media_ids IS NOT NULL THEN ' AND r.value = ANY($4)' END,
+  CASE WHEN f.media_type IS NOT NULL THEN CASE WHEN dim = 1 THEN ' AND r.media_type = $5::@extschema@.media_type'
+                                               ELSE ' AND r.value = $5' END END,
+  CASE WHEN f.continents IS NOT NULL THEN ' AND r.value = ANY($6)' END,
+  CASE WHEN f.countries IS NOT NULL THEN ' AND r.value = ANY($7)' END,
+  CASE WHEN f.device_types IS NOT NULL THEN ' AND r.value = ANY($8)' END,
+  CASE WHEN f.operating_systems IS NOT NULL THEN ' AND r.value = ANY($9)' END,
+  CASE WHEN f.browsers IS NOT NULL THEN ' AND r.value = ANY($10)' END,
+  CASE WHEN f.referrers IS NOT NULL THEN ' AND r.value = ANY($11)' END,
+  CASE WHEN f.tag IS NOT NULL THEN
+    ' AND EXISTS (SELECT 1 FROM @extschema@.media m WHERE m.project_id = r.project_id'
+    ' AND m.media_id = r.value AND m.tags @> ARRAY[$12])' END)
+$$;
+
+-- rollup rows that hold at least one event the metric counts (the rows a
+-- raw query would group: a breakdown lists the same dimension values)
+CREATE FUNCTION @extschema@._rollup_types(s @extschema@._metric_spec)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE s.sm_metric
+  WHEN 'play' THEN 'r.stats[2] > 0'
+  WHEN 'play-rate' THEN '(r.stats[1] > 0 OR r.stats[2] > 0)'
+  WHEN 'start' THEN 'r.stats[3] > 0'
+  WHEN 'end' THEN 'r.stats[4] > 0'
+  WHEN 'impression' THEN 'r.stats[1] > 0'
+  WHEN 'impression-time' THEN 'r.stats[1] > 0'
+  WHEN 'watch-time' THEN CASE WHEN s.sm_aggregation = 'average' THEN '(r.stats[8] > 0 OR r.stats[2] > 0)'
+                              ELSE 'r.stats[8] > 0' END
+  WHEN 'view' THEN format('r.stats[%s] > 0', CASE s.threshold WHEN 3 THEN 11 WHEN 5 THEN 12 WHEN 10 THEN 13 ELSE 14 END)
+END
+$$;
+
+-- how to cut [pf, pt) into rollup and raw pieces
+CREATE TYPE @extschema@._rollup_plan AS (
+    raw_from   timestamptz[],   -- raw events in [raw_from[i], raw_to[i])
+    raw_to     timestamptz[],
+    hour_from  timestamptz[],   -- rollup_hour rows with bucket in [hour_from[i], hour_to[i])
+    hour_to    timestamptz[],
+    day_from   timestamptz,     -- rollup_day rows with bucket in [day_from, day_to)
+    day_to     timestamptz,
+    pending    timestamptz[],   -- hours read raw (never from rollup rows)
+    pending_days timestamptz[]  -- days containing a pending hour (read hourly)
+);
+
+-- merge [from[i], to[i]) ranges sorted by from
+CREATE FUNCTION @extschema@._merge_ranges(INOUT lo timestamptz[], INOUT hi timestamptz[])
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  a timestamptz; b timestamptz; ca timestamptz; cb timestamptz;
+  olo timestamptz[] := '{}'; ohi timestamptz[] := '{}';
+BEGIN
+  FOR a, b IN SELECT x, y FROM unnest(lo, hi) AS t(x, y) WHERE x < y ORDER BY x LOOP
+    IF ca IS NULL THEN ca := a; cb := b;
+    ELSIF a <= cb THEN cb := greatest(cb, b);
+    ELSE olo := olo || ca; ohi := ohi || cb; ca := a; cb := b;
+    END IF;
+  END LOOP;
+  IF ca IS NOT NULL THEN olo := olo || ca; ohi := ohi || cb; END IF;
+  lo := olo; hi := ohi;
+END $$;
+
+CREATE FUNCTION @extschema@._rollup_plan(pf timestamptz, pt timestamptz, use_days boolean)
+RETURNS @extschema@._rollup_plan
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  o constant timestamptz := '2000-01-01 00:00+00';
+  p @extschema@._rollup_plan;
+  hs timestamptz := pg_catalog.date_bin('1 hour', pf, o);
+  he timestamptz := pg_catalog.date_bin('1 hour', pt, o);
+  ds timestamptz;
+  de timestamptz;
+  own timestamptz[] := @extschema@._rollup_own_pending();
+  rlo timestamptz[] := '{}';
+  rhi timestamptz[] := '{}';
+  hlo timestamptz[] := '{}';
+  hhi timestamptz[] := '{}';
+  d timestamptz;
+BEGIN
+  IF hs < pf THEN hs := hs + interval '1 hour'; END IF;
+  IF hs >= he THEN
+    p.raw_from := ARRAY[pf]; p.raw_to := ARRAY[pt];
+    RETURN p;
+  END IF;
+  SELECT coalesce(pg_catalog.array_agg(DISTINCT h ORDER BY h), '{}') INTO p.pending
+    FROM (SELECT x.hour AS h FROM @extschema@.rollup_pending x WHERE x.hour >= hs AND x.hour < he
+          UNION ALL SELECT h FROM unnest(own) h WHERE h >= hs AND h < he) y;
+  IF pf < hs THEN rlo := rlo || pf; rhi := rhi || hs; END IF;
+  IF he < pt THEN rlo := rlo || he; rhi := rhi || pt; END IF;
+  SELECT rlo || coalesce(pg_catalog.array_agg(h), '{}'), rhi || coalesce(pg_catalog.array_agg(h + interval '1 hour'), '{}')
+    INTO rlo, rhi FROM unnest(p.pending) h;
+  SELECT * INTO p.raw_from, p.raw_to FROM @extschema@._merge_ranges(rlo, rhi);
+
+  IF use_days THEN
+    ds := pg_catalog.date_bin('1 day', hs, o);
+    IF ds < hs THEN ds := ds + interval '24 hours'; END IF;
+    de := pg_catalog.date_bin('1 day', he, o);
+  END IF;
+  IF use_days AND ds < de THEN
+    p.day_from := ds; p.day_to := de;
+    p.pending_days := ARRAY(SELECT DISTINCT pg_catalog.date_bin('1 day', h, o) FROM unnest(p.pending) h
+                             WHERE h >= ds AND h < de ORDER BY 1);
+    hlo := ARRAY[hs, de]; hhi := ARRAY[ds, he];
+    FOREACH d IN ARRAY p.pending_days LOOP
+      hlo := hlo || d; hhi := hhi || (d + interval '24 hours');
+    END LOOP;
+  ELSE
+    p.pending_days := '{}';
+    hlo := ARRAY[hs]; hhi := ARRAY[he];
+  END IF;
+  SELECT * INTO p.hour_from, p.hour_to FROM @extschema@._merge_ranges(hlo, hhi);
+  RETURN p;
+END $$;
+
+-- "(col >= $lo[1] AND col < $hi[1]) OR ..." for n ranges
+CREATE FUNCTION @extschema@._ranges_sql(col text, lo_param integer, hi_param integer, n integer)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE WHEN coalesce(n, 0) = 0 THEN 'false' ELSE
+  '(' || (SELECT string_agg(format('(%1$s >= $%2$s[%4$s] AND %1$s < $%3$s[%4$s])', col, lo_param, hi_param, i), ' OR ')
+            FROM generate_series(1, n) i) || ')' END
+$$;
+
+-- the rows (t, v, stats) a stats metric merges: rollup pieces and raw pieces.
+-- t: hour/day start of a rollup row, or time_bucket($17, emitted_at, $18) of
+-- raw rows when by_bucket (timeseries); v: the dimension value (raw_dim: its
+-- expression over events "e", NULL for none). Parameters $20..$27: the plan.
+CREATE FUNCTION @extschema@._stats_rows(s @extschema@._metric_spec, f @extschema@._filter_set, projects text[],
+                                        dim smallint, raw_dim text, by_bucket boolean, p @extschema@._rollup_plan)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  rw text := @extschema@._rollup_where(f, projects, dim) || ' AND ' || @extschema@._rollup_types(s);
+  q text;
+BEGIN
+  q := 'SELECT ' || CASE WHEN by_bucket THEN '@extschema@.time_bucket($17, e.emitted_at, $18)' ELSE 'NULL::timestamptz' END
+       || ' AS t, ' || coalesce(raw_dim, 'NULL::text') || ' AS v, @extschema@.event_stats(e.event_type, e.value) AS stats'
+       || ' FROM @extschema@.events e WHERE ' || @extschema@._ranges_sql('e.emitted_at', 20, 21, cardinality(p.raw_from))
+       || ' AND ' || s.types || @extschema@._where(f, projects) || ' GROUP BY 1, 2';
+  IF cardinality(p.hour_from) > 0 THEN
+    q := q || ' UNION ALL SELECT r.bucket, r.value, r.stats FROM @extschema@.rollup_hour r WHERE r.dim = ' || dim
+         || ' AND ' || @extschema@._ranges_sql('r.bucket', 22, 23, cardinality(p.hour_from))
+         || ' AND r.bucket <> ALL ($26)' || rw;
+  END IF;
+  IF p.day_from IS NOT NULL THEN
+    q := q || ' UNION ALL SELECT r.bucket, r.value, r.stats FROM @extschema@.rollup_day r WHERE r.dim = ' || dim
+         || ' AND r.bucket >= $24 AND r.bucket < $25 AND r.bucket <> ALL ($27)' || rw;
+  END IF;
+  RETURN q;
+END $$;
+
+-- the query functions of 0.1, reading rollups where they can
+CREATE OR REPLACE FUNCTION @extschema@.metric(metric text, aggregation text,
+                                   from_ts timestamptz DEFAULT NULL, to_ts timestamptz DEFAULT NULL,
+                                   filter_by jsonb DEFAULT NULL,
+                                   unique_viewers boolean DEFAULT false, view_duration text DEFAULT NULL,
+                                   project_id text DEFAULT NULL)
+RETURNS double precision
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  s @extschema@._metric_spec := @extschema@._spec('metrics', metric, aggregation, unique_viewers, view_duration);
+  uv boolean := coalesce(unique_viewers, false);
+  projects text[] := @extschema@._projects(project_id);
+  f @extschema@._filter_set := @extschema@._filters(filter_by, s.kind = 'total');
+  w text := @extschema@._where(f, projects);
+  p record;
+  pf timestamptz;
+  pt timestamptz;
+  q text;
+  result double precision;
+  dim smallint := CASE WHEN current_setting('analytics.use_rollups') = 'on' THEN @extschema@._rollup_dim(s, f, NULL) END;
+  rp @extschema@._rollup_plan;
+BEGIN
+  IF s.kind = 'total' THEN
+    q := 'SELECT ((SELECT coalesce(sum(e.plays), 0) FROM @extschema@.play_totals e WHERE true' || w || ')'
+         ' + (SELECT count(*) FROM @extschema@.events e WHERE e.event_type = ''play''' || w || '))::double precision';
+  ELSE
+    IF s.kind = 'ccv_live' THEN
+      pt := now(); pf := pt - interval '20 seconds';
+    ELSE
+      p := @extschema@._period(from_ts, to_ts, true);
+      pf := p.from_out; pt := p.to_out;
+    END IF;
+    IF dim IS NOT NULL THEN
+      rp := @extschema@._rollup_plan(pf, pt, true);
+      q := 'SELECT @extschema@.stats_metric(@extschema@.event_stats_merge(x.stats), $14, $15, $16) FROM ('
+           || @extschema@._stats_rows(s, f, projects, dim, NULL, false, rp) || ') x';
+    ELSE
+      q := 'SELECT ' || @extschema@._value_expr(s, uv, '$1', '$2') || ' FROM @extschema@.events e WHERE '
+           || @extschema@._rows_expr(s, uv, '$1', '$2') || w;
+    END IF;
+  END IF;
+  EXECUTE q INTO result
+    USING pf, pt, projects, f.media_ids, f.media_type, f.continents, f.countries, f.device_types,
+          f.operating_systems, f.browsers, f.referrers, f.tag, s.threshold,
+          s.sm_metric, s.sm_aggregation, s.view_duration, NULL::text, NULL::text, NULL::double precision,
+          rp.raw_from, rp.raw_to, rp.hour_from, rp.hour_to, rp.day_from, rp.day_to, rp.pending, rp.pending_days;
+  IF s.kind LIKE 'ccv%' THEN
+    result := coalesce(result, 0);
+  END IF;
+  RETURN result;
+END $$;
+
+CREATE OR REPLACE FUNCTION @extschema@.breakdown(metric text, breakdown text,
+                                      from_ts timestamptz DEFAULT NULL, to_ts timestamptz DEFAULT NULL,
+                                      filter_by jsonb DEFAULT NULL,
+                                      sort_by text DEFAULT 'metricValue', sort_order text DEFAULT 'desc',
+                                      aggregation text DEFAULT NULL,
+                                      unique_viewers boolean DEFAULT false, view_duration text DEFAULT NULL,
+                                      project_id text DEFAULT NULL)
+RETURNS TABLE (dimension_value text, metric_value double precision)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  s @extschema@._metric_spec := @extschema@._spec('breakdown', metric, aggregation, unique_viewers, view_duration);
+  uv boolean := coalesce(unique_viewers, false);
+  projects text[] := @extschema@._projects(project_id);
+  f @extschema@._filter_set;
+  w text;
+  p record;
+  pf timestamptz;
+  pt timestamptz;
+  dimx text;
+  ord text;
+  q text;
+  dim smallint;
+  rp @extschema@._rollup_plan;
+BEGIN
+  dimx := CASE breakdown
+    WHEN 'media-id' THEN 'e.media_id'
+    WHEN 'media-type' THEN 'e.media_type::text'
+    WHEN 'continent' THEN 'e.continent::text'
+    WHEN 'country' THEN 'e.country'
+    WHEN 'device-type' THEN 'e.device_type::text'
+    WHEN 'operating-system' THEN 'e.operating_system'
+    WHEN 'browser' THEN 'e.browser'
+    WHEN 'referrer' THEN 'e.referrer'
+  END;
+  IF dimx IS NULL THEN
+    PERFORM @extschema@._invalid('breakdown', format('invalid breakdown: "%s"', coalesce(breakdown, 'NULL')),
+      'Valid breakdowns are: media-id, media-type, continent, country, device-type, operating-system, browser, referrer.');
+  END IF;
+  IF s.kind = 'total' AND breakdown <> 'media-id' THEN
+    PERFORM @extschema@._invalid('breakdown', format('invalid breakdown "%s" for metric "play-total"', breakdown),
+                                 'play-total is broken down by media-id only.');
+  END IF;
+  IF sort_by IS NULL OR sort_by NOT IN ('metricValue', 'dimensionValue') THEN
+    PERFORM @extschema@._invalid('sortBy', format('invalid sort_by: "%s"', coalesce(sort_by, 'NULL')),
+                                 'Valid sort keys are: metricValue, dimensionValue.');
+  END IF;
+  IF sort_order IS NULL OR sort_order NOT IN ('asc', 'desc') THEN
+    PERFORM @extschema@._invalid('sortOrder', format('invalid sort_order: "%s"', coalesce(sort_order, 'NULL')),
+                                 'Valid sort orders are: asc, desc.');
+  END IF;
+  f := @extschema@._filters(filter_by, s.kind = 'total');
+  w := @extschema@._where(f, projects);
+  IF s.kind <> 'total' THEN
+    p := @extschema@._period(from_ts, to_ts, true);
+    pf := p.from_out; pt := p.to_out;
+  END IF;
+  IF current_setting('analytics.use_rollups') = 'on' THEN
+    dim := @extschema@._rollup_dim(s, f, breakdown);
+  END IF;
+
+  ord := CASE WHEN sort_by = 'metricValue' AND sort_order = 'desc' THEN 'metric_value DESC NULLS LAST, dimension_value COLLATE "C"'
+              WHEN sort_by = 'metricValue' THEN 'metric_value ASC NULLS FIRST, dimension_value COLLATE "C"'
+              WHEN sort_order = 'desc' THEN 'dimension_value COLLATE "C" DESC'
+              ELSE 'dimension_value COLLATE "C"' END;
+
+  IF s.kind = 'total' THEN
+    q := 'SELECT s.media_id AS dimension_value, sum(s.n)::double precision AS metric_value FROM ('
+         'SELECT e.media_id, e.plays AS n FROM @extschema@.play_totals e WHERE true' || w ||
+         ' UNION ALL SELECT e.media_id, count(*) FROM @extschema@.events e WHERE e.event_type = ''play''' || w ||
+         ' GROUP BY 1) s GROUP BY 1';
+  ELSIF dim IS NOT NULL THEN
+    rp := @extschema@._rollup_plan(pf, pt, true);
+    q := 'SELECT coalesce(x.v, ''unknown'') AS dimension_value,'
+         ' @extschema@.stats_metric(@extschema@.event_stats_merge(x.stats), $14, $15, $16) AS metric_value FROM ('
+         || @extschema@._stats_rows(s, f, projects, dim, dimx, false, rp) || ') x GROUP BY 1';
+  ELSE
+    q := 'SELECT coalesce(' || dimx || ', ''unknown'') AS dimension_value, '
+         || @extschema@._value_expr(s, uv, '$1', '$2') || ' AS metric_value FROM @extschema@.events e WHERE '
+         || @extschema@._rows_expr(s, uv, '$1', '$2') || w || ' GROUP BY 1';
+  END IF;
+  RETURN QUERY EXECUTE 'SELECT dimension_value, metric_value FROM (' || q || ') r ORDER BY ' || ord
+    USING pf, pt, projects, f.media_ids, f.media_type, f.continents, f.countries, f.device_types,
+          f.operating_systems, f.browsers, f.referrers, f.tag, s.threshold,
+          s.sm_metric, s.sm_aggregation, s.view_duration, NULL::text, NULL::text, NULL::double precision,
+          rp.raw_from, rp.raw_to, rp.hour_from, rp.hour_to, rp.day_from, rp.day_to, rp.pending, rp.pending_days;
+END $$;
+
+CREATE OR REPLACE FUNCTION @extschema@.timeseries(metric text,
+                                       from_ts timestamptz DEFAULT NULL, to_ts timestamptz DEFAULT NULL,
+                                       "interval" text DEFAULT NULL, filter_by jsonb DEFAULT NULL,
+                                       sort_by text DEFAULT 'emittedAt', sort_order text DEFAULT 'asc',
+                                       time_zone text DEFAULT 'UTC',
+                                       aggregation text DEFAULT NULL,
+                                       unique_viewers boolean DEFAULT false, view_duration text DEFAULT NULL,
+                                       project_id text DEFAULT NULL)
+RETURNS TABLE (emitted_at timestamptz, metric_value double precision)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  s @extschema@._metric_spec := @extschema@._spec('timeseries', metric, aggregation, unique_viewers, view_duration);
+  uv boolean := coalesce(unique_viewers, false);
+  projects text[] := @extschema@._projects(project_id);
+  f @extschema@._filter_set;
+  w text;
+  p record;
+  bucket text;
+  tz text := coalesce(time_zone, 'UTC');
+  ord text;
+  q text;
+  dim smallint;
+  rp @extschema@._rollup_plan;
+BEGIN
+  IF sort_by IS NULL OR sort_by NOT IN ('emittedAt', 'metricValue') THEN
+    PERFORM @extschema@._invalid('sortBy', format('invalid sort_by: "%s"', coalesce(sort_by, 'NULL')),
+                                 'Valid sort keys are: emittedAt, metricValue.');
+  END IF;
+  IF sort_order IS NULL OR sort_order NOT IN ('asc', 'desc') THEN
+    PERFORM @extschema@._invalid('sortOrder', format('invalid sort_order: "%s"', coalesce(sort_order, 'NULL')),
+                                 'Valid sort orders are: asc, desc.');
+  END IF;
+  f := @extschema@._filters(filter_by);
+  w := @extschema@._where(f, projects);
+  p := @extschema@._period(from_ts, to_ts, true);
+  bucket := coalesce("interval", @extschema@.default_interval(p.from_out, p.to_out));
+
+  ord := CASE WHEN sort_by = 'emittedAt' AND sort_order = 'desc' THEN 'bucket_start DESC'
+              WHEN sort_by = 'emittedAt' THEN 'bucket_start'
+              WHEN sort_order = 'desc' THEN 'metric_value DESC NULLS LAST, bucket_start'
+              ELSE 'metric_value ASC NULLS FIRST, bucket_start' END;
+
+  IF s.kind LIKE 'ccv%' THEN
+    -- every watch interval counts in each bucket it overlaps
+    q := 'SELECT b.bucket_start, coalesce(' || @extschema@._value_expr(s, uv, 'b.pfrom', 'b.pto') || ', 0) AS metric_value'
+         ' FROM (SELECT bucket_start, greatest(bucket_start, $1) AS pfrom, least(bucket_end, $2) AS pto'
+         '       FROM @extschema@.time_buckets($17, $1, $2, $18)) b'
+         ' LEFT JOIN @extschema@.events e ON ' || @extschema@._rows_expr(s, uv, 'b.pfrom', 'b.pto') || w ||
+         ' GROUP BY b.bucket_start';
+  ELSE
+    IF current_setting('analytics.use_rollups') = 'on' THEN
+      dim := @extschema@._rollup_dim(s, f, NULL);
+    END IF;
+    -- rollup rows fall into one bucket each only when every bucket boundary
+    -- is a whole UTC hour (day rows: a whole UTC day)
+    IF dim IS NOT NULL AND bucket <> 'minute' AND NOT EXISTS (
+         SELECT 1 FROM @extschema@.time_buckets(bucket, p.from_out, p.to_out, tz) x
+          WHERE pg_catalog.date_bin('1 hour', x.bucket_start, '2000-01-01 00:00+00') <> x.bucket_start
+             OR pg_catalog.date_bin('1 hour', x.bucket_end, '2000-01-01 00:00+00') <> x.bucket_end) THEN
+      rp := @extschema@._rollup_plan(p.from_out, p.to_out, bucket <> 'hour' AND NOT EXISTS (
+         SELECT 1 FROM @extschema@.time_buckets(bucket, p.from_out, p.to_out, tz) x
+          WHERE pg_catalog.date_bin('1 day', x.bucket_start, '2000-01-01 00:00+00') <> x.bucket_start
+             OR pg_catalog.date_bin('1 day', x.bucket_end, '2000-01-01 00:00+00') <> x.bucket_end));
+      q := 'SELECT b.bucket_start, coalesce(v.metric_value, $19) AS metric_value'
+           ' FROM @extschema@.time_buckets($17, $1, $2, $18) b LEFT JOIN ('
+           'SELECT @extschema@.time_bucket($17, x.t, $18) AS bucket_start,'
+           ' @extschema@.stats_metric(@extschema@.event_stats_merge(x.stats), $14, $15, $16) AS metric_value FROM ('
+           || @extschema@._stats_rows(s, f, projects, dim, NULL, true, rp) || ') x GROUP BY 1) v USING (bucket_start)';
+    ELSE
+    q := 'SELECT b.bucket_start, coalesce(v.metric_value, $19) AS metric_value'
+         ' FROM @extschema@.time_buckets($17, $1, $2, $18) b LEFT JOIN ('
+         'SELECT @extschema@.time_bucket($17, e.emitted_at, $18) AS bucket_start, '
+         || @extschema@._value_expr(s, uv, '$1', '$2') || ' AS metric_value FROM @extschema@.events e WHERE '
+         || @extschema@._rows_expr(s, uv, '$1', '$2') || w || ' GROUP BY 1) v USING (bucket_start)';
+    END IF;
+  END IF;
+  RETURN QUERY EXECUTE 'SELECT bucket_start, metric_value FROM (' || q || ') r ORDER BY ' || ord
+    USING p.from_out, p.to_out, projects, f.media_ids, f.media_type, f.continents, f.countries, f.device_types,
+          f.operating_systems, f.browsers, f.referrers, f.tag, s.threshold,
+          s.sm_metric, s.sm_aggregation, s.view_duration, bucket, tz, s.empty_value,
+          rp.raw_from, rp.raw_to, rp.hour_from, rp.hour_to, rp.day_from, rp.day_to, rp.pending, rp.pending_days;
+END $$;
 
 -- @@ tenancy @@ (issue 7: grants, row-level security, SECURITY DEFINER)

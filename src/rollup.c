@@ -1,0 +1,473 @@
+/*-------------------------------------------------------------------------
+ * rollup.c
+ *		Change tracking for the derived data (rollups) of analytics.events.
+ *
+ * The rollups (analytics.rollup_hour, analytics.rollup_day) hold, per UTC
+ * hour/day, project and dimension value, the event_stats array of the
+ * events.  They must stay exact when events arrive late (for an hour already
+ * rolled up), so every write to an events partition has to tell which
+ * (project, hour) it touched.  A trigger could do that, but a row trigger
+ * turns COPY's batched inserts into single ones and a statement trigger with
+ * a transition table copies every row once more; either costs COPY much of
+ * its speed.  Instead the partitions use the table access method
+ * "analytics_heap": PostgreSQL's heap, unchanged, except that inserts,
+ * updates and deletes note the (project_id, UTC hour) of each row they write
+ * in a small per-transaction set (one comparison per row: consecutive rows
+ * mostly share their hour and project).
+ *
+ * Just before the transaction commits (XACT_EVENT_PRE_COMMIT, also before
+ * PREPARE) the set is written to analytics.rollup_pending, in the same
+ * transaction as the events: a reader sees the events and their pending
+ * marks together, or neither.  Queries use the rollups only for hours that
+ * have no pending mark (and read raw events for the others, and for the
+ * marks of their own transaction, from analytics._rollup_own_pending()), so
+ * every answer is exact and as fresh as the events themselves.
+ * Maintenance (analytics._rollup_refresh) consumes the marks it can see,
+ * re-aggregates those hours and deletes the marks in one transaction; marks
+ * committed after its snapshot stay for the next refresh.
+ *
+ * Only the heap's insert/update/delete callbacks are wrapped; the index
+ * build callbacks run the heap's own code with the heap's routine in place,
+ * because heap_getnext() accepts scans of heap tables only.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "analytics.h"
+
+#define PENDING_TABLE "rollup_pending"
+#define PROJECT_KEYLEN 64		/* longer project ids go to the overflow list */
+
+typedef struct PendingKey
+{
+	int64		hour;			/* TimestampTz of the UTC hour start */
+	char		project[PROJECT_KEYLEN];	/* NUL-padded */
+} PendingKey;
+
+typedef struct PendingEntry
+{
+	PendingKey	key;
+} PendingEntry;
+
+typedef struct LongPending
+{
+	int64		hour;
+	char	   *project;
+} LongPending;
+
+static TableAmRoutine analytics_heap_routine;
+static const TableAmRoutine *heap_routine;
+static bool routine_ready = false;
+static bool callbacks_registered = false;
+
+static MemoryContext pending_cxt = NULL;
+static HTAB *pending = NULL;
+static List *pending_long = NIL;	/* LongPending *, project id >= PROJECT_KEYLEN bytes */
+static PendingKey last_key;		/* the last (hour, project) noted */
+static bool last_valid = false;
+
+/* maintenance moves rows between partitions without changing them */
+bool		analytics_rollup_tracking_suspended = false;
+
+/* attribute numbers of the two columns we read, per relation */
+static Oid	cached_relid = InvalidOid;
+static AttrNumber cached_project_att;
+static AttrNumber cached_emitted_att;
+
+static void
+reset_pending(void)
+{
+	if (pending_cxt)
+		MemoryContextReset(pending_cxt);
+	pending = NULL;
+	pending_long = NIL;
+	last_valid = false;
+}
+
+static void
+lookup_atts(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	if (relid == cached_relid)
+		return;
+	cached_project_att = InvalidAttrNumber;
+	cached_emitted_att = InvalidAttrNumber;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped)
+			continue;
+		if (strcmp(NameStr(att->attname), "project_id") == 0 && att->atttypid == TEXTOID)
+			cached_project_att = att->attnum;
+		else if (strcmp(NameStr(att->attname), "emitted_at") == 0 && att->atttypid == TIMESTAMPTZOID)
+			cached_emitted_att = att->attnum;
+	}
+	if (cached_project_att == InvalidAttrNumber || cached_emitted_att == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("table \"%s\" cannot use access method analytics_heap",
+						RelationGetRelationName(rel)),
+				 errdetail("analytics_heap is for partitions of analytics.events: it needs the columns project_id text and emitted_at timestamptz.")));
+	cached_relid = relid;
+}
+
+/* note the (project, hour) of one row */
+static void
+note_values(const char *project, int len, TimestampTz emitted_at)
+{
+	PendingKey	key;
+	int64		hour;
+
+	hour = emitted_at / USECS_PER_HOUR;
+	if (emitted_at < 0 && emitted_at % USECS_PER_HOUR != 0)
+		hour--;
+	hour *= USECS_PER_HOUR;
+
+	if (len >= PROJECT_KEYLEN)
+	{
+		MemoryContext old;
+		LongPending *lp;
+		ListCell   *lc;
+
+		foreach(lc, pending_long)
+		{
+			lp = lfirst(lc);
+			if (lp->hour == hour && strlen(lp->project) == (size_t) len &&
+				memcmp(lp->project, project, len) == 0)
+				return;
+		}
+		old = MemoryContextSwitchTo(pending_cxt);
+		lp = palloc(sizeof(LongPending));
+		lp->hour = hour;
+		lp->project = pnstrdup(project, len);
+		pending_long = lappend(pending_long, lp);
+		MemoryContextSwitchTo(old);
+		return;
+	}
+
+	/* fast path: the same hour and project as the previous row */
+	if (last_valid && last_key.hour == hour && last_key.project[len] == '\0' &&
+		memcmp(last_key.project, project, len) == 0)
+		return;
+
+	memset(&key, 0, sizeof(key));
+	key.hour = hour;
+	memcpy(key.project, project, len);
+
+	if (pending == NULL)
+	{
+		HASHCTL		ctl;
+
+		if (pending_cxt == NULL)
+			pending_cxt = AllocSetContextCreate(TopMemoryContext, "analytics rollup pending",
+												ALLOCSET_SMALL_SIZES);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(PendingKey);
+		ctl.entrysize = sizeof(PendingEntry);
+		ctl.hcxt = pending_cxt;
+		pending = hash_create("analytics rollup pending", 64, &ctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	(void) hash_search(pending, &key, HASH_ENTER, NULL);
+	last_key = key;
+	last_valid = true;
+}
+
+static void
+note_slot(Relation rel, TupleTableSlot *slot)
+{
+	Datum		d;
+	bool		isnull;
+	text	   *project;
+
+	if (analytics_rollup_tracking_suspended)
+		return;
+	lookup_atts(rel);
+	d = slot_getattr(slot, cached_emitted_att, &isnull);
+	if (isnull)
+		return;					/* rejected by NOT NULL anyway */
+	{
+		TimestampTz ts = DatumGetTimestampTz(d);
+
+		d = slot_getattr(slot, cached_project_att, &isnull);
+		if (isnull)
+			return;
+		project = DatumGetTextPP(d);
+		note_values(VARDATA_ANY(project), VARSIZE_ANY_EXHDR(project), ts);
+		if ((Pointer) project != DatumGetPointer(d))
+			pfree(project);
+	}
+}
+
+/* the row version a tid points to, before it is updated or deleted */
+static void
+note_tid(Relation rel, ItemPointer tid)
+{
+	TupleTableSlot *slot;
+
+	if (analytics_rollup_tracking_suspended)
+		return;
+	slot = table_slot_create(rel, NULL);
+	if (heap_routine->tuple_fetch_row_version(rel, tid, SnapshotAny, slot))
+		note_slot(rel, slot);
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+/* ---------------------------------------------------------------------
+ * the wrapped callbacks
+ * --------------------------------------------------------------------- */
+
+static void
+ah_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid, int options,
+				struct BulkInsertStateData *bistate)
+{
+	note_slot(rel, slot);
+	heap_routine->tuple_insert(rel, slot, cid, options, bistate);
+}
+
+static void
+ah_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid, int options,
+							struct BulkInsertStateData *bistate, uint32 specToken)
+{
+	note_slot(rel, slot);
+	heap_routine->tuple_insert_speculative(rel, slot, cid, options, bistate, specToken);
+}
+
+static void
+ah_multi_insert(Relation rel, TupleTableSlot **slots, int nslots, CommandId cid, int options,
+				struct BulkInsertStateData *bistate)
+{
+	for (int i = 0; i < nslots; i++)
+		note_slot(rel, slots[i]);
+	heap_routine->multi_insert(rel, slots, nslots, cid, options, bistate);
+}
+
+static TM_Result
+ah_tuple_delete(Relation rel, ItemPointer tid, CommandId cid, Snapshot snapshot,
+				Snapshot crosscheck, bool wait, TM_FailureData *tmfd, bool changingPart)
+{
+	note_tid(rel, tid);
+	return heap_routine->tuple_delete(rel, tid, cid, snapshot, crosscheck, wait, tmfd, changingPart);
+}
+
+static TM_Result
+ah_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId cid,
+				Snapshot snapshot, Snapshot crosscheck, bool wait, TM_FailureData *tmfd,
+				LockTupleMode *lockmode, bool *update_indexes)
+{
+	note_tid(rel, otid);
+	note_slot(rel, slot);
+	return heap_routine->tuple_update(rel, otid, slot, cid, snapshot, crosscheck, wait, tmfd,
+									  lockmode, update_indexes);
+}
+
+/*
+ * The heap's index build code scans with heap_getnext(), which insists on
+ * the heap's own routine: run it with that routine in place.
+ */
+static double
+ah_index_build_range_scan(Relation table_rel, Relation index_rel, struct IndexInfo *index_info,
+						  bool allow_sync, bool anyvisible, bool progress,
+						  BlockNumber start_blockno, BlockNumber numblocks,
+						  IndexBuildCallback callback, void *callback_state,
+						  TableScanDesc scan)
+{
+	const TableAmRoutine *saved = table_rel->rd_tableam;
+	double		result = 0;
+
+	table_rel->rd_tableam = heap_routine;
+	PG_TRY();
+	{
+		result = heap_routine->index_build_range_scan(table_rel, index_rel, index_info, allow_sync,
+													  anyvisible, progress, start_blockno, numblocks,
+													  callback, callback_state, scan);
+	}
+	PG_FINALLY();
+	{
+		table_rel->rd_tableam = saved;
+	}
+	PG_END_TRY();
+	return result;
+}
+
+static void
+ah_index_validate_scan(Relation table_rel, Relation index_rel, struct IndexInfo *index_info,
+					   Snapshot snapshot, struct ValidateIndexState *state)
+{
+	const TableAmRoutine *saved = table_rel->rd_tableam;
+
+	table_rel->rd_tableam = heap_routine;
+	PG_TRY();
+	{
+		heap_routine->index_validate_scan(table_rel, index_rel, index_info, snapshot, state);
+	}
+	PG_FINALLY();
+	{
+		table_rel->rd_tableam = saved;
+	}
+	PG_END_TRY();
+}
+
+/* ---------------------------------------------------------------------
+ * writing the pending marks
+ * --------------------------------------------------------------------- */
+
+static void
+insert_mark(Relation rel, const char *project, int64 hour)
+{
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	HeapTuple	tup;
+
+	values[0] = CStringGetTextDatum(project);
+	values[1] = TimestampTzGetDatum((TimestampTz) hour);
+	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+	simple_heap_insert(rel, tup);
+	heap_freetuple(tup);
+}
+
+static void
+flush_pending(void)
+{
+	Oid			nsp;
+	Oid			relid;
+	Relation	rel;
+	HASH_SEQ_STATUS seq;
+	PendingEntry *e;
+	ListCell   *lc;
+
+	if ((pending == NULL || hash_get_num_entries(pending) == 0) && pending_long == NIL)
+		return;
+
+	nsp = get_namespace_oid(ANALYTICS_SCHEMA, true);
+	relid = OidIsValid(nsp) ? get_relname_relid(PENDING_TABLE, nsp) : InvalidOid;
+	if (!OidIsValid(relid))
+		return;					/* the extension is being created or dropped */
+
+	rel = table_open(relid, RowExclusiveLock);
+	if (RelationGetDescr(rel)->natts != 2)
+		elog(ERROR, "unexpected row type of %s.%s", ANALYTICS_SCHEMA, PENDING_TABLE);
+	if (pending)
+	{
+		hash_seq_init(&seq, pending);
+		while ((e = hash_seq_search(&seq)) != NULL)
+			insert_mark(rel, e->key.project, e->key.hour);
+	}
+	foreach(lc, pending_long)
+	{
+		LongPending *lp = lfirst(lc);
+
+		insert_mark(rel, lp->project, lp->hour);
+	}
+	table_close(rel, NoLock);
+}
+
+static void
+rollup_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			flush_pending();
+			reset_pending();
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			reset_pending();
+			cached_relid = InvalidOid;
+			break;
+		default:
+			break;
+	}
+}
+
+void
+analytics_rollup_init(void)
+{
+	if (callbacks_registered)
+		return;
+	RegisterXactCallback(rollup_xact_callback, NULL);
+	callbacks_registered = true;
+}
+
+/* ---------------------------------------------------------------------
+ * SQL-callable
+ * --------------------------------------------------------------------- */
+
+PG_FUNCTION_INFO_V1(analytics_heap_handler);
+Datum
+analytics_heap_handler(PG_FUNCTION_ARGS)
+{
+	if (!routine_ready)
+	{
+		heap_routine = GetHeapamTableAmRoutine();
+		analytics_heap_routine = *heap_routine;
+		analytics_heap_routine.tuple_insert = ah_tuple_insert;
+		analytics_heap_routine.tuple_insert_speculative = ah_tuple_insert_speculative;
+		analytics_heap_routine.multi_insert = ah_multi_insert;
+		analytics_heap_routine.tuple_delete = ah_tuple_delete;
+		analytics_heap_routine.tuple_update = ah_tuple_update;
+		analytics_heap_routine.index_build_range_scan = ah_index_build_range_scan;
+		analytics_heap_routine.index_validate_scan = ah_index_validate_scan;
+		routine_ready = true;
+	}
+	analytics_rollup_init();
+	PG_RETURN_POINTER(&analytics_heap_routine);
+}
+
+/*
+ * analytics._rollup_own_pending(): the hours this transaction has written
+ * to and not yet marked in analytics.rollup_pending (marks are written at
+ * commit), so that its own queries read those hours raw.
+ */
+PG_FUNCTION_INFO_V1(analytics_rollup_own_pending);
+Datum
+analytics_rollup_own_pending(PG_FUNCTION_ARGS)
+{
+	int			n = 0;
+	int			cap;
+	Datum	   *elems;
+	HASH_SEQ_STATUS seq;
+	PendingEntry *e;
+	ListCell   *lc;
+
+	cap = (pending ? (int) hash_get_num_entries(pending) : 0) + list_length(pending_long);
+	if (cap == 0)
+		PG_RETURN_NULL();
+	elems = palloc(sizeof(Datum) * cap);
+	if (pending)
+	{
+		hash_seq_init(&seq, pending);
+		while ((e = hash_seq_search(&seq)) != NULL)
+			elems[n++] = TimestampTzGetDatum((TimestampTz) e->key.hour);
+	}
+	foreach(lc, pending_long)
+		elems[n++] = TimestampTzGetDatum((TimestampTz) ((LongPending *) lfirst(lc))->hour);
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, TIMESTAMPTZOID, sizeof(TimestampTz),
+										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
