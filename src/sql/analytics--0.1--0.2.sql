@@ -384,7 +384,7 @@ DECLARE
   pt timestamptz;
   q text;
   result double precision;
-  dim smallint := CASE WHEN current_setting('analytics.use_rollups') = 'on' THEN @extschema@._rollup_dim(s, f, NULL) END;
+  dim smallint := CASE WHEN coalesce(current_setting('analytics.use_rollups', true), 'on') = 'on' THEN @extschema@._rollup_dim(s, f, NULL) END;
   rp @extschema@._rollup_plan;
 BEGIN
   IF s.kind = 'total' THEN
@@ -473,7 +473,7 @@ BEGIN
     p := @extschema@._period(from_ts, to_ts, true);
     pf := p.from_out; pt := p.to_out;
   END IF;
-  IF current_setting('analytics.use_rollups') = 'on' THEN
+  IF coalesce(current_setting('analytics.use_rollups', true), 'on') = 'on' THEN
     dim := @extschema@._rollup_dim(s, f, breakdown);
   END IF;
 
@@ -554,7 +554,7 @@ BEGIN
          ' LEFT JOIN @extschema@.events e ON ' || @extschema@._rows_expr(s, uv, 'b.pfrom', 'b.pto') || w ||
          ' GROUP BY b.bucket_start';
   ELSE
-    IF current_setting('analytics.use_rollups') = 'on' THEN
+    IF coalesce(current_setting('analytics.use_rollups', true), 'on') = 'on' THEN
       dim := @extschema@._rollup_dim(s, f, NULL);
     END IF;
     -- rollup rows fall into one bucket each only when every bucket boundary

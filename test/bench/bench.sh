@@ -75,7 +75,13 @@ for t in analytics.events plain_events; do
   t0=$(date +%s.%N); $PSQL -c "\\copy $t FROM '$WORK/events.copy'"; t1=$(date +%s.%N)
   res "COPY into $t" "$(rate "$N" "$t0" "$t1")"
 done
-$PSQL -c "VACUUM ANALYZE analytics.events" -c "VACUUM ANALYZE plain_events"
+# the derived data: the first maintenance run after the load rolls every hour up
+say "building the rollups (run_maintenance)"
+t0=$(date +%s.%N)
+HOURS=$($PSQL -At -c "SET analytics.maintenance_in_worker = off" -c "SELECT analytics.run_maintenance()->>'rollup_hours_refreshed'")
+t1=$(date +%s.%N)
+res "rollup build after the load (run_maintenance)" "$(awk -v a="$t0" -v b="$t1" -v h="$HOURS" 'BEGIN { printf "%.1f s for %d hours", b - a, h }')"
+$PSQL -c "VACUUM ANALYZE analytics.events" -c "VACUUM ANALYZE plain_events" -c "VACUUM ANALYZE analytics.rollup_hour" -c "VACUUM ANALYZE analytics.rollup_day"
 # the busiest live stream (last day) and video of p001, for the per-media questions
 LIVE=$($PSQL -At -c "SELECT media_id FROM analytics.events WHERE project_id = 'p001' AND media_type = 'live-stream' AND event_type = 'watch' AND emitted_at >= now() - interval '1 day' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
 VIDEO=$($PSQL -At -c "SELECT media_id FROM analytics.events WHERE project_id = 'p001' AND media_type = 'video' AND event_type = 'play' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
@@ -142,6 +148,15 @@ SELECT n, question, pg_temp.pct(a, 0.5), pg_temp.pct(a, 0.95), pg_temp.pct(p, 0.
  ORDER BY n;
 SQL
 
+# ---- 3b. freshness: a late event and a new one are in the very next answer ------
+PERIOD="'$($PSQL -At -c "SELECT now() - interval '29 days'")', '$($PSQL -At -c "SELECT now() + interval '1 minute'")'"
+FRESH=$($PSQL -At -c "SELECT analytics.metric('play', 'count', $PERIOD, project_id => 'p001')" \
+  -c "INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id) VALUES
+        ('p001', now() - interval '20 days', 'play', 'late'), ('p001', now() - interval '1 second', 'play', 'new')" \
+  -c "SELECT analytics.metric('play', 'count', $PERIOD, project_id => 'p001')" |
+  awk 'NR == 1 { a = $1 } NR == 2 { b = $1 } END { print (b - a == 2) ? "yes" : "NO (" a " -> " b ")" }')
+res "a late and a new event counted in the next query (no refresh)" "$FRESH"
+
 # ---- 4. ingest_ping rate, table sizes ----------------------------------------
 say "ingest_ping: pgbench, 2 clients, 10 s"
 cat > "$WORK/ping.sql" <<'SQL'
@@ -167,7 +182,13 @@ $PSQL -At -F $'\t' -c "
   SELECT * FROM (SELECT 'size: ' || c.oid::regclass, pg_size_pretty(pg_total_relation_size(c.oid)) FROM pg_class c
     WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'm') AND NOT c.relispartition
     ORDER BY pg_total_relation_size(c.oid) DESC) d
-  UNION ALL SELECT 'size: plain_events (no index)', pg_size_pretty(pg_total_relation_size('plain_events'))" |
+  UNION ALL SELECT 'size: plain_events (no index)', pg_size_pretty(pg_total_relation_size('plain_events'))
+  UNION ALL
+  SELECT 'size: derived data (rollups + BRIN) / raw events', round(100.0 * (
+           pg_total_relation_size('analytics.rollup_hour') + pg_total_relation_size('analytics.rollup_day')
+           + (SELECT coalesce(sum(pg_relation_size(i.indexrelid)), 0) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+               JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'brin' AND i.indrelid IN (SELECT partition FROM analytics.partitions())))
+         / (SELECT sum(pg_table_size(partition)) FROM analytics.partitions()), 1) || ' %'" |
   while IFS=$'\t' read -r k v; do res "$k" "$v"; done
 
 # ---- 5. ClickHouse -----------------------------------------------------------
@@ -257,10 +278,11 @@ echo "analytics benchmark: $N events, $D days, $P projects, $R runs (ms; API = a
 echo "SQL = the same question as a plain GROUP BY over analytics.events, CH = ClickHouse $( (clickhouse-client --version 2>/dev/null || echo -) | grep -oE '[0-9]+(\.[0-9]+)+' | head -1) MergeTree)"
 echo
 awk -F '\t' 'FILENAME == ARGV[1] { ch50[$1] = $2; ch95[$1] = $3; next }
-  FNR == 1 { printf "%-2s %-42s %9s %9s %9s %9s %7s %9s %9s %7s\n", "#", "question", "API p50", "API p95", "SQL p50", "SQL p95", "API/SQL", "CH p50", "CH p95", "API/CH" }
+  FNR == 1 { printf "%-2s %-42s %9s %9s %9s %9s %7s %7s %9s %9s %7s\n", "#", "question", "API p50", "API p95", "SQL p50", "SQL p95", "API/SQL", "SQL/API", "CH p50", "CH p95", "API/CH" }
   { r = ($5 > 0) ? sprintf("%.2f", $3 / $5) : "-"
     c = ($1 in ch50) ? ch50[$1] : "-"; c9 = ($1 in ch95) ? ch95[$1] : "-"
-    rc = ($1 in ch50 && ch50[$1] > 0) ? sprintf("%.0f", $3 / ch50[$1]) : "-"
-    printf "%-2s %-42s %9s %9s %9s %9s %7s %9s %9s %7s\n", $1, $2, $3, $4, $5, $6, r, c, c9, rc }' "$WORK/ch.tsv" "$WORK/pg.tsv"
+    rc = ($1 in ch50 && ch50[$1] > 0) ? sprintf("%.3f", $3 / ch50[$1]) : "-"
+    x = ($3 > 0) ? sprintf("%.0f", $5 / $3) : "-"
+    printf "%-2s %-42s %9s %9s %9s %9s %7s %7s %9s %9s %7s\n", $1, $2, $3, $4, $5, $6, r, x, c, c9, rc }' "$WORK/ch.tsv" "$WORK/pg.tsv"
 echo
 cat "$WORK/summary"
