@@ -13,9 +13,12 @@ SELECT media_id, sum(n)::bigint AS total
 -- two old partitions made by hand: a day partition whose name lies about its
 -- day, and a week-long partition with a name that says nothing
 CREATE TABLE analytics.events_p20991231 PARTITION OF analytics.events
-  FOR VALUES FROM (date_trunc('day', now() - interval '20 days')) TO (date_trunc('day', now() - interval '19 days'));
+  FOR VALUES FROM (date_trunc('day', now() - interval '20 days')) TO (date_trunc('day', now() - interval '19 days')) USING analytics_heap;
 CREATE TABLE analytics.events_old_week PARTITION OF analytics.events
-  FOR VALUES FROM (date_trunc('day', now() - interval '30 days')) TO (date_trunc('day', now() - interval '23 days'));
+  FOR VALUES FROM (date_trunc('day', now() - interval '30 days')) TO (date_trunc('day', now() - interval '23 days')) USING analytics_heap;
+-- a partition must use analytics_heap (the rollups' change tracking)
+CREATE TABLE analytics.events_plain_heap PARTITION OF analytics.events
+  FOR VALUES FROM ('1990-01-01') TO ('1990-01-02');
 INSERT INTO analytics.events (emitted_at, event_type, media_id)
 SELECT date_trunc('day', now() - interval '20 days') + interval '1 hour', 'play', 'vi1' FROM generate_series(1, 3);
 INSERT INTO analytics.events (emitted_at, event_type, media_id, media_type)

@@ -8,7 +8,7 @@ CREATE DATABASE analytics_worker_test;
 SET TimeZone = 'UTC';
 CREATE EXTENSION analytics;
 CREATE TABLE analytics.events_old PARTITION OF analytics.events
-  FOR VALUES FROM (date_trunc('day', now() - interval '40 days')) TO (date_trunc('day', now() - interval '39 days'));
+  FOR VALUES FROM (date_trunc('day', now() - interval '40 days')) TO (date_trunc('day', now() - interval '39 days')) USING analytics_heap;
 INSERT INTO analytics.events (emitted_at, event_type, media_id)
 SELECT date_trunc('day', now() - interval '40 days') + interval '1 hour', 'play', 'vi1' FROM generate_series(1, 5);
 

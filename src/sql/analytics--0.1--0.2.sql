@@ -81,6 +81,65 @@ INSERT INTO @extschema@.rollup_pending (project_id, hour)
 SELECT DISTINCT e.project_id, pg_catalog.date_bin('1 hour', e.emitted_at, '2000-01-01 00:00+00')
   FROM @extschema@.events e;
 
+-- Partitions made by hand (CREATE TABLE ... PARTITION OF, ATTACH, DETACH)
+-- must keep the rollups exact too: a partition of analytics.events must use
+-- analytics_heap (else its writes would go unnoticed), and the rows of an
+-- attached or detached partition came or went without a write, so their
+-- hours become pending. rollup_partitions lists the partitions known so far.
+CREATE TABLE @extschema@.rollup_partitions (relid oid PRIMARY KEY);
+INSERT INTO @extschema@.rollup_partitions
+SELECT i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = '@extschema@.events'::regclass;
+
+CREATE FUNCTION @extschema@._mark_partition(rel regclass)
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE pg_catalog.format(
+    'INSERT INTO @extschema@.rollup_pending (project_id, hour)'
+    ' SELECT DISTINCT e.project_id, pg_catalog.date_bin(''1 hour'', e.emitted_at, ''2000-01-01 00:00+00'') FROM %s e', rel);
+END $$;
+REVOKE ALL ON FUNCTION @extschema@._mark_partition(regclass) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._events_ddl()
+RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  p record;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger_ddl_commands() c
+                  WHERE c.object_type = 'table' AND c.schema_name = '@extschema@') THEN
+    RETURN;
+  END IF;
+  -- new partitions: attached (rows came) or created
+  FOR p IN SELECT i.inhrelid::regclass AS rel, a.amname
+             FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class r ON r.oid = i.inhrelid
+             LEFT JOIN pg_catalog.pg_am a ON a.oid = r.relam
+            WHERE i.inhparent = '@extschema@.events'::regclass
+              AND i.inhrelid NOT IN (SELECT k.relid FROM @extschema@.rollup_partitions k) LOOP
+    IF p.amname IS DISTINCT FROM 'analytics_heap' THEN
+      RAISE EXCEPTION 'partition % of analytics.events must use the table access method analytics_heap', p.rel
+        USING ERRCODE = 'wrong_object_type',
+              DETAIL = 'analytics_heap notes which hours each write touches, so that the rollups stay exact.',
+              HINT = 'Create it with USING analytics_heap, or run ALTER TABLE ... SET ACCESS METHOD analytics_heap before attaching it.';
+    END IF;
+    PERFORM @extschema@._mark_partition(p.rel);
+    INSERT INTO @extschema@.rollup_partitions VALUES (p.rel);
+  END LOOP;
+  -- partitions gone: detached (rows went) or dropped
+  FOR p IN SELECT k.relid FROM @extschema@.rollup_partitions k
+            WHERE k.relid NOT IN (SELECT i.inhrelid FROM pg_catalog.pg_inherits i
+                                   WHERE i.inhparent = '@extschema@.events'::regclass) LOOP
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_class r WHERE r.oid = p.relid) THEN
+      PERFORM @extschema@._mark_partition(p.relid::regclass);
+    END IF;
+    DELETE FROM @extschema@.rollup_partitions k WHERE k.relid = p.relid;
+  END LOOP;
+END $$;
+REVOKE ALL ON FUNCTION @extschema@._events_ddl() FROM PUBLIC;
+CREATE EVENT TRIGGER analytics_events_ddl ON ddl_command_end
+  WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+  EXECUTE FUNCTION @extschema@._events_ddl();
+
 -- the hours of this transaction not yet in rollup_pending (written at commit)
 CREATE FUNCTION @extschema@._rollup_own_pending()
 RETURNS timestamptz[]
