@@ -12,7 +12,7 @@ REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan in
                api_data api_metric api_breakdown api_timeseries api_json api_errors rollup_equivalence
 REGRESS_OPTS = --inputdir=.
 # isolation specs live in test/specs, their expected output in expected/
-ISOLATION      = maintenance_concurrency ingest_during_maintenance ingest_concurrency
+ISOLATION      = maintenance_concurrency ingest_during_maintenance ingest_concurrency rollup_concurrency
 ISOLATION_OPTS = --inputdir=test --outputdir=.
 
 SHLIB_LINK += -lpcre2-8
