@@ -117,6 +117,11 @@ SELECT 'timeseries', format('SELECT * FROM analytics.timeseries(%L, %L, %L, %L, 
        periods, (VALUES (NULL::jsonb), ('{"country": "DE"}')) f(filter)
  WHERE (i <> 'minute' OR period LIKE 'inside%') AND (tz = 'UTC' OR metric = 'play');
 INSERT INTO shapes
+SELECT 'ccv', format('SELECT analytics.metric(''ccv'', %L, %L, %L, %L, unique_viewers => %L, project_id => %L) AS metric',
+                     agg, pf, pt, filter, uv, CASE WHEN filter IS NULL THEN 'rq2' ELSE 'rq1' END)
+  FROM (VALUES ('peak'), ('average')) a(agg), periods, (VALUES (false), (true)) u(uv),
+       (VALUES (NULL::jsonb), ('{"mediaId": "m1"}'), ('{"mediaId": ["m2"]}')) f(filter);
+INSERT INTO shapes
 SELECT 'ccv and unique views', q FROM (VALUES
   ($$SELECT analytics.metric('ccv', 'peak', now() - interval '1 day', now(), project_id => 'rq1') AS metric$$),
   ($$SELECT analytics.metric('view', 'count', now() - interval '2 days', now(), unique_viewers => true, project_id => 'rq1') AS metric$$),

@@ -57,6 +57,34 @@ CREATE TABLE @extschema@.rollup_day (LIKE @extschema@.rollup_hour INCLUDING ALL)
 COMMENT ON TABLE @extschema@.rollup_day IS
     'event_stats per UTC day, project and dimension value (sum of the day''s rollup_hour rows)';
 
+-- concurrent viewers per minute: for each project (media_id NULL) and each
+-- (project, media), the peak number of distinct sessions / viewers watching
+-- at one instant of the minute and the integral of that number over the
+-- minute (watcher-seconds), as analytics.ccv computes them over the minute.
+-- Peaks and integrals over whole minutes combine exactly (max and sum).
+CREATE TABLE @extschema@.rollup_ccv (
+    project_id    text NOT NULL,
+    media_id      text,
+    minute        timestamptz NOT NULL,
+    peak_sessions integer NOT NULL,
+    secs_sessions double precision NOT NULL,
+    peak_viewers  integer NOT NULL,
+    secs_viewers  double precision NOT NULL
+);
+CREATE INDEX rollup_ccv_idx ON @extschema@.rollup_ccv (project_id, media_id, minute);
+CREATE INDEX rollup_ccv_minute_idx ON @extschema@.rollup_ccv (minute);
+COMMENT ON TABLE @extschema@.rollup_ccv IS
+    'concurrent viewers per minute, per project and per media (derived from watch events by maintenance)';
+
+-- the longest watch event emitted in each hour, per project: how far past a
+-- period the raw part of a ccv query must look (at most an hour)
+CREATE TABLE @extschema@.rollup_watch_max (
+    project_id text NOT NULL,
+    hour       timestamptz NOT NULL,
+    max_value  double precision NOT NULL,
+    PRIMARY KEY (project_id, hour)
+);
+
 -- derived data is rebuilt, not dumped: pg_dump skips these rows
 -- (the pending marks of restored events are added by the restore itself)
 
@@ -202,6 +230,34 @@ BEGIN
      WHERE r.bucket >= d AND r.bucket < d + interval '24 hours'
      GROUP BY r.project_id, r.dim, r.value, r.media_type;
   END LOOP;
+
+  -- concurrent viewers: a watch event emitted in hour h covers minutes of h
+  -- and of h - 1 hour, so both hours' minutes are recomputed
+  DELETE FROM @extschema@.rollup_watch_max w WHERE w.hour = ANY (hrs);
+  INSERT INTO @extschema@.rollup_watch_max (project_id, hour, max_value)
+  SELECT e.project_id, pg_catalog.date_bin('1 hour', e.emitted_at, '2000-01-01 00:00+00'), max(e.value)
+    FROM @extschema@.events e, unnest(hrs) h
+   WHERE e.event_type = 'watch' AND e.value > 0 AND e.emitted_at >= h AND e.emitted_at < h + interval '1 hour'
+   GROUP BY 1, 2;
+  FOR d IN SELECT DISTINCT x FROM unnest(hrs) h, LATERAL (VALUES (h), (h - interval '1 hour')) v(x) ORDER BY 1 LOOP
+    DELETE FROM @extschema@.rollup_ccv c WHERE c.minute >= d AND c.minute < d + interval '1 hour';
+    INSERT INTO @extschema@.rollup_ccv (project_id, media_id, minute, peak_sessions, secs_sessions, peak_viewers, secs_viewers)
+    SELECT g.project_id, g.media_id, g.m, (g.cs)[1]::integer, (g.cs)[2] * 60, (g.cv)[1]::integer, (g.cv)[2] * 60
+      FROM (SELECT x.project_id, x.media_id, m.m,
+                   @extschema@.ccv(x.s, x.e, x.session_id, m.m, m.m + interval '1 minute') AS cs,
+                   @extschema@.ccv(CASE WHEN x.viewer_id IS NULL THEN x.e ELSE x.s END, x.e, x.viewer_id,
+                                   m.m, m.m + interval '1 minute') AS cv
+              FROM (SELECT e.project_id, e.media_id, e.session_id, e.viewer_id,
+                           e.emitted_at - e.value * interval '1 second' AS s, e.emitted_at AS e
+                      FROM @extschema@.events e
+                     WHERE e.event_type = 'watch' AND e.value > 0 AND e.emitted_at > d
+                       AND e.emitted_at < d + interval '2 hours'
+                       AND e.emitted_at - e.value * interval '1 second' < d + interval '1 hour') x,
+                   LATERAL pg_catalog.generate_series(
+                     pg_catalog.date_bin('1 minute', greatest(x.s, d), '2000-01-01 00:00+00'),
+                     least(x.e, d + interval '1 hour') - interval '1 microsecond', interval '1 minute') m(m)
+             GROUP BY GROUPING SETS ((x.project_id, m.m), (x.project_id, x.media_id, m.m))) g;
+  END LOOP;
   RETURN pg_catalog.array_length(hrs, 1);
 END $$;
 COMMENT ON FUNCTION @extschema@._rollup_refresh(integer) IS
@@ -215,6 +271,8 @@ LANGUAGE sql AS $$
 DELETE FROM @extschema@.rollup_hour r WHERE r.bucket >= lo AND r.bucket < hi;
 DELETE FROM @extschema@.rollup_day r WHERE r.bucket >= lo AND r.bucket < hi;
 DELETE FROM @extschema@.rollup_pending p WHERE p.hour >= lo AND p.hour < hi;
+DELETE FROM @extschema@.rollup_ccv c WHERE c.minute >= lo AND c.minute < hi;
+DELETE FROM @extschema@.rollup_watch_max w WHERE w.hour >= lo AND w.hour < hi;
 $$;
 REVOKE ALL ON FUNCTION @extschema@._rollup_forget(timestamptz, timestamptz) FROM PUBLIC;
 
@@ -424,6 +482,81 @@ BEGIN
   RETURN q;
 END $$;
 
+-- ccv peak / average of one project (and one media, or all) over [pf, pt)
+-- from the per-minute rows, with raw events for the partial minutes at both
+-- ends and for the minutes of stale hours (h is stale when h or h + 1 hour
+-- has a pending mark). Returns {peak, average}.
+CREATE FUNCTION @extschema@._ccv_from_rollups(project text, media text, unique_viewers boolean,
+                                              pf timestamptz, pt timestamptz)
+RETURNS double precision[]
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  o constant timestamptz := '2000-01-01 00:00+00';
+  ms timestamptz := pg_catalog.date_bin('1 minute', pf, o);
+  me timestamptz := pg_catalog.date_bin('1 minute', pt, o);
+  pend timestamptz[];
+  stale timestamptz[];
+  lo timestamptz[] := '{}';
+  hi timestamptz[] := '{}';
+  peak double precision := 0;
+  secs double precision := 0;
+  pk double precision;
+  sc double precision;
+  look interval;
+  r double precision[];
+  i integer;
+  q constant text := 'SELECT @extschema@.ccv(' ||
+    CASE WHEN unique_viewers THEN 'CASE WHEN e.viewer_id IS NULL THEN e.emitted_at ELSE e.emitted_at - e.value * interval ''1 second'' END'
+         ELSE 'e.emitted_at - e.value * interval ''1 second''' END ||
+    ', e.emitted_at, ' || CASE WHEN unique_viewers THEN 'e.viewer_id' ELSE 'e.session_id' END || ', $1, $2)'
+    ' FROM @extschema@.events e WHERE e.event_type = ''watch'' AND e.value > 0 AND e.emitted_at > $1'
+    ' AND e.emitted_at < $2 + $3 AND e.emitted_at - e.value * interval ''1 second'' < $2 AND e.project_id = $4' ||
+    CASE WHEN media IS NOT NULL THEN ' AND e.media_id = $5' ELSE '' END;
+BEGIN
+  IF ms < pf THEN ms := ms + interval '1 minute'; END IF;
+  IF ms >= me THEN
+    ms := pt; me := pt;             -- no whole minute: all raw
+  END IF;
+  SELECT coalesce(pg_catalog.array_agg(DISTINCT h), '{}') INTO pend
+    FROM (SELECT x.hour AS h FROM @extschema@.rollup_pending x
+           WHERE x.hour >= pg_catalog.date_bin('1 hour', pf, o) AND x.hour <= pt + interval '1 hour'
+          UNION ALL SELECT h FROM unnest(@extschema@._rollup_own_pending()) h) y;
+  stale := ARRAY(SELECT DISTINCT x FROM unnest(pend) h, LATERAL (VALUES (h), (h - interval '1 hour')) v(x));
+  IF ms < me THEN
+    IF unique_viewers THEN
+      SELECT max(c.peak_viewers), sum(c.secs_viewers) INTO pk, sc FROM @extschema@.rollup_ccv c
+       WHERE c.project_id = project AND c.media_id IS NOT DISTINCT FROM media AND c.minute >= ms AND c.minute < me
+         AND pg_catalog.date_bin('1 hour', c.minute, o) <> ALL (stale);
+    ELSE
+      SELECT max(c.peak_sessions), sum(c.secs_sessions) INTO pk, sc FROM @extschema@.rollup_ccv c
+       WHERE c.project_id = project AND c.media_id IS NOT DISTINCT FROM media AND c.minute >= ms AND c.minute < me
+         AND pg_catalog.date_bin('1 hour', c.minute, o) <> ALL (stale);
+    END IF;
+    peak := greatest(peak, coalesce(pk, 0));
+    secs := secs + coalesce(sc, 0);
+  END IF;
+  -- raw pieces
+  IF pf < ms THEN lo := lo || pf; hi := hi || ms; END IF;
+  IF me < pt THEN lo := lo || me; hi := hi || pt; END IF;
+  SELECT lo || coalesce(pg_catalog.array_agg(greatest(h, ms)), '{}'), hi || coalesce(pg_catalog.array_agg(least(h + interval '1 hour', me)), '{}')
+    INTO lo, hi FROM unnest(stale) h WHERE h + interval '1 hour' > ms AND h < me;
+  SELECT * INTO lo, hi FROM @extschema@._merge_ranges(lo, hi);
+  FOR i IN 1 .. coalesce(cardinality(lo), 0) LOOP
+    -- how far past the piece a watch event covering it can be emitted
+    IF EXISTS (SELECT 1 FROM unnest(pend) h WHERE h >= pg_catalog.date_bin('1 hour', lo[i], o) AND h <= hi[i] + interval '1 hour') THEN
+      look := interval '1 hour';
+    ELSE
+      SELECT coalesce(max(w.max_value), 0) * interval '1 second' + interval '1 microsecond' INTO look
+        FROM @extschema@.rollup_watch_max w
+       WHERE w.project_id = project AND w.hour >= pg_catalog.date_bin('1 hour', lo[i], o) AND w.hour <= hi[i] + interval '1 hour';
+    END IF;
+    EXECUTE q INTO r USING lo[i], hi[i], look, project, media;
+    peak := greatest(peak, coalesce(r[1], 0));
+    secs := secs + coalesce(r[2], 0) * extract(epoch FROM hi[i] - lo[i]);
+  END LOOP;
+  RETURN ARRAY[peak, secs / extract(epoch FROM pt - pf)];
+END $$;
+
 -- the query functions of 0.1, reading rollups where they can
 CREATE OR REPLACE FUNCTION @extschema@.metric(metric text, aggregation text,
                                    from_ts timestamptz DEFAULT NULL, to_ts timestamptz DEFAULT NULL,
@@ -456,7 +589,14 @@ BEGIN
       p := @extschema@._period(from_ts, to_ts, true);
       pf := p.from_out; pt := p.to_out;
     END IF;
-    IF dim IS NOT NULL THEN
+    IF s.kind IN ('ccv_peak', 'ccv_average') AND projects[1] IS NOT NULL
+       AND coalesce(current_setting('analytics.use_rollups', true), 'on') = 'on'
+       AND (f.media_ids IS NULL OR cardinality(f.media_ids) = 1)
+       AND f.media_type IS NULL AND f.continents IS NULL AND f.countries IS NULL AND f.device_types IS NULL
+       AND f.operating_systems IS NULL AND f.browsers IS NULL AND f.referrers IS NULL AND f.tag IS NULL THEN
+      -- one project, one media or all: the per-minute rows
+      RETURN (@extschema@._ccv_from_rollups(projects[1], f.media_ids[1], uv, pf, pt))[CASE WHEN s.kind = 'ccv_peak' THEN 1 ELSE 2 END];
+    ELSIF dim IS NOT NULL THEN
       rp := @extschema@._rollup_plan(pf, pt, true);
       q := 'SELECT @extschema@.stats_metric(@extschema@.event_stats_merge(x.stats), $14, $15, $16) FROM ('
            || @extschema@._stats_rows(s, f, projects, dim, NULL, false, rp) || ') x';

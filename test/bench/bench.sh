@@ -89,7 +89,7 @@ VIDEO=$($PSQL -At -c "SELECT media_id FROM analytics.events WHERE project_id = '
 # ---- 3. PostgreSQL: questions, API vs plain SQL -----------------------------
 say "timing the questions on PostgreSQL ($R runs each after a warm-up)"
 W="project_id = 'p001' AND event_type = 'play' AND emitted_at >= now() - interval '30 days' AND emitted_at < now()"
-$PSQL -At -F $'\t' -v runs="$R" -v live="$LIVE" -v video="$VIDEO" -v w="$W" -v answers="$WORK/answers" > "$WORK/pg.tsv" <<'SQL'
+$PSQL -At -F $'\t' -v runs="$R" -v live="$LIVE" -v video="$VIDEO" -v w="$W" -v answers="$WORK/answers" -v equiv="$WORK/equiv" > "$WORK/pg.tsv" <<'SQL'
 CREATE FUNCTION pg_temp.bench(q text, runs int) RETURNS double precision[] LANGUAGE plpgsql AS $$
 DECLARE t0 timestamptz; d double precision[] := '{}'; i int;
 BEGIN
@@ -143,10 +143,27 @@ INSERT INTO questions VALUES
 \o :answers
 SELECT n, pg_temp.answer(plain) FROM questions ORDER BY n;
 \o
+-- the equivalence test at full size: every question's API answer with the
+-- rollups and from raw events only (counts identical, floats within 1e-9)
+CREATE FUNCTION pg_temp.rows_with(q text, rollups text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE r jsonb; BEGIN
+  PERFORM set_config('analytics.use_rollups', rollups, false);
+  EXECUTE 'SELECT coalesce(jsonb_agg(to_jsonb(x)), ''[]'') FROM (' || q || ') x' INTO r;
+  PERFORM set_config('analytics.use_rollups', 'on', false);
+  RETURN r;
+END $$;
+\o :equiv
+SELECT count(*) FILTER (WHERE a = b OR (jsonb_array_length(a) = 1 AND jsonb_array_length(b) = 1
+         AND abs((a->0->>'metric')::float8 - (b->0->>'metric')::float8) <= 1e-9 * greatest(abs((b->0->>'metric')::float8), 1)))
+       || ' of ' || count(*) || ' questions give the same answer with and without rollups'
+  FROM (SELECT pg_temp.rows_with(api, 'on') AS a, pg_temp.rows_with(api, 'off') AS b FROM questions) x;
+\o
 SELECT n, question, pg_temp.pct(a, 0.5), pg_temp.pct(a, 0.95), pg_temp.pct(p, 0.5), pg_temp.pct(p, 0.95)
   FROM (SELECT n, question, pg_temp.bench(api, :runs) AS a, pg_temp.bench(plain, :runs) AS p FROM questions ORDER BY n) r
  ORDER BY n;
 SQL
+
+res "equivalence at full size (API, rollups on vs off)" "$(cat "$WORK/equiv")"
 
 # ---- 3b. freshness: a late event and a new one are in the very next answer ------
 PERIOD="'$($PSQL -At -c "SELECT now() - interval '29 days'")', '$($PSQL -At -c "SELECT now() + interval '1 minute'")'"
@@ -156,6 +173,24 @@ FRESH=$($PSQL -At -c "SELECT analytics.metric('play', 'count', $PERIOD, project_
   -c "SELECT analytics.metric('play', 'count', $PERIOD, project_id => 'p001')" |
   awk 'NR == 1 { a = $1 } NR == 2 { b = $1 } END { print (b - a == 2) ? "yes" : "NO (" a " -> " b ")" }')
 res "a late and a new event counted in the next query (no refresh)" "$FRESH"
+# with steady ingest the hours written since the last maintenance run are
+# pending and read raw: the current hour (and a late one) now are
+$PSQL -At -F $'\t' -v runs="$R" -v live="$LIVE" > "$WORK/pending.tsv" <<'SQL'
+CREATE FUNCTION pg_temp.p50(q text, runs int) RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz; d double precision[] := '{}'; i int;
+BEGIN
+  EXECUTE q;
+  FOR i IN 1..runs LOOP t0 := clock_timestamp(); EXECUTE q; d := d || extract(epoch FROM clock_timestamp() - t0) * 1000; END LOOP;
+  RETURN (SELECT round(percentile_disc(0.5) WITHIN GROUP (ORDER BY x)::numeric, 1) FROM unnest(d) x);
+END $$;
+SELECT 'API p50 with the current hour pending: play count, 1 project, 30 d',
+       pg_temp.p50($$SELECT analytics.metric('play', 'count', now() - interval '30 days', now(), project_id => 'p001')$$, :runs) || ' ms';
+SELECT 'API p50 with the current hour pending: plays by country, 1 project',
+       pg_temp.p50($$SELECT * FROM analytics.breakdown('play', 'country', now() - interval '30 days', now(), project_id => 'p001') LIMIT 25$$, :runs) || ' ms';
+SELECT 'API p50 with the current hour pending: ccv peak, 1 live stream',
+       pg_temp.p50(format($$SELECT analytics.metric('ccv', 'peak', now() - interval '1 day', now(), '{"mediaId": "%s"}', project_id => 'p001')$$, :'live'), :runs) || ' ms';
+SQL
+while IFS=$'\t' read -r k v; do res "$k" "$v"; done < "$WORK/pending.tsv"
 
 # ---- 4. ingest_ping rate, table sizes ----------------------------------------
 say "ingest_ping: pgbench, 2 clients, 10 s"
