@@ -58,10 +58,12 @@ COMMENT ON TABLE @extschema@.rollup_day IS
     'event_stats per UTC day, project and dimension value (sum of the day''s rollup_hour rows)';
 
 -- concurrent viewers per minute: for each project (media_id NULL) and each
--- (project, media), the peak number of distinct sessions / viewers watching
+-- (project, live stream), the peak number of distinct sessions / viewers watching
 -- at one instant of the minute and the integral of that number over the
 -- minute (watcher-seconds), as analytics.ccv computes them over the minute.
 -- Peaks and integrals over whole minutes combine exactly (max and sum).
+-- Videos have no rows of their own (they would be most of the rows, for a
+-- metric that matters for live streams): ccv of one video reads raw events.
 CREATE TABLE @extschema@.rollup_ccv (
     project_id    text NOT NULL,
     media_id      text,
@@ -72,7 +74,8 @@ CREATE TABLE @extschema@.rollup_ccv (
     secs_viewers  double precision NOT NULL
 );
 CREATE INDEX rollup_ccv_idx ON @extschema@.rollup_ccv (project_id, media_id, minute);
-CREATE INDEX rollup_ccv_minute_idx ON @extschema@.rollup_ccv (minute);
+-- written hour by hour, in time order: a BRIN index finds an hour's rows
+CREATE INDEX rollup_ccv_minute_idx ON @extschema@.rollup_ccv USING brin (minute);
 COMMENT ON TABLE @extschema@.rollup_ccv IS
     'concurrent viewers per minute, per project and per media (derived from watch events by maintenance)';
 
@@ -242,12 +245,13 @@ BEGIN
   FOR d IN SELECT DISTINCT x FROM unnest(hrs) h, LATERAL (VALUES (h), (h - interval '1 hour')) v(x) ORDER BY 1 LOOP
     DELETE FROM @extschema@.rollup_ccv c WHERE c.minute >= d AND c.minute < d + interval '1 hour';
     INSERT INTO @extschema@.rollup_ccv (project_id, media_id, minute, peak_sessions, secs_sessions, peak_viewers, secs_viewers)
-    SELECT g.project_id, g.media_id, g.m, (g.cs)[1]::integer, (g.cs)[2] * 60, (g.cv)[1]::integer, (g.cv)[2] * 60
-      FROM (SELECT x.project_id, x.media_id, m.m,
+    SELECT g.project_id, g.live_id, g.m, (g.cs)[1]::integer, (g.cs)[2] * 60, (g.cv)[1]::integer, (g.cv)[2] * 60
+      FROM (SELECT x.project_id, x.live_id, m.m, GROUPING(x.live_id) AS whole_project,
                    @extschema@.ccv(x.s, x.e, x.session_id, m.m, m.m + interval '1 minute') AS cs,
                    @extschema@.ccv(CASE WHEN x.viewer_id IS NULL THEN x.e ELSE x.s END, x.e, x.viewer_id,
                                    m.m, m.m + interval '1 minute') AS cv
-              FROM (SELECT e.project_id, e.media_id, e.session_id, e.viewer_id,
+              FROM (SELECT e.project_id, e.session_id, e.viewer_id,
+                           CASE WHEN e.media_type = 'live-stream' THEN e.media_id END AS live_id,
                            e.emitted_at - e.value * interval '1 second' AS s, e.emitted_at AS e
                       FROM @extschema@.events e
                      WHERE e.event_type = 'watch' AND e.value > 0 AND e.emitted_at > d
@@ -256,7 +260,8 @@ BEGIN
                    LATERAL pg_catalog.generate_series(
                      pg_catalog.date_bin('1 minute', greatest(x.s, d), '2000-01-01 00:00+00'),
                      least(x.e, d + interval '1 hour') - interval '1 microsecond', interval '1 minute') m(m)
-             GROUP BY GROUPING SETS ((x.project_id, m.m), (x.project_id, x.media_id, m.m))) g;
+             GROUP BY GROUPING SETS ((x.project_id, m.m), (x.project_id, x.live_id, m.m))) g
+     WHERE g.whole_project = 1 OR g.live_id IS NOT NULL;
   END LOOP;
   RETURN pg_catalog.array_length(hrs, 1);
 END $$;
@@ -522,16 +527,27 @@ BEGIN
            WHERE x.hour >= pg_catalog.date_bin('1 hour', pf, o) AND x.hour <= pt + interval '1 hour'
           UNION ALL SELECT h FROM unnest(@extschema@._rollup_own_pending()) h) y;
   stale := ARRAY(SELECT DISTINCT x FROM unnest(pend) h, LATERAL (VALUES (h), (h - interval '1 hour')) v(x));
+  -- one media: only live streams have rows (a media id that was ever a
+  -- video, or is not rolled up yet, reads raw events)
+  IF media IS NOT NULL AND ms < me AND NOT coalesce((
+       SELECT bool_and(r.media_type = 'live-stream') FROM @extschema@.rollup_day r
+        WHERE r.project_id = project AND r.dim = 1 AND r.value = media), false) THEN
+    ms := pt; me := pt;
+  END IF;
+  IF ms < me AND media IS NULL THEN
+    SELECT max(CASE WHEN unique_viewers THEN c.peak_viewers ELSE c.peak_sessions END),
+           sum(CASE WHEN unique_viewers THEN c.secs_viewers ELSE c.secs_sessions END) INTO pk, sc
+      FROM @extschema@.rollup_ccv c
+     WHERE c.project_id = project AND c.media_id IS NULL AND c.minute >= ms AND c.minute < me
+       AND pg_catalog.date_bin('1 hour', c.minute, o) <> ALL (stale);
+  ELSIF ms < me THEN
+    SELECT max(CASE WHEN unique_viewers THEN c.peak_viewers ELSE c.peak_sessions END),
+           sum(CASE WHEN unique_viewers THEN c.secs_viewers ELSE c.secs_sessions END) INTO pk, sc
+      FROM @extschema@.rollup_ccv c
+     WHERE c.project_id = project AND c.media_id = media AND c.minute >= ms AND c.minute < me
+       AND pg_catalog.date_bin('1 hour', c.minute, o) <> ALL (stale);
+  END IF;
   IF ms < me THEN
-    IF unique_viewers THEN
-      SELECT max(c.peak_viewers), sum(c.secs_viewers) INTO pk, sc FROM @extschema@.rollup_ccv c
-       WHERE c.project_id = project AND c.media_id IS NOT DISTINCT FROM media AND c.minute >= ms AND c.minute < me
-         AND pg_catalog.date_bin('1 hour', c.minute, o) <> ALL (stale);
-    ELSE
-      SELECT max(c.peak_sessions), sum(c.secs_sessions) INTO pk, sc FROM @extschema@.rollup_ccv c
-       WHERE c.project_id = project AND c.media_id IS NOT DISTINCT FROM media AND c.minute >= ms AND c.minute < me
-         AND pg_catalog.date_bin('1 hour', c.minute, o) <> ALL (stale);
-    END IF;
     peak := greatest(peak, coalesce(pk, 0));
     secs := secs + coalesce(sc, 0);
   END IF;
