@@ -6,10 +6,10 @@
 -- (relative 1e-9: the rollups add the same values in another order).
 SET TimeZone = 'UTC';
 SET analytics.maintenance_in_worker = off;
-CREATE TEMP TABLE rq_anchor AS SELECT date_trunc('hour', now()) - interval '4 days' AS a;
+CREATE TEMP TABLE rq_anchor AS SELECT date_trunc('hour', now()) - interval '15 days' AS a;
 SELECT setseed(0.42);
 
--- 30,000 random events over the last 4 days, 3 projects (rq1..rq3)
+-- 50,000 random events over the last 15 days (a whole Monday-to-Monday week and more), 3 projects (rq1..rq3)
 CREATE FUNCTION pg_temp.random_events(n integer, lo timestamptz, hi timestamptz) RETURNS void LANGUAGE sql AS $$
 INSERT INTO analytics.events (project_id, emitted_at, event_type, value, media_id, media_type, session_id, viewer_id,
                               referrer, continent, country, device_type, operating_system, browser)
@@ -31,13 +31,13 @@ SELECT 'rq' || (1 + (r1 * 3)::int % 3), lo + r2 * (hi - lo), t,
        LATERAL (SELECT (ARRAY['EU', 'EU', 'NA', 'AS', NULL])[1 + (x.r8 * 5)::int % 5] AS continent,
                        (ARRAY['FR', 'DE', 'US', 'JP', NULL])[1 + (x.r8 * 5)::int % 5] AS country) c
 $$;
-SELECT pg_temp.random_events(30000, a, now()) FROM rq_anchor;
+SELECT pg_temp.random_events(50000, a, now()) FROM rq_anchor;
 INSERT INTO analytics.media (project_id, media_id, media_type, title, tags)
 VALUES ('rq1', 'm3', 'video', 'three', '{news}'), ('rq1', 'm7', 'video', 'seven', '{news,sport}'),
        ('rq2', 'm3', 'video', 'three', '{news}');
 
 -- build the rollups
-SELECT (r->>'rollup_hours_refreshed')::int > 90 AS refreshed, r->'deferred' AS deferred
+SELECT (r->>'rollup_hours_refreshed')::int > 200 AS refreshed, r->'deferred' AS deferred
   FROM analytics.run_maintenance() r;
 SELECT count(*) AS pending_after_refresh FROM analytics.rollup_pending WHERE project_id LIKE 'rq%';
 
@@ -71,6 +71,7 @@ CREATE TEMP TABLE shapes (label text, q text);
 CREATE TEMP TABLE periods AS
 SELECT * FROM (VALUES
   ('whole days', (SELECT a + interval '1 day' FROM rq_anchor), (SELECT a + interval '3 days' FROM rq_anchor)),
+  ('over a week', (SELECT date_trunc('day', a) + interval '1 day 2 hours' FROM rq_anchor), (SELECT date_trunc('day', a) + interval '9 days 5 hours 7 minutes' FROM rq_anchor)),
   ('unaligned', (SELECT a + interval '7 hours 13 minutes 5.25 seconds' FROM rq_anchor), now() - interval '17 minutes'),
   ('up to now', (SELECT a + interval '1 second' FROM rq_anchor), now()),
   ('inside an hour', (SELECT a + interval '30 hours 5 minutes' FROM rq_anchor), (SELECT a + interval '30 hours 50 minutes' FROM rq_anchor)),
@@ -208,4 +209,7 @@ SELECT analytics.set_retention(r) FROM old_retention;
 -- the rollup path was really taken
 SELECT sum(seq_scan + coalesce(idx_scan, 0)) > 1000 AS rollups_read
   FROM pg_stat_user_tables WHERE relname IN ('rollup_hour', 'rollup_day');
+-- week rows were used by queries (more scans than the refreshes' own)
+SELECT sum(seq_scan + coalesce(idx_scan, 0)) > 500 AS weeks_read
+  FROM pg_stat_user_tables WHERE relname = 'rollup_week';
 SELECT sum(differ) AS total_differences, sum(answers) > 20000 AS many_answers FROM results;

@@ -49,13 +49,17 @@ CREATE TABLE @extschema@.rollup_hour (
     stats      double precision[] NOT NULL
 );
 CREATE INDEX rollup_hour_idx ON @extschema@.rollup_hour (project_id, dim, bucket);
-CREATE INDEX rollup_hour_bucket_idx ON @extschema@.rollup_hour (bucket);
+-- all projects, and the refresh's deletes (dim = ANY (all dims))
+CREATE INDEX rollup_hour_dim_idx ON @extschema@.rollup_hour (dim, bucket);
 COMMENT ON TABLE @extschema@.rollup_hour IS
     'event_stats per UTC hour, project and dimension value (derived from analytics.events by maintenance)';
 
 CREATE TABLE @extschema@.rollup_day (LIKE @extschema@.rollup_hour INCLUDING ALL);
 COMMENT ON TABLE @extschema@.rollup_day IS
     'event_stats per UTC day, project and dimension value (sum of the day''s rollup_hour rows)';
+CREATE TABLE @extschema@.rollup_week (LIKE @extschema@.rollup_hour INCLUDING ALL);
+COMMENT ON TABLE @extschema@.rollup_week IS
+    'event_stats per week (Monday 00:00 UTC), project and dimension value (sum of the week''s rollup_day rows)';
 
 -- concurrent viewers per minute: for each project (media_id NULL) and each
 -- (project, live stream), the peak number of distinct sessions / viewers watching
@@ -196,7 +200,7 @@ BEGIN
   -- consume the marks first: under READ COMMITTED each statement below sees
   -- at least every row whose mark this statement deleted
   DELETE FROM @extschema@.rollup_pending p WHERE p.hour = ANY (hrs);
-  DELETE FROM @extschema@.rollup_hour r WHERE r.bucket = ANY (hrs);
+  DELETE FROM @extschema@.rollup_hour r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket = ANY (hrs);
   FOR d IN SELECT DISTINCT pg_catalog.date_bin('1 day', h, '2000-01-01 00:00+00') FROM unnest(hrs) h ORDER BY 1 LOOP
     INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
     SELECT e.project_id,
@@ -226,11 +230,20 @@ BEGIN
        (e.project_id, e.h, e.operating_system),
        (e.project_id, e.h, e.browser),
        (e.project_id, e.h, e.referrer));
-    DELETE FROM @extschema@.rollup_day r WHERE r.bucket = d;
+    DELETE FROM @extschema@.rollup_day r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket = d;
     INSERT INTO @extschema@.rollup_day (project_id, dim, bucket, value, media_type, stats)
     SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
       FROM @extschema@.rollup_hour r
-     WHERE r.bucket >= d AND r.bucket < d + interval '24 hours'
+     WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket >= d AND r.bucket < d + interval '24 hours'
+     GROUP BY r.project_id, r.dim, r.value, r.media_type;
+  END LOOP;
+  -- the weeks of those days
+  FOR d IN SELECT DISTINCT pg_catalog.date_bin('7 days', h, '2000-01-03 00:00+00') FROM unnest(hrs) h ORDER BY 1 LOOP
+    DELETE FROM @extschema@.rollup_week r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket = d;
+    INSERT INTO @extschema@.rollup_week (project_id, dim, bucket, value, media_type, stats)
+    SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
+      FROM @extschema@.rollup_day r
+     WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket >= d AND r.bucket < d + interval '7 days'
      GROUP BY r.project_id, r.dim, r.value, r.media_type;
   END LOOP;
 
@@ -273,8 +286,18 @@ REVOKE ALL ON FUNCTION @extschema@._rollup_refresh(integer) FROM PUBLIC;
 CREATE FUNCTION @extschema@._rollup_forget(lo timestamptz, hi timestamptz)
 RETURNS void
 LANGUAGE sql AS $$
-DELETE FROM @extschema@.rollup_hour r WHERE r.bucket >= lo AND r.bucket < hi;
-DELETE FROM @extschema@.rollup_day r WHERE r.bucket >= lo AND r.bucket < hi;
+DELETE FROM @extschema@.rollup_hour r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket >= lo AND r.bucket < hi;
+DELETE FROM @extschema@.rollup_day r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket >= lo AND r.bucket < hi;
+-- a week partly dropped keeps only its remaining days
+DELETE FROM @extschema@.rollup_week r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket > lo - interval '7 days' AND r.bucket < hi;
+INSERT INTO @extschema@.rollup_week (project_id, dim, bucket, value, media_type, stats)
+SELECT r.project_id, r.dim, pg_catalog.date_bin('7 days', r.bucket, '2000-01-03 00:00+00'), r.value, r.media_type,
+       @extschema@.event_stats_merge(r.stats)
+  FROM @extschema@.rollup_day r
+ WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket > lo - interval '14 days' AND r.bucket < hi + interval '7 days'
+   AND pg_catalog.date_bin('7 days', r.bucket, '2000-01-03 00:00+00') > lo - interval '7 days'
+   AND pg_catalog.date_bin('7 days', r.bucket, '2000-01-03 00:00+00') < hi
+ GROUP BY 1, 2, 3, 4, 5;
 DELETE FROM @extschema@.rollup_pending p WHERE p.hour >= lo AND p.hour < hi;
 DELETE FROM @extschema@.rollup_ccv c WHERE c.minute >= lo AND c.minute < hi;
 DELETE FROM @extschema@.rollup_watch_max w WHERE w.hour >= lo AND w.hour < hi;
@@ -375,10 +398,13 @@ CREATE TYPE @extschema@._rollup_plan AS (
     raw_to     timestamptz[],
     hour_from  timestamptz[],   -- rollup_hour rows with bucket in [hour_from[i], hour_to[i])
     hour_to    timestamptz[],
-    day_from   timestamptz,     -- rollup_day rows with bucket in [day_from, day_to)
-    day_to     timestamptz,
+    day_from   timestamptz[],   -- rollup_day rows with bucket in [day_from[i], day_to[i])
+    day_to     timestamptz[],
     pending    timestamptz[],   -- hours read raw (never from rollup rows)
-    pending_days timestamptz[]  -- days containing a pending hour (read hourly)
+    pending_days timestamptz[], -- days containing a pending hour (read hourly)
+    week_from  timestamptz,     -- rollup_week rows with bucket in [week_from, week_to)
+    week_to    timestamptz,
+    pending_weeks timestamptz[] -- weeks containing a pending hour (read daily)
 );
 
 -- merge [from[i], to[i]) ranges sorted by from
@@ -398,23 +424,30 @@ BEGIN
   lo := olo; hi := ohi;
 END $$;
 
-CREATE FUNCTION @extschema@._rollup_plan(pf timestamptz, pt timestamptz, use_days boolean)
+CREATE FUNCTION @extschema@._rollup_plan(pf timestamptz, pt timestamptz, tier text)
 RETURNS @extschema@._rollup_plan
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
   o constant timestamptz := '2000-01-01 00:00+00';
+  monday constant timestamptz := '2000-01-03 00:00+00';
   p @extschema@._rollup_plan;
   hs timestamptz := pg_catalog.date_bin('1 hour', pf, o);
   he timestamptz := pg_catalog.date_bin('1 hour', pt, o);
   ds timestamptz;
   de timestamptz;
+  ws timestamptz;
+  we timestamptz;
   own timestamptz[] := @extschema@._rollup_own_pending();
   rlo timestamptz[] := '{}';
   rhi timestamptz[] := '{}';
   hlo timestamptz[] := '{}';
   hhi timestamptz[] := '{}';
+  dlo timestamptz[] := '{}';
+  dhi timestamptz[] := '{}';
   d timestamptz;
 BEGIN
+  p.pending_days := '{}';
+  p.pending_weeks := '{}';
   IF hs < pf THEN hs := hs + interval '1 hour'; END IF;
   IF hs >= he THEN
     p.raw_from := ARRAY[pf]; p.raw_to := ARRAY[pt];
@@ -429,21 +462,36 @@ BEGIN
     INTO rlo, rhi FROM unnest(p.pending) h;
   SELECT * INTO p.raw_from, p.raw_to FROM @extschema@._merge_ranges(rlo, rhi);
 
-  IF use_days THEN
+  IF tier IN ('day', 'week') THEN
     ds := pg_catalog.date_bin('1 day', hs, o);
     IF ds < hs THEN ds := ds + interval '24 hours'; END IF;
     de := pg_catalog.date_bin('1 day', he, o);
   END IF;
-  IF use_days AND ds < de THEN
-    p.day_from := ds; p.day_to := de;
+  IF tier IN ('day', 'week') AND ds < de THEN
     p.pending_days := ARRAY(SELECT DISTINCT pg_catalog.date_bin('1 day', h, o) FROM unnest(p.pending) h
                              WHERE h >= ds AND h < de ORDER BY 1);
     hlo := ARRAY[hs, de]; hhi := ARRAY[ds, he];
     FOREACH d IN ARRAY p.pending_days LOOP
       hlo := hlo || d; hhi := hhi || (d + interval '24 hours');
     END LOOP;
+    IF tier = 'week' THEN
+      ws := pg_catalog.date_bin('7 days', ds, monday);
+      IF ws < ds THEN ws := ws + interval '7 days'; END IF;
+      we := pg_catalog.date_bin('7 days', de, monday);
+    END IF;
+    IF tier = 'week' AND ws < we THEN
+      p.week_from := ws; p.week_to := we;
+      p.pending_weeks := ARRAY(SELECT DISTINCT pg_catalog.date_bin('7 days', x.pd, monday) FROM unnest(p.pending_days) x(pd)
+                                WHERE x.pd >= ws AND x.pd < we ORDER BY 1);
+      dlo := ARRAY[ds, we]; dhi := ARRAY[ws, de];
+      FOREACH d IN ARRAY p.pending_weeks LOOP
+        dlo := dlo || d; dhi := dhi || (d + interval '7 days');
+      END LOOP;
+    ELSE
+      dlo := ARRAY[ds]; dhi := ARRAY[de];
+    END IF;
+    SELECT * INTO p.day_from, p.day_to FROM @extschema@._merge_ranges(dlo, dhi);
   ELSE
-    p.pending_days := '{}';
     hlo := ARRAY[hs]; hhi := ARRAY[he];
   END IF;
   SELECT * INTO p.hour_from, p.hour_to FROM @extschema@._merge_ranges(hlo, hhi);
@@ -462,7 +510,7 @@ $$;
 -- the rows (t, v, stats) a stats metric merges: rollup pieces and raw pieces.
 -- t: hour/day start of a rollup row, or time_bucket($17, emitted_at, $18) of
 -- raw rows when by_bucket (timeseries); v: the dimension value (raw_dim: its
--- expression over events "e", NULL for none). Parameters $20..$27: the plan.
+-- expression over events "e", NULL for none). Parameters $20..$30: the plan.
 CREATE FUNCTION @extschema@._stats_rows(s @extschema@._metric_spec, f @extschema@._filter_set, projects text[],
                                         dim smallint, raw_dim text, by_bucket boolean, p @extschema@._rollup_plan)
 RETURNS text
@@ -480,9 +528,14 @@ BEGIN
          || ' AND ' || @extschema@._ranges_sql('r.bucket', 22, 23, cardinality(p.hour_from))
          || ' AND r.bucket <> ALL ($26)' || rw;
   END IF;
-  IF p.day_from IS NOT NULL THEN
+  IF cardinality(p.day_from) > 0 THEN
     q := q || ' UNION ALL SELECT r.bucket, r.value, r.stats FROM @extschema@.rollup_day r WHERE r.dim = ' || dim
-         || ' AND r.bucket >= $24 AND r.bucket < $25 AND r.bucket <> ALL ($27)' || rw;
+         || ' AND ' || @extschema@._ranges_sql('r.bucket', 24, 25, cardinality(p.day_from))
+         || ' AND r.bucket <> ALL ($27)' || rw;
+  END IF;
+  IF p.week_from IS NOT NULL THEN
+    q := q || ' UNION ALL SELECT r.bucket, r.value, r.stats FROM @extschema@.rollup_week r WHERE r.dim = ' || dim
+         || ' AND r.bucket >= $28 AND r.bucket < $29 AND r.bucket <> ALL ($30)' || rw;
   END IF;
   RETURN q;
 END $$;
@@ -613,7 +666,7 @@ BEGIN
       -- one project, one media or all: the per-minute rows
       RETURN (@extschema@._ccv_from_rollups(projects[1], f.media_ids[1], uv, pf, pt))[CASE WHEN s.kind = 'ccv_peak' THEN 1 ELSE 2 END];
     ELSIF dim IS NOT NULL THEN
-      rp := @extschema@._rollup_plan(pf, pt, true);
+      rp := @extschema@._rollup_plan(pf, pt, 'week');
       q := 'SELECT @extschema@.stats_metric(@extschema@.event_stats_merge(x.stats), $14, $15, $16) FROM ('
            || @extschema@._stats_rows(s, f, projects, dim, NULL, false, rp) || ') x';
     ELSE
@@ -625,7 +678,8 @@ BEGIN
     USING pf, pt, projects, f.media_ids, f.media_type, f.continents, f.countries, f.device_types,
           f.operating_systems, f.browsers, f.referrers, f.tag, s.threshold,
           s.sm_metric, s.sm_aggregation, s.view_duration, NULL::text, NULL::text, NULL::double precision,
-          rp.raw_from, rp.raw_to, rp.hour_from, rp.hour_to, rp.day_from, rp.day_to, rp.pending, rp.pending_days;
+          rp.raw_from, rp.raw_to, rp.hour_from, rp.hour_to, rp.day_from, rp.day_to, rp.pending, rp.pending_days,
+          rp.week_from, rp.week_to, rp.pending_weeks;
   IF s.kind LIKE 'ccv%' THEN
     result := coalesce(result, 0);
   END IF;
@@ -703,7 +757,7 @@ BEGIN
          ' UNION ALL SELECT e.media_id, count(*) FROM @extschema@.events e WHERE e.event_type = ''play''' || w ||
          ' GROUP BY 1) s GROUP BY 1';
   ELSIF dim IS NOT NULL THEN
-    rp := @extschema@._rollup_plan(pf, pt, true);
+    rp := @extschema@._rollup_plan(pf, pt, 'week');
     q := 'SELECT coalesce(x.v, ''unknown'') AS dimension_value,'
          ' @extschema@.stats_metric(@extschema@.event_stats_merge(x.stats), $14, $15, $16) AS metric_value FROM ('
          || @extschema@._stats_rows(s, f, projects, dim, dimx, false, rp) || ') x GROUP BY 1';
@@ -716,7 +770,8 @@ BEGIN
     USING pf, pt, projects, f.media_ids, f.media_type, f.continents, f.countries, f.device_types,
           f.operating_systems, f.browsers, f.referrers, f.tag, s.threshold,
           s.sm_metric, s.sm_aggregation, s.view_duration, NULL::text, NULL::text, NULL::double precision,
-          rp.raw_from, rp.raw_to, rp.hour_from, rp.hour_to, rp.day_from, rp.day_to, rp.pending, rp.pending_days;
+          rp.raw_from, rp.raw_to, rp.hour_from, rp.hour_to, rp.day_from, rp.day_to, rp.pending, rp.pending_days,
+          rp.week_from, rp.week_to, rp.pending_weeks;
 END $$;
 
 CREATE OR REPLACE FUNCTION @extschema@.timeseries(metric text,
@@ -778,10 +833,16 @@ BEGIN
          SELECT 1 FROM @extschema@.time_buckets(bucket, p.from_out, p.to_out, tz) x
           WHERE pg_catalog.date_bin('1 hour', x.bucket_start, '2000-01-01 00:00+00') <> x.bucket_start
              OR pg_catalog.date_bin('1 hour', x.bucket_end, '2000-01-01 00:00+00') <> x.bucket_end) THEN
-      rp := @extschema@._rollup_plan(p.from_out, p.to_out, bucket <> 'hour' AND NOT EXISTS (
-         SELECT 1 FROM @extschema@.time_buckets(bucket, p.from_out, p.to_out, tz) x
-          WHERE pg_catalog.date_bin('1 day', x.bucket_start, '2000-01-01 00:00+00') <> x.bucket_start
-             OR pg_catalog.date_bin('1 day', x.bucket_end, '2000-01-01 00:00+00') <> x.bucket_end));
+      rp := @extschema@._rollup_plan(p.from_out, p.to_out,
+        CASE WHEN bucket = 'hour' OR EXISTS (
+               SELECT 1 FROM @extschema@.time_buckets(bucket, p.from_out, p.to_out, tz) x
+                WHERE pg_catalog.date_bin('1 day', x.bucket_start, '2000-01-01 00:00+00') <> x.bucket_start
+                   OR pg_catalog.date_bin('1 day', x.bucket_end, '2000-01-01 00:00+00') <> x.bucket_end) THEN 'hour'
+             WHEN NOT EXISTS (
+               SELECT 1 FROM @extschema@.time_buckets(bucket, p.from_out, p.to_out, tz) x
+                WHERE pg_catalog.date_bin('7 days', x.bucket_start, '2000-01-03 00:00+00') <> x.bucket_start
+                   OR pg_catalog.date_bin('7 days', x.bucket_end, '2000-01-03 00:00+00') <> x.bucket_end) THEN 'week'
+             ELSE 'day' END);
       q := 'SELECT b.bucket_start, coalesce(v.metric_value, $19) AS metric_value'
            ' FROM @extschema@.time_buckets($17, $1, $2, $18) b LEFT JOIN ('
            'SELECT @extschema@.time_bucket($17, x.t, $18) AS bucket_start,'
@@ -799,7 +860,8 @@ BEGIN
     USING p.from_out, p.to_out, projects, f.media_ids, f.media_type, f.continents, f.countries, f.device_types,
           f.operating_systems, f.browsers, f.referrers, f.tag, s.threshold,
           s.sm_metric, s.sm_aggregation, s.view_duration, bucket, tz, s.empty_value,
-          rp.raw_from, rp.raw_to, rp.hour_from, rp.hour_to, rp.day_from, rp.day_to, rp.pending, rp.pending_days;
+          rp.raw_from, rp.raw_to, rp.hour_from, rp.hour_to, rp.day_from, rp.day_to, rp.pending, rp.pending_days,
+          rp.week_from, rp.week_to, rp.pending_weeks;
 END $$;
 
 -- @@ tenancy @@ (issue 7: grants, row-level security, SECURITY DEFINER)
