@@ -348,6 +348,31 @@ analytics_my_projects(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(construct_array(elems, scope_cache.n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+/*
+ * analytics._my_scope() RETURNS int: 0 every project, 1 exactly one project
+ * (analytics._my_project()), 2 any other number (analytics._my_projects()).
+ * The policy compares project_id with one text where it can: per row that
+ * costs a fraction of "= ANY (array)".
+ */
+PG_FUNCTION_INFO_V1(analytics_my_scope);
+Datum
+analytics_my_scope(PG_FUNCTION_ARGS)
+{
+	scope_get();
+	PG_RETURN_INT32(scope_cache.all ? 0 : scope_cache.n == 1 ? 1 : 2);
+}
+
+/* analytics._my_project() RETURNS text: the one project of the current role, else NULL */
+PG_FUNCTION_INFO_V1(analytics_my_project);
+Datum
+analytics_my_project(PG_FUNCTION_ARGS)
+{
+	scope_get();
+	if (scope_cache.all || scope_cache.n != 1)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(scope_cache.projects[0]));
+}
+
 /* trigger on analytics.project_grants: forget the cached project lists */
 Datum
 analytics_grants_changed(PG_FUNCTION_ARGS)

@@ -35,6 +35,22 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._my_projects() IS
     'the projects the current role may read and write, narrowed by analytics.project_id; NULL: every project (administrators)';
 
+-- the same as 0 (every project), 1 (one: _my_project()) or 2 (another
+-- number: _my_projects()), for a cheap policy
+CREATE FUNCTION @extschema@._my_scope()
+RETURNS integer
+AS 'MODULE_PATHNAME', 'analytics_my_scope'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._my_scope() IS
+    'how many projects the current role may use: 0 every project, 1 one (analytics._my_project()), 2 another number (analytics._my_projects())';
+
+CREATE FUNCTION @extschema@._my_project()
+RETURNS text
+AS 'MODULE_PATHNAME', 'analytics_my_project'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._my_project() IS
+    'the one project the current role may use, NULL when it may use another number of projects';
+
 CREATE FUNCTION @extschema@._is_admin()
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'analytics_is_admin'
@@ -61,8 +77,9 @@ GRANT SELECT ON @extschema@.project_grants TO PUBLIC;
 -- Row-level security of a table with a project_id column, and, for a
 -- partition, its parent's privileges. Run here for every such table and by
 -- maintenance for each partition it creates. One policy for all commands:
--- rows of the projects of analytics._my_projects(), evaluated once per query
--- (initplans), NULL meaning all.
+-- rows of the projects of the current role, computed once per query (the
+-- subqueries are initplans); per row, one comparison with one text for a
+-- role with one project (the usual tenant), "= ANY (array)" otherwise.
 --
 CREATE FUNCTION @extschema@._secure_table(rel regclass, parent regclass DEFAULT NULL)
 RETURNS void
@@ -71,8 +88,11 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   g record;
-  pred constant text := '(SELECT @extschema@._my_projects()) IS NULL'
-                        ' OR project_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT @extschema@._my_projects()) AS pg_catalog.text[]))';
+  pred constant text := 'CASE (SELECT @extschema@._my_scope())'
+                        ' WHEN 0 THEN true'
+                        ' WHEN 1 THEN project_id OPERATOR(pg_catalog.=) (SELECT @extschema@._my_project())'
+                        ' ELSE project_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT @extschema@._my_projects()) AS pg_catalog.text[]))'
+                        ' END';
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                   WHERE a.attrelid = rel AND a.attname = 'project_id' AND NOT a.attisdropped) THEN
