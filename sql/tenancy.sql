@@ -173,6 +173,9 @@ RESET analytics.project_id;
 COPY analytics.events (project_id, emitted_at, event_type, media_id) FROM STDIN;
 t7a	2099-01-01 00:00:00+00	play	copied
 \.
+COPY :t7_part (project_id, emitted_at, event_type, media_id) FROM STDIN;
+t7b	2099-01-01 00:00:00+00	play	copied
+\.
 COPY analytics.events_import (project_id, emitted_at, event_type, media_id) FROM STDIN;
 t7a	2099-01-01 00:00:00+00	play	copied
 t7b	2099-01-01 00:00:00+00	play	copied
