@@ -261,9 +261,15 @@ SELECT count(*) >= 6 AS tables_checked,
   FROM pg_class c
  WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'p')
    AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'project_id');
--- the SECURITY DEFINER functions: all with a pinned search_path, none executable by PUBLIC
-SELECT p.proname, p.proconfig, has_function_privilege('regress_t7_a', p.oid, 'EXECUTE') AS tenant_can_execute
-  FROM pg_proc p WHERE p.pronamespace = 'analytics'::regnamespace AND p.prosecdef ORDER BY 1;
+-- the SECURITY DEFINER functions: all with a pinned search_path, none
+-- executable by a tenant
+SELECT count(*) FILTER (WHERE p.proname IN ('_set_retention', '_run_maintenance', '_grant_project', '_revoke_project',
+                                            '_ping_state_lock', '_ping_state_store')) AS ours,
+       coalesce(string_agg(p.proname, ', ') FILTER (WHERE NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)),
+                'none') AS search_path_not_pinned,
+       coalesce(string_agg(p.proname, ', ') FILTER (WHERE has_function_privilege('regress_t7_a', p.oid, 'EXECUTE')),
+                'none') AS tenant_can_execute
+  FROM pg_proc p WHERE p.pronamespace = 'analytics'::regnamespace AND p.prosecdef;
 
 -- analytics_admin (created by the DBA; the extension works without it, as
 -- above): its members see every project, may call the administrative
