@@ -39,7 +39,7 @@ SELECT analytics.set_retention('30 days');
 SELECT analytics.retention();
 SELECT count(*) AS setting_rows FROM analytics.settings;
 
--- administrative functions are not granted to PUBLIC
+-- administrative functions refuse non-administrators (42501, naming the function)
 CREATE ROLE analytics_regress_nobody;
 GRANT USAGE ON SCHEMA analytics TO analytics_regress_nobody;
 SET ROLE analytics_regress_nobody;

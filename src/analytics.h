@@ -63,4 +63,13 @@ extern void analytics_register_launcher(void);
 extern char *analytics_maintenance_in_background(const MaintenanceParams *params,
 												 bool *started);
 
+/* tenancy.c */
+#include "fmgr.h"
+extern bool analytics_role_is_admin(Oid roleid);
+extern bool analytics_may_use_project(const char *project);
+/* ERROR 42501 unless the current role may use project */
+extern void analytics_check_project(const char *project);
+extern void analytics_lookup_internal(FmgrInfo *finfo, MemoryContext cxt, const char *name,
+									  int nargs, const Oid *argtypes);
+
 #endif							/* ANALYTICS_H */

@@ -220,7 +220,9 @@ get_viewer_key(void)
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	ret = SPI_execute("SELECT value FROM analytics.secrets WHERE name = 'viewer_id'", true, 1);
+	/* as the owner: nothing here may resolve through the caller's search_path */
+	ret = SPI_execute("SELECT s.value FROM analytics.secrets s"
+					  " WHERE s.name OPERATOR(pg_catalog.=) 'viewer_id'::pg_catalog.text", true, 1);
 	SetUserIdAndSecContext(save_userid, save_sec);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "the viewer id secret is missing from analytics.secrets");

@@ -12,6 +12,15 @@
  *	   UPDATE, so concurrent pings of one playback serialize on that row and
  *	   different playbacks never wait for each other);
  *	3. normalize, insert the events into analytics.events, store the state.
+ *
+ * Privileges (SPEC 7): ingest_ping runs with the caller's rights.  It first
+ * checks that the caller may write the ping's project (42501 otherwise), and
+ * inserts the events as the caller (so the row-level security of
+ * analytics.events applies too).  Only the session state, which tenants
+ * cannot read or write, goes through two SECURITY DEFINER functions with a
+ * pinned search_path, analytics._ping_state_lock and _ping_state_store,
+ * called through fmgr; they are not executable by PUBLIC and accept only the
+ * project that ingest_ping has just checked.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -27,6 +36,7 @@
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
@@ -38,6 +48,8 @@
 #include "ping.h"
 
 PG_FUNCTION_INFO_V1(analytics_ingest_ping);
+PG_FUNCTION_INFO_V1(analytics_ping_state_lock);
+PG_FUNCTION_INFO_V1(analytics_ping_state_store);
 PG_FUNCTION_INFO_V1(analytics_continent_of);
 
 /* ---------------------------------------------------------------------
@@ -332,6 +344,173 @@ text_array(const char *const *items, int n)
 }
 
 /* ---------------------------------------------------------------------
+ * the session state, as the extension's owner
+ * --------------------------------------------------------------------- */
+
+/*
+ * The project ingest_ping has checked, for the one state call it is making:
+ * the SECURITY DEFINER state functions accept nothing else, so they are of
+ * no use even to a role that was wrongly granted EXECUTE on them.
+ */
+static char *state_ticket = NULL;	/* in TopMemoryContext */
+
+static void
+set_ticket(const char *project)
+{
+	if (state_ticket != NULL)
+		pfree(state_ticket);
+	state_ticket = project ? MemoryContextStrdup(TopMemoryContext, project) : NULL;
+}
+
+static void
+take_ticket(const char *project)
+{
+	bool		ok = state_ticket != NULL && strcmp(state_ticket, project) == 0;
+
+	set_ticket(NULL);
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for the ingest state of project \"%s\"", project),
+				 errhint("Call analytics.ingest_ping.")));
+}
+
+typedef struct StateFns
+{
+	FmgrInfo	lock;
+	FmgrInfo	store;
+} StateFns;
+
+/* call analytics._ping_state_lock (store = false) or _ping_state_store */
+static Datum
+ping_state_call(FmgrInfo *outer, bool store, const char *project, pg_uuid_t *sid,
+				TimestampTz loaded_at, const char *media_id, const char *media_type, bytea *state)
+{
+	StateFns   *fns = (StateFns *) outer->fn_extra;
+	LOCAL_FCINFO(fc, 5);
+	Datum		result;
+
+	if (fns == NULL)
+	{
+		Oid			lock_types[5] = {TEXTOID, UUIDOID, TIMESTAMPTZOID, TEXTOID, TEXTOID};
+		Oid			store_types[4] = {TEXTOID, UUIDOID, TIMESTAMPTZOID, BYTEAOID};
+
+		fns = MemoryContextAllocZero(outer->fn_mcxt, sizeof(StateFns));
+		analytics_lookup_internal(&fns->lock, outer->fn_mcxt, "_ping_state_lock", 5, lock_types);
+		analytics_lookup_internal(&fns->store, outer->fn_mcxt, "_ping_state_store", 4, store_types);
+		outer->fn_extra = fns;
+	}
+	InitFunctionCallInfoData(*fc, store ? &fns->store : &fns->lock, store ? 4 : 5, InvalidOid, NULL, NULL);
+	fc->args[0].value = CStringGetTextDatum(project);
+	fc->args[1].value = UUIDPGetDatum(sid);
+	fc->args[2].value = TimestampTzGetDatum(loaded_at);
+	if (store)
+		fc->args[3].value = PointerGetDatum(state);
+	else
+	{
+		fc->args[3].value = CStringGetTextDatum(media_id);
+		fc->args[4].value = CStringGetTextDatum(media_type);
+	}
+	for (int i = 0; i < fc->nargs; i++)
+		fc->args[i].isnull = false;
+	set_ticket(project);
+	result = FunctionCallInvoke(fc);
+	set_ticket(NULL);
+	if (fc->isnull && !store)
+		elog(ERROR, "could not lock the session state");
+	return result;
+}
+
+/*
+ * analytics._ping_state_lock(project_id, session_id, loaded_at, media_id,
+ * media_type) RETURNS bytea: the playback's state row, locked FOR UPDATE,
+ * created (zeroed) on first sight.  SECURITY DEFINER.
+ */
+Datum
+analytics_ping_state_lock(PG_FUNCTION_ARGS)
+{
+	Oid			types[6] = {TEXTOID, UUIDOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, BYTEAOID};
+	Datum		values[6];
+	bytea	   *zero = palloc0(VARHDRSZ + sizeof(ping_state));
+	bool		isnull;
+	Datum		d;
+	bytea	   *stored;
+	bytea	   *result;
+	int			ret;
+	int			i;
+
+	for (i = 0; i < 5; i++)
+		if (PG_ARGISNULL(i))
+			elog(ERROR, "analytics._ping_state_lock: argument %d is NULL", i + 1);
+	take_ticket(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+
+	SET_VARSIZE(zero, VARHDRSZ + sizeof(ping_state));
+	for (i = 0; i < 5; i++)
+		values[i] = PG_GETARG_DATUM(i);
+	values[5] = PointerGetDatum(zero);
+
+	SPI_connect();
+	/* usually the row exists: lock it; else create it and lock it then */
+	ret = SPI_execute_plan(prepare(&plan_lock_session,
+								   "SELECT state FROM analytics.ping_sessions"
+								   " WHERE project_id = $1 AND session_id = $2 AND loaded_at = $3"
+								   " FOR UPDATE", 3, types),
+						   values, NULL, false, 1);
+	if (ret == SPI_OK_SELECT && SPI_processed == 0)
+	{
+		ret = SPI_execute_plan(prepare(&plan_insert_session,
+									   "INSERT INTO analytics.ping_sessions"
+									   " (project_id, session_id, loaded_at, media_id, media_type, state)"
+									   " VALUES ($1, $2, $3, $4, $5::analytics.media_type, $6)"
+									   " ON CONFLICT DO NOTHING", 6, types),
+							   values, NULL, false, 0);
+		if (ret != SPI_OK_INSERT)
+			elog(ERROR, "could not create the session state: %s", SPI_result_code_string(ret));
+		ret = SPI_execute_plan(plan_lock_session, values, NULL, false, 1);
+	}
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not lock the session state");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		elog(ERROR, "corrupt session state");
+	stored = DatumGetByteaPP(d);
+	result = (bytea *) SPI_palloc(VARSIZE_ANY(stored));
+	memcpy(result, stored, VARSIZE_ANY(stored));
+	SPI_finish();
+	PG_RETURN_BYTEA_P(result);
+}
+
+/*
+ * analytics._ping_state_store(project_id, session_id, loaded_at, state):
+ * writes the state of a playback locked by _ping_state_lock.  SECURITY DEFINER.
+ */
+Datum
+analytics_ping_state_store(PG_FUNCTION_ARGS)
+{
+	Oid			types[4] = {TEXTOID, UUIDOID, TIMESTAMPTZOID, BYTEAOID};
+	Datum		values[4];
+	int			ret;
+	int			i;
+
+	for (i = 0; i < 4; i++)
+		if (PG_ARGISNULL(i))
+			elog(ERROR, "analytics._ping_state_store: argument %d is NULL", i + 1);
+	take_ticket(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	for (i = 0; i < 4; i++)
+		values[i] = PG_GETARG_DATUM(i);
+
+	SPI_connect();
+	ret = SPI_execute_plan(prepare(&plan_update_session,
+								   "UPDATE analytics.ping_sessions SET state = $4, updated_at = pg_catalog.now()"
+								   " WHERE project_id = $1 AND session_id = $2 AND loaded_at = $3", 4, types),
+						   values, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE || SPI_processed != 1)
+		elog(ERROR, "could not store the session state");
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/* ---------------------------------------------------------------------
  * ingest_ping
  * --------------------------------------------------------------------- */
 
@@ -391,6 +570,7 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 		project = pstrdup("default");
 	if (project[0] == '\0')
 		invalid_field("project_id", "must not be empty");
+	analytics_check_project(project);
 
 	/* country, upper-cased and validated; continent derived */
 	if (!PG_ARGISNULL(2))
@@ -523,45 +703,13 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 		have_viewer = true;
 	}
 
-	/* the playback's state, locked */
+	/* the playback's state, locked (as the extension's owner) */
 	{
-		Oid			types[6] = {TEXTOID, UUIDOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, BYTEAOID};
-		Datum		values[6];
-		bytea	   *zero = palloc0(VARHDRSZ + sizeof(ping_state));
-		bool		isnull;
-		Datum		d;
 		bytea	   *stored;
 
-		SET_VARSIZE(zero, VARHDRSZ + sizeof(ping_state));
-		values[0] = CStringGetTextDatum(project);
-		values[1] = UUIDPGetDatum(&sid);
-		values[2] = TimestampTzGetDatum(in.loaded_at_us);
-		values[3] = CStringGetTextDatum(media_id);
-		values[4] = CStringGetTextDatum(media_type);
-		values[5] = PointerGetDatum(zero);
-		/* usually the row exists: lock it; else create it and lock it then */
-		ret = SPI_execute_plan(prepare(&plan_lock_session,
-									   "SELECT state FROM analytics.ping_sessions"
-									   " WHERE project_id = $1 AND session_id = $2 AND loaded_at = $3"
-									   " FOR UPDATE", 3, types),
-							   values, NULL, false, 1);
-		if (ret == SPI_OK_SELECT && SPI_processed == 0)
-		{
-			ret = SPI_execute_plan(prepare(&plan_insert_session,
-										   "INSERT INTO analytics.ping_sessions"
-										   " (project_id, session_id, loaded_at, media_id, media_type, state)"
-										   " VALUES ($1, $2, $3, $4, $5::analytics.media_type, $6)"
-										   " ON CONFLICT DO NOTHING", 6, types),
-								   values, NULL, false, 0);
-			if (ret != SPI_OK_INSERT)
-				elog(ERROR, "could not create the session state: %s", SPI_result_code_string(ret));
-			ret = SPI_execute_plan(plan_lock_session, values, NULL, false, 1);
-		}
-		if (ret != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "could not lock the session state");
-		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		stored = DatumGetByteaPP(d);
-		if (isnull || VARSIZE_ANY_EXHDR(stored) != sizeof(ping_state))
+		stored = DatumGetByteaPP(ping_state_call(fcinfo->flinfo, false, project, &sid, in.loaded_at_us,
+												 media_id, media_type, NULL));
+		if (VARSIZE_ANY_EXHDR(stored) != sizeof(ping_state))
 			elog(ERROR, "corrupt session state");
 		memcpy(&state, VARDATA_ANY(stored), sizeof(ping_state));
 	}
@@ -632,30 +780,19 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 									   "  viewer_id, referrer, continent, country, device_type, operating_system, browser)"
 									   " SELECT $1, e.ts, e.ty::analytics.event_type, e.v, $2, $3::analytics.media_type, $4,"
 									   "  $11, $5, $7::analytics.continent, $6, $12::analytics.device_type, $13, $14"
-									   " FROM unnest($8, $9, $10) AS e(ts, ty, v)", 14, types),
+									   " FROM ROWS FROM (pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10)) AS e(ts, ty, v)", 14, types),
 							   values, nulls, false, 0);
 		if (ret != SPI_OK_INSERT)
 			elog(ERROR, "could not insert the ping's events: %s", SPI_result_code_string(ret));
 	}
 
-	/* the state */
+	/* the state (as the extension's owner) */
 	{
-		Oid			types[4] = {TEXTOID, UUIDOID, TIMESTAMPTZOID, BYTEAOID};
-		Datum		values[4];
 		bytea	   *b = palloc(VARHDRSZ + sizeof(ping_state));
 
 		SET_VARSIZE(b, VARHDRSZ + sizeof(ping_state));
 		memcpy(VARDATA(b), &state, sizeof(ping_state));
-		values[0] = CStringGetTextDatum(project);
-		values[1] = UUIDPGetDatum(&sid);
-		values[2] = TimestampTzGetDatum(in.loaded_at_us);
-		values[3] = PointerGetDatum(b);
-		ret = SPI_execute_plan(prepare(&plan_update_session,
-									   "UPDATE analytics.ping_sessions SET state = $4, updated_at = pg_catalog.now()"
-									   " WHERE project_id = $1 AND session_id = $2 AND loaded_at = $3", 4, types),
-							   values, NULL, false, 0);
-		if (ret != SPI_OK_UPDATE)
-			elog(ERROR, "could not store the session state");
+		(void) ping_state_call(fcinfo->flinfo, true, project, &sid, in.loaded_at_us, NULL, NULL, b);
 	}
 	SPI_finish();
 

@@ -652,6 +652,31 @@ step_plan(MaintState *st, void *arg)
 }
 
 /*
+ * Row-level security and the parent's privileges for a new partition
+ * (analytics._secure_table, SPEC 7), when this version has them.
+ */
+static void
+secure_partition(const char *qname)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	bool		isnull;
+	int			ret;
+
+	ret = SPI_execute("SELECT pg_catalog.to_regprocedure('analytics._secure_table(regclass,regclass)') IS NOT NULL",
+					  true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not look up analytics._secure_table");
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		return;
+	values[0] = CStringGetTextDatum(qname);
+	ret = SPI_execute_with_args("SELECT analytics._secure_table($1::pg_catalog.regclass, 'analytics.events'::pg_catalog.regclass)",
+								1, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not secure %s: %s", qname, SPI_result_code_string(ret));
+}
+
+/*
  * Give one day a home: discard its stray rows when the whole day is past
  * the retention window (archiving their plays), else create the day's
  * partition, move the day's rows from the default partition into it and
@@ -782,6 +807,7 @@ place_day(MaintState *st, DayWork *dw)
 		ret = SPI_execute(sql.data, false, 0);
 		if (ret != SPI_OK_UTILITY)
 			elog(ERROR, "could not create %s: %s", qname, SPI_result_code_string(ret));
+		secure_partition(qname);
 
 		if (OidIsValid(defoid))
 		{

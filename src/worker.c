@@ -105,6 +105,8 @@ analytics_maintenance_main(Datum main_arg)
 
 	pgstat_report_appname("analytics maintenance");
 	pgstat_report_activity(STATE_RUNNING, "analytics maintenance");
+	/* as the owner or a superuser: resolve nothing through a user-writable schema */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
 	/* only databases where the extension is installed */
 	StartTransactionCommand();
