@@ -647,6 +647,7 @@ DECLARE
   result double precision;
   dim smallint := CASE WHEN coalesce(current_setting('analytics.use_rollups', true), 'on') = 'on' THEN @extschema@._rollup_dim(s, f, NULL) END;
   rp @extschema@._rollup_plan;
+  saved text;
 BEGIN
   IF s.kind = 'total' THEN
     q := 'SELECT ((SELECT coalesce(sum(e.plays), 0) FROM @extschema@.play_totals e WHERE true' || w || ')'
@@ -674,12 +675,20 @@ BEGIN
            || @extschema@._rows_expr(s, uv, '$1', '$2') || w;
     END IF;
   END IF;
+  -- one project's rollup rows are few: a parallel plan would only add its start-up
+  IF rp.hour_from IS NOT NULL AND projects IS NOT NULL THEN
+    saved := current_setting('max_parallel_workers_per_gather');
+    PERFORM set_config('max_parallel_workers_per_gather', '0', true);
+  END IF;
   EXECUTE q INTO result
     USING pf, pt, projects, f.media_ids, f.media_type, f.continents, f.countries, f.device_types,
           f.operating_systems, f.browsers, f.referrers, f.tag, s.threshold,
           s.sm_metric, s.sm_aggregation, s.view_duration, NULL::text, NULL::text, NULL::double precision,
           rp.raw_from, rp.raw_to, rp.hour_from, rp.hour_to, rp.day_from, rp.day_to, rp.pending, rp.pending_days,
           rp.week_from, rp.week_to, rp.pending_weeks;
+  IF saved IS NOT NULL THEN
+    PERFORM set_config('max_parallel_workers_per_gather', saved, true);
+  END IF;
   IF s.kind LIKE 'ccv%' THEN
     result := coalesce(result, 0);
   END IF;
@@ -709,6 +718,7 @@ DECLARE
   q text;
   dim smallint;
   rp @extschema@._rollup_plan;
+  saved text;
 BEGIN
   dimx := CASE breakdown
     WHEN 'media-id' THEN 'e.media_id'
@@ -766,12 +776,19 @@ BEGIN
          || @extschema@._value_expr(s, uv, '$1', '$2') || ' AS metric_value FROM @extschema@.events e WHERE '
          || @extschema@._rows_expr(s, uv, '$1', '$2') || w || ' GROUP BY 1';
   END IF;
+  IF rp.hour_from IS NOT NULL AND projects IS NOT NULL THEN
+    saved := current_setting('max_parallel_workers_per_gather');
+    PERFORM set_config('max_parallel_workers_per_gather', '0', true);
+  END IF;
   RETURN QUERY EXECUTE 'SELECT dimension_value, metric_value FROM (' || q || ') r ORDER BY ' || ord
     USING pf, pt, projects, f.media_ids, f.media_type, f.continents, f.countries, f.device_types,
           f.operating_systems, f.browsers, f.referrers, f.tag, s.threshold,
           s.sm_metric, s.sm_aggregation, s.view_duration, NULL::text, NULL::text, NULL::double precision,
           rp.raw_from, rp.raw_to, rp.hour_from, rp.hour_to, rp.day_from, rp.day_to, rp.pending, rp.pending_days,
           rp.week_from, rp.week_to, rp.pending_weeks;
+  IF saved IS NOT NULL THEN
+    PERFORM set_config('max_parallel_workers_per_gather', saved, true);
+  END IF;
 END $$;
 
 CREATE OR REPLACE FUNCTION @extschema@.timeseries(metric text,
@@ -797,6 +814,7 @@ DECLARE
   q text;
   dim smallint;
   rp @extschema@._rollup_plan;
+  saved text;
 BEGIN
   IF sort_by IS NULL OR sort_by NOT IN ('emittedAt', 'metricValue') THEN
     PERFORM @extschema@._invalid('sortBy', format('invalid sort_by: "%s"', coalesce(sort_by, 'NULL')),
@@ -856,12 +874,19 @@ BEGIN
          || @extschema@._rows_expr(s, uv, '$1', '$2') || w || ' GROUP BY 1) v USING (bucket_start)';
     END IF;
   END IF;
+  IF rp.hour_from IS NOT NULL AND projects IS NOT NULL THEN
+    saved := current_setting('max_parallel_workers_per_gather');
+    PERFORM set_config('max_parallel_workers_per_gather', '0', true);
+  END IF;
   RETURN QUERY EXECUTE 'SELECT bucket_start, metric_value FROM (' || q || ') r ORDER BY ' || ord
     USING p.from_out, p.to_out, projects, f.media_ids, f.media_type, f.continents, f.countries, f.device_types,
           f.operating_systems, f.browsers, f.referrers, f.tag, s.threshold,
           s.sm_metric, s.sm_aggregation, s.view_duration, bucket, tz, s.empty_value,
           rp.raw_from, rp.raw_to, rp.hour_from, rp.hour_to, rp.day_from, rp.day_to, rp.pending, rp.pending_days,
           rp.week_from, rp.week_to, rp.pending_weeks;
+  IF saved IS NOT NULL THEN
+    PERFORM set_config('max_parallel_workers_per_gather', saved, true);
+  END IF;
 END $$;
 
 -- @@ tenancy @@ (issue 7: grants, row-level security, SECURITY DEFINER)

@@ -219,8 +219,9 @@ $PSQL -At -F $'\t' -c "
     ORDER BY pg_total_relation_size(c.oid) DESC) d
   UNION ALL SELECT 'size: plain_events (no index)', pg_size_pretty(pg_total_relation_size('plain_events'))
   UNION ALL
-  SELECT 'size: derived data (rollups + BRIN) / raw events', round(100.0 * (
-           pg_total_relation_size('analytics.rollup_hour') + pg_total_relation_size('analytics.rollup_day')
+  SELECT 'size: derived data (every rollup_* table + BRIN) / raw events', round(100.0 * (
+           (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c
+             WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind = 'r' AND c.relname LIKE 'rollup\_%')
            + (SELECT coalesce(sum(pg_relation_size(i.indexrelid)), 0) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
                JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'brin' AND i.indrelid IN (SELECT partition FROM analytics.partitions())))
          / (SELECT sum(pg_table_size(partition)) FROM analytics.partitions()), 1) || ' %'" |
