@@ -58,6 +58,13 @@ CREATE TABLE @extschema@.rollup_day (LIKE @extschema@.rollup_hour INCLUDING ALL)
 COMMENT ON TABLE @extschema@.rollup_day IS
     'event_stats per UTC day, project and dimension value (sum of the day''s rollup_hour rows)';
 CREATE TABLE @extschema@.rollup_week (LIKE @extschema@.rollup_hour INCLUDING ALL);
+-- per 5 minutes, dimension 0 (whole project) only: the partial hours at the
+-- ends of a period then cost a partial 5 minutes of raw events
+CREATE TABLE @extschema@.rollup_5min (LIKE @extschema@.rollup_hour INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+CREATE INDEX rollup_5min_idx ON @extschema@.rollup_5min (project_id, dim, bucket);
+CREATE INDEX rollup_5min_bucket_idx ON @extschema@.rollup_5min USING brin (bucket);
+COMMENT ON TABLE @extschema@.rollup_5min IS
+    'event_stats per 5 minutes and project (dim 0 only), for the ends of periods';
 COMMENT ON TABLE @extschema@.rollup_week IS
     'event_stats per week (Monday 00:00 UTC), project and dimension value (sum of the week''s rollup_day rows)';
 
@@ -230,6 +237,16 @@ BEGIN
        (e.project_id, e.h, e.operating_system),
        (e.project_id, e.h, e.browser),
        (e.project_id, e.h, e.referrer));
+    DELETE FROM @extschema@.rollup_5min r
+     WHERE r.bucket >= d AND r.bucket < d + interval '24 hours'
+       AND pg_catalog.date_bin('1 hour', r.bucket, '2000-01-01 00:00+00') = ANY (hrs);
+    INSERT INTO @extschema@.rollup_5min (project_id, dim, bucket, value, media_type, stats)
+    SELECT e.project_id, 0, pg_catalog.date_bin('5 minutes', e.emitted_at, '2000-01-01 00:00+00'), NULL, NULL,
+           @extschema@.event_stats(e.event_type, e.value)
+      FROM @extschema@.events e
+     WHERE e.emitted_at >= d AND e.emitted_at < d + interval '24 hours'
+       AND pg_catalog.date_bin('1 hour', e.emitted_at, '2000-01-01 00:00+00') = ANY (hrs)
+     GROUP BY 1, 3;
     DELETE FROM @extschema@.rollup_day r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket = d;
     INSERT INTO @extschema@.rollup_day (project_id, dim, bucket, value, media_type, stats)
     SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
@@ -288,6 +305,7 @@ RETURNS void
 LANGUAGE sql AS $$
 DELETE FROM @extschema@.rollup_hour r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket >= lo AND r.bucket < hi;
 DELETE FROM @extschema@.rollup_day r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket >= lo AND r.bucket < hi;
+DELETE FROM @extschema@.rollup_5min r WHERE r.bucket >= lo AND r.bucket < hi;
 -- a week partly dropped keeps only its remaining days
 DELETE FROM @extschema@.rollup_week r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket > lo - interval '7 days' AND r.bucket < hi;
 INSERT INTO @extschema@.rollup_week (project_id, dim, bucket, value, media_type, stats)
@@ -404,7 +422,9 @@ CREATE TYPE @extschema@._rollup_plan AS (
     pending_days timestamptz[], -- days containing a pending hour (read hourly)
     week_from  timestamptz,     -- rollup_week rows with bucket in [week_from, week_to)
     week_to    timestamptz,
-    pending_weeks timestamptz[] -- weeks containing a pending hour (read daily)
+    pending_weeks timestamptz[], -- weeks containing a pending hour (read daily)
+    fine_from  timestamptz[],   -- rollup_5min rows with bucket in [fine_from[i], fine_to[i])
+    fine_to    timestamptz[]
 );
 
 -- merge [from[i], to[i]) ranges sorted by from
@@ -424,7 +444,7 @@ BEGIN
   lo := olo; hi := ohi;
 END $$;
 
-CREATE FUNCTION @extschema@._rollup_plan(pf timestamptz, pt timestamptz, tier text)
+CREATE FUNCTION @extschema@._rollup_plan(pf timestamptz, pt timestamptz, tier text, fine boolean DEFAULT false)
 RETURNS @extschema@._rollup_plan
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -454,10 +474,32 @@ BEGIN
     RETURN p;
   END IF;
   SELECT coalesce(pg_catalog.array_agg(DISTINCT h ORDER BY h), '{}') INTO p.pending
-    FROM (SELECT x.hour AS h FROM @extschema@.rollup_pending x WHERE x.hour >= hs AND x.hour < he
-          UNION ALL SELECT h FROM unnest(own) h WHERE h >= hs AND h < he) y;
-  IF pf < hs THEN rlo := rlo || pf; rhi := rhi || hs; END IF;
-  IF he < pt THEN rlo := rlo || he; rhi := rhi || pt; END IF;
+    FROM (SELECT x.hour AS h FROM @extschema@.rollup_pending x WHERE x.hour >= hs - interval '1 hour' AND x.hour <= he
+          UNION ALL SELECT h FROM unnest(own) h WHERE h >= hs - interval '1 hour' AND h <= he) y;
+  -- the partial hours at both ends: raw events, or with fine, 5-minute rows
+  -- for their whole 5 minutes (unless the hour is pending) and raw events
+  -- for the partial 5 minutes
+  p.fine_from := '{}'; p.fine_to := '{}';
+  IF pf < hs THEN
+    d := pg_catalog.date_bin('5 minutes', pf, o);
+    IF d < pf THEN d := d + interval '5 minutes'; END IF;
+    IF fine AND d < hs AND NOT (hs - interval '1 hour' = ANY (p.pending)) THEN
+      rlo := rlo || pf; rhi := rhi || d;
+      p.fine_from := p.fine_from || d; p.fine_to := p.fine_to || hs;
+    ELSE
+      rlo := rlo || pf; rhi := rhi || hs;
+    END IF;
+  END IF;
+  IF he < pt THEN
+    d := pg_catalog.date_bin('5 minutes', pt, o);
+    IF fine AND he < d AND NOT (he = ANY (p.pending)) THEN
+      p.fine_from := p.fine_from || he; p.fine_to := p.fine_to || d;
+      rlo := rlo || d; rhi := rhi || pt;
+    ELSE
+      rlo := rlo || he; rhi := rhi || pt;
+    END IF;
+  END IF;
+  p.pending := ARRAY(SELECT h FROM unnest(p.pending) h WHERE h >= hs AND h < he);
   SELECT rlo || coalesce(pg_catalog.array_agg(h), '{}'), rhi || coalesce(pg_catalog.array_agg(h + interval '1 hour'), '{}')
     INTO rlo, rhi FROM unnest(p.pending) h;
   SELECT * INTO p.raw_from, p.raw_to FROM @extschema@._merge_ranges(rlo, rhi);
@@ -510,7 +552,7 @@ $$;
 -- the rows (t, v, stats) a stats metric merges: rollup pieces and raw pieces.
 -- t: hour/day start of a rollup row, or time_bucket($17, emitted_at, $18) of
 -- raw rows when by_bucket (timeseries); v: the dimension value (raw_dim: its
--- expression over events "e", NULL for none). Parameters $20..$30: the plan.
+-- expression over events "e", NULL for none). Parameters $20..$32: the plan.
 CREATE FUNCTION @extschema@._stats_rows(s @extschema@._metric_spec, f @extschema@._filter_set, projects text[],
                                         dim smallint, raw_dim text, by_bucket boolean, p @extschema@._rollup_plan)
 RETURNS text
@@ -536,6 +578,10 @@ BEGIN
   IF p.week_from IS NOT NULL THEN
     q := q || ' UNION ALL SELECT r.bucket, r.value, r.stats FROM @extschema@.rollup_week r WHERE r.dim = ' || dim
          || ' AND r.bucket >= $28 AND r.bucket < $29 AND r.bucket <> ALL ($30)' || rw;
+  END IF;
+  IF cardinality(p.fine_from) > 0 THEN
+    q := q || ' UNION ALL SELECT r.bucket, r.value, r.stats FROM @extschema@.rollup_5min r WHERE r.dim = ' || dim
+         || ' AND ' || @extschema@._ranges_sql('r.bucket', 31, 32, cardinality(p.fine_from)) || rw;
   END IF;
   RETURN q;
 END $$;
@@ -667,7 +713,7 @@ BEGIN
       -- one project, one media or all: the per-minute rows
       RETURN (@extschema@._ccv_from_rollups(projects[1], f.media_ids[1], uv, pf, pt))[CASE WHEN s.kind = 'ccv_peak' THEN 1 ELSE 2 END];
     ELSIF dim IS NOT NULL THEN
-      rp := @extschema@._rollup_plan(pf, pt, 'week');
+      rp := @extschema@._rollup_plan(pf, pt, 'week', dim = 0);
       q := 'SELECT @extschema@.stats_metric(@extschema@.event_stats_merge(x.stats), $14, $15, $16) FROM ('
            || @extschema@._stats_rows(s, f, projects, dim, NULL, false, rp) || ') x';
     ELSE
@@ -685,7 +731,7 @@ BEGIN
           f.operating_systems, f.browsers, f.referrers, f.tag, s.threshold,
           s.sm_metric, s.sm_aggregation, s.view_duration, NULL::text, NULL::text, NULL::double precision,
           rp.raw_from, rp.raw_to, rp.hour_from, rp.hour_to, rp.day_from, rp.day_to, rp.pending, rp.pending_days,
-          rp.week_from, rp.week_to, rp.pending_weeks;
+          rp.week_from, rp.week_to, rp.pending_weeks, rp.fine_from, rp.fine_to;
   IF saved IS NOT NULL THEN
     PERFORM set_config('max_parallel_workers_per_gather', saved, true);
   END IF;
@@ -785,7 +831,7 @@ BEGIN
           f.operating_systems, f.browsers, f.referrers, f.tag, s.threshold,
           s.sm_metric, s.sm_aggregation, s.view_duration, NULL::text, NULL::text, NULL::double precision,
           rp.raw_from, rp.raw_to, rp.hour_from, rp.hour_to, rp.day_from, rp.day_to, rp.pending, rp.pending_days,
-          rp.week_from, rp.week_to, rp.pending_weeks;
+          rp.week_from, rp.week_to, rp.pending_weeks, rp.fine_from, rp.fine_to;
   IF saved IS NOT NULL THEN
     PERFORM set_config('max_parallel_workers_per_gather', saved, true);
   END IF;
@@ -860,7 +906,7 @@ BEGIN
                SELECT 1 FROM @extschema@.time_buckets(bucket, p.from_out, p.to_out, tz) x
                 WHERE pg_catalog.date_bin('7 days', x.bucket_start, '2000-01-03 00:00+00') <> x.bucket_start
                    OR pg_catalog.date_bin('7 days', x.bucket_end, '2000-01-03 00:00+00') <> x.bucket_end) THEN 'week'
-             ELSE 'day' END);
+             ELSE 'day' END, dim = 0);
       q := 'SELECT b.bucket_start, coalesce(v.metric_value, $19) AS metric_value'
            ' FROM @extschema@.time_buckets($17, $1, $2, $18) b LEFT JOIN ('
            'SELECT @extschema@.time_bucket($17, x.t, $18) AS bucket_start,'
@@ -883,7 +929,7 @@ BEGIN
           f.operating_systems, f.browsers, f.referrers, f.tag, s.threshold,
           s.sm_metric, s.sm_aggregation, s.view_duration, bucket, tz, s.empty_value,
           rp.raw_from, rp.raw_to, rp.hour_from, rp.hour_to, rp.day_from, rp.day_to, rp.pending, rp.pending_days,
-          rp.week_from, rp.week_to, rp.pending_weeks;
+          rp.week_from, rp.week_to, rp.pending_weeks, rp.fine_from, rp.fine_to;
   IF saved IS NOT NULL THEN
     PERFORM set_config('max_parallel_workers_per_gather', saved, true);
   END IF;
