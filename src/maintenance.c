@@ -652,6 +652,27 @@ step_plan(MaintState *st, void *arg)
 }
 
 /*
+ * Whether the installed SQL has this function (signature as for
+ * to_regprocedure): the library may be newer than the extension's SQL
+ * until ALTER EXTENSION ... UPDATE.
+ */
+static bool
+sql_function_exists(const char *signature)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	bool		isnull;
+	int			ret;
+
+	values[0] = CStringGetTextDatum(signature);
+	ret = SPI_execute_with_args("SELECT pg_catalog.to_regprocedure($1) IS NOT NULL",
+								1, argtypes, values, NULL, true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not look up %s", signature);
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
  * Row-level security and the parent's privileges for a new partition
  * (analytics._secure_table, SPEC 7), when this version has them.
  */
@@ -660,14 +681,9 @@ secure_partition(const char *qname)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
-	bool		isnull;
 	int			ret;
 
-	ret = SPI_execute("SELECT pg_catalog.to_regprocedure('analytics._secure_table(regclass,regclass)') IS NOT NULL",
-					  true, 1);
-	if (ret != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not look up analytics._secure_table");
-	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+	if (!sql_function_exists("analytics._secure_table(regclass,regclass)"))
 		return;
 	values[0] = CStringGetTextDatum(qname);
 	ret = SPI_execute_with_args("SELECT analytics._secure_table($1::pg_catalog.regclass, 'analytics.events'::pg_catalog.regclass)",
@@ -692,16 +708,8 @@ forget_rollups(TimestampTz lo, TimestampTz hi)
 	Datum		values[2];
 	int			ret;
 
-	ret = SPI_execute("SELECT pg_catalog.to_regprocedure('analytics._rollup_forget(timestamptz,timestamptz)') IS NOT NULL",
-					  true, 1);
-	if (ret != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not look up analytics._rollup_forget");
-	{
-		bool		isnull;
-
-		if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
-			return;
-	}
+	if (!sql_function_exists("analytics._rollup_forget(timestamptz,timestamptz)"))
+		return;
 	values[0] = TimestampTzGetDatum(lo);
 	values[1] = TimestampTzGetDatum(hi);
 	ret = SPI_execute_with_args("SELECT analytics._rollup_forget($1, $2)", 2, argtypes, values, NULL, false, 0);
@@ -929,11 +937,7 @@ step_rollups(MaintState *st, void *arg)
 	int			ret;
 
 	st->last_refresh = -1;
-	ret = SPI_execute("SELECT pg_catalog.to_regprocedure('analytics._rollup_refresh(integer)') IS NOT NULL",
-					  true, 1);
-	if (ret != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not look up analytics._rollup_refresh");
-	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+	if (!sql_function_exists("analytics._rollup_refresh(integer)"))
 		return;					/* the installed SQL is older than the library */
 
 	values[0] = Int32GetDatum(st->params.rollup_refresh_hours > 0 ? st->params.rollup_refresh_hours : 168);

@@ -410,6 +410,17 @@ SELECT CASE s.sm_metric
 END
 $$;
 
+-- the hours in [lo, hi] that rollup rows do not cover yet: marked pending
+-- (committed), or written by this transaction (marked at its commit)
+CREATE FUNCTION @extschema@._pending_hours(lo timestamptz, hi timestamptz)
+RETURNS timestamptz[]
+LANGUAGE sql STABLE AS $$
+SELECT coalesce(pg_catalog.array_agg(DISTINCT h ORDER BY h), '{}')
+  FROM (SELECT x.hour AS h FROM @extschema@.rollup_pending x WHERE x.hour >= lo AND x.hour <= hi
+        UNION ALL
+        SELECT h FROM unnest(@extschema@._rollup_own_pending()) h WHERE h >= lo AND h <= hi) y
+$$;
+
 -- how to cut [pf, pt) into rollup and raw pieces
 CREATE TYPE @extschema@._rollup_plan AS (
     raw_from   timestamptz[],   -- raw events in [raw_from[i], raw_to[i])
@@ -457,7 +468,6 @@ DECLARE
   de timestamptz;
   ws timestamptz;
   we timestamptz;
-  own timestamptz[] := @extschema@._rollup_own_pending();
   rlo timestamptz[] := '{}';
   rhi timestamptz[] := '{}';
   hlo timestamptz[] := '{}';
@@ -473,9 +483,7 @@ BEGIN
     p.raw_from := ARRAY[pf]; p.raw_to := ARRAY[pt];
     RETURN p;
   END IF;
-  SELECT coalesce(pg_catalog.array_agg(DISTINCT h ORDER BY h), '{}') INTO p.pending
-    FROM (SELECT x.hour AS h FROM @extschema@.rollup_pending x WHERE x.hour >= hs - interval '1 hour' AND x.hour <= he
-          UNION ALL SELECT h FROM unnest(own) h WHERE h >= hs - interval '1 hour' AND h <= he) y;
+  p.pending := @extschema@._pending_hours(hs - interval '1 hour', he);
   -- the partial hours at both ends: raw events, or with fine, 5-minute rows
   -- for their whole 5 minutes (unless the hour is pending) and raw events
   -- for the partial 5 minutes
@@ -621,10 +629,7 @@ BEGIN
   IF ms >= me THEN
     ms := pt; me := pt;             -- no whole minute: all raw
   END IF;
-  SELECT coalesce(pg_catalog.array_agg(DISTINCT h), '{}') INTO pend
-    FROM (SELECT x.hour AS h FROM @extschema@.rollup_pending x
-           WHERE x.hour >= pg_catalog.date_bin('1 hour', pf, o) AND x.hour <= pt + interval '1 hour'
-          UNION ALL SELECT h FROM unnest(@extschema@._rollup_own_pending()) h) y;
+  pend := @extschema@._pending_hours(pg_catalog.date_bin('1 hour', pf, o), pt + interval '1 hour');
   stale := ARRAY(SELECT DISTINCT x FROM unnest(pend) h, LATERAL (VALUES (h), (h - interval '1 hour')) v(x));
   -- one media: only live streams have rows (a media id that was ever a
   -- video, or is not rolled up yet, reads raw events)
@@ -859,6 +864,7 @@ DECLARE
   ord text;
   q text;
   dim smallint;
+  tier text;
   rp @extschema@._rollup_plan;
   saved text;
 BEGIN
@@ -892,21 +898,17 @@ BEGIN
       dim := @extschema@._rollup_dim(s, f, NULL);
     END IF;
     -- rollup rows fall into one bucket each only when every bucket boundary
-    -- is a whole UTC hour (day rows: a whole UTC day)
-    IF dim IS NOT NULL AND bucket <> 'minute' AND NOT EXISTS (
-         SELECT 1 FROM @extschema@.time_buckets(bucket, p.from_out, p.to_out, tz) x
-          WHERE pg_catalog.date_bin('1 hour', x.bucket_start, '2000-01-01 00:00+00') <> x.bucket_start
-             OR pg_catalog.date_bin('1 hour', x.bucket_end, '2000-01-01 00:00+00') <> x.bucket_end) THEN
-      rp := @extschema@._rollup_plan(p.from_out, p.to_out,
-        CASE WHEN bucket = 'hour' OR EXISTS (
-               SELECT 1 FROM @extschema@.time_buckets(bucket, p.from_out, p.to_out, tz) x
-                WHERE pg_catalog.date_bin('1 day', x.bucket_start, '2000-01-01 00:00+00') <> x.bucket_start
-                   OR pg_catalog.date_bin('1 day', x.bucket_end, '2000-01-01 00:00+00') <> x.bucket_end) THEN 'hour'
-             WHEN NOT EXISTS (
-               SELECT 1 FROM @extschema@.time_buckets(bucket, p.from_out, p.to_out, tz) x
-                WHERE pg_catalog.date_bin('7 days', x.bucket_start, '2000-01-03 00:00+00') <> x.bucket_start
-                   OR pg_catalog.date_bin('7 days', x.bucket_end, '2000-01-03 00:00+00') <> x.bucket_end) THEN 'week'
-             ELSE 'day' END, dim = 0);
+    -- is a whole UTC hour (day rows: a whole UTC day; week rows: a Monday)
+    IF dim IS NOT NULL AND bucket <> 'minute' THEN
+      SELECT CASE WHEN NOT bool_and(pg_catalog.date_bin('1 hour', b.t, '2000-01-01 00:00+00') = b.t) THEN NULL
+                  WHEN bucket = 'hour' OR NOT bool_and(pg_catalog.date_bin('1 day', b.t, '2000-01-01 00:00+00') = b.t) THEN 'hour'
+                  WHEN bool_and(pg_catalog.date_bin('7 days', b.t, '2000-01-03 00:00+00') = b.t) THEN 'week'
+                  ELSE 'day' END INTO tier
+        FROM @extschema@.time_buckets(bucket, p.from_out, p.to_out, tz) x,
+             LATERAL (VALUES (x.bucket_start), (x.bucket_end)) b(t);
+    END IF;
+    IF tier IS NOT NULL THEN
+      rp := @extschema@._rollup_plan(p.from_out, p.to_out, tier, dim = 0);
       q := 'SELECT b.bucket_start, coalesce(v.metric_value, $19) AS metric_value'
            ' FROM @extschema@.time_buckets($17, $1, $2, $18) b LEFT JOIN ('
            'SELECT @extschema@.time_bucket($17, x.t, $18) AS bucket_start,'
