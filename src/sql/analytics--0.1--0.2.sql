@@ -209,44 +209,47 @@ BEGIN
   DELETE FROM @extschema@.rollup_pending p WHERE p.hour = ANY (hrs);
   DELETE FROM @extschema@.rollup_hour r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket = ANY (hrs);
   FOR d IN SELECT DISTINCT pg_catalog.date_bin('1 day', h, '2000-01-01 00:00+00') FROM unnest(hrs) h ORDER BY 1 LOOP
-    INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
-    SELECT e.project_id,
-           CASE WHEN GROUPING(e.media_id) = 0 THEN 1 WHEN GROUPING(e.media_type) = 0 THEN 2
-                WHEN GROUPING(e.continent) = 0 THEN 3 WHEN GROUPING(e.country) = 0 THEN 4
-                WHEN GROUPING(e.device_type) = 0 THEN 5 WHEN GROUPING(e.operating_system) = 0 THEN 6
-                WHEN GROUPING(e.browser) = 0 THEN 7 WHEN GROUPING(e.referrer) = 0 THEN 8 ELSE 0 END,
-           e.h,
-           CASE WHEN GROUPING(e.media_id) = 0 THEN e.media_id WHEN GROUPING(e.media_type) = 0 THEN e.media_type::text
-                WHEN GROUPING(e.continent) = 0 THEN e.continent::text WHEN GROUPING(e.country) = 0 THEN e.country
-                WHEN GROUPING(e.device_type) = 0 THEN e.device_type::text
-                WHEN GROUPING(e.operating_system) = 0 THEN e.operating_system
-                WHEN GROUPING(e.browser) = 0 THEN e.browser WHEN GROUPING(e.referrer) = 0 THEN e.referrer END,
-           CASE WHEN GROUPING(e.media_id) = 0 THEN e.media_type END,
-           @extschema@.event_stats(e.event_type, e.value)
-      FROM (SELECT x.*, pg_catalog.date_bin('1 hour', x.emitted_at, '2000-01-01 00:00+00') AS h
-              FROM @extschema@.events x
-             WHERE x.emitted_at >= d AND x.emitted_at < d + interval '24 hours'
-               AND pg_catalog.date_bin('1 hour', x.emitted_at, '2000-01-01 00:00+00') = ANY (hrs)) e
-     GROUP BY GROUPING SETS (
-       (e.project_id, e.h),
-       (e.project_id, e.h, e.media_id, e.media_type),
-       (e.project_id, e.h, e.media_type),
-       (e.project_id, e.h, e.continent),
-       (e.project_id, e.h, e.country),
-       (e.project_id, e.h, e.device_type),
-       (e.project_id, e.h, e.operating_system),
-       (e.project_id, e.h, e.browser),
-       (e.project_id, e.h, e.referrer));
+    -- one pass over the hours' events: every dimension per hour, and the
+    -- whole project per 5 minutes
     DELETE FROM @extschema@.rollup_5min r
      WHERE r.bucket >= d AND r.bucket < d + interval '24 hours'
        AND pg_catalog.date_bin('1 hour', r.bucket, '2000-01-01 00:00+00') = ANY (hrs);
-    INSERT INTO @extschema@.rollup_5min (project_id, dim, bucket, value, media_type, stats)
-    SELECT e.project_id, 0, pg_catalog.date_bin('5 minutes', e.emitted_at, '2000-01-01 00:00+00'), NULL, NULL,
-           @extschema@.event_stats(e.event_type, e.value)
-      FROM @extschema@.events e
-     WHERE e.emitted_at >= d AND e.emitted_at < d + interval '24 hours'
-       AND pg_catalog.date_bin('1 hour', e.emitted_at, '2000-01-01 00:00+00') = ANY (hrs)
-     GROUP BY 1, 3;
+    WITH g AS (
+      SELECT e.project_id,
+             GROUPING(e.m5) = 0 AS fine,
+             CASE WHEN GROUPING(e.media_id) = 0 THEN 1 WHEN GROUPING(e.media_type) = 0 THEN 2
+                  WHEN GROUPING(e.continent) = 0 THEN 3 WHEN GROUPING(e.country) = 0 THEN 4
+                  WHEN GROUPING(e.device_type) = 0 THEN 5 WHEN GROUPING(e.operating_system) = 0 THEN 6
+                  WHEN GROUPING(e.browser) = 0 THEN 7 WHEN GROUPING(e.referrer) = 0 THEN 8 ELSE 0 END AS dim,
+             CASE WHEN GROUPING(e.m5) = 0 THEN e.m5 ELSE e.h END AS bucket,
+             CASE WHEN GROUPING(e.media_id) = 0 THEN e.media_id WHEN GROUPING(e.media_type) = 0 THEN e.media_type::text
+                  WHEN GROUPING(e.continent) = 0 THEN e.continent::text WHEN GROUPING(e.country) = 0 THEN e.country
+                  WHEN GROUPING(e.device_type) = 0 THEN e.device_type::text
+                  WHEN GROUPING(e.operating_system) = 0 THEN e.operating_system
+                  WHEN GROUPING(e.browser) = 0 THEN e.browser WHEN GROUPING(e.referrer) = 0 THEN e.referrer END AS value,
+             CASE WHEN GROUPING(e.media_id) = 0 THEN e.media_type END AS media_type,
+             @extschema@.event_stats(e.event_type, e.value) AS stats
+        FROM (SELECT x.*, pg_catalog.date_bin('1 hour', x.emitted_at, '2000-01-01 00:00+00') AS h,
+                     pg_catalog.date_bin('5 minutes', x.emitted_at, '2000-01-01 00:00+00') AS m5
+                FROM @extschema@.events x
+               WHERE x.emitted_at >= d AND x.emitted_at < d + interval '24 hours'
+                 AND pg_catalog.date_bin('1 hour', x.emitted_at, '2000-01-01 00:00+00') = ANY (hrs)) e
+       GROUP BY GROUPING SETS (
+         (e.project_id, e.m5),
+         (e.project_id, e.h),
+         (e.project_id, e.h, e.media_id, e.media_type),
+         (e.project_id, e.h, e.media_type),
+         (e.project_id, e.h, e.continent),
+         (e.project_id, e.h, e.country),
+         (e.project_id, e.h, e.device_type),
+         (e.project_id, e.h, e.operating_system),
+         (e.project_id, e.h, e.browser),
+         (e.project_id, e.h, e.referrer))),
+    fine AS (
+      INSERT INTO @extschema@.rollup_5min (project_id, dim, bucket, value, media_type, stats)
+      SELECT g.project_id, 0, g.bucket, NULL, NULL, g.stats FROM g WHERE g.fine)
+    INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
+    SELECT g.project_id, g.dim, g.bucket, g.value, g.media_type, g.stats FROM g WHERE NOT g.fine;
     DELETE FROM @extschema@.rollup_day r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket = d;
     INSERT INTO @extschema@.rollup_day (project_id, dim, bucket, value, media_type, stats)
     SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
