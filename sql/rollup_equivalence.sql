@@ -75,7 +75,10 @@ SELECT * FROM (VALUES
   ('unaligned', (SELECT a + interval '7 hours 13 minutes 5.25 seconds' FROM rq_anchor), now() - interval '17 minutes'),
   ('up to now', (SELECT a + interval '1 second' FROM rq_anchor), now()),
   ('inside an hour', (SELECT a + interval '30 hours 5 minutes' FROM rq_anchor), (SELECT a + interval '30 hours 50 minutes' FROM rq_anchor)),
-  ('whole hours', (SELECT a + interval '2 hours' FROM rq_anchor), (SELECT a + interval '20 hours' FROM rq_anchor))
+  ('whole hours', (SELECT a + interval '2 hours' FROM rq_anchor), (SELECT a + interval '20 hours' FROM rq_anchor)),
+  -- a short partial hour at the start (raw) and a long one at the end (its
+  -- hour rows minus the rest of the hour)
+  ('long end', (SELECT a + interval '50 minutes 1.5 seconds' FROM rq_anchor), (SELECT a + interval '2 days 10 hours 45 minutes 30 seconds' FROM rq_anchor))
 ) p(period, pf, pt);
 CREATE TEMP TABLE filters AS
 SELECT * FROM (VALUES (NULL::jsonb), ('{"country": ["FR", "US"]}'), ('{"mediaId": ["m3", "m5"]}'), ('{"mediaId": "m1"}'),

@@ -53,6 +53,11 @@ SELECT grp, analytics.event_stats(event_type, value) FROM ev WHERE false GROUP B
 SELECT analytics.event_stats_merge(s) = (SELECT analytics.event_stats(event_type, value) FROM ev) AS merge_equals_whole,
        analytics.event_stats_merge(s) AS merged
   FROM (SELECT analytics.event_stats(event_type, value) AS s FROM ev GROUP BY grp) g;
+-- event_stats_negate: the whole minus one group, merged, is the other groups
+SELECT analytics.event_stats_negate('{1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17.5}') AS negated;
+SELECT analytics.event_stats_merge(s) = (SELECT analytics.event_stats(event_type, value) FROM ev WHERE grp <> 1) AS whole_minus_group_1
+  FROM (SELECT analytics.event_stats(event_type, value) AS s FROM ev
+        UNION ALL SELECT analytics.event_stats_negate(analytics.event_stats(event_type, value)) FROM ev WHERE grp = 1) g;
 -- NULL arrays are skipped; no rows -> 17 zeros
 SELECT analytics.event_stats_merge(s) AS merged_with_null
   FROM (VALUES ('{1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0.5}'::float8[]), (NULL),

@@ -81,8 +81,20 @@ static bool callbacks_registered = false;
 static MemoryContext pending_cxt = NULL;
 static HTAB *pending = NULL;
 static List *pending_long = NIL;	/* LongPending *, project id >= PROJECT_KEYLEN bytes */
-static PendingKey last_key;		/* the last (hour, project) noted */
-static bool last_valid = false;
+/*
+ * Rows arrive in time order with the projects interleaved: a small
+ * direct-mapped cache of the (hour, project) pairs already in the hash saves
+ * hashing the whole key for almost every row.
+ */
+#define NOTE_CACHE_SIZE 64
+typedef struct NoteCacheSlot
+{
+	int64		hour;
+	int			len;			/* -1: empty */
+	char		project[PROJECT_KEYLEN];
+} NoteCacheSlot;
+static NoteCacheSlot note_cache[NOTE_CACHE_SIZE];
+static bool note_cache_valid = false;
 
 /* maintenance moves rows between partitions without changing them */
 bool		analytics_rollup_tracking_suspended = false;
@@ -99,7 +111,7 @@ reset_pending(void)
 		MemoryContextReset(pending_cxt);
 	pending = NULL;
 	pending_long = NIL;
-	last_valid = false;
+	note_cache_valid = false;
 }
 
 static void
@@ -138,6 +150,7 @@ note_values(const char *project, int len, TimestampTz emitted_at)
 {
 	PendingKey	key;
 	int64		hour;
+	NoteCacheSlot *slot;
 
 	hour = emitted_at / USECS_PER_HOUR;
 	if (emitted_at < 0 && emitted_at % USECS_PER_HOUR != 0)
@@ -166,9 +179,21 @@ note_values(const char *project, int len, TimestampTz emitted_at)
 		return;
 	}
 
-	/* fast path: the same hour and project as the previous row */
-	if (last_valid && last_key.hour == hour && last_key.project[len] == '\0' &&
-		memcmp(last_key.project, project, len) == 0)
+	/* fast path: a pair noted recently */
+	if (!note_cache_valid)
+	{
+		for (int i = 0; i < NOTE_CACHE_SIZE; i++)
+			note_cache[i].len = -1;
+		note_cache_valid = true;
+	}
+	{
+		uint32		h = 2166136261u ^ (uint32) (hour / USECS_PER_HOUR);
+
+		for (int i = 0; i < len; i++)
+			h = (h ^ (unsigned char) project[i]) * 16777619u;
+		slot = &note_cache[h % NOTE_CACHE_SIZE];
+	}
+	if (slot->len == len && slot->hour == hour && memcmp(slot->project, project, len) == 0)
 		return;
 
 	memset(&key, 0, sizeof(key));
@@ -190,8 +215,9 @@ note_values(const char *project, int len, TimestampTz emitted_at)
 							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 	(void) hash_search(pending, &key, HASH_ENTER, NULL);
-	last_key = key;
-	last_valid = true;
+	slot->hour = hour;
+	slot->len = len;
+	memcpy(slot->project, project, len);
 }
 
 static void

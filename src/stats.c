@@ -121,6 +121,7 @@ PG_FUNCTION_INFO_V1(analytics_event_stats_serialize);
 PG_FUNCTION_INFO_V1(analytics_event_stats_deserialize);
 PG_FUNCTION_INFO_V1(analytics_event_stats_final);
 PG_FUNCTION_INFO_V1(analytics_stats_metric);
+PG_FUNCTION_INFO_V1(analytics_event_stats_negate);
 
 static MemoryContext
 aggregate_context(FunctionCallInfo fcinfo, const char *fname)
@@ -366,6 +367,27 @@ analytics_event_stats_final(PG_FUNCTION_ARGS)
 	state = PG_ARGISNULL(0) ? NULL : (EventStatsState *) PG_GETARG_POINTER(0);
 	for (i = 0; i < ES_NELEMS; i++)
 		elems[i] = Float8GetDatum(state ? state->v[i] : 0.0);
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, ES_NELEMS, FLOAT8OID,
+										  sizeof(float8), FLOAT8PASSBYVAL,
+										  TYPALIGN_DOUBLE));
+}
+
+/*
+ * event_stats_negate(stats float8[]) RETURNS float8[]
+ * The array with every element negated: merged with event_stats_merge it
+ * takes those events out again (the rollups read "an hour minus its first
+ * minutes" that way; every element is a count or a sum).
+ */
+Datum
+analytics_event_stats_negate(PG_FUNCTION_ARGS)
+{
+	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
+	const float8 *values = stats_array_values(arr, "event statistics array");
+	Datum		elems[ES_NELEMS];
+	int			i;
+
+	for (i = 0; i < ES_NELEMS; i++)
+		elems[i] = Float8GetDatum(-values[i]);
 	PG_RETURN_ARRAYTYPE_P(construct_array(elems, ES_NELEMS, FLOAT8OID,
 										  sizeof(float8), FLOAT8PASSBYVAL,
 										  TYPALIGN_DOUBLE));

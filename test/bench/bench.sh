@@ -10,7 +10,8 @@
 #  1. generates EVENTS events over DAYS days with test/gen into one COPY file;
 #  2. installs this tree as extension analytics_bench (test/dev_install.sh bench)
 #     into a private cluster, creates the day partitions, and times COPY into
-#     analytics.events and into a plain unpartitioned table of the same columns;
+#     analytics.events and into a plain unpartitioned table of the same columns
+#     (two rounds in alternating order, the better of each);
 #  3. times each dashboard question RUNS times after a warm-up, through the API
 #     (analytics.metric / breakdown / timeseries) and as the plain SQL GROUP BY
 #     over analytics.events: p50 / p95 in ms and API/SQL ratio;
@@ -69,12 +70,23 @@ $PSQL -c "CREATE EXTENSION analytics_bench" -c "SELECT analytics.set_retention('
           SELECT to_timestamp($END) - d * interval '1 day', 'error', 'x' FROM generate_series(0, $D) d" \
       -c "SELECT analytics.run_maintenance()" -c "DELETE FROM analytics.events" \
       -c "CREATE TABLE plain_events (LIKE analytics.events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)" >/dev/null
-for t in analytics.events plain_events; do
+# two rounds in alternating order (the disk's write-back of one load slows
+# the next), each after sync + CHECKPOINT; the better round of each counts
+copy_into() {   # table -> seconds
+  $PSQL -c "TRUNCATE $1" -c CHECKPOINT; sync
+  local t0 t1; t0=$(date +%s.%N); $PSQL -c "\\copy $1 FROM '$WORK/events.copy'"; t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
+declare -A BEST
+for t in plain_events analytics.events analytics.events plain_events; do
   say "COPY into $t"
-  $PSQL -c CHECKPOINT
-  t0=$(date +%s.%N); $PSQL -c "\\copy $t FROM '$WORK/events.copy'"; t1=$(date +%s.%N)
-  res "COPY into $t" "$(rate "$N" "$t0" "$t1")"
+  s=$(copy_into "$t")
+  if [ -z "${BEST[$t]:-}" ] || awk -v a="$s" -v b="${BEST[$t]}" 'BEGIN { exit !(a < b) }'; then BEST[$t]=$s; fi
 done
+for t in analytics.events plain_events; do
+  res "COPY into $t (better of 2)" "$(rate "$N" 0 "${BEST[$t]}")"
+done
+res "COPY rate analytics.events / plain_events" "$(awk -v a="${BEST[analytics.events]}" -v b="${BEST[plain_events]}" 'BEGIN { printf "%.2f", b / a }')"
 # the derived data: the first maintenance run after the load rolls every hour up
 say "building the rollups (run_maintenance)"
 t0=$(date +%s.%N)
