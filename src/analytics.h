@@ -37,6 +37,10 @@ extern char *analytics_geoip_database;	/* path of a MaxMind DB file, or "" */
 extern bool analytics_use_rollups;
 extern int	analytics_rollup_refresh_hours;
 
+/* brinskip.c */
+extern void analytics_brinskip_heap_insert(void);
+extern void analytics_brinskip_patch(Relation rel);
+
 /* rollup.c */
 extern bool analytics_rollup_tracking_suspended;
 extern void analytics_rollup_init(void);

@@ -269,6 +269,8 @@ ah_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid, int options,
 				struct BulkInsertStateData *bistate)
 {
 	note_slot(rel, slot);
+	analytics_brinskip_patch(rel);
+	analytics_brinskip_heap_insert();
 	heap_routine->tuple_insert(rel, slot, cid, options, bistate);
 }
 
@@ -277,6 +279,8 @@ ah_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid, i
 							struct BulkInsertStateData *bistate, uint32 specToken)
 {
 	note_slot(rel, slot);
+	analytics_brinskip_patch(rel);
+	analytics_brinskip_heap_insert();
 	heap_routine->tuple_insert_speculative(rel, slot, cid, options, bistate, specToken);
 }
 
@@ -286,6 +290,8 @@ ah_multi_insert(Relation rel, TupleTableSlot **slots, int nslots, CommandId cid,
 {
 	for (int i = 0; i < nslots; i++)
 		note_slot(rel, slots[i]);
+	analytics_brinskip_patch(rel);
+	analytics_brinskip_heap_insert();
 	heap_routine->multi_insert(rel, slots, nslots, cid, options, bistate);
 }
 
@@ -304,6 +310,8 @@ ah_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId 
 {
 	note_tid(rel, otid);
 	note_slot(rel, slot);
+	analytics_brinskip_patch(rel);
+	analytics_brinskip_heap_insert();
 	return heap_routine->tuple_update(rel, otid, slot, cid, snapshot, crosscheck, wait, tmfd,
 									  lockmode, update_indexes);
 }
