@@ -10,6 +10,7 @@
 #include "datatype/timestamp.h"
 #include "utils/timestamp.h"
 #include "storage/dsm.h"
+#include "utils/relcache.h"
 
 #define ANALYTICS_SCHEMA "analytics"
 #define ANALYTICS_EVENTS "events"
