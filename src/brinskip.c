@@ -29,8 +29,10 @@
  * The index access method stays "brin": analytics_brinskip_patch() swaps the
  * aminsert callback in the relcache copy of the BRIN indexes of an
  * analytics_heap table (each index relation has its own IndexAmRoutine
- * copy), checked on every insert call because a relcache rebuild brings
- * the original back.
+ * copy). The access method does that on every multi_insert call (COPY's
+ * batches), because a relcache rebuild brings the original back; single-row
+ * inserts only move the epoch on (each row has its own, so there is no
+ * lookup to save for them).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

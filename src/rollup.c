@@ -12,8 +12,8 @@
  * its speed.  Instead the partitions use the table access method
  * "analytics_heap": PostgreSQL's heap, unchanged, except that inserts,
  * updates and deletes note the (project_id, UTC hour) of each row they write
- * in a small per-transaction set (one comparison per row: consecutive rows
- * mostly share their hour and project).
+ * in a small per-transaction set (a direct-mapped cache in front of it
+ * answers most rows without hashing the whole key).
  *
  * Just before the transaction commits (XACT_EVENT_PRE_COMMIT, also before
  * PREPARE) the set is written to analytics.rollup_pending, in the same
@@ -269,7 +269,6 @@ ah_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid, int options,
 				struct BulkInsertStateData *bistate)
 {
 	note_slot(rel, slot);
-	analytics_brinskip_patch(rel);
 	analytics_brinskip_heap_insert();
 	heap_routine->tuple_insert(rel, slot, cid, options, bistate);
 }
@@ -279,7 +278,6 @@ ah_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid, i
 							struct BulkInsertStateData *bistate, uint32 specToken)
 {
 	note_slot(rel, slot);
-	analytics_brinskip_patch(rel);
 	analytics_brinskip_heap_insert();
 	heap_routine->tuple_insert_speculative(rel, slot, cid, options, bistate, specToken);
 }
@@ -310,7 +308,6 @@ ah_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId 
 {
 	note_tid(rel, otid);
 	note_slot(rel, slot);
-	analytics_brinskip_patch(rel);
 	analytics_brinskip_heap_insert();
 	return heap_routine->tuple_update(rel, otid, slot, cid, snapshot, crosscheck, wait, tmfd,
 									  lockmode, update_indexes);
