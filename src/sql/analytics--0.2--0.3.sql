@@ -98,6 +98,29 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.event_stats_negate(double precision[]) IS
     'an event statistics array with every element negated (merged, it takes those events out again)';
 
+-- the condition of _rollup_types on any statistics expression: on the rows
+-- ("r.stats") and, after the subtraction, on a group's merged statistics
+CREATE FUNCTION @extschema@._rollup_types(s @extschema@._metric_spec, stats text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE s.sm_metric
+  WHEN 'play' THEN stats || '[2] > 0'
+  WHEN 'play-rate' THEN format('(%1$s[1] > 0 OR %1$s[2] > 0)', stats)
+  WHEN 'start' THEN stats || '[3] > 0'
+  WHEN 'end' THEN stats || '[4] > 0'
+  WHEN 'impression' THEN stats || '[1] > 0'
+  WHEN 'impression-time' THEN stats || '[1] > 0'
+  WHEN 'watch-time' THEN CASE WHEN s.sm_aggregation = 'average' THEN format('(%1$s[8] > 0 OR %1$s[2] > 0)', stats)
+                              ELSE stats || '[8] > 0' END
+  WHEN 'view' THEN format('%s[%s] > 0', stats, CASE s.threshold WHEN 3 THEN 11 WHEN 5 THEN 12 WHEN 10 THEN 13 ELSE 14 END)
+END
+$$;
+CREATE OR REPLACE FUNCTION @extschema@._rollup_types(s @extschema@._metric_spec)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT @extschema@._rollup_types(s, 'r.stats')
+$$;
+
 ALTER TYPE @extschema@._rollup_plan
     ADD ATTRIBUTE neg_from timestamptz[],   -- raw events in [neg_from[i], neg_to[i]) taken out again
     ADD ATTRIBUTE neg_to   timestamptz[];
@@ -390,7 +413,7 @@ BEGIN
     q := 'SELECT coalesce(x.v, ''unknown'') AS dimension_value,'
          ' @extschema@.stats_metric(@extschema@.event_stats_merge(x.stats), $14, $15, $16) AS metric_value FROM ('
          || @extschema@._stats_rows(s, f, projects, dim, dimx, false, rp) || ') x GROUP BY 1 HAVING '
-         || replace(@extschema@._rollup_types(s), 'r.stats', '(@extschema@.event_stats_merge(x.stats))');
+         || @extschema@._rollup_types(s, '(@extschema@.event_stats_merge(x.stats))');
   ELSE
     q := 'SELECT coalesce(' || dimx || ', ''unknown'') AS dimension_value, '
          || @extschema@._value_expr(s, uv, '$1', '$2') || ' AS metric_value FROM @extschema@.events e WHERE '
@@ -485,7 +508,7 @@ BEGIN
            'SELECT @extschema@.time_bucket($17, x.t, $18) AS bucket_start,'
            ' @extschema@.stats_metric(@extschema@.event_stats_merge(x.stats), $14, $15, $16) AS metric_value FROM ('
            || @extschema@._stats_rows(s, f, projects, dim, NULL, true, rp) || ') x GROUP BY 1 HAVING '
-           || replace(@extschema@._rollup_types(s), 'r.stats', '(@extschema@.event_stats_merge(x.stats))')
+           || @extschema@._rollup_types(s, '(@extschema@.event_stats_merge(x.stats))')
            || ') v USING (bucket_start)';
     ELSE
     q := 'SELECT b.bucket_start, coalesce(v.metric_value, $19) AS metric_value'
