@@ -375,6 +375,22 @@ take_ticket(const char *project)
 				 errhint("Call analytics.ingest_ping.")));
 }
 
+/*
+ * The arguments of _ping_state_lock / _ping_state_store, checked: none NULL
+ * and the caller holds the project's ticket (set by ingest_ping).
+ */
+static void
+state_args(FunctionCallInfo fcinfo, const char *fname, int nargs, Datum *values)
+{
+	for (int i = 0; i < nargs; i++)
+	{
+		if (PG_ARGISNULL(i))
+			elog(ERROR, "analytics.%s: argument %d is NULL", fname, i + 1);
+		values[i] = PG_GETARG_DATUM(i);
+	}
+	take_ticket(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+}
+
 typedef struct StateFns
 {
 	FmgrInfo	lock;
@@ -437,16 +453,9 @@ analytics_ping_state_lock(PG_FUNCTION_ARGS)
 	bytea	   *stored;
 	bytea	   *result;
 	int			ret;
-	int			i;
 
-	for (i = 0; i < 5; i++)
-		if (PG_ARGISNULL(i))
-			elog(ERROR, "analytics._ping_state_lock: argument %d is NULL", i + 1);
-	take_ticket(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-
+	state_args(fcinfo, "_ping_state_lock", 5, values);
 	SET_VARSIZE(zero, VARHDRSZ + sizeof(ping_state));
-	for (i = 0; i < 5; i++)
-		values[i] = PG_GETARG_DATUM(i);
 	values[5] = PointerGetDatum(zero);
 
 	SPI_connect();
@@ -490,14 +499,8 @@ analytics_ping_state_store(PG_FUNCTION_ARGS)
 	Oid			types[4] = {TEXTOID, UUIDOID, TIMESTAMPTZOID, BYTEAOID};
 	Datum		values[4];
 	int			ret;
-	int			i;
 
-	for (i = 0; i < 4; i++)
-		if (PG_ARGISNULL(i))
-			elog(ERROR, "analytics._ping_state_store: argument %d is NULL", i + 1);
-	take_ticket(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	for (i = 0; i < 4; i++)
-		values[i] = PG_GETARG_DATUM(i);
+	state_args(fcinfo, "_ping_state_store", 4, values);
 
 	SPI_connect();
 	ret = SPI_execute_plan(prepare(&plan_update_session,
