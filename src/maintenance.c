@@ -29,10 +29,10 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
-#include "commands/defrem.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -692,12 +692,6 @@ secure_partition(const char *qname)
 		elog(ERROR, "could not secure %s: %s", qname, SPI_result_code_string(ret));
 }
 
-/*
- * Give one day a home: discard its stray rows when the whole day is past
- * the retention window (archiving their plays), else create the day's
- * partition, move the day's rows from the default partition into it and
- * attach it.
- */
 static void place_day(MaintState *st, DayWork *dw);
 
 /* forget the derived data of [lo, hi), if this version has rollups */
@@ -737,6 +731,12 @@ step_place_day(MaintState *st, void *arg)
 	PG_END_TRY();
 }
 
+/*
+ * Give one day a home: discard its stray rows when the whole day is past
+ * the retention window (archiving their plays), else create the day's
+ * partition, move the day's rows from the default partition into it and
+ * attach it.
+ */
 static void
 place_day(MaintState *st, DayWork *dw)
 {
@@ -924,6 +924,13 @@ step_prune_sessions(MaintState *st, void *arg)
 	st->sessions_pruned += (int64) SPI_processed;
 }
 
+/* hours re-aggregated per refresh step */
+static int
+refresh_batch(const MaintState *st)
+{
+	return st->params.rollup_refresh_hours > 0 ? st->params.rollup_refresh_hours : 168;
+}
+
 /*
  * Re-aggregate pending hours into the rollups (analytics._rollup_refresh),
  * at most rollup_refresh_hours hours per step.
@@ -940,7 +947,7 @@ step_rollups(MaintState *st, void *arg)
 	if (!sql_function_exists("analytics._rollup_refresh(integer)"))
 		return;					/* the installed SQL is older than the library */
 
-	values[0] = Int32GetDatum(st->params.rollup_refresh_hours > 0 ? st->params.rollup_refresh_hours : 168);
+	values[0] = Int32GetDatum(refresh_batch(st));
 	ret = SPI_execute_with_args("SELECT analytics._rollup_refresh($1)", 1, argtypes, values, NULL, false, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not refresh the rollups: %s", SPI_result_code_string(ret));
@@ -1052,10 +1059,8 @@ analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step,
 		/* derived data, until no hour is pending (bounded: a run ends) */
 		for (int i = 0; i < 1000 && !st->stop; i++)
 		{
-			int			max = st->params.rollup_refresh_hours > 0 ? st->params.rollup_refresh_hours : 168;
-
 			if (!run_step(st, "refresh rollups", "analytics.rollup_hour", step_rollups, NULL) ||
-				st->last_refresh < max)
+				st->last_refresh < refresh_batch(st))
 				break;
 		}
 	}
