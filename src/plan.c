@@ -1,0 +1,142 @@
+/*-------------------------------------------------------------------------
+ * plan.c
+ *		PostgreSQL glue of the period cover (src/cover.c, plain C):
+ *		analytics._rollup_cover(), which tells a query which rollup rows and
+ *		raw events to read, added or taken out, for a period.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "cover.h"
+
+PG_FUNCTION_INFO_V1(analytics_rollup_cover);
+
+/* the levels in the order of the fields of analytics._cover */
+static const int field_level[] = {CL_RAW, CL_5MIN, CL_HOUR, CL_DAY, CL_WEEK, CL_W4};
+#define NFIELD_LEVELS lengthof(field_level)
+
+static int
+level_by_name(const char *name)
+{
+	if (strcmp(name, "hour") == 0)
+		return CL_HOUR;
+	if (strcmp(name, "day") == 0)
+		return CL_DAY;
+	if (strcmp(name, "week") == 0)
+		return CL_WEEK;
+	if (strcmp(name, "w4") == 0)
+		return CL_W4;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid rollup level: \"%s\"", name),
+			 errhint("Valid levels are: hour, day, week, w4.")));
+	return CL_HOUR;				/* not reached */
+}
+
+static Datum
+ts_array(const CoverPiece *p, int n, int level, int sign, bool upper)
+{
+	Datum	   *d = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+	int			i,
+				k = 0;
+
+	for (i = 0; i < n; i++)
+		if (p[i].level == level && p[i].sign == sign)
+			d[k++] = TimestampTzGetDatum(upper ? p[i].hi : p[i].lo);
+	return PointerGetDatum(construct_array(d, k, TIMESTAMPTZOID, sizeof(TimestampTz),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/*
+ * _rollup_cover(pf, pt, max_level text, fine boolean, dim smallint,
+ *				 pending timestamptz[], data_lo, data_hi) RETURNS _cover
+ *
+ * data_lo/data_hi: the refreshed rollup rows lie in [data_lo, data_hi)
+ * (NULL: there are none); pending: hours not refreshed yet (read raw).
+ */
+Datum
+analytics_rollup_cover(PG_FUNCTION_ARGS)
+{
+	CoverInput	in;
+	CoverPiece *pieces;
+	int			npieces;
+	int			rc;
+	TupleDesc	tupdesc;
+	Datum		values[4 * NFIELD_LEVELS];
+	bool		nulls[4 * NFIELD_LEVELS];
+	int64_t    *pend = NULL;
+	int			i;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(4))
+		PG_RETURN_NULL();
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("function returning record called in context that cannot accept type record")));
+	if (tupdesc->natts != 4 * (int) NFIELD_LEVELS)
+		elog(ERROR, "analytics._cover has %d fields, expected %d", tupdesc->natts, 4 * (int) NFIELD_LEVELS);
+
+	memset(&in, 0, sizeof(in));
+	in.from = PG_GETARG_TIMESTAMPTZ(0);
+	in.to = PG_GETARG_TIMESTAMPTZ(1);
+	in.max_level = level_by_name(text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	in.fine = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
+	cover_default_weights(PG_GETARG_INT16(4), in.weight);
+	if (!PG_ARGISNULL(5))
+	{
+		ArrayType  *a = PG_GETARG_ARRAYTYPE_P(5);
+		Datum	   *elems;
+		bool	   *enulls;
+		int			n;
+
+		deconstruct_array(a, TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+						  &elems, &enulls, &n);
+		pend = palloc(sizeof(int64_t) * (n > 0 ? n : 1));
+		for (i = 0; i < n; i++)
+			if (!enulls[i])
+				pend[in.npending++] = DatumGetTimestampTz(elems[i]);
+		in.pending = pend;
+	}
+	in.has_data = !PG_ARGISNULL(6) && !PG_ARGISNULL(7);
+	if (in.has_data)
+	{
+		in.data_lo = PG_GETARG_TIMESTAMPTZ(6);
+		in.data_hi = PG_GETARG_TIMESTAMPTZ(7);
+	}
+
+	rc = cover_plan(&in, &pieces, &npieces);
+	if (rc == -1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	if (rc != 0)
+		elog(ERROR, "analytics._rollup_cover: overlapping pieces");
+
+	/* per level: added from, added to, taken out from, taken out to */
+	PG_TRY();
+	{
+		for (i = 0; i < (int) NFIELD_LEVELS; i++)
+		{
+			values[4 * i] = ts_array(pieces, npieces, field_level[i], 1, false);
+			values[4 * i + 1] = ts_array(pieces, npieces, field_level[i], 1, true);
+			values[4 * i + 2] = ts_array(pieces, npieces, field_level[i], -1, false);
+			values[4 * i + 3] = ts_array(pieces, npieces, field_level[i], -1, true);
+		}
+	}
+	PG_FINALLY();
+	{
+		free(pieces);
+	}
+	PG_END_TRY();
+	memset(nulls, 0, sizeof(nulls));
+	tupdesc = BlessTupleDesc(tupdesc);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
