@@ -153,6 +153,11 @@ END $$;
 
 -- 1. freshly refreshed rollups
 SELECT * FROM pg_temp.run_all('refreshed');
+-- the answers above read whole blocks that stick out of the period: up to
+-- now, media ids of all projects are weeks or 28-day blocks, minus the raw
+-- second before the period (the events start on its hour)
+SELECT cardinality(c.week_from) + cardinality(c.w4_from) > 0 AS whole_blocks, cardinality(c.raw_neg_from) > 0 AS raw_taken_out
+  FROM periods p, analytics._plan_cover(p.pf, p.pt, 'w4', false, 1::smallint, NULL) c WHERE p.period = 'up to now';
 
 -- 2. late events: 3,000 more, spread over the whole (rolled-up) window, and
 -- an update and a delete of old rows; nothing refreshed since
