@@ -105,8 +105,14 @@ BEGIN
      WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket >= d AND r.bucket < d + interval '7 days'
      GROUP BY r.project_id, r.dim, r.value, r.media_type;
   END LOOP;
-  -- the 28-day blocks of those weeks
+  -- the 28-day blocks of those weeks. A block that still holds a pending
+  -- hour is never read (queries read its weeks, days and hours instead): it
+  -- is rebuilt with the refresh of its last pending hour, not once per batch
+  -- (rewriting it each time would leave dead rows for every query to skip).
+  -- Weeks are always rebuilt: the ccv of one media relies on every
+  -- refreshed hour being in a week row.
   FOR d IN SELECT DISTINCT pg_catalog.date_bin('28 days', h, '2000-01-03 00:00+00') FROM unnest(hrs) h ORDER BY 1 LOOP
+    CONTINUE WHEN EXISTS (SELECT 1 FROM @extschema@.rollup_pending p WHERE p.hour >= d AND p.hour < d + interval '28 days');
     DELETE FROM @extschema@.rollup_w4 r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket = d;
     INSERT INTO @extschema@.rollup_w4 (project_id, dim, bucket, value, media_type, stats)
     SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
@@ -292,6 +298,7 @@ DECLARE
   dim smallint := CASE WHEN coalesce(current_setting('analytics.use_rollups', true), 'on') = 'on' THEN @extschema@._rollup_dim(s, f, NULL) END;
   rp @extschema@._cover;
   saved text;
+  saved_seq text;
 BEGIN
   IF s.kind = 'total' THEN
     q := 'SELECT ((SELECT coalesce(sum(e.plays), 0) FROM @extschema@.play_totals e WHERE true' || w || ')'
@@ -320,10 +327,14 @@ BEGIN
     END IF;
   END IF;
   -- rollup rows are few: a parallel plan would only add its start-up and
-  -- the exchange of partial states
+  -- the exchange of partial states; and each piece is a small part of its
+  -- table (one dimension, a few buckets), read through the index even when
+  -- the table is small enough for the planner to prefer reading all of it
   IF rp.raw_from IS NOT NULL THEN
     saved := current_setting('max_parallel_workers_per_gather');
+    saved_seq := current_setting('enable_seqscan');
     PERFORM set_config('max_parallel_workers_per_gather', '0', true);
+    PERFORM set_config('enable_seqscan', 'off', true);
   END IF;
   EXECUTE q INTO result
     USING pf, pt, projects, f.media_ids, f.media_type, f.continents, f.countries, f.device_types,
@@ -334,6 +345,7 @@ BEGIN
           rp.week_from, rp.week_to, rp.week_neg_from, rp.week_neg_to, rp.w4_from, rp.w4_to, rp.w4_neg_from, rp.w4_neg_to;
   IF saved IS NOT NULL THEN
     PERFORM set_config('max_parallel_workers_per_gather', saved, true);
+    PERFORM set_config('enable_seqscan', saved_seq, true);
   END IF;
   IF s.kind LIKE 'ccv%' THEN
     result := coalesce(result, 0);
@@ -365,6 +377,7 @@ DECLARE
   dim smallint;
   rp @extschema@._cover;
   saved text;
+  saved_seq text;
 BEGIN
   dimx := CASE breakdown
     WHEN 'media-id' THEN 'e.media_id'
@@ -424,10 +437,14 @@ BEGIN
          || @extschema@._rows_expr(s, uv, '$1', '$2') || w || ' GROUP BY 1';
   END IF;
   -- rollup rows are few: a parallel plan would only add its start-up and
-  -- the exchange of partial states
+  -- the exchange of partial states; and each piece is a small part of its
+  -- table (one dimension, a few buckets), read through the index even when
+  -- the table is small enough for the planner to prefer reading all of it
   IF rp.raw_from IS NOT NULL THEN
     saved := current_setting('max_parallel_workers_per_gather');
+    saved_seq := current_setting('enable_seqscan');
     PERFORM set_config('max_parallel_workers_per_gather', '0', true);
+    PERFORM set_config('enable_seqscan', 'off', true);
   END IF;
   RETURN QUERY EXECUTE 'SELECT dimension_value, metric_value FROM (' || q || ') r ORDER BY ' || ord
     USING pf, pt, projects, f.media_ids, f.media_type, f.continents, f.countries, f.device_types,
@@ -438,6 +455,7 @@ BEGIN
           rp.week_from, rp.week_to, rp.week_neg_from, rp.week_neg_to, rp.w4_from, rp.w4_to, rp.w4_neg_from, rp.w4_neg_to;
   IF saved IS NOT NULL THEN
     PERFORM set_config('max_parallel_workers_per_gather', saved, true);
+    PERFORM set_config('enable_seqscan', saved_seq, true);
   END IF;
 END $$;
 
@@ -466,6 +484,7 @@ DECLARE
   tier text;
   rp @extschema@._cover;
   saved text;
+  saved_seq text;
 BEGIN
   IF sort_by IS NULL OR sort_by NOT IN ('emittedAt', 'metricValue') THEN
     PERFORM @extschema@._invalid('sortBy', format('invalid sort_by: "%s"', coalesce(sort_by, 'NULL')),
@@ -524,10 +543,14 @@ BEGIN
     END IF;
   END IF;
   -- rollup rows are few: a parallel plan would only add its start-up and
-  -- the exchange of partial states
+  -- the exchange of partial states; and each piece is a small part of its
+  -- table (one dimension, a few buckets), read through the index even when
+  -- the table is small enough for the planner to prefer reading all of it
   IF rp.raw_from IS NOT NULL THEN
     saved := current_setting('max_parallel_workers_per_gather');
+    saved_seq := current_setting('enable_seqscan');
     PERFORM set_config('max_parallel_workers_per_gather', '0', true);
+    PERFORM set_config('enable_seqscan', 'off', true);
   END IF;
   RETURN QUERY EXECUTE 'SELECT bucket_start, metric_value FROM (' || q || ') r ORDER BY ' || ord
     USING p.from_out, p.to_out, projects, f.media_ids, f.media_type, f.continents, f.countries, f.device_types,
@@ -538,6 +561,7 @@ BEGIN
           rp.week_from, rp.week_to, rp.week_neg_from, rp.week_neg_to, rp.w4_from, rp.w4_to, rp.w4_neg_from, rp.w4_neg_to;
   IF saved IS NOT NULL THEN
     PERFORM set_config('max_parallel_workers_per_gather', saved, true);
+    PERFORM set_config('enable_seqscan', saved_seq, true);
   END IF;
 END $$;
 
