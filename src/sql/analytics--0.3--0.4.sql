@@ -213,19 +213,18 @@ CREATE FUNCTION @extschema@._plan_cover(pf timestamptz, pt timestamptz, max_leve
                                         projects text[])
 RETURNS @extschema@._cover
 LANGUAGE plpgsql STABLE AS $$
-DECLARE
-  lo timestamptz;
-  hi timestamptz;
 BEGIN
+  -- one statement each (index (project_id, dim, bucket), or (dim, bucket))
   IF cardinality(projects) = 1 THEN
-    SELECT min(r.bucket), max(r.bucket) INTO lo, hi FROM @extschema@.rollup_hour r
-     WHERE r.project_id = projects[1] AND r.dim = 0;
-  ELSE
-    SELECT min(r.bucket), max(r.bucket) INTO lo, hi FROM @extschema@.rollup_hour r WHERE r.dim = 0;
+    RETURN (SELECT @extschema@._rollup_cover(pf, pt, max_level, fine, _plan_cover.dim,
+                     @extschema@._pending_hours(pf - interval '28 days', pt + interval '28 days'),
+                     min(r.bucket), max(r.bucket) + interval '1 hour')
+              FROM @extschema@.rollup_hour r WHERE r.project_id = projects[1] AND r.dim = 0);
   END IF;
-  RETURN @extschema@._rollup_cover(pf, pt, max_level, fine, dim,
-                                   @extschema@._pending_hours(pf - interval '28 days', pt + interval '28 days'),
-                                   lo, hi + interval '1 hour');
+  RETURN (SELECT @extschema@._rollup_cover(pf, pt, max_level, fine, _plan_cover.dim,
+                   @extschema@._pending_hours(pf - interval '28 days', pt + interval '28 days'),
+                   min(r.bucket), max(r.bucket) + interval '1 hour')
+            FROM @extschema@.rollup_hour r WHERE r.dim = 0);
 END $$;
 
 -- the rows (t, v, stats) a stats metric merges: for each level, the rows of
@@ -517,7 +516,10 @@ BEGIN
     END IF;
     -- rollup rows fall into one bucket each only when every bucket boundary
     -- is a whole UTC hour (day rows: a whole UTC day; week rows: a Monday)
-    IF dim IS NOT NULL AND bucket <> 'minute' THEN
+    IF dim IS NOT NULL AND bucket <> 'minute' AND tz = 'UTC' THEN
+      -- UTC hours, days, weeks (from Monday) and months (from a day)
+      tier := CASE bucket WHEN 'hour' THEN 'hour' WHEN 'week' THEN 'week' ELSE 'day' END;
+    ELSIF dim IS NOT NULL AND bucket <> 'minute' THEN
       SELECT CASE WHEN NOT bool_and(pg_catalog.date_bin('1 hour', b.t, '2000-01-01 00:00+00') = b.t) THEN NULL
                   WHEN bucket = 'hour' OR NOT bool_and(pg_catalog.date_bin('1 day', b.t, '2000-01-01 00:00+00') = b.t) THEN 'hour'
                   WHEN bool_and(pg_catalog.date_bin('7 days', b.t, '2000-01-03 00:00+00') = b.t) THEN 'week'
