@@ -159,6 +159,15 @@ pending_in(const Ctx *c, int64_t lo, int64_t hi)
 	return a < c->npending && c->pending[a] < hi;
 }
 
+/* is the hour of t pending? */
+static int
+hour_pending(const Ctx *c, int64_t t)
+{
+	int64_t		h = cover_floor(CL_HOUR, t);
+
+	return pending_in(c, h, h + 1);
+}
+
 /* may hold refreshed rows (or raw events of refreshed hours) */
 static int
 in_data(const Ctx *c, int64_t lo, int64_t hi)
@@ -175,7 +184,7 @@ raw(Ctx *c, List *out, int64_t a, int64_t b)
 
 	if (a >= b)
 		return 0;
-	if (!pending_in(c, cover_floor(CL_HOUR, a), a + 1))
+	if (!hour_pending(c, a))
 	{
 		/* a refreshed hour: its raw events are where its rollup rows are */
 		if (!in_data(c, a, b))
@@ -199,7 +208,7 @@ sub(Ctx *c, List *out, int64_t a, int64_t b)
 
 	if (a >= b)
 		return 0;
-	if (!c->in->fine || pending_in(c, cover_floor(CL_HOUR, a), a + 1))
+	if (!c->in->fine || hour_pending(c, a))
 		return raw(c, out, a, b);
 	s = cover_ceil(CL_5MIN, a);
 	e = cover_floor(CL_5MIN, b);
