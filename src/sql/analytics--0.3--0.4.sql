@@ -213,18 +213,37 @@ CREATE FUNCTION @extschema@._plan_cover(pf timestamptz, pt timestamptz, max_leve
                                         projects text[])
 RETURNS @extschema@._cover
 LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  lo timestamptz;
+  hi timestamptz;
 BEGIN
-  -- one statement each (index (project_id, dim, bucket), or (dim, bucket))
   IF cardinality(projects) = 1 THEN
-    RETURN (SELECT @extschema@._rollup_cover(pf, pt, max_level, fine, _plan_cover.dim,
-                     @extschema@._pending_hours(pf - interval '28 days', pt + interval '28 days'),
-                     min(r.bucket), max(r.bucket) + interval '1 hour')
-              FROM @extschema@.rollup_hour r WHERE r.project_id = projects[1] AND r.dim = 0);
+    SELECT min(r.bucket), max(r.bucket) INTO lo, hi FROM @extschema@.rollup_hour r
+     WHERE r.project_id = projects[1] AND r.dim = 0;
+  ELSE
+    SELECT min(r.bucket), max(r.bucket) INTO lo, hi FROM @extschema@.rollup_hour r WHERE r.dim = 0;
   END IF;
-  RETURN (SELECT @extschema@._rollup_cover(pf, pt, max_level, fine, _plan_cover.dim,
-                   @extschema@._pending_hours(pf - interval '28 days', pt + interval '28 days'),
-                   min(r.bucket), max(r.bucket) + interval '1 hour')
-            FROM @extschema@.rollup_hour r WHERE r.dim = 0);
+  RETURN @extschema@._rollup_cover(pf, pt, max_level, fine, dim,
+                                   @extschema@._pending_hours(pf - interval '28 days', pt + interval '28 days'),
+                                   lo, hi + interval '1 hour');
+END $$;
+
+-- the planner settings of a query over rollup pieces; returns the settings
+-- as they were, and given them back, restores them. The rows are few: a
+-- parallel plan would only add its start-up and the exchange of partial
+-- states; and each piece is a small part of its table (one dimension, a few
+-- buckets), read through the index even when the table is small enough for
+-- the planner to prefer reading all of it.
+CREATE FUNCTION @extschema@._rollup_settings(restore text[] DEFAULT NULL)
+RETURNS text[]
+LANGUAGE plpgsql AS $$
+DECLARE
+  saved constant text[] := ARRAY[pg_catalog.current_setting('max_parallel_workers_per_gather'),
+                                 pg_catalog.current_setting('enable_seqscan')];
+BEGIN
+  PERFORM pg_catalog.set_config('max_parallel_workers_per_gather', coalesce(restore[1], '0'), true);
+  PERFORM pg_catalog.set_config('enable_seqscan', coalesce(restore[2], 'off'), true);
+  RETURN saved;
 END $$;
 
 -- the rows (t, v, stats) a stats metric merges: for each level, the rows of
@@ -296,8 +315,7 @@ DECLARE
   result double precision;
   dim smallint := CASE WHEN coalesce(current_setting('analytics.use_rollups', true), 'on') = 'on' THEN @extschema@._rollup_dim(s, f, NULL) END;
   rp @extschema@._cover;
-  saved text;
-  saved_seq text;
+  saved text[];
 BEGIN
   IF s.kind = 'total' THEN
     q := 'SELECT ((SELECT coalesce(sum(e.plays), 0) FROM @extschema@.play_totals e WHERE true' || w || ')'
@@ -325,15 +343,8 @@ BEGIN
            || @extschema@._rows_expr(s, uv, '$1', '$2') || w;
     END IF;
   END IF;
-  -- rollup rows are few: a parallel plan would only add its start-up and
-  -- the exchange of partial states; and each piece is a small part of its
-  -- table (one dimension, a few buckets), read through the index even when
-  -- the table is small enough for the planner to prefer reading all of it
   IF rp.raw_from IS NOT NULL THEN
-    saved := current_setting('max_parallel_workers_per_gather');
-    saved_seq := current_setting('enable_seqscan');
-    PERFORM set_config('max_parallel_workers_per_gather', '0', true);
-    PERFORM set_config('enable_seqscan', 'off', true);
+    saved := @extschema@._rollup_settings();
   END IF;
   EXECUTE q INTO result
     USING pf, pt, projects, f.media_ids, f.media_type, f.continents, f.countries, f.device_types,
@@ -343,8 +354,7 @@ BEGIN
           rp.hour_from, rp.hour_to, rp.hour_neg_from, rp.hour_neg_to, rp.day_from, rp.day_to, rp.day_neg_from, rp.day_neg_to,
           rp.week_from, rp.week_to, rp.week_neg_from, rp.week_neg_to, rp.w4_from, rp.w4_to, rp.w4_neg_from, rp.w4_neg_to;
   IF saved IS NOT NULL THEN
-    PERFORM set_config('max_parallel_workers_per_gather', saved, true);
-    PERFORM set_config('enable_seqscan', saved_seq, true);
+    PERFORM @extschema@._rollup_settings(saved);
   END IF;
   IF s.kind LIKE 'ccv%' THEN
     result := coalesce(result, 0);
@@ -375,8 +385,7 @@ DECLARE
   q text;
   dim smallint;
   rp @extschema@._cover;
-  saved text;
-  saved_seq text;
+  saved text[];
 BEGIN
   dimx := CASE breakdown
     WHEN 'media-id' THEN 'e.media_id'
@@ -435,15 +444,8 @@ BEGIN
          || @extschema@._value_expr(s, uv, '$1', '$2') || ' AS metric_value FROM @extschema@.events e WHERE '
          || @extschema@._rows_expr(s, uv, '$1', '$2') || w || ' GROUP BY 1';
   END IF;
-  -- rollup rows are few: a parallel plan would only add its start-up and
-  -- the exchange of partial states; and each piece is a small part of its
-  -- table (one dimension, a few buckets), read through the index even when
-  -- the table is small enough for the planner to prefer reading all of it
   IF rp.raw_from IS NOT NULL THEN
-    saved := current_setting('max_parallel_workers_per_gather');
-    saved_seq := current_setting('enable_seqscan');
-    PERFORM set_config('max_parallel_workers_per_gather', '0', true);
-    PERFORM set_config('enable_seqscan', 'off', true);
+    saved := @extschema@._rollup_settings();
   END IF;
   RETURN QUERY EXECUTE 'SELECT dimension_value, metric_value FROM (' || q || ') r ORDER BY ' || ord
     USING pf, pt, projects, f.media_ids, f.media_type, f.continents, f.countries, f.device_types,
@@ -453,8 +455,7 @@ BEGIN
           rp.hour_from, rp.hour_to, rp.hour_neg_from, rp.hour_neg_to, rp.day_from, rp.day_to, rp.day_neg_from, rp.day_neg_to,
           rp.week_from, rp.week_to, rp.week_neg_from, rp.week_neg_to, rp.w4_from, rp.w4_to, rp.w4_neg_from, rp.w4_neg_to;
   IF saved IS NOT NULL THEN
-    PERFORM set_config('max_parallel_workers_per_gather', saved, true);
-    PERFORM set_config('enable_seqscan', saved_seq, true);
+    PERFORM @extschema@._rollup_settings(saved);
   END IF;
 END $$;
 
@@ -482,8 +483,7 @@ DECLARE
   dim smallint;
   tier text;
   rp @extschema@._cover;
-  saved text;
-  saved_seq text;
+  saved text[];
 BEGIN
   IF sort_by IS NULL OR sort_by NOT IN ('emittedAt', 'metricValue') THEN
     PERFORM @extschema@._invalid('sortBy', format('invalid sort_by: "%s"', coalesce(sort_by, 'NULL')),
@@ -544,15 +544,8 @@ BEGIN
          || @extschema@._rows_expr(s, uv, '$1', '$2') || w || ' GROUP BY 1) v USING (bucket_start)';
     END IF;
   END IF;
-  -- rollup rows are few: a parallel plan would only add its start-up and
-  -- the exchange of partial states; and each piece is a small part of its
-  -- table (one dimension, a few buckets), read through the index even when
-  -- the table is small enough for the planner to prefer reading all of it
   IF rp.raw_from IS NOT NULL THEN
-    saved := current_setting('max_parallel_workers_per_gather');
-    saved_seq := current_setting('enable_seqscan');
-    PERFORM set_config('max_parallel_workers_per_gather', '0', true);
-    PERFORM set_config('enable_seqscan', 'off', true);
+    saved := @extschema@._rollup_settings();
   END IF;
   RETURN QUERY EXECUTE 'SELECT bucket_start, metric_value FROM (' || q || ') r ORDER BY ' || ord
     USING p.from_out, p.to_out, projects, f.media_ids, f.media_type, f.continents, f.countries, f.device_types,
@@ -562,8 +555,7 @@ BEGIN
           rp.hour_from, rp.hour_to, rp.hour_neg_from, rp.hour_neg_to, rp.day_from, rp.day_to, rp.day_neg_from, rp.day_neg_to,
           rp.week_from, rp.week_to, rp.week_neg_from, rp.week_neg_to, rp.w4_from, rp.w4_to, rp.w4_neg_from, rp.w4_neg_to;
   IF saved IS NOT NULL THEN
-    PERFORM set_config('max_parallel_workers_per_gather', saved, true);
-    PERFORM set_config('enable_seqscan', saved_seq, true);
+    PERFORM @extschema@._rollup_settings(saved);
   END IF;
 END $$;
 
