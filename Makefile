@@ -4,13 +4,14 @@ MODULE_big   = analytics
 OBJS         = src/analytics.o src/maintenance.o src/worker.o \
                src/stats.o src/ccv.o src/timebucket.o src/uri.o src/api.o \
                src/ping.o src/continent.o src/ingest.o src/useragent.o src/enrich.o src/siphash.o \
-               src/geoip.o src/rollup.o src/tenancy.o src/brinskip.o src/cover.o src/plan.o
+               src/geoip.o src/rollup.o src/tenancy.o src/brinskip.o src/cover.o src/plan.o \
+               src/keptquery.o
 DATA         = $(wildcard src/sql/analytics--*.sql)
 SHLIB_LINK  += -lmaxminddb
 
 REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan ingest enrich geoip worker \
                api_data api_metric api_breakdown api_timeseries api_json api_errors \
-               rollup_equivalence rollup_cover brin_insert tenancy hostile_input
+               rollup_equivalence rollup_cover kept_query brin_insert tenancy hostile_input
 REGRESS_OPTS = --inputdir=.
 # isolation specs live in test/specs, their expected output in expected/
 ISOLATION      = maintenance_concurrency ingest_during_maintenance ingest_concurrency rollup_concurrency
