@@ -73,6 +73,11 @@ SELECT * FROM analytics._kept_query('SELECT $1', true, VARIADIC ARRAY[1]) x(a in
 SELECT format('SELECT * FROM analytics._kept_query(''SELECT 1'', true, %s) x(a int)',
               (SELECT string_agg(i::text, ', ') FROM generate_series(1, 65) i)) \gexec
 
+-- the condition on the ranges of one level of a cover (the values stay
+-- parameters $24[i], $25[i])
+SELECT analytics._ranges_sql('r.bucket', 24, 25, 2) AS two, analytics._ranges_sql('e.emitted_at', 20, 21, 1) AS one,
+       analytics._ranges_sql('r.bucket', 24, 25, 0) AS none, analytics._ranges_sql('r.bucket', 24, 25, NULL) AS null_n;
+
 -- _plan_cover, one project: refreshed rows are bounded by its 5-minute rows,
 -- so nothing is read in the rest of its last (or first) refreshed hour.
 -- Project kq1 has events 10:00-10:10 on 2026-11-20 and 12:40-12:45 on

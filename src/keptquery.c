@@ -45,6 +45,7 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
@@ -169,6 +170,15 @@ analytics_kept_query(PG_FUNCTION_ARGS)
 					 errhint("Cast the argument to its type.")));
 		prm->value = PG_GETARG_DATUM(c + 2);
 		prm->isnull = PG_ARGISNULL(c + 2);
+
+		/*
+		 * A value taken out of a row (a field of analytics._cover) has a short
+		 * header when it is small; a generic plan evaluates $n[i] for each row
+		 * it checks, and would copy such an array to a full header each time
+		 * (detoast). Do it once here.
+		 */
+		if (!prm->isnull && get_typlen(argtypes[c]) == -1)
+			prm->value = PointerGetDatum(PG_DETOAST_DATUM(prm->value));
 		prm->pflags = PARAM_FLAG_CONST;
 		prm->ptype = argtypes[c];
 	}

@@ -321,9 +321,19 @@ parse_interval(const char *s)
 Interval *
 analytics_read_retention(void)
 {
+	/* kept for the backend: every API question reads the retention */
+	static SPIPlanPtr plan = NULL;
 	int			ret;
 
-	ret = SPI_execute("SELECT retention FROM analytics.settings WHERE id", true, 1);
+	if (plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare("SELECT retention FROM analytics.settings WHERE id", 0, NULL);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "could not prepare the query of analytics.settings: %s", SPI_result_code_string(SPI_result));
+		plan = p;
+	}
+	ret = SPI_execute_plan(plan, NULL, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read analytics.settings: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 1)

@@ -2,7 +2,8 @@
  * plan.c
  *		PostgreSQL glue of the period cover (src/cover.c, plain C):
  *		analytics._rollup_cover(), which tells a query which rollup rows and
- *		raw events to read, added or taken out, for a period.
+ *		raw events to read, added or taken out, for a period; and
+ *		analytics._ranges_sql(), the condition of a query on those ranges.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -12,12 +13,14 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/array.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
 #include "cover.h"
 
 PG_FUNCTION_INFO_V1(analytics_rollup_cover);
+PG_FUNCTION_INFO_V1(analytics_ranges_sql);
 
 /* the levels in the order of the fields of analytics._cover */
 static const int field_level[] = {CL_RAW, CL_5MIN, CL_HOUR, CL_DAY, CL_WEEK, CL_W4};
@@ -139,4 +142,37 @@ analytics_rollup_cover(PG_FUNCTION_ARGS)
 	memset(nulls, 0, sizeof(nulls));
 	tupdesc = BlessTupleDesc(tupdesc);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * analytics._ranges_sql(col text, lo_param int, hi_param int, n int) RETURNS text
+ *
+ * "((col >= $lo[1] AND col < $hi[1]) OR ... )" for the n ranges of a level
+ * of the cover, passed as two arrays of range starts and ends; "false" for
+ * none. col is an expression of the extension's own query text (never a
+ * caller's input); the values stay parameters.
+ */
+Datum
+analytics_ranges_sql(PG_FUNCTION_ARGS)
+{
+	int			n = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3);
+	char	   *col;
+	int			lo;
+	int			hi;
+	StringInfoData buf;
+	int			i;
+
+	if (n <= 0)
+		PG_RETURN_TEXT_P(cstring_to_text("false"));
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	col = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	lo = PG_GETARG_INT32(1);
+	hi = PG_GETARG_INT32(2);
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '(');
+	for (i = 1; i <= n; i++)
+		appendStringInfo(&buf, "%s(%s >= $%d[%d] AND %s < $%d[%d])", i > 1 ? " OR " : "", col, lo, i, col, hi, i);
+	appendStringInfoChar(&buf, ')');
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
 }

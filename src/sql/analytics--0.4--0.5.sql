@@ -49,6 +49,13 @@ BEGIN
                                    lo, hi);
 END $$;
 
+-- the condition on the ranges of a level of the cover, in C (it was an SQL
+-- function run up to twelve times per question)
+CREATE OR REPLACE FUNCTION @extschema@._ranges_sql(col text, lo_param integer, hi_param integer, n integer)
+RETURNS text
+AS 'MODULE_PATHNAME', 'analytics_ranges_sql'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
 -- @@ the API: the rollup query through _kept_query @@
 CREATE OR REPLACE FUNCTION @extschema@.metric(metric text, aggregation text,
                                    from_ts timestamptz DEFAULT NULL, to_ts timestamptz DEFAULT NULL,
