@@ -61,6 +61,13 @@ SELECT sum(x.s) AS total
   FROM generate_series(1, 70) i,
        LATERAL analytics._kept_query(format('SELECT %s + $1', i), false, 1) x(s int);
 
+-- a kept query that runs 70 other texts itself: its own statement stays
+-- while it runs (sum of i + 1 + 1000 for i = 1..70)
+SELECT * FROM analytics._kept_query($q$SELECT sum(x.s)::int FROM generate_series(1, 70) i,
+  LATERAL analytics._kept_query(format('SELECT %s + $1 + 1000', i), true, $1) x(s int)$q$, true, 1) y(total int);
+SELECT * FROM analytics._kept_query($q$SELECT sum(x.s)::int FROM generate_series(1, 70) i,
+  LATERAL analytics._kept_query(format('SELECT %s + $1 + 1000', i), true, $1) x(s int)$q$, true, 2) y(total int);
+
 -- errors
 SELECT * FROM analytics._kept_query('SELECT $1, 2', true, 1) x(a int);
 SELECT * FROM analytics._kept_query('SELECT $1', true, 1) x(a text);

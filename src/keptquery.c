@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  * keptquery.c
- *		Kept generic plans of the generated rollup queries:
+ *		Kept statements of the generated rollup queries:
  *		analytics._kept_query(q text, generic boolean, VARIADIC args "any")
  *		RETURNS SETOF record.
  *
@@ -31,6 +31,10 @@
  * The rows are returned as they come (a query's ORDER BY is kept), written
  * straight into the result's tuplestore. The caller's column definition list
  * must match the query's columns.
+ *
+ * A statement is not dropped from the table while it runs: a text may call
+ * _kept_query itself (nested calls). When every entry is running, the new
+ * statement is prepared for this call only.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -39,10 +43,10 @@
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "executor/tstoreReceiver.h"
-#include "nodes/params.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/params.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -63,6 +67,7 @@ typedef struct KeptPlan
 	bool		generic;
 	SPIPlanPtr	plan;			/* kept (SPI_keepplan) */
 	uint64		last_use;
+	int			running;		/* calls running it (nested calls) */
 } KeptPlan;
 
 static KeptPlan kept[KQ_MAX_PLANS];
@@ -77,9 +82,12 @@ plan_hash(const char *text, int len, int nargs, const Oid *argtypes)
 	return hash_combine(h, hash_bytes((const unsigned char *) argtypes, nargs * sizeof(Oid)));
 }
 
-/* the kept statement of (text, argtypes, generic), made and kept when there is none */
-static SPIPlanPtr
-kept_plan(const char *text, int nargs, Oid *argtypes, bool generic)
+/*
+ * The kept statement of (text, argtypes, generic), made and kept when there
+ * is none; NULL with *plan set when it cannot be kept (every entry running).
+ */
+static KeptPlan *
+kept_plan(const char *text, int nargs, Oid *argtypes, bool generic, SPIPlanPtr *plan_out)
 {
 	uint32		h = plan_hash(text, strlen(text), nargs, argtypes);
 	KeptPlan   *slot = NULL;
@@ -95,7 +103,8 @@ kept_plan(const char *text, int nargs, Oid *argtypes, bool generic)
 			memcmp(k->argtypes, argtypes, nargs * sizeof(Oid)) == 0)
 		{
 			k->last_use = ++use_clock;
-			return k->plan;
+			*plan_out = k->plan;
+			return k;
 		}
 	}
 
@@ -105,18 +114,30 @@ kept_plan(const char *text, int nargs, Oid *argtypes, bool generic)
 	if (plan == NULL)
 		elog(ERROR, "analytics._kept_query: SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
 
+	/* the entry: a free one, or the least recently used one not running */
+	if (nkept < KQ_MAX_PLANS)
+		slot = &kept[nkept];
+	else
+	{
+		for (i = 0; i < nkept; i++)
+			if (kept[i].running == 0 && (slot == NULL || kept[i].last_use < slot->last_use))
+				slot = &kept[i];
+		if (slot == NULL)
+		{
+			/* freed with this call's SPI connection */
+			*plan_out = plan;
+			return NULL;
+		}
+	}
+
 	/* keep the plan only once everything that can fail has */
 	copy = MemoryContextStrdup(TopMemoryContext, text);
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "analytics._kept_query: SPI_keepplan failed");
-	if (nkept < KQ_MAX_PLANS)
-		slot = &kept[nkept++];
+	if (slot == &kept[nkept])
+		nkept++;
 	else
 	{
-		slot = &kept[0];
-		for (i = 1; i < nkept; i++)
-			if (kept[i].last_use < slot->last_use)
-				slot = &kept[i];
 		SPI_freeplan(slot->plan);
 		pfree(slot->text);
 	}
@@ -127,7 +148,30 @@ kept_plan(const char *text, int nargs, Oid *argtypes, bool generic)
 	memcpy(slot->argtypes, argtypes, nargs * sizeof(Oid));
 	slot->plan = plan;
 	slot->last_use = ++use_clock;
-	return plan;
+	slot->running = 0;
+	*plan_out = plan;
+	return slot;
+}
+
+/* runs the plan; its entry (when kept) counts the run meanwhile */
+static int
+execute_kept(KeptPlan *entry, SPIPlanPtr plan, const SPIExecuteOptions *options)
+{
+	volatile int rc = 0;
+
+	if (entry != NULL)
+		entry->running++;
+	PG_TRY();
+	{
+		rc = SPI_execute_plan_extended(plan, options);
+	}
+	PG_FINALLY();
+	{
+		if (entry != NULL)
+			entry->running--;
+	}
+	PG_END_TRY();
+	return rc;
 }
 
 Datum
@@ -140,6 +184,8 @@ analytics_kept_query(PG_FUNCTION_ARGS)
 	ParamListInfo params;
 	SPIExecuteOptions options;
 	DestReceiver *dest;
+	KeptPlan   *entry;
+	SPIPlanPtr	plan;
 	int			rc;
 	int			c;
 
@@ -206,7 +252,8 @@ analytics_kept_query(PG_FUNCTION_ARGS)
 	options.params = params;
 	options.read_only = true;
 	options.dest = dest;
-	rc = SPI_execute_plan_extended(kept_plan(query, nargs, argtypes, PG_GETARG_BOOL(1)), &options);
+	entry = kept_plan(query, nargs, argtypes, PG_GETARG_BOOL(1), &plan);
+	rc = execute_kept(entry, plan, &options);
 	if (rc != SPI_OK_SELECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
