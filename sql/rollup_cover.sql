@@ -18,8 +18,10 @@ $$;
 
 -- 30 days of media ids over all projects, events since 2026-10-27 13:00 and
 -- refreshed up to 14:00 on 2026-11-26 (a Thursday): the week of 10-26 and
--- the 28-day block of 11-02 are read whole, the raw events of 13:00-13:45
--- on 10-27 are taken out; nothing after the last refreshed hour is read
+-- the 28-day block of 11-02 are read whole, the hour 13:00 of 10-27 is
+-- taken out and its 13:45-14:00 added back raw (15 minutes of raw events
+-- instead of the 45 of 13:00-13:45); nothing after the last refreshed hour
+-- is read
 SELECT * FROM pg_temp.pieces(analytics._rollup_cover('2026-10-27 13:45', '2026-11-26 14:20', 'w4', false, 1::smallint,
                                                      '{}', '2026-10-27 13:00', '2026-11-26 14:00'));
 -- the same with the hour 2026-11-26 12:00 pending: no block that holds it

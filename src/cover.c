@@ -242,6 +242,16 @@ usable(const Ctx *c, int level, int64_t k)
 	return !pending_in(c, k, k + cover_size(level));
 }
 
+/* do [k, a) and [b, k + size), the rest of the block k of level, lie inside the period? */
+static int
+rest_in_period(const Ctx *c, int level, int64_t k, int64_t a, int64_t b)
+{
+	int64_t		e = k + cover_size(level);
+
+	return (a <= k || (k >= c->in->from && a <= c->in->to)) &&
+		(b >= e || (b >= c->in->from && e <= c->in->to));
+}
+
 static double
 block(Ctx *c, List *out, int level, int64_t k)
 {
@@ -257,6 +267,14 @@ block(Ctx *c, List *out, int level, int64_t k)
  * The parts taken out are covered "plain", with pieces inside them only:
  * then the pieces of one level and sign never overlap (each is one range of
  * an OR in the query, so an overlap would count its rows once, not twice).
+ * One exception, at the hour: a partial hour of a part taken out may be its
+ * whole hour minus the rest of the hour, when that rest lies inside the
+ * period. The period's inside is read by the enclosing block alone (a part
+ * taken out exists only because that block is read whole), and the parts
+ * taken out lie outside the period, so the rest of the hour meets no other
+ * piece, and the hour no other hour. Without it, the raw events of a part
+ * of an hour without 5-minute rows are up to a whole hour; with it, at most
+ * half an hour.
  */
 static double
 edge(Ctx *c, List *out, int level, int64_t k, int64_t a, int64_t b, int plain)
@@ -268,7 +286,7 @@ edge(Ctx *c, List *out, int level, int64_t k, int64_t a, int64_t b, int plain)
 				c2;
 
 	c1 = finer(c, &o1, level, a, b, plain);
-	if (plain || !usable(c, level, k))
+	if (!usable(c, level, k) || (plain && !(level == CL_HOUR && rest_in_period(c, level, k, a, b))))
 	{
 		list_move(out, &o1, 1);
 		return c1;

@@ -3,7 +3,8 @@
  *		PostgreSQL glue of the period cover (src/cover.c, plain C):
  *		analytics._rollup_cover(), which tells a query which rollup rows and
  *		raw events to read, added or taken out, for a period; and
- *		analytics._ranges_sql(), the condition of a query on those ranges.
+ *		analytics._ranges_sql(), the condition of a query on those ranges;
+ *		analytics._cover_raw_minutes(), how much of them is raw events.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -21,6 +22,7 @@
 
 PG_FUNCTION_INFO_V1(analytics_rollup_cover);
 PG_FUNCTION_INFO_V1(analytics_ranges_sql);
+PG_FUNCTION_INFO_V1(analytics_cover_raw_minutes);
 
 /* the levels in the order of the fields of analytics._cover */
 static const int field_level[] = {CL_RAW, CL_5MIN, CL_HOUR, CL_DAY, CL_WEEK, CL_W4};
@@ -175,4 +177,45 @@ analytics_ranges_sql(PG_FUNCTION_ARGS)
 		appendStringInfo(&buf, "%s(%s >= $%d[%d] AND %s < $%d[%d])", i > 1 ? " OR " : "", col, lo, i, col, hi, i);
 	appendStringInfoChar(&buf, ')');
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+}
+
+/*
+ * analytics._cover_raw_minutes(c _cover) RETURNS double precision
+ *
+ * The minutes of raw events a cover reads, added and taken out (its fields
+ * raw_from, raw_to, raw_neg_from, raw_neg_to are the first four).
+ */
+Datum
+analytics_cover_raw_minutes(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader t = PG_GETARG_HEAPTUPLEHEADER(0);
+	double		total = 0;
+	int			f;
+
+	for (f = 0; f < 2; f++)
+	{
+		bool		null_lo,
+					null_hi;
+		Datum		lo = GetAttributeByNum(t, 1 + 2 * f, &null_lo);
+		Datum		hi = GetAttributeByNum(t, 2 + 2 * f, &null_hi);
+		Datum	   *los,
+				   *his;
+		int			nlo,
+					nhi,
+					i;
+
+		if (null_lo || null_hi)
+			continue;
+		deconstruct_array(DatumGetArrayTypeP(lo), TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL,
+						  TYPALIGN_DOUBLE, &los, NULL, &nlo);
+		deconstruct_array(DatumGetArrayTypeP(hi), TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL,
+						  TYPALIGN_DOUBLE, &his, NULL, &nhi);
+		if (nlo != nhi)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a range of the cover has %d starts and %d ends", nlo, nhi)));
+		for (i = 0; i < nlo; i++)
+			total += (double) (DatumGetTimestampTz(his[i]) - DatumGetTimestampTz(los[i]));
+	}
+	PG_RETURN_FLOAT8(total / (double) USECS_PER_MINUTE);
 }

@@ -204,9 +204,13 @@ main(void)
 		CHECK(check_case(&in, p, n));
 		CHECK_INT(count_level(p, n, CL_W4, 1), 1);
 		CHECK_INT(count_level(p, n, CL_WEEK, 1), 1);
-		CHECK_INT(count_level(p, n, CL_RAW, -1), 1);
-		CHECK_INT(n, 3);
-		CHECK(n == 3 && p[0].lo == in.data_lo && p[0].hi == in.from && p[2].lo == cover_floor(CL_W4, now));
+		/* the first hour (13:00-14:00) taken out, 13:45-14:00 added back raw:
+		 * 15 minutes of raw events instead of 45 */
+		CHECK_INT(count_level(p, n, CL_HOUR, -1), 1);
+		CHECK_INT(count_level(p, n, CL_RAW, 1), 1);
+		CHECK_INT(n, 4);
+		CHECK(n == 4 && p[0].lo == in.from && p[0].hi == in.data_lo + HOUR && p[1].lo == in.data_lo &&
+			  p[1].hi == in.data_lo + HOUR && p[3].lo == cover_floor(CL_W4, now));
 		free(p);
 
 		/* with a pending hour in the last block: weeks, days, hours instead */
@@ -221,12 +225,21 @@ main(void)
 			free(p);
 		}
 
-		/* no data before the period's start is known: no 28-day block there */
+		/* data before the period's start: no 28-day block there (it would
+		 * take out 25 days); the start's week minus a day and 14 hours */
 		in.npending = 0;
 		in.data_lo = in.from - 365 * DAY;
 		CHECK(cover_plan(&in, &p, &n) == 0);
 		CHECK(check_case(&in, p, n));
-		CHECK(count_level(p, n, CL_DAY, 1) > 0);
+		{
+			int			w4_before = 0;
+
+			for (int i = 0; i < n; i++)
+				if (p[i].level == CL_W4 && p[i].lo < in.from)
+					w4_before++;
+			CHECK_INT(w4_before, 0);
+		}
+		CHECK_INT(count_level(p, n, CL_WEEK, 1), 1);
 		free(p);
 
 		/* an hour-level series (max level hour) with 5-minute rows */
