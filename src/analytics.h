@@ -22,6 +22,11 @@
 /* advisory lock key held by a running maintenance (per database) */
 #define ANALYTICS_LOCK_CLASSID 0x616e61	/* "ana" */
 #define ANALYTICS_LOCK_OBJID   1
+/* held (session level) by a session restoring a dump: maintenance skips the
+ * database meanwhile (README "Backup and restore") */
+#define ANALYTICS_RESTORE_LOCK_OBJID 9
+extern bool analytics_restore_in_progress(void);
+extern void analytics_restore_lock_release(void);
 
 /* GUCs (analytics.c) */
 extern int	analytics_maintenance_interval;	/* seconds */

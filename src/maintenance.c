@@ -840,6 +840,21 @@ place_day(MaintState *st, DayWork *dw)
 			st->rows_moved += (int64) SPI_processed;
 		}
 
+		/*
+		 * its own BRIN index, before it is attached (since 0.6 the parent has
+		 * none: README "Backup and restore")
+		 */
+		if (sql_function_exists("analytics._events_brin()"))
+		{
+			resetStringInfo(&sql);
+			appendStringInfo(&sql,
+							 "CREATE INDEX ON %s USING brin (emitted_at) WITH (pages_per_range = 16, autosummarize = on)",
+							 qname);
+			ret = SPI_execute(sql.data, false, 0);
+			if (ret != SPI_OK_UTILITY)
+				elog(ERROR, "could not index %s: %s", qname, SPI_result_code_string(ret));
+		}
+
 		resetStringInfo(&sql);
 		appendStringInfo(&sql,
 						 "ALTER TABLE analytics.events ATTACH PARTITION %s FOR VALUES FROM ('%s') TO ('%s')",
@@ -988,6 +1003,34 @@ release_run_lock(void)
 }
 
 /*
+ * Whether another session is restoring a dump into this database: it holds
+ * the restore lock from its CREATE EXTENSION until it disconnects
+ * (analytics--0.5--0.6.sql).  Caller is in a transaction.
+ */
+bool
+analytics_restore_in_progress(void)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, ANALYTICS_LOCK_CLASSID, ANALYTICS_RESTORE_LOCK_OBJID, 2);
+	if (LockAcquire(&tag, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		return true;
+	LockRelease(&tag, ShareLock, false);
+	return false;
+}
+
+/* the restore lock of this session, if it holds it (it is not restoring) */
+void
+analytics_restore_lock_release(void)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, ANALYTICS_LOCK_CLASSID, ANALYTICS_RESTORE_LOCK_OBJID, 2);
+	while (LockHeldByMe(&tag, ExclusiveLock))
+		LockRelease(&tag, ExclusiveLock, true);
+}
+
+/*
  * Run maintenance once.  commit_per_step: we are a background worker
  * outside any transaction and commit each step; else we run inside the
  * caller's transaction.  Returns the jsonb report as text, palloc'd in the
@@ -1001,6 +1044,7 @@ analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step,
 	MaintState *st;
 	StringInfoData out;
 	bool		got_lock;
+	bool		restoring;
 	ListCell   *lc;
 	char	   *result;
 
@@ -1024,12 +1068,26 @@ analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step,
 	{
 		StartTransactionCommand();
 		got_lock = acquire_run_lock(true);
+		restoring = got_lock && analytics_restore_in_progress();
+		if (restoring)
+			release_run_lock();
 		CommitTransactionCommand();
 	}
 	else
+	{
 		got_lock = acquire_run_lock(false);
+		restoring = got_lock && analytics_restore_in_progress();
+	}
 
 	MemoryContextSwitchTo(callercxt);
+	if (restoring)
+	{
+		/* a half-restored database: partitions, rows and settings still coming */
+		MemoryContextDelete(st->cxt);
+		if (noteworthy)
+			*noteworthy = true;
+		return pstrdup("{\"skipped\": true, \"reason\": \"a dump is being restored into this database\"}");
+	}
 	if (!got_lock)
 	{
 		MemoryContextDelete(st->cxt);

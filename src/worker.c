@@ -234,6 +234,9 @@ analytics_run_maintenance(PG_FUNCTION_ARGS)
 	MaintenanceParams params;
 	char	   *report = NULL;
 
+	/* whoever calls it in a session is not restoring a dump (README "Backup and restore") */
+	analytics_restore_lock_release();
+
 	params.premake_days = analytics_premake_days;
 	params.lock_timeout_ms = analytics_maintenance_lock_timeout;
 	params.session_idle_timeout_s = analytics_session_idle_timeout;
