@@ -122,7 +122,8 @@ REVOKE ALL ON FUNCTION @extschema@._has_tenant_policies(regclass) FROM PUBLIC;
 -- policy), row-level security and exactly the tenant policies.
 --
 -- Is this member of analytics.events' partition tree secured so?
-CREATE FUNCTION @extschema@._partition_secured(rel regclass, with_policies boolean DEFAULT true)
+CREATE FUNCTION @extschema@._partition_secured(rel regclass, with_policies boolean DEFAULT true,
+                                               with_privileges boolean DEFAULT true)
 RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -139,16 +140,18 @@ AS $$
        theirs AS (SELECT a.grantee, a.privilege_type FROM me, pg_catalog.pg_class p, pg_catalog.aclexplode(p.relacl) a
                    WHERE p.oid = me.inhparent AND a.grantee OPERATOR(pg_catalog.<>) p.relowner)
   SELECT me.relowner = (SELECT e.relowner FROM pg_catalog.pg_class e WHERE e.oid = '@extschema@.events'::pg_catalog.regclass)
-     AND NOT EXISTS (SELECT * FROM mine EXCEPT SELECT * FROM theirs)
-     AND NOT EXISTS (SELECT * FROM theirs EXCEPT SELECT * FROM mine)
+     AND (NOT with_privileges OR (NOT EXISTS (SELECT * FROM mine EXCEPT SELECT * FROM theirs)
+                                  AND NOT EXISTS (SELECT * FROM theirs EXCEPT SELECT * FROM mine)))
      AND CASE WHEN with_policies THEN @extschema@._has_tenant_policies(rel) ELSE me.relrowsecurity END
     FROM me
 $$;
-REVOKE ALL ON FUNCTION @extschema@._partition_secured(regclass, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._partition_secured(regclass, boolean, boolean) FROM PUBLIC;
 
 -- secure a member of analytics.events' partition tree (its parent first):
--- owner, privileges, row-level security, and the policies with_policies
-CREATE FUNCTION @extschema@._secure_partition(rel regclass, with_policies boolean DEFAULT true)
+-- owner, row-level security, the policies (with_policies), the parent's
+-- privileges (added; with reset, instead of any other)
+CREATE FUNCTION @extschema@._secure_partition(rel regclass, with_policies boolean DEFAULT true,
+                                              reset boolean DEFAULT true)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -166,10 +169,10 @@ BEGIN
   -- whatever was granted on the table before goes (REVOKE on a table takes
   -- its column privileges too); then the parent's privileges
   FOR g IN SELECT a.grantee FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
-            WHERE c.oid = rel AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
+            WHERE reset AND c.oid = rel AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
            UNION
            SELECT a.grantee FROM pg_catalog.pg_attribute t, pg_catalog.aclexplode(t.attacl) a
-            WHERE t.attrelid = rel AND t.attacl IS NOT NULL LOOP
+            WHERE reset AND t.attrelid = rel AND t.attacl IS NOT NULL LOOP
     EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM %s', rel,
                               CASE WHEN g.grantee = 0 THEN 'PUBLIC'
                                    ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END);
@@ -187,7 +190,7 @@ BEGIN
     END LOOP;
   END IF;
 END $$;
-REVOKE ALL ON FUNCTION @extschema@._secure_partition(regclass, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._secure_partition(regclass, boolean, boolean) FROM PUBLIC;
 
 -- The DDL trigger of analytics.events (0.2), now over the whole partition
 -- tree: a leaf partition must use analytics_heap (the rollups), a member is
@@ -204,6 +207,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
   p record;
   policies boolean;
+  fresh boolean;
 BEGIN
   -- the DDL of securing a partition fires this trigger again
   IF pg_catalog.current_setting('analytics_internal.securing', true) = 'on' THEN
@@ -234,8 +238,15 @@ BEGIN
               DETAIL = 'analytics_heap notes which hours each write touches, so that the rollups stay exact.',
               HINT = 'Create it with USING analytics_heap, or run ALTER TABLE ... SET ACCESS METHOD analytics_heap before attaching it.';
     END IF;
-    IF NOT @extschema@._partition_secured(p.rel, policies) THEN
-      PERFORM @extschema@._secure_partition(p.rel, policies);
+    -- a new member (a leaf the rollups do not know yet, a partitioned
+    -- table never given the policies): everything, its privileges made its
+    -- parent's; a member secured before: owner, row-level security and
+    -- policies put back if changed (its privileges are the administrators')
+    fresh := CASE WHEN p.isleaf THEN p.rel NOT IN (SELECT k.relid FROM @extschema@.rollup_partitions k)
+                  ELSE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy y
+                                    WHERE y.polrelid = p.rel AND y.polname = 'tenant_rows') END;
+    IF NOT @extschema@._partition_secured(p.rel, policies, fresh) THEN
+      PERFORM @extschema@._secure_partition(p.rel, policies, fresh);
     END IF;
     -- a new leaf: attached (rows came) or created
     IF p.isleaf AND p.rel NOT IN (SELECT k.relid FROM @extschema@.rollup_partitions k) THEN
@@ -283,9 +294,9 @@ BEGIN
     PERFORM pg_catalog.set_config('analytics_internal.securing', 'on', true);
     FOR r IN SELECT t.relid::regclass AS rel
                FROM pg_catalog.pg_partition_tree('@extschema@.events'::regclass) t
-              WHERE t.level > 0 AND NOT @extschema@._partition_secured(t.relid)
+              WHERE t.level > 0 AND NOT @extschema@._partition_secured(t.relid, true, false)
               ORDER BY t.level, t.relid LOOP
-      PERFORM @extschema@._secure_partition(r.rel);
+      PERFORM @extschema@._secure_partition(r.rel, true, false);
     END LOOP;
     FOR r IN SELECT c.oid::regclass AS rel FROM pg_catalog.pg_class c
               WHERE c.relnamespace = '@extschema@'::regnamespace AND c.relkind IN ('r', 'p')
