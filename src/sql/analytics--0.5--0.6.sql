@@ -7,6 +7,343 @@
 -- Each section below belongs to one concern; keep additions inside it.
 
 -- @@ tenancy: every partition secured, policies the planner can index @@
+--
+-- The role analytics_admin: its members pass the policy admin_rows for
+-- every project. A policy can only name a role that exists, so the
+-- extension creates it (NOLOGIN, no members) when it is missing; the DBA
+-- grants it (README: Tenancy).
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'analytics_admin') THEN
+    CREATE ROLE analytics_admin NOLOGIN;
+  END IF;
+END $$;
+
+--
+-- Two permissive policies on every table with a project_id column, for all
+-- commands:
+--   tenant_rows (PUBLIC):          project_id = ANY ((SELECT analytics._my_projects()))
+--   admin_rows (analytics_admin):  (SELECT analytics._my_projects()) IS NULL
+-- _my_projects() is an initplan, computed once per query: the projects of
+-- the role, narrowed by analytics.project_id, NULL for administrators
+-- without the setting. tenant_rows is an index condition on every index
+-- that starts with project_id, so a tenant's scans read only the rows of
+-- its projects; admin_rows applies to members of analytics_admin only, so
+-- it never turns a tenant's condition into an OR the planner cannot index.
+-- A partition of analytics.events (parent given, or found) also gets its
+-- parent's privileges.
+--
+CREATE OR REPLACE FUNCTION @extschema@._secure_table(rel regclass, parent regclass DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  g record;
+  tenant_pred constant text := 'project_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT @extschema@._my_projects()) AS pg_catalog.text[]))';
+  admin_pred constant text := '(SELECT @extschema@._my_projects()) IS NULL';
+  has_admin constant boolean := EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = 'analytics_admin');
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                  WHERE a.attrelid = rel AND a.attname = 'project_id' AND NOT a.attisdropped) THEN
+    RETURN;
+  END IF;
+  EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', rel);
+  -- exactly these policies: any other one (the 0.5 CASE policy, or a
+  -- permissive policy someone added) is dropped
+  IF NOT @extschema@._has_tenant_policies(rel) THEN
+    FOR g IN SELECT p.polname FROM pg_catalog.pg_policy p WHERE p.polrelid = rel LOOP
+      EXECUTE pg_catalog.format('DROP POLICY %I ON %s', g.polname, rel);
+    END LOOP;
+    EXECUTE pg_catalog.format('CREATE POLICY tenant_rows ON %s USING (%s) WITH CHECK (%s)', rel, tenant_pred, tenant_pred);
+    IF has_admin THEN
+      EXECUTE pg_catalog.format('CREATE POLICY admin_rows ON %s TO analytics_admin USING (%s) WITH CHECK (%s)',
+                                rel, admin_pred, admin_pred);
+    END IF;
+  END IF;
+  -- a partition (or a table about to be attached, parent given): the
+  -- privileges of its parent (tenants read a partition through its own
+  -- policy, never around it)
+  IF parent IS NULL THEN
+    SELECT i.inhparent::regclass INTO parent FROM pg_catalog.pg_inherits i WHERE i.inhrelid = rel;
+  END IF;
+  IF parent IS NOT NULL THEN
+    FOR g IN SELECT a.grantee, a.privilege_type
+               FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+              WHERE c.oid = parent AND a.grantee OPERATOR(pg_catalog.<>) c.relowner LOOP
+      EXECUTE pg_catalog.format('GRANT %s ON %s TO %s', g.privilege_type, rel,
+                                CASE WHEN g.grantee = 0 THEN 'PUBLIC'
+                                     ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END);
+    END LOOP;
+  END IF;
+END $$;
+REVOKE ALL ON FUNCTION @extschema@._secure_table(regclass, regclass) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._secure_table(regclass, regclass) IS
+    'row-level security and the tenant policies (tenant_rows, admin_rows) on a table with a project_id column; a partition (of parent) also gets its parent''s privileges';
+
+-- does rel have row-level security and exactly the policies tenant_rows and
+-- (when the role exists) admin_rows, as _secure_table writes them?
+-- Compared with analytics.events' own policies, deparsed.
+CREATE FUNCTION @extschema@._has_tenant_policies(rel regclass)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT c.relrowsecurity
+     AND (SELECT pg_catalog.count(*) FROM pg_catalog.pg_policy p WHERE p.polrelid = rel)
+         = (CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = 'analytics_admin') THEN 2 ELSE 1 END)
+     AND EXISTS (SELECT 1 FROM pg_catalog.pg_policy p
+                  WHERE p.polrelid = rel AND p.polname = 'tenant_rows' AND p.polcmd = '*' AND p.polpermissive
+                    AND p.polroles = '{0}'::oid[]
+                    AND pg_catalog.pg_get_expr(p.polqual, p.polrelid)
+                        = '(project_id = ANY (( SELECT @extschema@._my_projects() AS _my_projects)::text[]))'
+                    AND pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)
+                        = '(project_id = ANY (( SELECT @extschema@._my_projects() AS _my_projects)::text[]))')
+     AND (NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = 'analytics_admin')
+          OR EXISTS (SELECT 1 FROM pg_catalog.pg_policy p
+                      WHERE p.polrelid = rel AND p.polname = 'admin_rows' AND p.polcmd = '*' AND p.polpermissive
+                        AND p.polroles = ARRAY[(SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = 'analytics_admin')]
+                        AND pg_catalog.pg_get_expr(p.polqual, p.polrelid)
+                            = '(( SELECT @extschema@._my_projects() AS _my_projects) IS NULL)'
+                        AND pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)
+                            = '(( SELECT @extschema@._my_projects() AS _my_projects) IS NULL)'))
+    FROM pg_catalog.pg_class c WHERE c.oid = rel
+$$;
+REVOKE ALL ON FUNCTION @extschema@._has_tenant_policies(regclass) FROM PUBLIC;
+
+--
+-- Partitions made by hand. Every table that becomes a partition of
+-- analytics.events, at any depth (CREATE TABLE ... PARTITION OF, ATTACH
+-- PARTITION, the partitions of a partitioned partition), is secured in the
+-- same transaction by the event trigger below, before any tenant can use
+-- it: owned by the owner of analytics.events, exactly its parent's
+-- privileges (whatever anyone held on the table before is revoked, column
+-- privileges included: TRUNCATE, TRIGGER or REFERENCES would go around the
+-- policy), row-level security and exactly the tenant policies.
+--
+-- Is this member of analytics.events' partition tree secured so?
+CREATE FUNCTION @extschema@._partition_secured(rel regclass, with_policies boolean DEFAULT true,
+                                               with_privileges boolean DEFAULT true)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  WITH me AS (SELECT c.oid, c.relowner, c.relacl, c.relrowsecurity, i.inhparent
+                FROM pg_catalog.pg_class c JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid
+               WHERE c.oid = rel),
+       mine AS (SELECT a.grantee, a.privilege_type FROM me, pg_catalog.aclexplode(me.relacl) a
+                 WHERE a.grantee OPERATOR(pg_catalog.<>) me.relowner
+                UNION
+                SELECT a.grantee, 'column ' OPERATOR(pg_catalog.||) a.privilege_type
+                  FROM pg_catalog.pg_attribute t, pg_catalog.aclexplode(t.attacl) a
+                 WHERE t.attrelid = rel AND t.attacl IS NOT NULL),
+       theirs AS (SELECT a.grantee, a.privilege_type FROM me, pg_catalog.pg_class p, pg_catalog.aclexplode(p.relacl) a
+                   WHERE p.oid = me.inhparent AND a.grantee OPERATOR(pg_catalog.<>) p.relowner)
+  SELECT me.relowner = (SELECT e.relowner FROM pg_catalog.pg_class e WHERE e.oid = '@extschema@.events'::pg_catalog.regclass)
+     AND (NOT with_privileges OR (NOT EXISTS (SELECT * FROM mine EXCEPT SELECT * FROM theirs)
+                                  AND NOT EXISTS (SELECT * FROM theirs EXCEPT SELECT * FROM mine)))
+     AND CASE WHEN with_policies THEN @extschema@._has_tenant_policies(rel) ELSE me.relrowsecurity END
+    FROM me
+$$;
+REVOKE ALL ON FUNCTION @extschema@._partition_secured(regclass, boolean, boolean) FROM PUBLIC;
+
+-- secure a member of analytics.events' partition tree (its parent first):
+-- owner, row-level security, the policies (with_policies), the parent's
+-- privileges (added; with reset, instead of any other)
+CREATE FUNCTION @extschema@._secure_partition(rel regclass, with_policies boolean DEFAULT true,
+                                              reset boolean DEFAULT true)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  g record;
+  parent regclass;
+  owner oid;
+BEGIN
+  SELECT i.inhparent::regclass INTO parent FROM pg_catalog.pg_inherits i WHERE i.inhrelid = rel;
+  SELECT c.relowner INTO owner FROM pg_catalog.pg_class c WHERE c.oid = '@extschema@.events'::regclass;
+  IF (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel) OPERATOR(pg_catalog.<>) owner THEN
+    EXECUTE pg_catalog.format('ALTER TABLE %s OWNER TO %I', rel, pg_catalog.pg_get_userbyid(owner));
+  END IF;
+  -- whatever was granted on the table before goes (REVOKE on a table takes
+  -- its column privileges too); then the parent's privileges
+  FOR g IN SELECT a.grantee FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+            WHERE reset AND c.oid = rel AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
+           UNION
+           SELECT a.grantee FROM pg_catalog.pg_attribute t, pg_catalog.aclexplode(t.attacl) a
+            WHERE reset AND t.attrelid = rel AND t.attacl IS NOT NULL LOOP
+    EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM %s', rel,
+                              CASE WHEN g.grantee = 0 THEN 'PUBLIC'
+                                   ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END);
+  END LOOP;
+  IF with_policies THEN
+    PERFORM @extschema@._secure_table(rel, parent);
+  ELSE
+    EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', rel);
+    FOR g IN SELECT a.grantee, a.privilege_type
+               FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+              WHERE c.oid = parent AND a.grantee OPERATOR(pg_catalog.<>) c.relowner LOOP
+      EXECUTE pg_catalog.format('GRANT %s ON %s TO %s', g.privilege_type, rel,
+                                CASE WHEN g.grantee = 0 THEN 'PUBLIC'
+                                     ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END);
+    END LOOP;
+  END IF;
+END $$;
+REVOKE ALL ON FUNCTION @extschema@._secure_partition(regclass, boolean, boolean) FROM PUBLIC;
+
+-- The DDL trigger of analytics.events (0.2), now over the whole partition
+-- tree: a leaf partition must use analytics_heap (the rollups), a member is
+-- a table or a partitioned table (no foreign table: no row-level security,
+-- no change tracking); every member is secured (above); the rows of a leaf
+-- that came or went without a write make their hours pending.
+-- In a session with row_security = off (pg_dump's scripts and pg_restore
+-- set it: a restore brings each partition's own policies after attaching
+-- it), the policies are left to the restore: row-level security is enabled
+-- at once, so until then tenants get no row of the partition.
+CREATE OR REPLACE FUNCTION @extschema@._events_ddl()
+RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  p record;
+  policies boolean;
+  fresh boolean;
+BEGIN
+  -- the DDL of securing a partition fires this trigger again
+  IF pg_catalog.current_setting('analytics_internal.securing', true) = 'on' THEN
+    RETURN;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger_ddl_commands() c
+                  WHERE c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                    AND c.objid IN (SELECT t.relid FROM pg_catalog.pg_partition_tree('@extschema@.events'::regclass) t)) THEN
+    RETURN;
+  END IF;
+  policies := pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.<>) 'off';
+  PERFORM pg_catalog.set_config('analytics_internal.securing', 'on', true);
+  FOR p IN SELECT t.relid::regclass AS rel, t.isleaf, r.relkind, a.amname
+             FROM pg_catalog.pg_partition_tree('@extschema@.events'::regclass) t
+             JOIN pg_catalog.pg_class r ON r.oid = t.relid
+             LEFT JOIN pg_catalog.pg_am a ON a.oid = r.relam
+            WHERE t.level > 0
+            ORDER BY t.level, t.relid LOOP
+    IF p.relkind NOT IN ('r', 'p') THEN
+      RAISE EXCEPTION 'partition % of analytics.events must be a table', p.rel
+        USING ERRCODE = 'wrong_object_type',
+              DETAIL = 'A foreign table can have no row-level security and does not note the hours written for the rollups.',
+              HINT = 'Create a table with USING analytics_heap (or a partitioned table whose partitions use it).';
+    END IF;
+    IF p.relkind = 'r' AND p.amname IS DISTINCT FROM 'analytics_heap' THEN
+      RAISE EXCEPTION 'partition % of analytics.events must use the table access method analytics_heap', p.rel
+        USING ERRCODE = 'wrong_object_type',
+              DETAIL = 'analytics_heap notes which hours each write touches, so that the rollups stay exact.',
+              HINT = 'Create it with USING analytics_heap, or run ALTER TABLE ... SET ACCESS METHOD analytics_heap before attaching it.';
+    END IF;
+    -- a new member (a leaf the rollups do not know yet, a partitioned
+    -- table never given the policies): everything, its privileges made its
+    -- parent's; a member secured before: owner, row-level security and
+    -- policies put back if changed (its privileges are the administrators')
+    fresh := CASE WHEN p.isleaf THEN p.rel NOT IN (SELECT k.relid FROM @extschema@.rollup_partitions k)
+                  ELSE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy y
+                                    WHERE y.polrelid = p.rel AND y.polname = 'tenant_rows') END;
+    IF NOT @extschema@._partition_secured(p.rel, policies, fresh) THEN
+      PERFORM @extschema@._secure_partition(p.rel, policies, fresh);
+    END IF;
+    -- a new leaf: attached (rows came) or created
+    IF p.isleaf AND p.rel NOT IN (SELECT k.relid FROM @extschema@.rollup_partitions k) THEN
+      PERFORM @extschema@._mark_partition(p.rel);
+      INSERT INTO @extschema@.rollup_partitions VALUES (p.rel);
+    END IF;
+  END LOOP;
+  PERFORM pg_catalog.set_config('analytics_internal.securing', '', true);
+  -- leaves gone: detached (rows went) or dropped
+  FOR p IN SELECT k.relid FROM @extschema@.rollup_partitions k
+            WHERE k.relid NOT IN (SELECT t.relid FROM pg_catalog.pg_partition_tree('@extschema@.events'::regclass) t
+                                   WHERE t.isleaf) LOOP
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_class r WHERE r.oid = p.relid) THEN
+      PERFORM @extschema@._mark_partition(p.relid::regclass);
+    END IF;
+    DELETE FROM @extschema@.rollup_partitions k WHERE k.relid = p.relid;
+  END LOOP;
+END $$;
+-- CREATE FOREIGN TABLE ... PARTITION OF is refused too
+DROP EVENT TRIGGER analytics_events_ddl;
+CREATE EVENT TRIGGER analytics_events_ddl ON ddl_command_end
+  WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE FOREIGN TABLE')
+  EXECUTE FUNCTION @extschema@._events_ddl();
+
+--
+-- the table privileges grant_project gives (and revoke_project takes back
+-- with a role's last project), as in 0.2, on every member of analytics.events'
+-- partition tree wherever it lives; and grant_project never grants on a
+-- table that is not secured: it secures every member of the tree (as the
+-- trigger does) and every other table with a project_id column (row-level
+-- security and the tenant policies) first.
+--
+CREATE OR REPLACE FUNCTION @extschema@._tenant_privileges(role regrole, do_grant boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  r record;
+  verb constant text := CASE WHEN do_grant THEN 'GRANT' ELSE 'REVOKE' END;
+  prep constant text := CASE WHEN do_grant THEN 'TO' ELSE 'FROM' END;
+  who constant text := pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(role));
+BEGIN
+  IF do_grant THEN
+    PERFORM pg_catalog.set_config('analytics_internal.securing', 'on', true);
+    FOR r IN SELECT t.relid::regclass AS rel
+               FROM pg_catalog.pg_partition_tree('@extschema@.events'::regclass) t
+              WHERE t.level > 0 AND NOT @extschema@._partition_secured(t.relid, true, false)
+              ORDER BY t.level, t.relid LOOP
+      PERFORM @extschema@._secure_partition(r.rel, true, false);
+    END LOOP;
+    FOR r IN SELECT c.oid::regclass AS rel FROM pg_catalog.pg_class c
+              WHERE c.relnamespace = '@extschema@'::regnamespace AND c.relkind IN ('r', 'p')
+                AND c.oid NOT IN ('@extschema@.project_grants'::regclass, '@extschema@.ping_sessions'::regclass)
+                AND c.oid NOT IN (SELECT t.relid FROM pg_catalog.pg_partition_tree('@extschema@.events'::regclass) t
+                                   WHERE t.level > 0)
+                AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                             WHERE a.attrelid = c.oid AND a.attname = 'project_id' AND NOT a.attisdropped)
+                AND NOT @extschema@._has_tenant_policies(c.oid) LOOP
+      PERFORM @extschema@._secure_table(r.rel);
+    END LOOP;
+    PERFORM pg_catalog.set_config('analytics_internal.securing', '', true);
+  END IF;
+  EXECUTE pg_catalog.format('%s USAGE ON SCHEMA @extschema@ %s %s', verb, prep, who);
+  FOR r IN SELECT c.oid::regclass AS rel,
+                  CASE WHEN c.oid = '@extschema@.media'::regclass THEN 'SELECT, INSERT, UPDATE, DELETE'
+                       WHEN c.oid = '@extschema@.events_import'::regclass THEN 'SELECT, INSERT'
+                       WHEN c.oid IN (SELECT t.relid FROM pg_catalog.pg_partition_tree('@extschema@.events'::regclass) t)
+                         THEN 'SELECT, INSERT'
+                       ELSE 'SELECT' END AS privs
+             FROM pg_catalog.pg_class c
+            WHERE (c.relnamespace = '@extschema@'::regnamespace
+                   AND ((c.relkind IN ('r', 'p')
+                         AND c.oid NOT IN ('@extschema@.project_grants'::regclass, '@extschema@.ping_sessions'::regclass)
+                         AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                      WHERE a.attrelid = c.oid AND a.attname = 'project_id' AND NOT a.attisdropped))
+                        OR c.relkind = 'v'))
+               OR c.oid IN (SELECT t.relid FROM pg_catalog.pg_partition_tree('@extschema@.events'::regclass) t)
+            ORDER BY c.oid LOOP
+    EXECUTE pg_catalog.format('%s %s ON %s %s %s', verb, r.privs, r.rel, prep, who);
+  END LOOP;
+END $$;
+
+-- every table secured with the 0.5 CASE policy gets the two policies
+-- (events, every partition, media, play_totals, ping_sessions, the rollups)
+DO $$
+DECLARE
+  r regclass;
+BEGIN
+  FOR r IN SELECT DISTINCT p.polrelid::regclass FROM pg_catalog.pg_policy p
+            WHERE p.polname = 'tenant_rows'
+              AND (p.polrelid IN (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relnamespace = '@extschema@'::regnamespace)
+                   OR p.polrelid IN (SELECT t.relid FROM pg_catalog.pg_partition_tree('@extschema@.events'::regclass) t))
+            ORDER BY 1 LOOP
+    PERFORM @extschema@._secure_table(r);
+  END LOOP;
+END $$;
 
 
 
