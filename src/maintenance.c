@@ -465,10 +465,23 @@ analytics_check_emitted_at(PG_FUNCTION_ARGS)
 	TimestampTz ts = PG_GETARG_TIMESTAMPTZ(0);
 
 	if (ts < ANALYTICS_EMITTED_AT_MIN || ts >= ANALYTICS_EMITTED_AT_END)
+	{
+		/* the value as ISO 8601 in UTC, like the range (whatever DateStyle) */
+		struct pg_tm tm;
+		fsec_t		fsec;
+		char		buf[MAXDATELEN + 1];
+
+		if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) == 0)
+		{
+			tm.tm_isdst = 0;	/* print the offset: +00 */
+			EncodeDateTime(&tm, fsec, true, 0, NULL, USE_ISO_DATES, buf);
+		}
+		else
+			strlcpy(buf, DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(ts))),
+					sizeof(buf));
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("emitted_at out of range: \"%s\"",
-						DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(ts)))),
+				 errmsg("emitted_at out of range: \"%s\"", buf),
 				 errdetail("emitted_at must be at or after %s and before %s (the years 1970 to 9999, UTC).",
 						   ANALYTICS_EMITTED_AT_MIN_TEXT, ANALYTICS_EMITTED_AT_END_TEXT),
 				 errhint("Check the clock that stamped the event, and the unit of epoch timestamps (seconds or milliseconds)."),
@@ -476,6 +489,7 @@ analytics_check_emitted_at(PG_FUNCTION_ARGS)
 				 err_generic_string(PG_DIAG_TABLE_NAME, ANALYTICS_EVENTS),
 				 err_generic_string(PG_DIAG_COLUMN_NAME, "emitted_at"),
 				 err_generic_string(PG_DIAG_CONSTRAINT_NAME, "events_emitted_at_range")));
+	}
 	PG_RETURN_BOOL(true);
 }
 
