@@ -19,6 +19,18 @@
 /* days between 1970-01-01 and 2000-01-01 (the PostgreSQL epoch) */
 #define UNIX_TO_PG_DAYS 10957
 
+/*
+ * The accepted range of analytics.events.emitted_at (README: Data model):
+ * from 1970-01-01 00:00:00+00 (inclusive) to 10000-01-01 00:00:00+00
+ * (exclusive), as PostgreSQL timestamps (microseconds since 2000-01-01).
+ * Every part of the extension handles it: four-digit years in partition
+ * names and JSON, day/week/28-day blocks whose ends are valid timestamps.
+ */
+#define ANALYTICS_EMITTED_AT_MIN ((TimestampTz) -10957 * USECS_PER_DAY)
+#define ANALYTICS_EMITTED_AT_END ((TimestampTz) 2921940 * USECS_PER_DAY)
+#define ANALYTICS_EMITTED_AT_MIN_TEXT "1970-01-01 00:00:00+00"
+#define ANALYTICS_EMITTED_AT_END_TEXT "10000-01-01 00:00:00+00"
+
 /* advisory lock key held by a running maintenance (per database) */
 #define ANALYTICS_LOCK_CLASSID 0x616e61	/* "ana" */
 #define ANALYTICS_LOCK_OBJID   1

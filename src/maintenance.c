@@ -105,7 +105,11 @@ typedef struct MaintState
 	int64		plays_archived;
 	int64		sessions_pruned;
 	int64		rollup_hours;	/* hours re-aggregated into the rollups */
-	int			last_refresh;	/* hours of the last refresh step, -1: no rollups */
+	int			last_refresh;	/* hours of the last refresh batch, -1: no rollups */
+	struct HourSet *batch;		/* hours of the last refresh batch */
+	TimestampTz *failed_hours;	/* hours whose refresh failed in this run */
+	int			n_failed_hours;
+	char	   *hour_projects;	/* JSON array: projects of the hour being retried */
 	double		max_parent_lock_ms;
 	TimestampTz lock_start;		/* when the step got its strongest parent lock */
 	bool		stop;
@@ -441,13 +445,83 @@ analytics_partitions(PG_FUNCTION_ARGS)
 }
 
 /* ---------------------------------------------------------------------
+ * the accepted range of emitted_at (README: Data model)
+ * --------------------------------------------------------------------- */
+
+PG_FUNCTION_INFO_V1(analytics_check_emitted_at);
+
+/*
+ * analytics._check_emitted_at(timestamptz) RETURNS boolean: true, or an
+ * error naming the value and the accepted range.  The CHECK constraint
+ * events_emitted_at_range of analytics.events (inherited by every
+ * partition, the default one included) calls it for each row written by
+ * INSERT, COPY, UPDATE, events_import and ingest_ping; as a constraint it
+ * runs before the row is buffered, so COPY's error context names the right
+ * line.
+ */
+Datum
+analytics_check_emitted_at(PG_FUNCTION_ARGS)
+{
+	TimestampTz ts = PG_GETARG_TIMESTAMPTZ(0);
+
+	if (ts < ANALYTICS_EMITTED_AT_MIN || ts >= ANALYTICS_EMITTED_AT_END)
+	{
+		/* the value as ISO 8601 in UTC, like the range (whatever DateStyle) */
+		struct pg_tm tm;
+		fsec_t		fsec;
+		char		buf[MAXDATELEN + 1];
+
+		if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) == 0)
+		{
+			tm.tm_isdst = 0;	/* print the offset: +00 */
+			EncodeDateTime(&tm, fsec, true, 0, NULL, USE_ISO_DATES, buf);
+		}
+		else
+			strlcpy(buf, DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(ts))),
+					sizeof(buf));
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("emitted_at out of range: \"%s\"", buf),
+				 errdetail("emitted_at must be at or after %s and before %s (the years 1970 to 9999, UTC).",
+						   ANALYTICS_EMITTED_AT_MIN_TEXT, ANALYTICS_EMITTED_AT_END_TEXT),
+				 errhint("Check the clock that stamped the event, and the unit of epoch timestamps (seconds or milliseconds)."),
+				 err_generic_string(PG_DIAG_SCHEMA_NAME, ANALYTICS_SCHEMA),
+				 err_generic_string(PG_DIAG_TABLE_NAME, ANALYTICS_EVENTS),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "emitted_at"),
+				 err_generic_string(PG_DIAG_CONSTRAINT_NAME, "events_emitted_at_range")));
+	}
+	PG_RETURN_BOOL(true);
+}
+
+/* ---------------------------------------------------------------------
  * steps
  * --------------------------------------------------------------------- */
 
+/* "YYYY-MM-DDTHH:MM:SSZ" of a UTC time, whatever the session's TimeZone */
+static char *
+utc_iso(TimestampTz t)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	if (timestamp2tm(t, NULL, &tm, &fsec, NULL, NULL) != 0)
+		return pstrdup("out of range");
+	return psprintf("%04d-%02d-%02dT%02d:%02d:%02dZ",
+					tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/*
+ * Report a step that failed or could not get its lock: which step, its
+ * target (and, in extra, a JSON fragment ",\"key\": value..." naming the
+ * hour, projects or day), the SQLSTATE and the message.  It was rolled back
+ * and is retried by the next run.
+ */
 static void
-record_deferred(MaintState *st, const char *step, const char *target, ErrorData *edata)
+record_deferred(MaintState *st, const char *step, const char *target, const char *extra,
+				ErrorData *edata)
 {
 	MemoryContext old = MemoryContextSwitchTo(st->cxt);
+	bool		lock = edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE;
 
 	if (st->n_deferred++ > 0)
 		appendStringInfoChar(&st->deferred, ',');
@@ -455,20 +529,30 @@ record_deferred(MaintState *st, const char *step, const char *target, ErrorData 
 	escape_json(&st->deferred, step);
 	appendStringInfoString(&st->deferred, ",\"target\":");
 	escape_json(&st->deferred, target ? target : "");
+	if (target && (strcmp(step, "place") == 0 || strcmp(step, "create") == 0 ||
+				   strcmp(step, "drop") == 0))
+	{
+		appendStringInfoString(&st->deferred, ",\"partition\":");
+		escape_json(&st->deferred, target);
+	}
+	if (extra)
+		appendStringInfoString(&st->deferred, extra);
 	appendStringInfoString(&st->deferred, ",\"sqlstate\":");
 	escape_json(&st->deferred, unpack_sql_state(edata->sqlerrcode));
 	appendStringInfoString(&st->deferred, ",\"reason\":");
 	escape_json(&st->deferred,
-				edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ?
-				"lock timeout, retried by the next run" :
+				lock ? "lock timeout, retried by the next run" :
 				(edata->message ? edata->message : "error"));
+	appendStringInfoString(&st->deferred, ",\"message\":");
+	escape_json(&st->deferred, edata->message ? edata->message : "error");
 	appendStringInfoChar(&st->deferred, '}');
 	MemoryContextSwitchTo(old);
 
-	ereport(edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ? LOG : WARNING,
+	ereport(lock ? LOG : WARNING,
 			(errmsg("analytics maintenance: %s %s deferred: %s",
 					step, target ? target : "",
-					edata->message ? edata->message : "error")));
+					edata->message ? edata->message : "error"),
+			 edata->detail ? errdetail_internal("%s", edata->detail) : 0));
 }
 
 static void
@@ -482,14 +566,64 @@ set_step_lock_timeout(MaintState *st)
 }
 
 /*
- * Run one step: its own transaction in commit mode, a subtransaction
- * otherwise.  Returns false when the step failed (and was rolled back).
+ * The report's counters, as they were before a step: a step that is rolled
+ * back is taken out of the report again (it counts only committed work).
  */
-static bool
-run_step(MaintState *st, const char *step, const char *target, StepFn fn, void *arg)
+typedef struct StepCounts
 {
-	volatile bool ok = true;
+	int64		rows_moved;
+	int64		rows_discarded;
+	int64		plays_archived;
+	int64		sessions_pruned;
+	int64		rollup_hours;
+	int			n_created;
+	int			created_len;
+	int			n_dropped;
+	int			dropped_len;
+} StepCounts;
 
+static void
+save_counts(const MaintState *st, StepCounts *c)
+{
+	c->rows_moved = st->rows_moved;
+	c->rows_discarded = st->rows_discarded;
+	c->plays_archived = st->plays_archived;
+	c->sessions_pruned = st->sessions_pruned;
+	c->rollup_hours = st->rollup_hours;
+	c->n_created = st->n_created;
+	c->created_len = st->created.len;
+	c->n_dropped = st->n_dropped;
+	c->dropped_len = st->dropped.len;
+}
+
+static void
+restore_counts(MaintState *st, const StepCounts *c)
+{
+	st->rows_moved = c->rows_moved;
+	st->rows_discarded = c->rows_discarded;
+	st->plays_archived = c->plays_archived;
+	st->sessions_pruned = c->sessions_pruned;
+	st->rollup_hours = c->rollup_hours;
+	st->n_created = c->n_created;
+	st->created.len = c->created_len;
+	st->created.data[c->created_len] = '\0';
+	st->n_dropped = c->n_dropped;
+	st->dropped.len = c->dropped_len;
+	st->dropped.data[c->dropped_len] = '\0';
+}
+
+/*
+ * Run one step: its own transaction in commit mode, a subtransaction
+ * otherwise.  Returns NULL when it committed, else its error (allocated in
+ * st->cxt; the step was rolled back and its counts taken out again).
+ */
+static ErrorData *
+run_step_quiet(MaintState *st, StepFn fn, void *arg)
+{
+	ErrorData  *volatile failed = NULL;
+	StepCounts	before;
+
+	save_counts(st, &before);
 	st->lock_start = 0;
 	if (st->commit_mode)
 	{
@@ -517,12 +651,10 @@ run_step(MaintState *st, const char *step, const char *target, StepFn fn, void *
 			edata = CopyErrorData();
 			FlushErrorState();
 			AbortCurrentTransaction();
-			record_deferred(st, step, target, edata);
 			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
 				edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
 				st->stop = true;
-			FreeErrorData(edata);
-			ok = false;
+			failed = edata;
 		}
 		PG_END_TRY();
 	}
@@ -560,21 +692,44 @@ run_step(MaintState *st, const char *step, const char *target, StepFn fn, void *
 			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
 				edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
 				ReThrowError(edata);
-			record_deferred(st, step, target, edata);
-			FreeErrorData(edata);
-			ok = false;
+			failed = edata;
 		}
 		PG_END_TRY();
 	}
 
-	if (ok && st->lock_start != 0)
+	if (failed != NULL)
+	{
+		restore_counts(st, &before);
+		return failed;
+	}
+	if (st->lock_start != 0)
 	{
 		double		ms = (double) (GetCurrentTimestamp() - st->lock_start) / 1000.0;
 
 		if (ms > st->max_parent_lock_ms)
 			st->max_parent_lock_ms = ms;
 	}
-	return ok;
+	return NULL;
+}
+
+/* run a step; a failure is reported (with extra, see record_deferred) */
+static bool
+run_step_extra(MaintState *st, const char *step, const char *target, const char *extra,
+			   StepFn fn, void *arg)
+{
+	ErrorData  *edata = run_step_quiet(st, fn, arg);
+
+	if (edata == NULL)
+		return true;
+	record_deferred(st, step, target, extra, edata);
+	FreeErrorData(edata);
+	return false;
+}
+
+static bool
+run_step(MaintState *st, const char *step, const char *target, StepFn fn, void *arg)
+{
+	return run_step_extra(st, step, target, NULL, fn, arg);
 }
 
 /* plan: read settings, partitions and the days found in the default partition */
@@ -957,27 +1112,248 @@ refresh_batch(const MaintState *st)
 }
 
 /*
- * Re-aggregate pending hours into the rollups (analytics._rollup_refresh),
- * at most rollup_refresh_hours hours per step.
+ * Re-aggregate pending hours into the rollups.  An hour is the unit of the
+ * refresh (README: Retention and maintenance): a step refreshes a batch of
+ * hours (analytics._rollup_refresh_hours); when a batch fails for another
+ * reason than a lock timeout, its halves are retried as steps of their own,
+ * down to single hours, so that one hour whose refresh fails (reported with
+ * its projects, SQLSTATE and message, and left pending for the next run)
+ * never keeps the other hours from being refreshed.
  */
-static void
-step_rollups(MaintState *st, void *arg)
+
+/* a set of hours, allocated in st->cxt */
+typedef struct HourSet
 {
-	Oid			argtypes[1] = {INT4OID};
+	int			n;
+	TimestampTz *hours;
+} HourSet;
+
+static HourSet *
+hourset_slice(MaintState *st, const HourSet *src, int from, int n)
+{
+	MemoryContext old = MemoryContextSwitchTo(st->cxt);
+	HourSet    *hs = palloc(sizeof(HourSet));
+
+	hs->n = n;
+	hs->hours = palloc(sizeof(TimestampTz) * Max(n, 1));
+	memcpy(hs->hours, src->hours + from, sizeof(TimestampTz) * n);
+	MemoryContextSwitchTo(old);
+	return hs;
+}
+
+static Datum
+hours_array(const TimestampTz *hours, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		elems[i] = TimestampTzGetDatum(hours[i]);
+	return PointerGetDatum(construct_array(elems, n, TIMESTAMPTZOID, sizeof(TimestampTz),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* refresh exactly these hours (those still pending) */
+static void
+refresh_hours(MaintState *st, const HourSet *hs)
+{
+	Oid			argtypes[1] = {TIMESTAMPTZARRAYOID};
 	Datum		values[1];
 	bool		isnull;
 	int			ret;
 
-	st->last_refresh = -1;
-	if (!sql_function_exists("analytics._rollup_refresh(integer)"))
-		return;					/* the installed SQL is older than the library */
-
-	values[0] = Int32GetDatum(refresh_batch(st));
-	ret = SPI_execute_with_args("SELECT analytics._rollup_refresh($1)", 1, argtypes, values, NULL, false, 0);
+	values[0] = hours_array(hs->hours, hs->n);
+	ret = SPI_execute_with_args("SELECT analytics._rollup_refresh_hours($1)", 1, argtypes, values, NULL, false, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not refresh the rollups: %s", SPI_result_code_string(ret));
-	st->last_refresh = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	st->rollup_hours += st->last_refresh;
+	st->rollup_hours += DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+static void note_hour_projects(MaintState *st, TimestampTz hour);
+
+/*
+ * The next batch: the oldest pending hours, at most rollup_refresh_hours,
+ * except those that failed in this run; then refresh them.  st->batch is
+ * the batch (kept when the step fails, to be split).
+ */
+static void
+step_refresh_batch(MaintState *st, void *arg)
+{
+	Oid			argtypes[2] = {TIMESTAMPTZARRAYOID, INT4OID};
+	Datum		values[2];
+	bool		isnull;
+	Datum		d;
+	int			ret;
+	MemoryContext old;
+
+	old = MemoryContextSwitchTo(st->cxt);
+	st->batch = palloc0(sizeof(HourSet));
+	MemoryContextSwitchTo(old);
+	st->last_refresh = -1;
+
+	if (!sql_function_exists("analytics._rollup_refresh_hours(timestamp with time zone[])"))
+	{
+		/* the installed SQL is older than the library: whole batches */
+		Oid			oldtypes[1] = {INT4OID};
+
+		if (!sql_function_exists("analytics._rollup_refresh(integer)"))
+			return;
+		values[0] = Int32GetDatum(refresh_batch(st));
+		ret = SPI_execute_with_args("SELECT analytics._rollup_refresh($1)", 1, oldtypes, values, NULL, false, 0);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not refresh the rollups: %s", SPI_result_code_string(ret));
+		st->last_refresh = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		st->rollup_hours += st->last_refresh;
+		return;
+	}
+
+	values[0] = hours_array(st->failed_hours, st->n_failed_hours);
+	values[1] = Int32GetDatum(refresh_batch(st));
+	ret = SPI_execute_with_args("SELECT pg_catalog.array_agg(x.h ORDER BY x.h) FROM"
+								" (SELECT DISTINCT p.hour AS h FROM analytics.rollup_pending p"
+								"   WHERE p.hour OPERATOR(pg_catalog.<>) ALL ($1) ORDER BY 1 LIMIT $2) x",
+								2, argtypes, values, NULL, true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read analytics.rollup_pending: %s", SPI_result_code_string(ret));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+	{
+		Datum	   *elems;
+		int			n;
+
+		deconstruct_array(DatumGetArrayTypeP(d), TIMESTAMPTZOID, sizeof(TimestampTz),
+						  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, NULL, &n);
+		old = MemoryContextSwitchTo(st->cxt);
+		st->batch->hours = palloc(sizeof(TimestampTz) * Max(n, 1));
+		for (int i = 0; i < n; i++)
+			st->batch->hours[i] = DatumGetTimestampTz(elems[i]);
+		st->batch->n = n;
+		MemoryContextSwitchTo(old);
+	}
+	st->last_refresh = st->batch->n;
+	if (st->batch->n == 1)
+		note_hour_projects(st, st->batch->hours[0]);
+	if (st->batch->n > 0)
+		refresh_hours(st, st->batch);
+}
+
+/*
+ * Note (in st->hour_projects, JSON) the projects with events pending in a
+ * single hour about to be refreshed, for the report should it fail.
+ */
+static void
+note_hour_projects(MaintState *st, TimestampTz hour)
+{
+	Oid			argtypes[1] = {TIMESTAMPTZOID};
+	Datum		values[1];
+	bool		isnull;
+	Datum		d;
+	int			ret;
+
+	values[0] = TimestampTzGetDatum(hour);
+	ret = SPI_execute_with_args("SELECT pg_catalog.array_to_json(pg_catalog.array_agg(x.project_id ORDER BY x.project_id))::text"
+								" FROM (SELECT DISTINCT p.project_id FROM analytics.rollup_pending p"
+								"        WHERE p.hour OPERATOR(pg_catalog.=) $1 ORDER BY 1 LIMIT 10) x",
+								1, argtypes, values, NULL, true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read analytics.rollup_pending: %s", SPI_result_code_string(ret));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+	{
+		MemoryContext old = MemoryContextSwitchTo(st->cxt);
+
+		st->hour_projects = TextDatumGetCString(d);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/* refresh a part of a failed batch */
+static void
+step_refresh_part(MaintState *st, void *arg)
+{
+	HourSet    *hs = (HourSet *) arg;
+
+	if (hs->n == 1)
+		note_hour_projects(st, hs->hours[0]);
+	refresh_hours(st, hs);
+}
+
+static void
+refresh_rollups(MaintState *st)
+{
+	List	   *queue = NIL;	/* HourSet *: parts of failed batches, last first */
+	bool		more = true;
+
+	for (int i = 0; i < 1000 && !st->stop; i++)
+	{
+		HourSet    *hs;
+		ErrorData  *edata;
+
+		if (queue != NIL)
+		{
+			hs = llast(queue);
+			queue = list_delete_last(queue);
+			st->hour_projects = NULL;
+			edata = run_step_quiet(st, step_refresh_part, hs);
+		}
+		else if (more)
+		{
+			st->hour_projects = NULL;
+			edata = run_step_quiet(st, step_refresh_batch, NULL);
+			hs = st->batch;
+			/* a short batch: no other hour was pending */
+			if (edata == NULL && st->last_refresh < refresh_batch(st))
+				more = false;
+		}
+		else
+			break;
+
+		if (edata == NULL)
+			continue;
+		if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE || st->stop ||
+			hs == NULL || hs->n == 0)
+		{
+			/* deferred as a whole, as any step: retried by the next run */
+			record_deferred(st, "refresh rollups", "analytics.rollup_hour", NULL, edata);
+			FreeErrorData(edata);
+			break;
+		}
+		if (hs->n > 1)
+		{
+			int			half = hs->n / 2;
+			MemoryContext old;
+
+			ereport(LOG,
+					(errmsg("analytics maintenance: the refresh of %d hours failed (%s), retrying them in smaller steps",
+							hs->n, edata->message ? edata->message : "error")));
+			old = MemoryContextSwitchTo(st->cxt);
+			queue = lappend(queue, hourset_slice(st, hs, half, hs->n - half));
+			queue = lappend(queue, hourset_slice(st, hs, 0, half));
+			MemoryContextSwitchTo(old);
+		}
+		else
+		{
+			/* one hour fails: report it, leave it pending, go on */
+			char	   *hour = utc_iso(hs->hours[0]);
+			StringInfoData extra;
+			MemoryContext old;
+
+			initStringInfo(&extra);
+			appendStringInfoString(&extra, ",\"hour\":");
+			escape_json(&extra, hour);
+			appendStringInfo(&extra, ",\"projects\":%s", st->hour_projects ? st->hour_projects : "[]");
+			record_deferred(st, "refresh rollups", hour, extra.data, edata);
+
+			old = MemoryContextSwitchTo(st->cxt);
+			if (st->failed_hours == NULL)
+				st->failed_hours = palloc(sizeof(TimestampTz) * 16);
+			else if ((st->n_failed_hours & 15) == 0)
+				st->failed_hours = repalloc(st->failed_hours,
+											sizeof(TimestampTz) * (st->n_failed_hours + 16));
+			st->failed_hours[st->n_failed_hours++] = hs->hours[0];
+			MemoryContextSwitchTo(old);
+		}
+		FreeErrorData(edata);
+	}
 }
 
 /* ---------------------------------------------------------------------
@@ -1096,6 +1472,7 @@ analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step,
 		return pstrdup("{\"skipped\": true, \"reason\": \"maintenance is already running in this database\"}");
 	}
 
+	/* without a plan there is nothing to place or drop; the rest still runs */
 	if (run_step(st, "plan", NULL, step_plan, NULL))
 	{
 		/* strays and partitions ahead */
@@ -1106,7 +1483,17 @@ analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step,
 
 			if (st->stop)
 				break;
-			run_step(st, dw->ahead ? "create" : "place", target, step_place_day, dw);
+			{
+				int			y,
+							m,
+							d;
+				char	   *extra;
+
+				day_ymd(dw->day, &y, &m, &d);
+				extra = dw->ahead ? psprintf(",\"day\":\"%04d-%02d-%02d\"", y, m, d) :
+					psprintf(",\"day\":\"%04d-%02d-%02d\",\"rows\":" INT64_FORMAT, y, m, d, dw->rows);
+				run_step_extra(st, dw->ahead ? "create" : "place", target, extra, step_place_day, dw);
+			}
 		}
 
 		/* expired partitions, oldest first */
@@ -1121,17 +1508,13 @@ analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step,
 			run_step(st, "drop", pi->relname, step_drop, pi);
 		}
 
-		if (!st->stop)
-			run_step(st, "prune sessions", "analytics.ping_sessions", step_prune_sessions, NULL);
-
-		/* derived data, until no hour is pending (bounded: a run ends) */
-		for (int i = 0; i < 1000 && !st->stop; i++)
-		{
-			if (!run_step(st, "refresh rollups", "analytics.rollup_hour", step_rollups, NULL) ||
-				st->last_refresh < refresh_batch(st))
-				break;
-		}
 	}
+
+	if (!st->stop)
+		run_step(st, "prune sessions", "analytics.ping_sessions", step_prune_sessions, NULL);
+
+	/* derived data, until no hour is pending (bounded: a run ends) */
+	refresh_rollups(st);
 
 	if (commit_per_step)
 	{
@@ -1161,6 +1544,7 @@ analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step,
 	appendStringInfo(&out, ", \"plays_archived\": " INT64_FORMAT, st->plays_archived);
 	appendStringInfo(&out, ", \"sessions_pruned\": " INT64_FORMAT, st->sessions_pruned);
 	appendStringInfo(&out, ", \"rollup_hours_refreshed\": " INT64_FORMAT, st->rollup_hours);
+	appendStringInfo(&out, ", \"rollup_hours_failed\": %d", st->n_failed_hours);
 	appendStringInfo(&out, ", \"max_parent_lock_ms\": %.3f", st->max_parent_lock_ms);
 	appendStringInfo(&out, ", \"deferred\": [%s]}", st->deferred.data);
 

@@ -152,6 +152,14 @@ note_values(const char *project, int len, TimestampTz emitted_at)
 	int64		hour;
 	NoteCacheSlot *slot;
 
+	/*
+	 * Nothing outside the accepted range of emitted_at is rolled up (such
+	 * rows are refused; a delete of one stored by an older version must not
+	 * leave a mark no refresh can process).
+	 */
+	if (emitted_at < ANALYTICS_EMITTED_AT_MIN || emitted_at >= ANALYTICS_EMITTED_AT_END)
+		return;
+
 	hour = emitted_at / USECS_PER_HOUR;
 	if (emitted_at < 0 && emitted_at % USECS_PER_HOUR != 0)
 		hour--;
