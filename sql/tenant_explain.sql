@@ -39,9 +39,11 @@ INSERT INTO analytics.rollup_week (project_id, dim, bucket, value, media_type, s
 SELECT project_id, 7, '2031-02-03 00:00+00', media_id, 'video', '{1}' FROM analytics.media WHERE project_id IN ('x4a', 'x4b');
 INSERT INTO analytics.rollup_week (project_id, dim, bucket, value, media_type, stats)
 SELECT 'x4b', 7, '2031-02-03 00:00+00', 'more_' || i, 'video', '{1}' FROM generate_series(1, 3000) i;
--- events: a day partition holding 6 x4a events and 20 x4b events of secret_1
-SELECT analytics.run_maintenance() IS NOT NULL AS partitions_ready;
-CREATE TEMP TABLE x4_t AS SELECT date_trunc('hour', now()) - interval '2 hours' AS t;
+-- events: a day partition (made by hand, holding nothing else) with 6
+-- x4a events and 20 x4b events of secret_1
+CREATE TABLE analytics.events_p20310301 PARTITION OF analytics.events
+  FOR VALUES FROM ('2031-03-01 00:00+00') TO ('2031-03-02 00:00+00') USING analytics_heap;
+CREATE TEMP TABLE x4_t AS SELECT '2031-03-01 10:00+00'::timestamptz AS t;
 GRANT SELECT ON x4_t TO PUBLIC;
 INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id)
 SELECT p, (SELECT t FROM x4_t) + n * interval '1 second', 'play', m
@@ -181,6 +183,7 @@ RESET ROLE;
 
 -- clean up
 DELETE FROM analytics.events WHERE project_id LIKE 'x4%';
+DROP TABLE analytics.events_p20310301;
 DELETE FROM analytics.rollup_week WHERE project_id LIKE 'x4%';
 DELETE FROM analytics.play_totals WHERE project_id LIKE 'x4%';
 DELETE FROM analytics.media WHERE project_id LIKE 'x4%';
