@@ -1152,8 +1152,8 @@ hours_array(const TimestampTz *hours, int n)
 										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
-/* refresh exactly these hours (those still pending) */
-static void
+/* refresh exactly these hours (those still pending); returns how many */
+static int
 refresh_hours(MaintState *st, const HourSet *hs)
 {
 	Oid			argtypes[1] = {TIMESTAMPTZARRAYOID};
@@ -1165,7 +1165,9 @@ refresh_hours(MaintState *st, const HourSet *hs)
 	ret = SPI_execute_with_args("SELECT analytics._rollup_refresh_hours($1)", 1, argtypes, values, NULL, false, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not refresh the rollups: %s", SPI_result_code_string(ret));
-	st->rollup_hours += DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	ret = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	st->rollup_hours += ret;
+	return ret;
 }
 
 static void note_hour_projects(MaintState *st, TimestampTz hour);
@@ -1206,12 +1208,16 @@ step_refresh_batch(MaintState *st, void *arg)
 		return;
 	}
 
+	/*
+	 * Not read-only: in the caller's transaction a read-only query would
+	 * use the statement's snapshot and see the marks of earlier steps again.
+	 */
 	values[0] = hours_array(st->failed_hours, st->n_failed_hours);
 	values[1] = Int32GetDatum(refresh_batch(st));
 	ret = SPI_execute_with_args("SELECT pg_catalog.array_agg(x.h ORDER BY x.h) FROM"
 								" (SELECT DISTINCT p.hour AS h FROM analytics.rollup_pending p"
 								"   WHERE p.hour OPERATOR(pg_catalog.<>) ALL ($1) ORDER BY 1 LIMIT $2) x",
-								2, argtypes, values, NULL, true, 1);
+								2, argtypes, values, NULL, false, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read analytics.rollup_pending: %s", SPI_result_code_string(ret));
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -1232,8 +1238,8 @@ step_refresh_batch(MaintState *st, void *arg)
 	st->last_refresh = st->batch->n;
 	if (st->batch->n == 1)
 		note_hour_projects(st, st->batch->hours[0]);
-	if (st->batch->n > 0)
-		refresh_hours(st, st->batch);
+	if (st->batch->n > 0 && refresh_hours(st, st->batch) == 0)
+		st->last_refresh = 0;	/* refreshed meanwhile by somebody else: stop */
 }
 
 /*
@@ -1253,7 +1259,7 @@ note_hour_projects(MaintState *st, TimestampTz hour)
 	ret = SPI_execute_with_args("SELECT pg_catalog.array_to_json(pg_catalog.array_agg(x.project_id ORDER BY x.project_id))::text"
 								" FROM (SELECT DISTINCT p.project_id FROM analytics.rollup_pending p"
 								"        WHERE p.hour OPERATOR(pg_catalog.=) $1 ORDER BY 1 LIMIT 10) x",
-								1, argtypes, values, NULL, true, 1);
+								1, argtypes, values, NULL, false, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read analytics.rollup_pending: %s", SPI_result_code_string(ret));
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);

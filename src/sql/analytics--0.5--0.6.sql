@@ -356,6 +356,8 @@ END $$;
 -- the default one included) that calls a C function: every write path
 -- (INSERT, COPY, UPDATE, events_import, ingest_ping) goes through it, and
 -- COPY's error context names the line of the row.
+-- (No SET search_path on it: it resolves no name, and a SET clause would
+-- make every row COPY writes save and restore a setting.)
 CREATE FUNCTION @extschema@._check_emitted_at(emitted_at timestamptz)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'analytics_check_emitted_at'
@@ -429,7 +431,9 @@ END $$;
 -- maintenance): one hour whose refresh fails never holds the others.
 CREATE FUNCTION @extschema@._rollup_refresh_hours(hrs timestamptz[])
 RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
 DECLARE
   d timestamptz;
 BEGIN
@@ -556,7 +560,9 @@ COMMENT ON FUNCTION @extschema@._rollup_refresh_hours(timestamptz[]) IS
 -- the oldest pending hours, at most max_hours, in one transaction
 CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh(max_hours integer DEFAULT 168)
 RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
 DECLARE
   hrs timestamptz[];
 BEGIN
