@@ -83,6 +83,26 @@ INSERT INTO analytics.events_import (project_id, emitted_at, event_type, value, 
 SELECT 'imp', '2099-01-01 00:00:00+00', 'play', pg_temp.inner_insert_same_level(i, 'c3c_inner'), 'c3c' FROM generate_series(1, 100) i;
 SELECT pg_temp.stored('c3c') AS c3c_100, pg_temp.stored('c3c_inner') AS c3c_inner_100;
 
+-- an inner level that fills batches of its own while the outer rows wait:
+-- the expressions of rows 5 and 6 insert 5000 rows each in an EXCEPTION
+-- block, which raises after row 6's: 10 outer rows, 5000 inner rows
+CREATE FUNCTION pg_temp.inner_bulk(i int, fail boolean) RETURNS float8 LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO analytics.events_import (project_id, emitted_at, event_type, value, media_id)
+  SELECT 'imp', '2099-01-01 00:00:00+00', 'play', i, 'c3d_inner' FROM generate_series(1, 5000);
+  IF fail THEN
+    RAISE EXCEPTION 'undo the inner rows of %', i;
+  END IF;
+  RETURN i;
+EXCEPTION WHEN raise_exception THEN
+  RETURN 0;
+END $$;
+INSERT INTO analytics.events_import (project_id, emitted_at, event_type, value, media_id)
+SELECT 'imp', '2099-01-01 00:00:00+00', 'play', CASE WHEN i IN (5, 6) THEN pg_temp.inner_bulk(i, i = 6) ELSE i END, 'c3d'
+  FROM generate_series(1, 10) i;
+SELECT pg_temp.stored('c3d') AS c3d_10, pg_temp.stored('c3d_inner') AS c3d_inner_5000,
+       (SELECT count(*) FROM analytics.events WHERE project_id = 'imp' AND media_id = 'c3d_inner' AND value = 6) AS undone_stored_0;
+
 -- 4. A statement that fails stores nothing of itself, also after one of
 -- its batches went in; the transaction's other statements stay
 \set VERBOSITY terse

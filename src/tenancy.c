@@ -509,8 +509,9 @@ analytics_admin_call(PG_FUNCTION_ARGS)
  *  - when it aborts, its rows are dropped (a savepoint rollback undid
  *    them: its statements failed or were rolled back) and nothing else;
  *  - at the end of the transaction nothing is left; rows still buffered at
- *    commit (a disabled statement trigger) make the commit fail rather
- *    than vanish.
+ *    commit (PostgreSQL skipped the statement trigger, as when a superuser
+ *    sets session_replication_role to replica during the statement) make
+ *    the commit fail rather than vanish.
  * The segment remembers the role, and a flush runs as that role: a nested
  * statement (a SECURITY DEFINER function) that ends at the same level
  * writes the enclosing statement's rows with the enclosing role's rights.
@@ -575,8 +576,8 @@ import_xact_callback(XactEvent event, void *arg)
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("%d rows written into analytics.events_import were not inserted into analytics.events", n),
-						 errdetail("The rows of an INSERT or COPY into analytics.events_import are inserted at the end of the statement by its trigger import_flush, which did not run."),
-						 errhint("Enable the triggers import_row and import_flush of analytics.events_import.")));
+						 errdetail("The rows of an INSERT or COPY into analytics.events_import are inserted at the end of the statement by its trigger import_flush, which did not fire."),
+						 errhint("Write into analytics.events_import with session_replication_role = origin; in replica mode PostgreSQL fires none of its triggers.")));
 			}
 			break;
 		default:
