@@ -311,7 +311,7 @@ INSERT INTO sp_test.calls (id, who, dml, q) VALUES
  (33, 'tenant', false, $q$SELECT analytics._my_projects()$q$),
  -- ingest, import, administration
  (40, 'admin', false, $q$SELECT pg_catalog.jsonb_set(analytics.ingest_ping((SELECT ping FROM sp_test.anchor), 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36', 'FR', '192.0.2.7', 'sp_ping_{K}'), '{session}', 'null')$q$),
- (41, 'admin', true,  $q$INSERT INTO analytics.events_import (project_id, emitted_at, event_type, media_id) SELECT 'sp_imp_{K}', d OPERATOR(pg_catalog.+) interval '10 hours', 'play', 'm1' FROM sp_test.anchor, pg_catalog.generate_series(1, 3)$q$),
+ (41, 'admin', true,  $q$INSERT INTO analytics.events_import (project_id, emitted_at, event_type, media_id) SELECT 'sp_imp_{K}', d OPERATOR(pg_catalog.+) interval '10 hours', 'play', 'm1' FROM sp_test.anchor, pg_catalog.generate_series(1, 4100)$q$),
  (42, 'tenant', true, $q$INSERT INTO analytics.events_import (project_id, emitted_at, event_type, media_id) SELECT 'sp_a', d OPERATOR(pg_catalog.+) interval '1 day 20 hours', 'impression', 'm9' FROM sp_test.anchor$q$),
  (43, 'admin', false, $q$SELECT analytics.grant_project('regress_sp_granted', 'sp_g_{K}')$q$),
  (44, 'admin', false, $q$SELECT analytics.revoke_project('regress_sp_granted', 'sp_g_{K}')$q$),
@@ -407,6 +407,8 @@ SELECT c.id, c.answer AS clean, h.answer AS hostile
 --  30-33 the tenant sees sp_a only: 3 plays, impressions by browser chrome 2
 --      firefox 1 safari 1, 4 impressions, and its project list {sp_a}
 --  40 the ping: 2 events stored (impression, play), none dropped
+--  41 4100 rows through events_import: one batch of 4096 sent by the row
+--     trigger, the rest by the statement trigger
 -- (dates shown as D-1, D, D+1)
 SELECT id, replace(replace(replace(answer, to_char(d - interval '1 day', 'YYYY-MM-DD'), 'D-1'),
                            to_char(d, 'YYYY-MM-DD'), 'D'), to_char(d + interval '1 day', 'YYYY-MM-DD'), 'D+1') AS answer
@@ -424,8 +426,9 @@ SELECT count(*) AS ddl_tables FROM pg_class WHERE relname IN ('ddl_c', 'ddl_h') 
 -- The catalog: every function of the extension pins its search_path, or has
 -- an SQL-standard body (names resolved when it was created), or is a C
 -- function that runs no SQL (the list of the last section of
--- src/sql/analytics--0.5--0.6.sql). A function added without any of these
--- shows up here.
+-- src/sql/analytics--0.5--0.6.sql, with the per-row import trigger whose
+-- SQL names everything with its schema). A function added without any of
+-- these shows up here.
 -- ---------------------------------------------------------------------
 CREATE TEMP TABLE sp_no_sql (sym text);
 INSERT INTO sp_no_sql VALUES
@@ -440,7 +443,9 @@ INSERT INTO sp_no_sql VALUES
   ('analytics_rollup_cover'), ('analytics_ranges_sql'), ('analytics_cover_raw_minutes'),
   ('analytics_heap_handler'), ('analytics_rollup_own_pending'),
   ('analytics_my_projects'), ('analytics_my_scope'), ('analytics_my_project'), ('analytics_is_admin'),
-  ('analytics_grants_changed');
+  ('analytics_grants_changed'),
+  -- per row, and runs only schema-qualified SQL (see the script)
+  ('analytics_import_row');
 CREATE TEMP VIEW sp_functions AS
 SELECT p.oid::regprocedure AS fn, l.lanname, p.prokind, p.prosrc, p.prosqlbody IS NOT NULL AS standard_body,
        (SELECT c FROM unnest(p.proconfig) c WHERE c LIKE 'search\_path=%') AS path
