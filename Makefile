@@ -12,7 +12,7 @@ SHLIB_LINK  += -lmaxminddb
 REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan ingest enrich geoip worker maintenance_faults \
                api_data api_metric api_breakdown api_timeseries api_json api_errors \
                rollup_equivalence rollup_cover kept_query brin_insert dump_layout tenancy import_subxact partition_security tenant_explain \
-               hostile_input
+               hostile_input search_path
 REGRESS_OPTS = --inputdir=.
 # isolation specs live in test/specs, their expected output in expected/
 ISOLATION      = maintenance_concurrency ingest_during_maintenance ingest_concurrency rollup_concurrency
