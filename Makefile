@@ -9,7 +9,7 @@ OBJS         = src/analytics.o src/maintenance.o src/worker.o \
 DATA         = $(wildcard src/sql/analytics--*.sql)
 SHLIB_LINK  += -lmaxminddb
 
-REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan ingest enrich geoip worker \
+REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan ingest enrich geoip ping_bounds worker \
                api_data api_metric api_breakdown api_timeseries api_json api_errors \
                rollup_equivalence rollup_cover kept_query brin_insert tenancy hostile_input
 REGRESS_OPTS = --inputdir=.
