@@ -23,7 +23,9 @@
  * PostgreSQL's TimestampTz: microseconds since 2000-01-01 UTC); all of them
  * (input, state, now_us, oldest_allowed_us) must use the same epoch.
  * Output timestamps are the client's own timestamps (event emitted_at, or the
- * ping emitted_at for a heartbeat), never the server clock.
+ * ping emitted_at for a heartbeat; a long credit split into one-hour pieces
+ * puts the earlier pieces whole hours before its event), never the server
+ * clock.
  *
  * ------------------------------------------------------------------------
  * RULES (SPEC 6.2; the choices made where SPEC is silent are marked [choice])
