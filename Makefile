@@ -9,7 +9,7 @@ OBJS         = src/analytics.o src/maintenance.o src/worker.o \
 DATA         = $(wildcard src/sql/analytics--*.sql)
 SHLIB_LINK  += -lmaxminddb
 
-REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan ingest enrich geoip worker maintenance_faults \
+REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan ingest enrich geoip ping_bounds worker maintenance_faults \
                api_data api_metric api_breakdown api_timeseries api_json api_errors \
                rollup_equivalence rollup_cover kept_query brin_insert dump_layout tenancy import_subxact partition_security tenant_explain \
                hostile_input search_path

@@ -66,6 +66,44 @@ invalid_field(const char *field, const char *detail)
 			 err_generic_string(PG_DIAG_COLUMN_NAME, field)));
 }
 
+/*
+ * An argument other than the payload is wrong (README "Player pings"): the
+ * message names the argument, without the hint about the payload's format.
+ */
+static void
+invalid_argument(const char *arg, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid %s: %s", arg, detail),
+			 err_generic_string(PG_DIAG_COLUMN_NAME, arg)));
+}
+
+/*
+ * The country argument (a CDN's country header): an ISO 3166-1 alpha-2 code,
+ * any case, ASCII blanks around it ignored, gives the code (upper case, in
+ * cc) and its continent; anything else (empty, XX, T1, EU, A1, garbage...)
+ * is an unknown country: NULL, never an error.
+ */
+static const char *
+country_from_header(const text *t, char cc[3], const char **continent)
+{
+	const char *s = VARDATA_ANY(t);
+	int			len = VARSIZE_ANY_EXHDR(t);
+
+	while (len > 0 && (s[0] == ' ' || s[0] == '\t'))
+		s++, len--;
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len != 2)
+		return NULL;
+	cc[0] = pg_ascii_toupper((unsigned char) s[0]);
+	cc[1] = pg_ascii_toupper((unsigned char) s[1]);
+	cc[2] = '\0';
+	*continent = continent_of_country(cc);
+	return *continent != NULL ? cc : NULL;
+}
+
 /* ---------------------------------------------------------------------
  * ISO 8601 timestamps, parsed in plain C: YYYY-MM-DDTHH:MM:SS[.f+](Z|+HH:MM|-HH:MM)
  * (also a space instead of T, and +HHMM / +HH offsets)
@@ -572,28 +610,22 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 	else
 		project = pstrdup("default");
 	if (project[0] == '\0')
-		invalid_field("project_id", "must not be empty");
+		invalid_argument("project_id", "must not be empty");
 	analytics_check_project(project);
 
-	/* country, upper-cased and validated; continent derived */
+	/* country: an ISO code (upper-cased), else unknown; continent derived */
 	if (!PG_ARGISNULL(2))
 	{
-		char	   *c = text_to_cstring(PG_GETARG_TEXT_PP(2));
+		char		cc[3];
+		const char *c = country_from_header(PG_GETARG_TEXT_PP(2), cc, &continent);
 
-		if (c[0] != '\0')
-		{
-			if (strlen(c) != 2)
-				invalid_field("country", "not an ISO 3166-1 alpha-2 code");
-			c[0] = pg_ascii_toupper((unsigned char) c[0]);
-			c[1] = pg_ascii_toupper((unsigned char) c[1]);
-			continent = continent_of_country(c);
-			if (continent == NULL)
-				invalid_field("country", "not an ISO 3166-1 alpha-2 code");
-			country = c;
-		}
+		if (c != NULL)
+			country = pstrdup(c);
+		else
+			continent = NULL;
 	}
 
-	/* no country given: from the client IP through the GeoIP database, if any */
+	/* no usable country: from the client IP through the GeoIP database, if any */
 	if (country == NULL && !PG_ARGISNULL(3))
 	{
 		char		cc[3];

@@ -108,16 +108,16 @@ emit(ping_output *out, int64_t ts, ping_out_type type, bool has_value,
     e->value = has_value ? value : 0.0;
 }
 
-/* credit seconds of watch at ts: one watch event, then the views it crosses */
+/* one watch event of secs (<= PING_MAX_WATCH_S) ending at ts, then the views
+ * it crosses */
 static void
-credit(ping_state *st, ping_output *out, int64_t ts, double secs)
+credit_piece(ping_state *st, ping_output *out, int64_t ts, double secs)
 {
     int         i;
 
-    if (!(secs >= PING_MIN_CREDIT_S))   /* also false for NaN */
-        return;
     st->stretch_credited_s += secs;
     st->watched_s += secs;
+    out->credited_s += secs;
     emit(out, ts, EV_WATCH, true, secs);
     for (i = 0; i < PING_NVIEWS; i++)
     {
@@ -128,6 +128,34 @@ credit(ping_state *st, ping_output *out, int64_t ts, double secs)
             emit(out, ts, EV_VIEW, true, ping_view_thresholds[i]);
         }
     }
+}
+
+/*
+ * Credit secs of watch ending at ts (the caller made sure that the wall time
+ * [ts - secs, ts] is inside the stretch and after its last credit).  At most
+ * what is left of this call's PING_MAX_PING_CREDIT_S; split into watch events
+ * of at most PING_MAX_WATCH_S that tile [ts - secs, ts] without overlapping:
+ * the full pieces end at ts, ts - 1 h, ts - 2 h, ..., the remainder (the
+ * oldest piece) ends where the full pieces begin.  Emitted oldest first.
+ */
+static void
+credit(ping_state *st, ping_output *out, int64_t ts, double secs)
+{
+    double      room = PING_MAX_PING_CREDIT_S - out->credited_s;
+    double      rest;
+    int         full;
+    int         j;
+
+    if (secs > room)
+        secs = room;
+    if (!(secs >= PING_MIN_CREDIT_S))   /* also false for NaN */
+        return;
+    full = (int) floor(secs / PING_MAX_WATCH_S);    /* <= 24 */
+    rest = secs - (double) full * PING_MAX_WATCH_S;
+    if (rest >= PING_MIN_CREDIT_S)
+        credit_piece(st, out, ts - (int64_t) full * PING_WATCH_PIECE_US, rest);
+    for (j = full - 1; j >= 0; j--)
+        credit_piece(st, out, ts - (int64_t) j * PING_WATCH_PIECE_US, PING_MAX_WATCH_S);
 }
 
 /* wall-clock seconds since the last credit of the open stretch, capped */
@@ -168,16 +196,32 @@ maybe_start(ping_state *st, ping_output *out, int64_t ts, bool heartbeat,
     }
 }
 
-/* close the open stretch (if any) at ts, playhead pos (NAN = unknown) */
+/*
+ * close the open stretch (if any) at ts, playhead pos (NAN = unknown); oldest
+ * = the start of the retention window
+ */
 static void
-close_stretch(ping_state *st, ping_output *out, int64_t ts, double pos)
+close_stretch(ping_state *st, ping_output *out, int64_t ts, double pos,
+              int64_t oldest)
 {
     double      secs;
 
     if ((st->flags & PING_F_PLAYING) == 0)
         return;
     if (!isnan(pos) && (st->flags & PING_F_POS_KNOWN) != 0)
+    {
+        /*
+         * the rest of the position progress, but never more than the client
+         * time since the last credit of the stretch (nor since the start of
+         * the retention window): the credit then fits in [from, ts]
+         */
+        int64_t     from = st->last_credit_us > oldest ? st->last_credit_us : oldest;
+        double      wall = ts > from ? (double) (ts - from) / 1e6 : 0.0;
+
         secs = (pos - st->stretch_start_pos) - st->stretch_credited_s;
+        if (secs > wall)
+            secs = wall;
+    }
     else
         secs = wall_credit(st, ts);
     if (secs > 0.0)
@@ -221,7 +265,8 @@ do_heartbeat(ping_state *st, ping_output *out, int64_t ts)
 }
 
 static void
-do_event(ping_state *st, ping_output *out, const ping_event *ev, int64_t loaded_at)
+do_event(ping_state *st, ping_output *out, const ping_event *ev, int64_t loaded_at,
+         int64_t oldest)
 {
     int64_t     ts = ev->emitted_at_us;
 
@@ -234,15 +279,20 @@ do_event(ping_state *st, ping_output *out, const ping_event *ev, int64_t loaded_
             {
                 double      ms = (double) (ts - loaded_at) / 1000.0;
 
+                /* clamped to [0, PING_MAX_IMPRESSION_MS] (see ping.h) */
+                if (!(ms > 0.0))
+                    ms = 0.0;
+                else if (ms > PING_MAX_IMPRESSION_MS)
+                    ms = PING_MAX_IMPRESSION_MS;
                 st->flags |= PING_F_IMPRESSION;
-                emit(out, ts, EV_IMPRESSION, true, ms > 0.0 ? ms : 0.0);
+                emit(out, ts, EV_IMPRESSION, true, ms);
             }
             break;
 
         case PING_PLAY:
         case PING_RESUME:
             maybe_start(st, out, ts, false, ev->at);
-            close_stretch(st, out, ts, ev->at);
+            close_stretch(st, out, ts, ev->at, oldest);
             if (ev->kind == PING_PLAY && (st->flags & PING_F_PLAYED) == 0)
             {
                 st->flags |= PING_F_PLAYED;
@@ -255,7 +305,7 @@ do_event(ping_state *st, ping_output *out, const ping_event *ev, int64_t loaded_
 
         case PING_PAUSE:
             maybe_start(st, out, ts, false, ev->at);
-            close_stretch(st, out, ts, ev->at);
+            close_stretch(st, out, ts, ev->at, oldest);
             emit(out, ts, EV_PAUSE, false, 0.0);
             break;
 
@@ -266,7 +316,7 @@ do_event(ping_state *st, ping_output *out, const ping_event *ev, int64_t loaded_
                 break;
             }
             maybe_start(st, out, ts, false, ev->at);
-            close_stretch(st, out, ts, ev->at);
+            close_stretch(st, out, ts, ev->at, oldest);
             st->flags |= PING_F_ENDED;
             emit(out, ts, EV_END, false, 0.0);
             break;
@@ -276,7 +326,7 @@ do_event(ping_state *st, ping_output *out, const ping_event *ev, int64_t loaded_
             if (st->flags & PING_F_PLAYING)
             {
                 maybe_start(st, out, ts, false, ev->from);
-                close_stretch(st, out, ts, ev->from);
+                close_stretch(st, out, ts, ev->from, oldest);
                 emit(out, ts, EV_SEEK, false, 0.0);
                 open_stretch(st, ts, ev->to);
             }
@@ -452,6 +502,7 @@ ping_normalize(ping_state *state, const ping_input *in, int64_t now_us,
         out->n = 0;
         out->dropped_old = out->dropped_future = 0;
         out->skipped_replayed = out->ignored = 0;
+        out->credited_s = 0.0;
     }
     if (state == NULL || in == NULL || out == NULL)
     {
@@ -522,7 +573,7 @@ ping_normalize(ping_state *state, const ping_input *in, int64_t now_us,
             continue;
         }
         if (ev != NULL)
-            do_event(&st, out, ev, st.loaded_at_us);
+            do_event(&st, out, ev, st.loaded_at_us, oldest_allowed_us);
         else
             do_heartbeat(&st, out, ts);
         if (ts > newest)

@@ -23,7 +23,9 @@
  * PostgreSQL's TimestampTz: microseconds since 2000-01-01 UTC); all of them
  * (input, state, now_us, oldest_allowed_us) must use the same epoch.
  * Output timestamps are the client's own timestamps (event emitted_at, or the
- * ping emitted_at for a heartbeat), never the server clock.
+ * ping emitted_at for a heartbeat; a long credit split into one-hour pieces
+ * puts the earlier pieces whole hours before its event), never the server
+ * clock.
  *
  * ------------------------------------------------------------------------
  * RULES (SPEC 6.2; the choices made where SPEC is silent are marked [choice])
@@ -51,8 +53,12 @@
  *
  * Impression
  *  - ready -> impression (value = ready emitted_at - loaded_at in ms, clamped
- *    at 0), once per playback; a later ready is ignored (counted in
- *    out->ignored).  ready's `at` is validated but not used.
+ *    to [0, PING_MAX_IMPRESSION_MS]: a ready before the load is clock skew,
+ *    one more than a minute after it is not a load time but a wrong or
+ *    forged loaded_at; the impression itself always counts), once per
+ *    playback; a later ready is ignored (counted in out->ignored).  ready's
+ *    `at` is validated but not used.  loaded_at is used for nothing else
+ *    (it only names the playback), so it is not checked against now.
  *
  * Play, resume and playing stretches
  *  - The first play of the playback -> play; any later play and every resume
@@ -89,20 +95,42 @@
  *      if the stretch start position and the closing position are both
  *      known: credit = (closing position - stretch start position)
  *                       - seconds already credited in this stretch,
+ *        but at most the client time since the last credit of the stretch
+ *        (or since it opened), and since oldest_allowed_us: the playhead
+ *        cannot be credited faster than the wall clock [choice: a playback
+ *        rate above 1 is credited its wall-clock time; no tolerance, so the
+ *        watch intervals below never overlap; the time a capped heartbeat
+ *        did not credit is not credited later either];
  *      else [choice, live streams / missing positions]: credit = wall time
  *      since the last credit (or since the stretch opened), at most 30 s,
  *      exactly like a heartbeat;
  *    never negative.  The closing position is `at`, or `from` for a seek.
+ *  - Watch intervals: a watch event of value v at time t says the viewer
+ *    watched during [t - v, t].  Every credit lies after the stretch's last
+ *    credit, so over a playback these intervals never overlap and each lies
+ *    inside its stretch.  A credit above PING_MAX_WATCH_S (1 h, the events
+ *    table's limit) is split into several watch events of at most 1 h
+ *    tiling [t - credit, t]: full hours ending at t, t - 1 h, ..., and the
+ *    remainder, oldest, ending where they begin; they are emitted oldest
+ *    first, so their times may be earlier than events emitted before them
+ *    in the same call (or in an earlier call, after the stretch's last
+ *    credit).
+ *  - One call credits at most PING_MAX_PING_CREDIT_S (24 h) in total
+ *    (out->credited_s); the excess is dropped [choice: no honest playback
+ *    sends a day of playing in one ping; this also bounds the output].
  *  - A seek while playing does not count the jump: it closes the stretch at
  *    seek.from (crediting the rest) and opens a new stretch at seek.to, both
  *    at the seek's time.  A seek while not playing credits nothing.
  *  - Credits below PING_MIN_CREDIT_S (1 microsecond, rounding noise) are not
  *    emitted and not counted.
  *  => Over one stretch with known positions, the sum of watch values is
- *     max(position progress, heartbeat credits): exact (= position progress,
+ *     max(position progress, heartbeat credits), the closing credit bounded
+ *     by the wall time since the last credit: exact (= position progress,
  *     seek jumps excluded) once the stretch closed, provided the heartbeats
- *     did not credit more wall time than the playhead moved (stalls); while
- *     it is open, the heartbeat credits are provisional wall-clock time.
+ *     did not credit more wall time than the playhead moved (stalls), were
+ *     at most 30 s apart, and the playhead did not outrun the client clock;
+ *     while it is open, the heartbeat credits are provisional wall-clock
+ *     time.
  *
  * View
  *  - When the playback's cumulative watched seconds first reach 3, 5, 10 and
@@ -127,7 +155,9 @@
  *    now_us / oldest_allowed_us must be within +-PING_TS_LIMIT_US (so that no
  *    difference overflows), else "... out of range";
  *  - events[i].at: NAN means absent (allowed for every kind, needed for live
- *    streams); otherwise finite, >= 0 and <= PING_POS_MAX_S;
+ *    streams); otherwise finite, >= 0 and <= PING_POS_MAX_S (refused, not
+ *    clamped: such a position is a broken player; and since credits are
+ *    bounded by the wall clock, no position can inflate watch time);
  *  - events[i].from / events[i].to of a seek: required, finite, >= 0,
  *    <= PING_POS_MAX_S (NAN = absent is an error); ignored for other kinds;
  *  - events[i].type: a valid ping_event_kind;
@@ -162,6 +192,21 @@ extern "C" {
 /* Credits smaller than this (seconds) are rounding noise: not emitted. */
 #define PING_MIN_CREDIT_S 1e-6
 
+/* Most seconds in one watch event (the events table's
+ * events_watch_value_check); longer credits are split (see RULES). */
+#define PING_MAX_WATCH_S 3600.0
+#define PING_WATCH_PIECE_US INT64_C(3600000000)
+
+/* Most watch seconds credited by one call (one ping). */
+#define PING_MAX_PING_CREDIT_S 86400.0
+
+/* Full PING_MAX_WATCH_S pieces one call can emit beyond one watch per
+ * event: PING_MAX_PING_CREDIT_S / PING_MAX_WATCH_S. */
+#define PING_MAX_EXTRA_PIECES 24
+
+/* Largest impression value (load time), in ms; larger ones are clamped. */
+#define PING_MAX_IMPRESSION_MS 60000.0
+
 /* Timestamps must lie in [-PING_TS_LIMIT_US, PING_TS_LIMIT_US] (2^62 us,
  * about 146,000 years around the epoch). */
 #define PING_TS_LIMIT_US (INT64_C(1) << 62)
@@ -172,8 +217,11 @@ extern "C" {
 
 /* Size of the output buffer needed for a ping of n events: each event emits
  * at most itself + one watch, a heartbeat at most one watch; plus at most
- * one start and four views per call. */
-#define PING_OUTPUT_MAX(nevents) (2 * ((nevents) > 0 ? (size_t) (nevents) : (size_t) 1) + 5)
+ * one start and four views per call, and the full one-hour pieces of split
+ * credits (at most PING_MAX_EXTRA_PIECES per call, as a call credits at most
+ * PING_MAX_PING_CREDIT_S). */
+#define PING_OUTPUT_MAX(nevents) \
+    (2 * ((nevents) > 0 ? (size_t) (nevents) : (size_t) 1) + 5 + PING_MAX_EXTRA_PIECES)
 
 /* The view thresholds, in seconds, in order (bit i of views_done). */
 #define PING_NVIEWS 4
@@ -295,13 +343,17 @@ typedef struct ping_output
     ping_out_event *ev;             /* caller's buffer of cap events */
     size_t          cap;            /* must be >= PING_OUTPUT_MAX(in->nevents) */
     size_t          n;              /* set: events written, in emission order
-                                     * (non-decreasing emitted_at_us) */
+                                     * (non-decreasing emitted_at_us, except
+                                     * the watch events of a split credit and
+                                     * their views: see RULES) */
     int             dropped_old;    /* set: events older than oldest_allowed_us */
     int             dropped_future; /* set: events more than 1 h after now_us */
     int             skipped_replayed; /* set: events/heartbeat at or before
                                      * state.last_ts_us */
     int             ignored;        /* set: processed events that emit nothing
                                      * (a second ready, a second end) */
+    double          credited_s;     /* set: watch seconds credited by the call
+                                     * (<= PING_MAX_PING_CREDIT_S) */
 } ping_output;
 
 /*

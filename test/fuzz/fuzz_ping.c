@@ -18,9 +18,12 @@
  *  - rc is 0 or -1; on -1: err is set, out->n == 0, the state is unchanged.
  *  - on 0: out->n <= PING_OUTPUT_MAX(nevents); every item of the ping is
  *    processed, dropped or skipped (counters add up); emitted times are
- *    in [oldest, now + 1 h], after the previous last_ts, and non-decreasing
- *    over the whole playback; types valid; has_value as documented; values
- *    finite and >= 0, watch > 0; a heartbeat's watch <= 30 s.
+ *    in [oldest, now + 1 h], at most the new last_ts; except watches and
+ *    views (the pieces of a split credit), after the previous last_ts and
+ *    non-decreasing over the whole playback; types valid; has_value as
+ *    documented; values finite and >= 0, watch in (0, 1 h], the watch
+ *    intervals [t - v, t] never overlapping over the playback; a
+ *    heartbeat's watch <= 30 s.
  *  - over the playback: at most one impression, play, start, end; start
  *    after play; views distinct, in threshold order, each one emitted right
  *    after a watch/view and exactly when the cumulative watch sum reaches
@@ -144,6 +147,7 @@ typedef struct
     double      sum;
     int         nviews;
     int64_t     last_emitted;
+    int64_t     watch_end;      /* end of the last watch interval */
     bool        ended_seen;
 } totals;
 
@@ -185,11 +189,22 @@ check_output(const ping_output *out, const ping_state *before,
             fail("type", NULL);
         if (e->emitted_at_us < oldest || e->emitted_at_us > now + PING_FUTURE_LIMIT_US)
             fail("emitted time out of the accepted window", NULL);
-        if (e->emitted_at_us <= floor_ts || e->emitted_at_us > after->last_ts_us)
-            fail("emitted time not after the previous last_ts", NULL);
-        if (e->emitted_at_us < t->last_emitted)
-            fail("emitted times decrease", NULL);
-        t->last_emitted = e->emitted_at_us;
+        if (e->emitted_at_us > after->last_ts_us)
+            fail("emitted time after the new last_ts", NULL);
+        if (e->type == EV_WATCH || e->type == EV_VIEW)
+        {
+            /* the pieces of a split credit end before the closing event,
+             * possibly before earlier events: checked through the watch
+             * intervals instead (never overlapping, see below) */
+        }
+        else
+        {
+            if (e->emitted_at_us <= floor_ts)
+                fail("emitted time not after the previous last_ts", NULL);
+            if (e->emitted_at_us < t->last_emitted)
+                fail("emitted times decrease", NULL);
+            t->last_emitted = e->emitted_at_us;
+        }
         if (e->has_value != valued)
             fail("has_value", NULL);
         if (!isfinite(e->value) || e->value < 0 || (!valued && e->value != 0))
@@ -207,8 +222,11 @@ check_output(const ping_output *out, const ping_state *before,
                 t->ended_seen = true;
                 break;
             case EV_WATCH:
-                if (!(e->value > 0))
-                    fail("watch <= 0", NULL);
+                if (!(e->value > 0) || e->value > PING_MAX_WATCH_S)
+                    fail("watch <= 0 or > 1 h", NULL);
+                if ((double) e->emitted_at_us - e->value * 1e6 < (double) t->watch_end - 1.0)
+                    fail("watch intervals overlap", NULL);
+                t->watch_end = e->emitted_at_us;
                 if (nevents == 0 && e->value > PING_HEARTBEAT_MAX_CREDIT_S)
                     fail("heartbeat credit > 30 s", NULL);
                 if (t->ended_seen)
@@ -271,6 +289,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&st, 0, sizeof st);
     memset(&t, 0, sizeof t);
     t.last_emitted = INT64_MIN;
+    t.watch_end = INT64_MIN;
     loaded_at = B + ((int64_t) (int8_t) u8(&r)) * 1000000;
     now = B + (int64_t) u16(&r) * 1000000;
     oldest = now - (int64_t) (1 + u8(&r) % 40) * 86400 * INT64_C(1000000);

@@ -209,7 +209,9 @@ test_heartbeats_then_pause(void)
     CHECK(p.st.watched_s == 24.0);
 }
 
-/* a heartbeat credits at most 30 s; stalls make the total max(progress, wall) */
+/* a heartbeat credits at most 30 s, and the closing credit at most the wall
+ * time since the last credit: the time beyond a capped heartbeat's 30 s is
+ * lost; stalls make the total max(progress, wall) */
 static void
 test_heartbeat_cap(void)
 {
@@ -222,9 +224,12 @@ test_heartbeat_cap(void)
               "start@45 watch@45=30 view@45=3 view@45=5 view@45=10 view@45=30");
     /* 5 s since the last heartbeat (not since the play) */
     CHECK_STR(HB(&p, 50), "watch@50=5");
-    /* pause at 58: 58 - 0 - 35 = 23; total 58 = the playhead progress */
-    CHECK_STR(PING(&p, 60, PAUSE(60, 58)), "watch@60=23 pause@60");
-    CHECK(p.st.watched_s == 58.0);
+    /* pause at 60, playhead at 58: the rest of the progress is 58 - 0 - 35
+     * = 23, but only 10 s of wall time passed since the last credit (the
+     * heartbeat at 50): 10; total 45 (the 15 s before the capped heartbeat
+     * at 45 are not credited: its interval [15, 45] is all it covers) */
+    CHECK_STR(PING(&p, 60, PAUSE(60, 58)), "watch@60=10 pause@60");
+    CHECK(p.st.watched_s == 45.0);
 
     /* stall: heartbeats credited 20 s of wall time, the playhead moved 12 s:
      * the closing credit 12 - 20 < 0 -> nothing; the total stays 20 */
@@ -326,10 +331,10 @@ test_views(void)
 
     /* just below a threshold: no view; cumulative over several stretches */
     pb_init(&p, 0);
-    CHECK_STR(PING(&p, 2, PLAY(0, 0), PAUSE(2, 2.999)),
-              "play@0 start@2 watch@2=2.999 pause@2");
-    CHECK_STR(PING(&p, 4, RESUME(3, 2.999), PAUSE(4, 3)),
-              "resume@3 watch@4=0.001 view@4=3 pause@4");
+    CHECK_STR(PING(&p, 3, PLAY(0, 0), PAUSE(3, 2.999)),
+              "play@0 start@3 watch@3=2.999 pause@3");
+    CHECK_STR(PING(&p, 4, RESUME(3.5, 2.999), PAUSE(4, 3)),
+              "resume@3.5 watch@4=0.001 view@4=3 pause@4");
 }
 
 /* events out of order inside a ping; equal timestamps keep the ping's order */
@@ -683,7 +688,7 @@ test_invalid(void)
     p.out.ev = p.buf;
     p.out.cap = PING_OUTPUT_MAX(0) - 1;
     CHECK_INT(ping_normalize(&p.st, &in, p.now, p.oldest, &p.out, err, sizeof err), -1);
-    CHECK_STR(err, "ping_normalize: output buffer of 6 events, 7 needed");
+    CHECK_STR(err, "ping_normalize: output buffer of 30 events, 31 needed");
     CHECK(memcmp(&saved, &p.st, sizeof saved) == 0);
     /* NULL arguments, NULL or tiny err buffers */
     p.out.cap = PING_OUTPUT_MAX(0);
@@ -754,6 +759,164 @@ test_many_events(void)
     CHECK(out.ev[1].emitted_at_us == US(1));
 }
 
+/* a credit above 1 h is split into watch events of at most 1 h that tile
+ * [t - credit, t]: full hours ending at t, t - 1 h, ..., the rest oldest */
+static void
+test_long_credit(void)
+{
+    pb          p;
+    size_t      i;
+    int64_t     end_prev = INT64_MIN;
+
+    /* a 2-hour video without heartbeats: play at 0, end at 7198 */
+    pb_init(&p, 0);
+    CHECK_STR(PING(&p, 0, PLAY(0, 0)), "play@0");
+    CHECK_STR(PING(&p, 7200, END(7198, 7198)),
+              "start@7198 watch@3598=3598 view@3598=3 view@3598=5 view@3598=10 view@3598=30 "
+              "watch@7198=3600 end@7198");
+    CHECK(p.st.watched_s == 7198.0);
+    /* the client's retry: nothing twice */
+    CHECK_STR(PING(&p, 7200, END(7198, 7198)), "");
+    CHECK_STR(counters(&p), "0/0/1/0");
+
+    /* exactly 1 h: one piece; exactly 2 h: two, no empty rest */
+    pb_init(&p, 0);
+    CHECK_STR(PING(&p, 3600, PLAY(0, 0), PAUSE(3600, 3600)),
+              "play@0 start@3600 watch@3600=3600 view@3600=3 view@3600=5 view@3600=10 view@3600=30 pause@3600");
+    pb_init(&p, 0);
+    CHECK_STR(PING(&p, 7200, PLAY(0, 0), PAUSE(7200, 7200)),
+              "play@0 start@7200 watch@3600=3600 view@3600=3 view@3600=5 view@3600=10 view@3600=30 "
+              "watch@7200=3600 pause@7200");
+    pb_init(&p, 0);
+    CHECK_STR(PING(&p, 3600.5, PLAY(0, 0), PAUSE(3600.5, 3600.5)),
+              "play@0 start@3600.5 watch@0.5=0.5 watch@3600.5=3600 view@3600.5=3 view@3600.5=5 "
+              "view@3600.5=10 view@3600.5=30 pause@3600.5");
+
+    /* after a heartbeat: the pieces tile [10, 7210], after the heartbeat's
+     * [0, 10]; then a seek that closes 3 h more (3 pieces), reopening */
+    pb_init(&p, 0);
+    CHECK_STR(PING(&p, 0, PLAY(0, 0)), "play@0");
+    CHECK_STR(HB(&p, 10), "start@10 watch@10=10 view@10=3 view@10=5 view@10=10");
+    CHECK_STR(PING(&p, 7210, PAUSE(7210, 7210)),
+              "watch@3610=3600 view@3610=30 watch@7210=3600 pause@7210");
+    CHECK_STR(PING(&p, 7220, RESUME(7220, 100)), "resume@7220");
+    CHECK_STR(PING(&p, 18020, SEEKF(18020, 10900, 20000)),
+              "watch@10820=3600 watch@14420=3600 watch@18020=3600 seek@18020");
+    CHECK(p.st.watched_s == 7210.0 + 10800.0);
+    CHECK_STR(PING(&p, 18030, PAUSE(18030, 20010)), "watch@18030=10 pause@18030");
+    CHECK(p.st.watched_s == 7210.0 + 10810.0);
+
+    /* the intervals never overlap, over one ping of many long stretches */
+    pb_init(&p, 0);
+    CHECK_STR(PING(&p, 20000, PLAY(0, 0), PAUSE(5000, 5000), RESUME(5001, 5000),
+                   PAUSE(9000, 9000), RESUME(9000, 9000), END(20000, 20000)),
+              "play@0 start@5000 watch@1400=1400 view@1400=3 view@1400=5 view@1400=10 view@1400=30 "
+              "watch@5000=3600 pause@5000 resume@5001 watch@5400=399 watch@9000=3600 pause@9000 "
+              "resume@9000 watch@9200=200 watch@12800=3600 watch@16400=3600 watch@20000=3600 end@20000");
+    for (i = 0; i < p.out.n; i++)
+    {
+        const ping_out_event *e = &p.out.ev[i];
+
+        if (e->type != EV_WATCH)
+            continue;
+        CHECK(e->value <= PING_MAX_WATCH_S);
+        CHECK((double) e->emitted_at_us - e->value * 1e6 >= (double) end_prev);
+        end_prev = e->emitted_at_us;
+    }
+    CHECK(p.st.watched_s == 19999.0);
+}
+
+/* the closing credit is at most the client time since the last credit */
+static void
+test_wall_cap(void)
+{
+    pb          p;
+
+    /* 3001 s of playhead over 1 s: 1 s */
+    pb_init(&p, 0);
+    CHECK_STR(PING(&p, 1.5, PLAY(0, 0), PAUSE(1, 3001)), "play@0 start@1 watch@1=1 pause@1");
+    CHECK(p.st.watched_s == 1.0);
+    /* after a heartbeat: at most the time since the heartbeat */
+    CHECK_STR(PING(&p, 10, RESUME(10, 3001)), "resume@10");
+    CHECK_STR(HB(&p, 20), "watch@20=10 view@20=3 view@20=5 view@20=10");
+    CHECK_STR(PING(&p, 21, PAUSE(21, 3100)), "watch@21=1 pause@21");
+    CHECK(p.st.watched_s == 12.0);
+
+    /* playback rate 2: 120 s of content over 60 s of wall time: 60 */
+    pb_init(&p, 0);
+    CHECK_STR(PING(&p, 60, PLAY(0, 0), PAUSE(60, 120)),
+              "play@0 start@60 watch@60=60 view@60=3 view@60=5 view@60=10 view@60=30 pause@60");
+
+    /* a seek's from far ahead of the clock: 5 s */
+    pb_init(&p, 0);
+    CHECK_STR(PING(&p, 5, PLAY(0, 0), SEEKF(5, 500, 10)),
+              "play@0 start@5 watch@5=5 view@5=3 view@5=5 seek@5");
+
+    /* never before the retention window: the play was processed at 0, the
+     * window now starts at 5000: 7200 - 5000 = 2200 */
+    pb_init(&p, 0);
+    CHECK_STR(PING(&p, 0, PLAY(0, 0)), "play@0");
+    p.oldest = US(5000);
+    CHECK_STR(PING(&p, 7200, PAUSE(7200, 7200)),
+              "start@7200 watch@7200=2200 view@7200=3 view@7200=5 view@7200=10 view@7200=30 pause@7200");
+}
+
+/* one call credits at most 24 h, whatever the stretches */
+static void
+test_ping_budget(void)
+{
+    pb          p;
+    size_t      i;
+    int         watches = 0;
+
+    /* one stretch of 100,000 s: 24 pieces of 1 h ending at 0, -1 h, ... */
+    pb_init(&p, -100000);
+    CHECK_STR(PING(&p, -100000, PLAY(-100000, 0)), "play@-100000");
+    CHECK_STR(HB(&p, -99990), "start@-99990 watch@-99990=10 view@-99990=3 view@-99990=5 view@-99990=10");
+    PING(&p, 0, PAUSE(0, 100000));
+    CHECK(p.out.credited_s == 86400.0);
+    CHECK(p.st.watched_s == 86410.0);
+    for (i = 0; i < p.out.n; i++)
+        if (p.out.ev[i].type == EV_WATCH)
+        {
+            CHECK(p.out.ev[i].value == 3600.0);
+            CHECK(p.out.ev[i].emitted_at_us == US(-82800 + 3600 * watches));
+            watches++;
+        }
+    CHECK_INT(watches, 24);
+    CHECK_INT(p.out.n, 24 + 1 + 1);     /* + view 30 + pause */
+
+    /* two stretches in one ping: 50,000 s, then what is left (36,400 s) */
+    pb_init(&p, -100000);
+    PING(&p, 0, PLAY(-100000, 0), PAUSE(-50000, 50000), RESUME(-49999, 50000), PAUSE(0, 99999));
+    CHECK(p.out.credited_s == 86400.0);
+    CHECK(p.st.watched_s == 86400.0);
+    CHECK(p.out.n <= PING_OUTPUT_MAX(4));
+    /* the next ping has a new budget */
+    CHECK_STR(PING(&p, 10, RESUME(1, 99999), PAUSE(10, 100008)), "resume@1 watch@10=9 pause@10");
+    CHECK(p.st.watched_s == 86409.0);
+}
+
+/* the impression value is clamped to [0, 60 s] */
+static void
+test_impression_bound(void)
+{
+    pb          p;
+
+    pb_init(&p, 0);
+    CHECK_STR(PING(&p, 61, READY(60, 0)), "impression@60=60000");
+    pb_init(&p, 0);
+    CHECK_STR(PING(&p, 61, READY(60.001, 0)), "impression@60.001=60000");
+    /* loaded_at about 2,000 years before the ping */
+    pb_init(&p, 0);
+    p.loaded_at = B - INT64_C(63082281600000000);
+    CHECK_STR(PING(&p, 2, READY(1, 0), PLAY(2, 0)), "impression@1=60000 play@2");
+    /* loaded_at in year 9999: 0 */
+    pb_init(&p, 0);
+    p.loaded_at = B + INT64_C(252423993600000000);
+    CHECK_STR(PING(&p, 2, READY(1, 0)), "impression@1=0");
+}
+
 /* ------------------------------------------------------------------------
  * Randomized property tests (deterministic xorshift64* PRNG).
  *
@@ -772,16 +935,21 @@ test_many_events(void)
  *  P2 (heartbeats do not change the closed total): with heartbeats (empty
  *     pings) inserted at random instants, the sum of watch values equals
  *     that of P1 (within 1e-6 s) when the playhead advances at least as fast
- *     as the wall clock (rate >= 1) and positions are known.  With stalls
- *     (rate 0 at times) the sum is >= the P1 sum (heartbeats may over-credit
- *     a stall; they never under-credit: the close credits the rest).
+ *     as the wall clock (rate >= 1: both are then the wall time of the
+ *     stretches, credits being bounded by it), positions are known and no
+ *     heartbeat came more than 30 s after the stretch's last credit.  With
+ *     stalls (rate 0 at times) the sum is >= the P1 sum (heartbeats may
+ *     over-credit a stall; they never under-credit: the close credits the
+ *     rest).  When a heartbeat was capped, the sum is <= the P1 sum (the
+ *     time beyond the cap is lost) without stalls.
  *  P3 (replays): every ping sent twice in a row: the second emits nothing
  *     and counts its in-range items as skipped.
  *  Invariants of every run: watch/impression values >= 0 and finite, watch
  *     > 0, at most one impression, play, start and end per playback, start
  *     after the play, views distinct, in threshold order, and view T emitted
  *     iff the cumulative watch sum reaches T (>= T - 1e-9), right after a
- *     watch; emitted times non-decreasing; heartbeat-time watch <= 30 s.
+ *     watch; emitted times non-decreasing; heartbeat-time watch <= 30 s;
+ *     watch values <= 1 h and their intervals [t - v, t] never overlapping.
  * ------------------------------------------------------------------------ */
 
 static uint64_t rng_state = UINT64_C(0x9E3779B97F4A7C15);
@@ -977,6 +1145,7 @@ check_invariants(const result *r, const int64_t *hb, size_t nhb)
     size_t      i,
                 h;
     bool        played = false;
+    int64_t     watch_end = INT64_MIN;
 
     for (i = 0; i < r->n; i++)
     {
@@ -997,8 +1166,12 @@ check_invariants(const result *r, const int64_t *hb, size_t nhb)
             return false;
         if (e->type == EV_WATCH)
         {
-            if (!(e->value > 0))
+            if (!(e->value > 0) || e->value > PING_MAX_WATCH_S)
                 return false;
+            /* watch intervals [t - v, t] never overlap (1 us of rounding) */
+            if ((double) e->emitted_at_us - e->value * 1e6 < (double) watch_end - 1.0)
+                return false;
+            watch_end = e->emitted_at_us;
             sum += e->value;
             for (h = 0; h < nhb; h++)
                 if (hb[h] == e->emitted_at_us && e->value > 30.0)
@@ -1066,12 +1239,15 @@ test_property(void)
                 bad_p2 = 0,
                 bad_p3 = 0,
                 bad_inv = 0,
-                exact_checked = 0;
+                exact_checked = 0,
+                capped_checked = 0;
 
     for (iter = 0; iter < 3000; iter++)
     {
         bool        live = rnd_int(6) == 0;
         bool        stalls = !live && rnd_int(3) == 0;
+        bool        capped = false;
+        bool        sparse = rnd_int(3) == 0;
         size_t      i,
                     nhb = 0;
 
@@ -1133,9 +1309,14 @@ test_property(void)
 
                 while (nhb < sizeof hb / sizeof hb[0])
                 {
-                    t += 1 + (int64_t) rnd_int(rnd_int(4) ? 12000 : 45000) * 1000;
+                    t += 1 + (int64_t) rnd_int(sparse && rnd_int(2) == 0 ? 45000 : 12000) * 1000;
                     if (t >= next)
                         break;
+                    /* a heartbeat more than 30 s after the stretch's last
+                     * credit is capped: the rest of that gap is lost */
+                    if ((hbr.st.flags & PING_F_PLAYING) != 0 &&
+                        t - hbr.st.last_credit_us > (int64_t) (PING_HEARTBEAT_MAX_CREDIT_S * 1e6))
+                        capped = true;
                     hb[nhb++] = t;
                     send_ping(&hbr, t, NULL, 0, false);
                     if (rnd_int(5) == 0)
@@ -1151,15 +1332,23 @@ test_property(void)
             double      a = watch_sum(&one),
                         b = watch_sum(&hbr);
 
-            if (stalls ? b < a - 1e-6 : fabs(a - b) > 1e-6)
+            bool        bad;
+
+            if (capped)
+                bad = stalls ? false : b > a + 1e-6;
+            else
+                bad = stalls ? b < a - 1e-6 : fabs(a - b) > 1e-6;
+            if (bad)
             {
                 if (bad_p2 < 5)
-                    fprintf(stderr, "P2 iter %d: one ping %.9f, with heartbeats %.9f%s\n",
-                            iter, a, b, stalls ? " (stalls)" : "");
+                    fprintf(stderr, "P2 iter %d: one ping %.9f, with heartbeats %.9f%s%s\n",
+                            iter, a, b, stalls ? " (stalls)" : "", capped ? " (capped)" : "");
                 bad_p2++;
             }
-            if (!stalls)
+            if (!stalls && !capped)
                 exact_checked++;
+            if (!stalls && capped)
+                capped_checked++;
         }
         if (!check_invariants(&one, NULL, 0) || !check_invariants(&split, NULL, 0) ||
             !check_invariants(&hbr, hb, nhb))
@@ -1170,6 +1359,7 @@ test_property(void)
     CHECK_INT(bad_p3, 0);
     CHECK_INT(bad_inv, 0);
     CHECK(exact_checked > 1000);
+    CHECK(capped_checked > 20);
 }
 
 int
@@ -1193,6 +1383,10 @@ main(void)
     test_impression();
     test_invalid();
     test_many_events();
+    test_long_credit();
+    test_wall_cap();
+    test_ping_budget();
+    test_impression_bound();
     test_property();
     return UNIT_REPORT("ping");
 }
