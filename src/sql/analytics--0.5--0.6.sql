@@ -100,6 +100,121 @@ SELECT CASE WHEN status = 404 THEN
        END
 $$;
 
+-- ccv series of one project (all media, or one live stream) from the
+-- per-minute rows of rollup_ccv, as _ccv_from_rollups does for one period:
+-- every whole minute of a refreshed hour comes from its row (peak: max,
+-- watcher-seconds: sum), the rest (partial minutes at the ends, hours whose
+-- watch events changed, a media id that is not a live stream) from raw
+-- events with one _ccv_series sweep per raw piece, cut at the bucket bounds.
+-- NULL when a bucket bound inside the period is not a whole UTC minute (an
+-- old zone offset with seconds): the caller then sweeps raw events.
+CREATE FUNCTION @extschema@._ccv_series_from_rollups(project text, media text, unique_viewers boolean,
+                                                     pf timestamptz, pt timestamptz, bucket text, tz text)
+RETURNS TABLE (bucket_start timestamptz, peak double precision, average double precision)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  o constant timestamptz := '2000-01-01 00:00+00';
+  ms timestamptz := pg_catalog.date_bin('1 minute', pf, o);
+  me timestamptz := pg_catalog.date_bin('1 minute', pt, o);
+  bs timestamptz[];               -- bucket starts, and the bounds of the buckets clipped to the period
+  bf timestamptz[];
+  bt timestamptz[];
+  pend timestamptz[];
+  stale timestamptz[];
+  lo timestamptz[] := '{}';
+  hi timestamptz[] := '{}';
+  cb timestamptz[] := '{}';       -- raw contributions: bucket start, peak, watcher-seconds
+  cp double precision[] := '{}';
+  cs double precision[] := '{}';
+  rb timestamptz[];               -- rollup rows per bucket: bucket start, peak, watcher-seconds
+  rp double precision[];
+  rs double precision[];
+  bounds timestamptz[];
+  look interval;
+  r double precision[];
+  i integer;
+  q constant text := 'SELECT @extschema@._ccv_series(' ||
+    CASE WHEN unique_viewers THEN 'CASE WHEN e.viewer_id IS NULL THEN e.emitted_at ELSE e.emitted_at - e.value * interval ''1 second'' END'
+         ELSE 'e.emitted_at - e.value * interval ''1 second''' END ||
+    ', e.emitted_at, ' || CASE WHEN unique_viewers THEN 'e.viewer_id' ELSE 'e.session_id' END || ', $6)'
+    ' FROM @extschema@.events e WHERE e.event_type = ''watch'' AND e.value > 0 AND e.emitted_at > $1'
+    ' AND e.emitted_at < $2 + $3 AND e.emitted_at - e.value * interval ''1 second'' < $2 AND e.project_id = $4' ||
+    CASE WHEN media IS NOT NULL THEN ' AND e.media_id = $5' ELSE '' END;
+BEGIN
+  SELECT pg_catalog.array_agg(x.bucket_start ORDER BY x.bucket_start),
+         pg_catalog.array_agg(greatest(x.bucket_start, pf) ORDER BY x.bucket_start),
+         pg_catalog.array_agg(least(x.bucket_end, pt) ORDER BY x.bucket_start)
+    INTO bs, bf, bt
+    FROM @extschema@.time_buckets(bucket, pf, pt, tz) x;
+  IF EXISTS (SELECT 1 FROM unnest(bf) b WHERE b > pf AND pg_catalog.date_bin('1 minute', b, o) <> b) THEN
+    RETURN;
+  END IF;
+  IF ms < pf THEN ms := ms + interval '1 minute'; END IF;
+  IF ms >= me THEN
+    ms := pt; me := pt;             -- no whole minute: all raw
+  END IF;
+  pend := @extschema@._pending_hours(pg_catalog.date_bin('1 hour', pf, o), pt + interval '1 hour');
+  stale := ARRAY(SELECT DISTINCT x FROM unnest(pend) h, LATERAL (VALUES (h), (h - interval '1 hour')) v(x));
+  -- one media: only live streams have rows (see _ccv_from_rollups)
+  IF media IS NOT NULL AND ms < me AND NOT coalesce((
+       SELECT bool_and(w.media_type = 'live-stream') FROM @extschema@.rollup_week w
+        WHERE w.project_id = project AND w.dim = 1 AND w.value = media), false) THEN
+    ms := pt; me := pt;
+  END IF;
+  -- raw pieces
+  IF pf < ms THEN lo := lo || pf; hi := hi || ms; END IF;
+  IF me < pt THEN lo := lo || me; hi := hi || pt; END IF;
+  SELECT lo || coalesce(pg_catalog.array_agg(greatest(h, ms)), '{}'), hi || coalesce(pg_catalog.array_agg(least(h + interval '1 hour', me)), '{}')
+    INTO lo, hi FROM unnest(stale) h WHERE h + interval '1 hour' > ms AND h < me;
+  SELECT * INTO lo, hi FROM @extschema@._merge_ranges(lo, hi);
+  FOR i IN 1 .. coalesce(cardinality(lo), 0) LOOP
+    IF EXISTS (SELECT 1 FROM unnest(pend) h WHERE h >= pg_catalog.date_bin('1 hour', lo[i], o) AND h <= hi[i] + interval '1 hour') THEN
+      look := interval '1 hour';
+    ELSE
+      SELECT coalesce(max(w.max_value), 0) * interval '1 second' + interval '1 microsecond' INTO look
+        FROM @extschema@.rollup_watch_max w
+       WHERE w.project_id = project AND w.hour >= pg_catalog.date_bin('1 hour', lo[i], o) AND w.hour <= hi[i] + interval '1 hour';
+    END IF;
+    -- the piece cut at the bucket bounds inside it: each cell lies in one bucket
+    bounds := lo[i] || ARRAY(SELECT b FROM unnest(bf) b WHERE b > lo[i] AND b < hi[i] ORDER BY b) || hi[i];
+    EXECUTE q INTO r USING lo[i], hi[i], look, project, media, bounds;
+    IF r IS NOT NULL THEN
+      SELECT cb || pg_catalog.array_agg(@extschema@.time_bucket(bucket, bounds[c], tz) ORDER BY c),
+             cp || pg_catalog.array_agg(r[2 * c - 1] ORDER BY c),
+             cs || pg_catalog.array_agg(r[2 * c] * extract(epoch FROM bounds[c + 1] - bounds[c])::double precision ORDER BY c)
+        INTO cb, cp, cs
+        FROM generate_series(1, cardinality(bounds) - 1) c;
+    END IF;
+  END LOOP;
+  -- whole minutes of refreshed hours, per bucket
+  IF ms < me THEN
+    SELECT pg_catalog.array_agg(x.b), pg_catalog.array_agg(x.pk), pg_catalog.array_agg(x.sc) INTO rb, rp, rs
+      FROM (SELECT @extschema@.time_bucket(bucket, c.minute, tz) AS b,
+                   max(CASE WHEN unique_viewers THEN c.peak_viewers ELSE c.peak_sessions END)::double precision AS pk,
+                   sum(CASE WHEN unique_viewers THEN c.secs_viewers ELSE c.secs_sessions END) AS sc
+              FROM @extschema@.rollup_ccv c
+             WHERE c.project_id = project AND c.media_id IS NULL AND media IS NULL
+               AND c.minute >= ms AND c.minute < me
+               AND pg_catalog.date_bin('1 hour', c.minute, o) <> ALL (stale)
+             GROUP BY 1
+            UNION ALL
+            SELECT @extschema@.time_bucket(bucket, c.minute, tz),
+                   max(CASE WHEN unique_viewers THEN c.peak_viewers ELSE c.peak_sessions END)::double precision,
+                   sum(CASE WHEN unique_viewers THEN c.secs_viewers ELSE c.secs_sessions END)
+              FROM @extschema@.rollup_ccv c
+             WHERE c.project_id = project AND c.media_id = media
+               AND c.minute >= ms AND c.minute < me
+               AND pg_catalog.date_bin('1 hour', c.minute, o) <> ALL (stale)
+             GROUP BY 1) x;
+  END IF;
+  RETURN QUERY
+  SELECT u.s, greatest(coalesce(ro.pk, 0), coalesce(ra.pk, 0)),
+         (coalesce(ro.sc, 0) + coalesce(ra.sc, 0)) / extract(epoch FROM u.t - u.f)::double precision
+    FROM unnest(bs, bf, bt) u(s, f, t)
+    LEFT JOIN (SELECT x.b, max(x.p) AS pk, sum(x.s) AS sc FROM unnest(cb, cp, cs) x(b, p, s) GROUP BY x.b) ra ON ra.b = u.s
+    LEFT JOIN unnest(rb, rp, rs) ro(b, pk, sc) ON ro.b = u.s;
+END $$;
+
 CREATE OR REPLACE FUNCTION @extschema@.metric(metric text, aggregation text,
                                    from_ts timestamptz DEFAULT NULL, to_ts timestamptz DEFAULT NULL,
                                    filter_by jsonb DEFAULT NULL,
@@ -336,9 +451,21 @@ BEGIN
                 WHEN sort_order = 'desc' THEN 'metric_value DESC NULLS LAST, bucket_start'
                 ELSE 'metric_value ASC NULLS FIRST, bucket_start' END;
 
-    IF s.kind LIKE 'ccv%' THEN
+    IF s.kind LIKE 'ccv%' AND projects[1] IS NOT NULL
+       AND coalesce(current_setting('analytics.use_rollups', true), 'on') = 'on'
+       AND (f.media_ids IS NULL OR cardinality(f.media_ids) = 1)
+       AND f.media_type IS NULL AND f.continents IS NULL AND f.countries IS NULL AND f.device_types IS NULL
+       AND f.operating_systems IS NULL AND f.browsers IS NULL AND f.referrers IS NULL AND f.tag IS NULL
+       AND NOT EXISTS (SELECT 1 FROM @extschema@.time_buckets(bucket, p.from_out, p.to_out, tz) x
+                        WHERE x.bucket_start > p.from_out
+                          AND pg_catalog.date_bin('1 minute', x.bucket_start, '2000-01-01 00:00+00') <> x.bucket_start) THEN
+      -- one project, one media or all, buckets of whole minutes: the per-minute rows
+      q := 'SELECT r.bucket_start, r.' || CASE WHEN s.kind = 'ccv_average' THEN 'average' ELSE 'peak' END || ' AS metric_value'
+           ' FROM @extschema@._ccv_series_from_rollups($3[1], $4[1], ' || CASE WHEN uv THEN 'true' ELSE 'false' END
+           || ', $1, $2, $17, $18) r';
+    ELSIF s.kind LIKE 'ccv%' THEN
       -- one sort and one sweep of the watch intervals of the whole period,
-      -- crossing the bucket bounds as it goes (ccv_series, src/ccv.c): each
+      -- crossing the bucket bounds as it goes (_ccv_series, src/ccv.c): each
       -- bucket, clipped to the period, gets what ccv over it gives
       q := 'WITH b AS MATERIALIZED (SELECT x.bucket_start, greatest(x.bucket_start, $1) AS pfrom,'
            ' pg_catalog.row_number() OVER (ORDER BY x.bucket_start) AS n'
