@@ -10,7 +10,7 @@ DATA         = $(wildcard src/sql/analytics--*.sql)
 SHLIB_LINK  += -lmaxminddb
 
 REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan ingest enrich geoip worker \
-               api_data api_metric api_breakdown api_timeseries api_json api_errors \
+               api_data api_metric api_breakdown api_timeseries api_json api_errors ccv_sweep \
                rollup_equivalence rollup_cover kept_query brin_insert tenancy hostile_input
 REGRESS_OPTS = --inputdir=.
 # isolation specs live in test/specs, their expected output in expected/

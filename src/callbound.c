@@ -86,7 +86,7 @@ call_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 static void
 call_raise(const char *fname)
 {
-	const char *limit = GetConfigOption("analytics.max_call_time", false, false);
+	char	   *limit = GetConfigOptionByName("analytics.max_call_time", NULL, true);
 
 	call_fired = false;
 	ereport(ERROR,
