@@ -5,12 +5,12 @@ OBJS         = src/analytics.o src/maintenance.o src/worker.o \
                src/stats.o src/ccv.o src/timebucket.o src/uri.o src/api.o \
                src/ping.o src/continent.o src/ingest.o src/useragent.o src/enrich.o src/siphash.o \
                src/geoip.o src/rollup.o src/tenancy.o src/brinskip.o src/cover.o src/plan.o \
-               src/keptquery.o
+               src/keptquery.o src/callbound.o
 DATA         = $(wildcard src/sql/analytics--*.sql)
 SHLIB_LINK  += -lmaxminddb
 
 REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan ingest enrich geoip ping_bounds worker maintenance_faults \
-               api_data api_metric api_breakdown api_timeseries api_json api_errors \
+               api_data api_metric api_breakdown api_timeseries api_json api_errors ccv_sweep \
                rollup_equivalence rollup_cover kept_query brin_insert dump_layout tenancy import_subxact partition_security tenant_explain \
                hostile_input search_path
 REGRESS_OPTS = --inputdir=.

@@ -26,6 +26,7 @@ char	   *analytics_uap_regexes = NULL;
 char	   *analytics_geoip_database = NULL;
 bool		analytics_use_rollups = true;
 int			analytics_rollup_refresh_hours = 168;
+int			analytics_max_call_time = 10000;
 
 void		_PG_init(void);
 
@@ -55,6 +56,15 @@ _PG_init(void)
 							 true,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+
+	/* user-settable, as statement_timeout is (README, "Settings") */
+	DefineCustomIntVariable("analytics.max_call_time",
+							"Longest time one call of a query function (metric, breakdown, timeseries, the api_ functions) may run.",
+							"The call stops with SQLSTATE 53400; api_request answers 503. 0 turns the bound off.",
+							&analytics_max_call_time,
+							10000, 0, PG_INT32_MAX,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("analytics.rollup_refresh_hours",
 							"Most pending hours one maintenance step re-aggregates into the rollups.",

@@ -26,6 +26,7 @@
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -60,6 +61,11 @@ typedef struct CcvState
 	int64		nnull;			/* intervals of NULL watchers */
 	int64		capnull;
 	CcvSpan    *nv;
+	/* ccv_series only: the cell bounds (from = bounds[0], to = bounds[ncells]) */
+	int64		ncells;
+	int64	   *bounds;
+	const void *bounds_seen;	/* the argument they were read from */
+	Size		bounds_bytes;
 } CcvState;
 
 /* serialized form: this header, then n CcvInterval, then nnull CcvSpan */
@@ -159,6 +165,9 @@ PG_FUNCTION_INFO_V1(analytics_ccv_combine);
 PG_FUNCTION_INFO_V1(analytics_ccv_serialize);
 PG_FUNCTION_INFO_V1(analytics_ccv_deserialize);
 PG_FUNCTION_INFO_V1(analytics_ccv_final);
+PG_FUNCTION_INFO_V1(analytics_ccv_series_transfn_uuid);
+PG_FUNCTION_INFO_V1(analytics_ccv_series_transfn_bigint);
+PG_FUNCTION_INFO_V1(analytics_ccv_series_final);
 
 static MemoryContext
 ccv_aggregate_context(FunctionCallInfo fcinfo, const char *fname)
@@ -212,49 +221,19 @@ check_same_period(CcvState *state, TimestampTz from, TimestampTz to)
 				 errhint("period_from and period_to must be the same for all rows aggregated together.")));
 }
 
-static Datum
-ccv_transfn(FunctionCallInfo fcinfo, bool uuid_watcher)
+/* add the row's interval (arguments 1 to 3), clipped to the state's period */
+static void
+ccv_add_interval(FunctionCallInfo fcinfo, MemoryContext aggcontext, CcvState *state, bool uuid_watcher)
 {
-	MemoryContext aggcontext = ccv_aggregate_context(fcinfo, "ccv_transfn");
-	CcvState   *state = PG_ARGISNULL(0) ? NULL : (CcvState *) PG_GETARG_POINTER(0);
-	TimestampTz from,
-				to,
-				start,
+	TimestampTz start,
 				end;
 
-	if (PG_ARGISNULL(4) || PG_ARGISNULL(5))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid ccv period: period_from and period_to must not be NULL")));
-	from = PG_GETARG_TIMESTAMPTZ(4);
-	to = PG_GETARG_TIMESTAMPTZ(5);
-	if (TIMESTAMP_NOT_FINITE(from) || TIMESTAMP_NOT_FINITE(to))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid ccv period: [%s, %s) is not finite",
-						ts_str(from), ts_str(to))));
-	if (from >= to)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid ccv period: period_from %s must be before period_to %s",
-						ts_str(from), ts_str(to))));
-
-	if (state == NULL)
-	{
-		state = (CcvState *) MemoryContextAllocZero(aggcontext, sizeof(CcvState));
-		state->has_period = true;
-		state->from = from;
-		state->to = to;
-	}
-	else
-		check_same_period(state, from, to);
-
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		PG_RETURN_POINTER(state);
-	start = Max(PG_GETARG_TIMESTAMPTZ(1), from);
-	end = Min(PG_GETARG_TIMESTAMPTZ(2), to);
+		return;
+	start = Max(PG_GETARG_TIMESTAMPTZ(1), state->from);
+	end = Min(PG_GETARG_TIMESTAMPTZ(2), state->to);
 	if (start >= end)			/* empty, negative, or outside the period */
-		PG_RETURN_POINTER(state);
+		return;
 
 	if (PG_ARGISNULL(3))
 	{
@@ -286,6 +265,44 @@ ccv_transfn(FunctionCallInfo fcinfo, bool uuid_watcher)
 			iv->k2 = (uint64) PG_GETARG_INT64(3);
 		}
 	}
+}
+
+static Datum
+ccv_transfn(FunctionCallInfo fcinfo, bool uuid_watcher)
+{
+	MemoryContext aggcontext = ccv_aggregate_context(fcinfo, "ccv_transfn");
+	CcvState   *state = PG_ARGISNULL(0) ? NULL : (CcvState *) PG_GETARG_POINTER(0);
+	TimestampTz from,
+				to;
+
+	if (PG_ARGISNULL(4) || PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid ccv period: period_from and period_to must not be NULL")));
+	from = PG_GETARG_TIMESTAMPTZ(4);
+	to = PG_GETARG_TIMESTAMPTZ(5);
+	if (TIMESTAMP_NOT_FINITE(from) || TIMESTAMP_NOT_FINITE(to))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid ccv period: [%s, %s) is not finite",
+						ts_str(from), ts_str(to))));
+	if (from >= to)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid ccv period: period_from %s must be before period_to %s",
+						ts_str(from), ts_str(to))));
+
+	if (state == NULL)
+	{
+		state = (CcvState *) MemoryContextAllocZero(aggcontext, sizeof(CcvState));
+		state->has_period = true;
+		state->from = from;
+		state->to = to;
+	}
+	else
+		check_same_period(state, from, to);
+
+	ccv_add_interval(fcinfo, aggcontext, state, uuid_watcher);
 	PG_RETURN_POINTER(state);
 }
 
@@ -461,26 +478,38 @@ ccv_result(double peak, double average)
 										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
-/* ccv_final(internal) RETURNS float8[]: {peak, average}, {0, 0} when empty */
-Datum
-analytics_ccv_final(PG_FUNCTION_ARGS)
+/*
+ * The sweep over cells: the 2n start/end points of the state's intervals
+ * (already clipped to [bounds[0], bounds[ncells])) sorted once, then one
+ * ordered pass that crosses the cell boundaries bounds[1..ncells-1] as it
+ * goes.  peak[c] is the highest number of distinct watchers at one instant
+ * of [bounds[c], bounds[c+1]), integral[c] the watcher-µs in it: exactly
+ * what the sweep of the intervals clipped to that cell alone gives (the
+ * number of watchers at an instant does not depend on clipping), in
+ * O(n log n + ncells) instead of one pass over the intervals per cell.
+ */
+static void
+ccv_sweep(CcvState *state, const int64 *bounds, int64 ncells,
+		  int64 *peak, ccv_integral *integral)
 {
-	CcvState   *state;
 	int64		nev,
 				nwatchers = 0,
 				i,
-				j;
+				j,
+				c;
 	CcvEvent   *ev;
 	int64	   *open;			/* open intervals per watcher id */
 	watchers_hash *ht;
-	int64		active = 0,
-				peak = 0;
-	ccv_integral integral = 0;
+	int64		active = 0;
+	int64		cur;
 
-	(void) ccv_aggregate_context(fcinfo, "ccv_final");
-	state = PG_ARGISNULL(0) ? NULL : (CcvState *) PG_GETARG_POINTER(0);
+	for (c = 0; c < ncells; c++)
+	{
+		peak[c] = 0;
+		integral[c] = 0;
+	}
 	if (state == NULL || state->n + state->nnull == 0)
-		PG_RETURN_DATUM(ccv_result(0, 0));
+		return;
 
 	/*
 	 * Points: one start and one end per interval, tagged with the dense id
@@ -511,6 +540,8 @@ analytics_ccv_final(PG_FUNCTION_ARGS)
 		ev[j++].code = ((uint64) e->id << 1) | 1;
 		ev[j].t = iv->end;
 		ev[j++].code = (uint64) e->id << 1;
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 	}
 	watchers_destroy(ht);
 	for (i = 0; i < state->nnull; i++)
@@ -522,47 +553,215 @@ analytics_ccv_final(PG_FUNCTION_ARGS)
 	}
 	Assert(j == nev);
 
+	CHECK_FOR_INTERRUPTS();
 	ccv_sort_events(ev, (size_t) nev);
+	CHECK_FOR_INTERRUPTS();
 
 	/*
 	 * Sweep: after all points at time t are applied, "active" distinct
-	 * watchers are watching during [t, next t).
+	 * watchers are watching during [t, next t).  "cur" is the time up to
+	 * which cell c's integral is summed; when the next point lies at or
+	 * after the end of cell c, the cell is closed and the next one opens
+	 * with the count that holds at its start (unless points fall exactly on
+	 * that start: their count is recorded when they are applied).
 	 */
 	open = palloc_extended((Size) Max(nwatchers, 1) * sizeof(int64),
 						   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	i = 0;
-	while (i < nev)
+	c = 0;
+	cur = bounds[0];
+	while (c < ncells)
 	{
-		int64		t = ev[i].t;
+		int64		cell_end = bounds[c + 1];
 
-		for (; i < nev && ev[i].t == t; i++)
+		if (i < nev && ev[i].t < cell_end)
 		{
-			uint64		id = ev[i].code >> 1;
-			bool		is_start = (ev[i].code & 1) != 0;
+			int64		t = ev[i].t;
 
-			if (id == CCV_NULL_WATCHER)
-				active += is_start ? 1 : -1;
-			else if (is_start)
+			integral[c] += (ccv_integral) active * ((ccv_integral) t - (ccv_integral) cur);
+			cur = t;
+			for (; i < nev && ev[i].t == t; i++)
 			{
-				if (open[id]++ == 0)
-					active++;
+				uint64		id = ev[i].code >> 1;
+				bool		is_start = (ev[i].code & 1) != 0;
+
+				if (id == CCV_NULL_WATCHER)
+					active += is_start ? 1 : -1;
+				else if (is_start)
+				{
+					if (open[id]++ == 0)
+						active++;
+				}
+				else
+				{
+					if (--open[id] == 0)
+						active--;
+				}
 			}
-			else
-			{
-				if (--open[id] == 0)
-					active--;
-			}
+			if (active > peak[c])
+				peak[c] = active;
+			if ((i & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
 		}
-		if (active > peak)
-			peak = active;
-		if (i < nev)
-			integral += (ccv_integral) active * ((ccv_integral) ev[i].t - (ccv_integral) t);
+		else
+		{
+			integral[c] += (ccv_integral) active * ((ccv_integral) cell_end - (ccv_integral) cur);
+			cur = cell_end;
+			c++;
+			if (c < ncells && !(i < nev && ev[i].t == cur) && active > peak[c])
+				peak[c] = active;
+		}
 	}
-	Assert(active == 0);
+	Assert(c == ncells);
 	pfree(open);
 	pfree(ev);
+}
+
+/* ccv_final(internal) RETURNS float8[]: {peak, average}, {0, 0} when empty */
+Datum
+analytics_ccv_final(PG_FUNCTION_ARGS)
+{
+	CcvState   *state;
+	int64		bounds[2];
+	int64		peak;
+	ccv_integral integral;
+
+	(void) ccv_aggregate_context(fcinfo, "ccv_final");
+	state = PG_ARGISNULL(0) ? NULL : (CcvState *) PG_GETARG_POINTER(0);
+	if (state == NULL || state->n + state->nnull == 0)
+		PG_RETURN_DATUM(ccv_result(0, 0));
+	bounds[0] = state->from;
+	bounds[1] = state->to;
+	ccv_sweep(state, bounds, 1, &peak, &integral);
 
 	PG_RETURN_DATUM(ccv_result((double) peak,
 							   (double) integral /
 							   (double) ((ccv_integral) state->to - (ccv_integral) state->from)));
+}
+
+/*
+ * analytics._ccv_series(started_at, ended_at, watcher uuid|bigint, bounds timestamptz[])
+ *		RETURNS float8[] -- {peak_1, average_1, peak_2, average_2, ...}
+ *
+ * The concurrent viewers of each cell [bounds[i], bounds[i+1]) of a series
+ * (bounds strictly increasing, the same for every row of a group): for each
+ * cell exactly what analytics.ccv(started_at, ended_at, watcher,
+ * bounds[i], bounds[i+1]) gives, from one sort and one sweep of all the
+ * intervals (src/ccv.c, ccv_sweep).  NULL when no row was aggregated.
+ */
+static void
+ccv_series_bounds(FunctionCallInfo fcinfo, MemoryContext aggcontext, CcvState *state)
+{
+	Datum		d = PG_GETARG_DATUM(4);
+	ArrayType  *arr;
+	int			n;
+	const int64 *v;
+	int64		i;
+
+	if (state->bounds != NULL && (const void *) DatumGetPointer(d) == state->bounds_seen)
+		return;
+	arr = DatumGetArrayTypeP(d);
+	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	if (ARR_ELEMTYPE(arr) != TIMESTAMPTZOID || ARR_NDIM(arr) != 1 || ARR_HASNULL(arr) || n < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid ccv_series bounds: %d elements", n),
+				 errhint("bounds is a one-dimensional timestamptz array of at least 2 elements, without NULLs.")));
+	v = (const int64 *) ((const char *) arr + ARR_OVERHEAD_NONULLS(1));	/* no NULLs */
+	if (state->bounds != NULL)
+	{
+		if (n != state->ncells + 1 ||
+			memcmp(v, state->bounds, (Size) n * sizeof(int64)) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("ccv_series bounds differ within a group"),
+					 errhint("bounds must be the same for all rows aggregated together.")));
+		state->bounds_seen = DatumGetPointer(d);
+		return;
+	}
+	for (i = 0; i < n; i++)
+	{
+		if (TIMESTAMP_NOT_FINITE(v[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid ccv_series bounds: %s is not finite", ts_str(v[i]))));
+		if (i > 0 && v[i - 1] >= v[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid ccv_series bounds: %s is not before %s",
+							ts_str(v[i - 1]), ts_str(v[i])),
+					 errhint("bounds must be strictly increasing.")));
+	}
+	state->ncells = n - 1;
+	state->bounds = MemoryContextAllocHuge(aggcontext, (Size) n * sizeof(int64));
+	memcpy(state->bounds, v, (Size) n * sizeof(int64));
+	state->bounds_seen = DatumGetPointer(d);
+	state->has_period = true;
+	state->from = v[0];
+	state->to = v[n - 1];
+}
+
+static Datum
+ccv_series_transfn(FunctionCallInfo fcinfo, bool uuid_watcher)
+{
+	MemoryContext aggcontext = ccv_aggregate_context(fcinfo, "ccv_series_transfn");
+	CcvState   *state = PG_ARGISNULL(0) ? NULL : (CcvState *) PG_GETARG_POINTER(0);
+
+	if (PG_ARGISNULL(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid ccv_series bounds: NULL")));
+	if (state == NULL)
+		state = (CcvState *) MemoryContextAllocZero(aggcontext, sizeof(CcvState));
+	ccv_series_bounds(fcinfo, aggcontext, state);
+	ccv_add_interval(fcinfo, aggcontext, state, uuid_watcher);
+	PG_RETURN_POINTER(state);
+}
+
+/* ccv_series_transfn(internal, timestamptz, timestamptz, uuid, timestamptz[]) */
+Datum
+analytics_ccv_series_transfn_uuid(PG_FUNCTION_ARGS)
+{
+	return ccv_series_transfn(fcinfo, true);
+}
+
+/* ccv_series_transfn(internal, timestamptz, timestamptz, bigint, timestamptz[]) */
+Datum
+analytics_ccv_series_transfn_bigint(PG_FUNCTION_ARGS)
+{
+	return ccv_series_transfn(fcinfo, false);
+}
+
+/* ccv_series_final(internal) RETURNS float8[] */
+Datum
+analytics_ccv_series_final(PG_FUNCTION_ARGS)
+{
+	CcvState   *state;
+	int64	   *peak;
+	ccv_integral *integral;
+	Datum	   *elems;
+	int64		c;
+
+	(void) ccv_aggregate_context(fcinfo, "ccv_series_final");
+	state = PG_ARGISNULL(0) ? NULL : (CcvState *) PG_GETARG_POINTER(0);
+	if (state == NULL || state->bounds == NULL)
+		PG_RETURN_NULL();
+	if (state->ncells > (int64) (MaxAllocSize / sizeof(Datum) / 2))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many ccv_series cells: %lld", (long long) state->ncells)));
+	peak = palloc((Size) state->ncells * sizeof(int64));
+	integral = palloc((Size) state->ncells * sizeof(ccv_integral));
+	ccv_sweep(state, state->bounds, state->ncells, peak, integral);
+
+	elems = palloc((Size) state->ncells * 2 * sizeof(Datum));
+	for (c = 0; c < state->ncells; c++)
+	{
+		elems[2 * c] = Float8GetDatum((double) peak[c]);
+		elems[2 * c + 1] = Float8GetDatum((double) integral[c] /
+										  (double) ((ccv_integral) state->bounds[c + 1] -
+													(ccv_integral) state->bounds[c]));
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, (int) (state->ncells * 2), FLOAT8OID, sizeof(float8),
+										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
