@@ -909,7 +909,8 @@ lock_parent_for_drop(Oid parent, Oid partition, const char *relname)
 			ereport(ERROR,
 					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 					 errmsg("could not drop partition %s: a session is waiting to write into it", relname),
-					 errdetail("Its plays were being archived; the drop is retried by the next maintenance run.")));
+					 errdetail("The waiting session holds a lock on analytics.events, which the drop would have to wait for."),
+					 errhint("The drop is retried by the next maintenance run; writes into days past the retention delay it.")));
 
 		BeginInternalSubTransaction(NULL);
 		MemoryContextSwitchTo(oldcxt);

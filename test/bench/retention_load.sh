@@ -2,7 +2,7 @@
 # The measuring half of test/bench/retention_bench.sh, usable on its own
 # against a loaded database (PGHOST, PGPORT, PGUSER, PGDATABASE as for psql;
 # a superuser, the server must be able to read files in WORKDIR):
-#   test/bench/retention_load.sh WORKDIR [EXPIRE] [SECONDS]   defaults: 2 60
+#   test/bench/retention_load.sh WORKDIR [EXPIRE] [SECONDS]   defaults: 2 240
 # Sets the retention so that the EXPIRE oldest day partitions are past it,
 # then, while concurrent clients write and read analytics.events, runs
 # run_maintenance() (a background worker, each step committed) until they
@@ -22,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 W=$1
 EXPIRE=${2:-2}
-SECS=${3:-60}
+SECS=${3:-240}
 WARM=5
 PG_BINDIR=${PG_BINDIR:-$(pg_config --bindir)}
 PSQL="psql -X -q -At -v ON_ERROR_STOP=1"
@@ -104,13 +104,21 @@ C1=$!
 C2=$!
 "$PG_BINDIR/pgbench" -n -f "$W/probe.sql" -c 1 -j 1 -R 100 -T "$SECS" -l --log-prefix="$W/log_probe" > "$W/probe.out" 2>&1 &
 C3=$!
-LOAD_END=$(( $(date +%s) + SECS ))
+LOAD_START=$(date +%s)
+LOAD_END=$(( LOAD_START + SECS ))
 sleep "$WARM"
 
-# maintenance under load, until the expired partitions are gone (5 runs at most)
+# maintenance under load, until the expired partitions are gone (8 runs at most)
 t0=$(date +%s.%N)
-for i in 1 2 3 4 5; do
+for i in 1 2 3 4 5 6 7 8; do
+  r0=$(date +%s.%N)
   $PSQL -c "SELECT analytics.run_maintenance()" >> "$W/reports.json"
+  r1=$(date +%s.%N)
+  $PSQL -c "SELECT 'run $i at ' || round($r0 - $LOAD_START) || ' s of the load, ' || round($r1 - $r0, 1) || ' s: dropped '
+                   || (r->'partitions_dropped')::text || ', max_parent_lock_ms ' || (r->>'max_parent_lock_ms')
+                   || ', drops deferred ' || (SELECT count(*) FROM jsonb_array_elements(r->'deferred') d WHERE d->>'step' = 'drop')
+                   || CASE WHEN $r1 < $LOAD_END THEN '' ELSE ' (NOT under load: give more SECONDS)' END
+              FROM (SELECT '$(tail -n 1 "$W/reports.json" | sed "s/'/''/g")'::jsonb AS r) x"
   [ "$($PSQL -c "SELECT count(*) $EXPIRED_SQL")" -eq 0 ] && break
 done
 t1=$(date +%s.%N)
