@@ -18,15 +18,17 @@
  *	move strays / create ahead: analytics.events SHARE UPDATE EXCLUSIVE (does
  *		not conflict with SELECT, INSERT or COPY), then events_default ACCESS
  *		EXCLUSIVE while rows are moved and the new table is attached.
- *	drop expired: analytics.events ACCESS EXCLUSIVE (DROP of a partition
- *		needs it), then the partition; held while its plays are archived and
- *		it is dropped, then committed.
+ *	drop expired: analytics.events ACCESS SHARE, then the partition SHARE
+ *		ROW EXCLUSIVE (no write into it) while its plays are archived and its
+ *		rollup rows forgotten; then analytics.events ACCESS EXCLUSIVE (DROP
+ *		of a partition needs it) for the DROP and the commit only.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
@@ -40,6 +42,9 @@
 #include "nodes/parsenodes.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "storage/latch.h"
+#include "pgstat.h"
+#include "utils/resowner.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
@@ -1022,7 +1027,151 @@ place_day(MaintState *st, DayWork *dw)
 	}
 }
 
-/* archive the plays of an expired partition and drop it */
+/*
+ * How the parent's ACCESS EXCLUSIVE is requested by the drop step: up to
+ * DROP_LOCK_ATTEMPTS times (each waiting at most the step's lock_timeout),
+ * DROP_LOCK_PAUSE_MS apart, so that a query that holds analytics.events a
+ * little longer than lock_timeout does not waste the archive just done.
+ */
+#define DROP_LOCK_ATTEMPTS 5
+#define DROP_LOCK_PAUSE_MS 200
+
+/* is any backend waiting for a lock on this relation? */
+static bool
+relation_has_waiters(Oid relid)
+{
+	LockData   *data = GetLockStatusData();
+
+	for (int i = 0; i < data->nelements; i++)
+	{
+		LockInstanceData *inst = &data->locks[i];
+
+		if (inst->waitLockMode != NoLock &&
+			inst->locktag.locktag_type == LOCKTAG_RELATION &&
+			inst->locktag.locktag_field1 == MyDatabaseId &&
+			inst->locktag.locktag_field2 == relid)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The parent's ACCESS EXCLUSIVE, taken while we hold the expired partition
+ * SHARE ROW EXCLUSIVE.  A backend waiting for the partition holds a lock on
+ * the parent (queries and writes lock the parent first): waiting for the
+ * parent then would be a deadlock, so we give up instead (the step is
+ * rolled back, the waiter proceeds, the next run retries).  A waiter that
+ * comes while we wait can only be caught by our lock_timeout, which ends
+ * our wait before its deadlock_timeout runs the deadlock check (README:
+ * keep analytics.maintenance_lock_timeout below deadlock_timeout).  Each
+ * attempt is a subtransaction, so a timed-out attempt keeps the archive.
+ */
+static void
+lock_parent_for_drop(Oid parent, Oid partition, const char *relname)
+{
+	for (volatile int attempt = 1;; attempt++)
+	{
+		MemoryContext oldcxt = CurrentMemoryContext;
+		ResourceOwner oldowner = CurrentResourceOwner;
+		ErrorData  *volatile edata = NULL;
+
+		if (relation_has_waiters(partition))
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("could not drop partition %s: a session is waiting to write into it", relname),
+					 errdetail("The waiting session holds a lock on analytics.events, which the drop would have to wait for."),
+					 errhint("The drop is retried by the next maintenance run; writes into days past the retention delay it.")));
+
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(oldcxt);
+		PG_TRY();
+		{
+			LockRelationOid(parent, AccessExclusiveLock);
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(oldcxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+		}
+		PG_END_TRY();
+
+		if (edata == NULL)
+		{
+			/* the lock now belongs to the step's (sub)transaction */
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+			return;
+		}
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE || attempt >= DROP_LOCK_ATTEMPTS)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 DROP_LOCK_PAUSE_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * In a committing worker, the drop step's hold of the parent ends when the
+ * commit releases the locks, before the commit unlinks the dropped files
+ * (which can take a while for a large table): this callback reads the clock
+ * then, and counts the hold in max_parent_lock_ms.
+ */
+static MaintState *drop_hold_state = NULL;
+static Oid	drop_hold_parent = InvalidOid;
+
+static void
+drop_hold_released(ResourceReleasePhase phase, bool isCommit, bool isTopLevel, void *arg)
+{
+	MaintState *st = drop_hold_state;
+	LOCKTAG		tag;
+
+	if (st == NULL || phase != RESOURCE_RELEASE_LOCKS || !isTopLevel)
+		return;
+	SET_LOCKTAG_RELATION(tag, MyDatabaseId, drop_hold_parent);
+	if (LockHeldByMe(&tag, AccessExclusiveLock))
+		return;					/* not yet: a child resource owner */
+	drop_hold_state = NULL;
+	if (isCommit && st->lock_start != 0)
+	{
+		double		ms = (double) (GetCurrentTimestamp() - st->lock_start) / 1000.0;
+
+		if (ms > st->max_parent_lock_ms)
+			st->max_parent_lock_ms = ms;
+		st->lock_start = 0;		/* counted */
+	}
+}
+
+/*
+ * Archive the plays of an expired partition and drop it, holding the
+ * parent's ACCESS EXCLUSIVE lock only for the DROP itself (README,
+ * "Retention and maintenance", Locks):
+ *
+ *	1. analytics.events ACCESS SHARE (what a query takes: it only keeps the
+ *	   partition attached), then the partition SHARE ROW EXCLUSIVE: it
+ *	   blocks every write to the partition until the end of the
+ *	   transaction, but no query, and no write to any other partition;
+ *	2. its plays are added to play_totals and its rollup rows forgotten
+ *	   (the slow part: one aggregate over the partition, deletes in the
+ *	   rollups), and that WAL is flushed;
+ *	3. only then analytics.events ACCESS EXCLUSIVE, DROP TABLE, commit.
+ *
+ * The partition cannot change from 1 to the commit, so the plays archived
+ * are exactly the plays it holds when it disappears, in the same
+ * transaction.  Parent before child throughout, as queries and inserts
+ * lock; the one cycle possible is a write into this expired partition that
+ * arrives during 2 (it holds the parent, waits for the partition) while we
+ * wait for the parent in 3: our lock_timeout (shorter than deadlock_timeout)
+ * ends it, the step is rolled back, the write proceeds, and the next run
+ * retries the drop.
+ */
 static void
 step_drop(MaintState *st, void *arg)
 {
@@ -1037,9 +1186,8 @@ step_drop(MaintState *st, void *arg)
 	bool		isnull;
 	int64		plays;
 
-	/* parent first: DROP of a partition takes ACCESS EXCLUSIVE on it */
-	LockRelationOid(parent, AccessExclusiveLock);
-	st->lock_start = GetCurrentTimestamp();
+	/* keeps the partition attached (DETACH and DROP need the parent AE) */
+	LockRelationOid(parent, AccessShareLock);
 
 	/* re-check under the lock that it is still an expired partition */
 	parts = read_partitions(parent);
@@ -1054,7 +1202,8 @@ step_drop(MaintState *st, void *arg)
 	if (!still)
 		return;
 
-	LockRelationOid(pi->relid, AccessExclusiveLock);
+	/* no write into the partition from now until it is gone */
+	LockRelationOid(pi->relid, ShareRowExclusiveLock);
 	qname = quote_qualified_identifier(pi->nspname, pi->relname);
 
 	initStringInfo(&sql);
@@ -1075,6 +1224,29 @@ step_drop(MaintState *st, void *arg)
 
 	if (pi->has_lower)
 		forget_rollups(pi->lower, pi->upper);
+
+	/*
+	 * Write our WAL so far to disk now: else the commit would flush it (and
+	 * every other backend's WAL before it) while we hold the parent.
+	 */
+	if (XactLastRecEnd != InvalidXLogRecPtr)
+		XLogFlush(XactLastRecEnd);
+
+	/* the parent's ACCESS EXCLUSIVE (needed by DROP): held to the commit */
+	lock_parent_for_drop(parent, pi->relid, pi->relname);
+	st->lock_start = GetCurrentTimestamp();
+	if (st->commit_mode)
+	{
+		static bool registered = false;
+
+		if (!registered)
+		{
+			RegisterResourceReleaseCallback(drop_hold_released, NULL);
+			registered = true;
+		}
+		drop_hold_state = st;
+		drop_hold_parent = parent;
+	}
 
 	resetStringInfo(&sql);
 	appendStringInfo(&sql, "DROP TABLE %s", qname);
