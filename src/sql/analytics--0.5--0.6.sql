@@ -1375,7 +1375,11 @@ DECLARE
     -- (INSERT INTO analytics.events ... FROM pg_catalog.unnest($1): no
     -- operator, no cast, no unqualified name) and must stay so; the
     -- statement-level trigger _import_flush is pinned.
-    'analytics_import_row'
+    'analytics_import_row',
+    -- per row and run no SQL: the emitted_at range check (the CHECK
+    -- constraint calls it for every row) and the ccv series aggregate
+    'analytics_check_emitted_at', 'analytics_ccv_series_transfn_uuid',
+    'analytics_ccv_series_transfn_bigint', 'analytics_ccv_series_final'
   ];
   ext oid := (SELECT e.oid FROM pg_catalog.pg_extension e
                WHERE e.extnamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
