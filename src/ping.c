@@ -1,5 +1,5 @@
 /*
- * ping.c - player-ping normalizer (SPEC.md 6.2).  See ping.h for the rules.
+ * ping.c - player-ping normalizer (README: Ingesting, player pings).  See ping.h for the rules.
  *
  * Plain C99, libc only; also compiled into the extension with PostgreSQL's
  * warning flags (-Wdeclaration-after-statement, -Wmissing-prototypes, ...).

@@ -1,5 +1,5 @@
 /*
- * ping.h - player-ping normalizer (SPEC.md section 6.2), plain C99, libc only.
+ * ping.h - player-ping normalizer (README: Ingesting, player pings), plain C99, libc only.
  *
  * ping_normalize() turns ONE ping of ONE playback into normalized events
  * (SPEC 2.1 event_type: impression, play, start, end, resume, pause, seek,

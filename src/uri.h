@@ -15,7 +15,7 @@
  * All memory comes from malloc() and is released by api_route_free().
  * A malloc() failure gives status 400 with err_name "uri" (never a crash).
  *
- * See SPEC.md section 5 and the comments below for the exact rules.
+ * See the README (Querying: the JSON API) and the comments below for the exact rules.
  */
 #ifndef ANALYTICS_URI_H
 #define ANALYTICS_URI_H

@@ -1675,7 +1675,7 @@ ua_parse_raw(const ua_db *db, const char *ua, size_t len, ua_raw *out)
 /* ------------------------------------------------------------------ */
 
 /*
- * Raw ua-parser family -> SPEC.md 2.1 value.  The first row that matches
+ * Raw ua-parser family -> data-model value (README).  The first row that matches
  * wins (rows are tried in order): FOLD_EXACT compares the whole family,
  * FOLD_PREFIX its beginning (case-sensitive, as ua-parser spells them).
  * A family that no row matches is lower-cased (ASCII letters only) and

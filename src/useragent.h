@@ -3,7 +3,7 @@
  *
  * Plain C99 + libc + PCRE2 (8-bit library; link with -lpcre2-8).  No
  * PostgreSQL dependency, so that it can be unit tested and fuzzed on its own;
- * the extension wraps it as analytics.parse_user_agent() (SPEC.md 6.3) and
+ * the extension wraps it as analytics.parse_user_agent() (README: Enrichment) and
  * keeps the cache of repeated agents.
  *
  * Two layers:
@@ -12,7 +12,7 @@
  *                    reference ua-parser implementations and reports the raw
  *                    families ("Chrome Mobile", "Mac OS X", "iPhone", ...,
  *                    "Other" when nothing matches).
- *   ua_fold()        turns a raw result into the SPEC.md 2.1 values
+ *   ua_fold()        turns a raw result into the values of the README's data model
  *                    (device_type, lower-case operating_system and browser
  *                    families).  ua_parse() = ua_parse_raw() + ua_fold().
  *
@@ -151,7 +151,7 @@ typedef struct ua_raw
 int ua_parse_raw(const ua_db *db, const char *ua, size_t len, ua_raw *out);
 
 /*
- * The SPEC.md 2.1 values.  Each pointer is either a static string or points
+ * The values of the README's data model.  Each pointer is either a static string or points
  * into the buf passed to ua_parse()/ua_fold() (so it is valid as long as buf
  * is and until buf is reused).  Never NULL after a call, even a failed one.
  *   device_type       one of "computer" "phone" "tablet" "tv" "console"
