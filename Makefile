@@ -53,3 +53,12 @@ test/unit/test_%: test/unit/test_%.c src/%.c src/%.h
 # the uap-core corpus run (browser families must match >= 99%)
 test/ua_corpus: test/ua_corpus.c src/useragent.c src/useragent.h
 	$(CC) -std=c99 -O2 -Wall -Wextra -Werror -Isrc -o $@ test/ua_corpus.c src/useragent.c -lpcre2-8
+
+# the Debian package, built from a clean copy of the tree outside the repository (test/deb.sh)
+.PHONY: deb deb-test
+deb:
+	./test/deb.sh
+
+# install the built package into a fresh root and cluster, CREATE EXTENSION, a smoke query
+deb-test:
+	./test/deb_test.sh

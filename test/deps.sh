@@ -1,6 +1,8 @@
 #!/bin/bash
 # Install the Debian packages the extension needs to build, test and demo,
 # when they are missing. Needs root (or sudo) only when something is missing.
+#   test/deps.sh        what make test and make demo need
+#   test/deps.sh deb    also what make deb needs (Debian packaging tools)
 set -euo pipefail
 
 PACKAGES=(
@@ -14,6 +16,13 @@ PACKAGES=(
   libmaxminddb-dev         # libmaxminddb headers and library: geoip_country (src/geoip.c) reads MaxMind DB files
   libmaxmind-db-writer-perl # MaxMind::DB::Writer: the geoip test writes its databases (test/geoip/make_test_mmdb.pl)
 )
+# make deb: dpkg-buildpackage, dh, and pg_buildext with its dh add-on
+DEB_PACKAGES=(
+  dpkg-dev                  # dpkg-buildpackage, dpkg-source
+  debhelper                 # dh
+  postgresql-server-dev-all # pg_buildext and dh --with pgxs_loop
+)
+if [ "${1:-}" = deb ]; then PACKAGES+=("${DEB_PACKAGES[@]}"); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
