@@ -34,6 +34,9 @@ fi
 # the dump and restore round trip (plain and custom format) on the same cluster
 if PG_BINDIR="$PG_BINDIR" ./test/dump_restore.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
+# the Grafana dashboard's queries, macros expanded as Grafana does, on known data
+if PG_BINDIR="$PG_BINDIR" ./test/dashboard_test.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
 # plain-C unit tests (parsers), no server needed
 if [ -d test/unit ] && ls test/unit/test_*.c >/dev/null 2>&1; then
   for t in test/unit/test_*.c; do
