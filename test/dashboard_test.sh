@@ -7,7 +7,9 @@
 # ($__timeFrom(), $__timeTo(), $__timeFilter(col), $__interval,
 # $__interval_ms, ${project} / $project: quoted, or the All value NULL),
 # and runs each for three time ranges (the last 24 hours, 7 days, 90 days:
-# beyond the 30-day retention) and both a project and All. Each answer must
+# beyond the 30-day retention) for a project and All as a superuser, and for
+# All as a BI role granted one project (README "A BI user"), as Grafana's
+# role would be. Each answer must
 # have the shape its panel type needs (time series: a "time" timestamptz
 # column in ascending order and numeric columns, as many buckets as the
 # range and Grafana's interval give; stat: one row of numbers; bar gauge,
@@ -21,16 +23,20 @@ BIN=${PG_BINDIR:-$(pg_config --bindir)}
 DB=analytics_dashboard
 PSQL="$BIN/psql -X -q -v ON_ERROR_STOP=1"
 W=$(mktemp -d /tmp/analytics-dashboard.XXXXXX)
-cleanup() { $PSQL -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1; rm -rf "$W"; }
+BI=analytics_dashboard_bi
+cleanup() {
+  $PSQL -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "DROP ROLE IF EXISTS $BI" >/dev/null 2>&1
+  rm -rf "$W"
+}
 trap cleanup EXIT
 cleanup; mkdir -p "$W"
 
-$PSQL -d postgres -c "CREATE DATABASE $DB" >/dev/null || { echo "dashboard: FAILED: creating $DB"; exit 1; }
+$PSQL -d postgres -c "CREATE DATABASE $DB" -c "CREATE ROLE $BI LOGIN" >/dev/null || { echo "dashboard: FAILED: creating $DB"; exit 1; }
 $PSQL -At -d $DB -c "CREATE EXTENSION analytics" -f test/dashboard/data.sql \
-      -c "SELECT analytics.run_maintenance() IS NOT NULL" >"$W/load.out" 2>&1 \
+      -c "SELECT analytics.run_maintenance() IS NOT NULL" -c "SELECT analytics.grant_project('$BI', 'p1')" >"$W/load.out" 2>&1 \
   || { cat "$W/load.out"; echo "dashboard: FAILED: loading the dataset"; exit 1; }
 
-PSQL_CMD="$PSQL -At -d $DB" W="$W" perl - dashboards/analytics.json <<'PERL'
+PSQL_CMD="$PSQL -At -d $DB" PSQL_BI="$PSQL -At -d $DB -U $BI" W="$W" perl - dashboards/analytics.json <<'PERL'
 use strict; use warnings;
 use JSON::PP;
 use POSIX qw(strftime floor);
@@ -92,7 +98,7 @@ sub expand {
 
 # [columns as name/type pairs], [rows as arrays]
 sub run {
-    my ($name, $sql) = @_;
+    my ($name, $sql, $psql) = @_;
     $ran++;
     my $file = "$w/q.sql";
     open my $q, '>', $file or die; print $q "$sql \\gdesc\n\\echo \@\@rows\n$sql\n;\n"; close $q;
@@ -111,18 +117,19 @@ my %answers;
 for my $range (@ranges) {
     my ($rname, $len, $buckets) = @$range;
     my ($from, $to) = ($now - $len, $now);
-    for my $project ('p1', undef) {
-        my $pname = $project // 'All';
+    # a project, All, and All as the role granted p1 only
+    for my $case (['p1', 'p1', $psql], ['All', undef, $psql], ['bi', undef, $ENV{PSQL_BI}]) {
+        my ($pname, $project, $psql) = @$case;
         # the variable: one text column, the projects of the range
-        my ($c, $r) = run("variable project ($rname)", expand($var->{query}, $from, $to, $project));
+        my ($c, $r) = run("variable project ($rname, $pname)", expand($var->{query}, $from, $to, $project), $psql);
         if ($c) {
             fail("variable project: not one text column") unless @$c == 1 && $c->[0][1] eq 'text';
-            $answers{"variable|$rname"} = join(';', map { $_->[0] } @$r);
+            $answers{"variable|$rname|$pname"} = join(';', map { $_->[0] } @$r);
         }
         for my $p (@{$dash->{panels}}) {
             for my $tg (@{$p->{targets} || []}) {
                 my $name = "panel $p->{id} \"$p->{title}\" ($p->{type}, $rname, $pname)";
-                my ($cols, $rows) = run($name, expand($tg->{rawSql}, $from, $to, $project));
+                my ($cols, $rows) = run($name, expand($tg->{rawSql}, $from, $to, $project), $psql);
                 next unless $cols;
                 my @types = map { $_->[1] } @$cols;
                 if ($p->{type} eq 'timeseries') {
@@ -155,7 +162,7 @@ for my $range (@ranges) {
 my %expected;
 for my $rname (map { $_->[0] } @ranges) {
     %expected = (%expected,
-        "variable|$rname" => 'p1;p2',
+        "variable|$rname|p1" => 'p1;p2', "variable|$rname|bi" => 'p1',
         "Plays|stat|$rname|p1" => '6', "Plays|stat|$rname|All" => '7',
         "Play rate|stat|$rname|p1" => '0.6', "Play rate|stat|$rname|All" => '0.6363636363636364',
         "Impression time|stat|$rname|p1" => '550', "Watch time|stat|$rname|p1" => '360',
@@ -169,8 +176,10 @@ for my $rname (map { $_->[0] } @ranges) {
         "Plays by browser|barchart|$rname|p1" => 'firefox|3;chrome|2;safari|1',
         "Media|table|$rname|p1" => 'vi-a|4|0.6666666666666666|240|4;vi-b|2|1|120|0');
 }
+# the BI role sees p1 only
+for my $k (grep { /\|p1$/ } keys %expected) { (my $b = $k) =~ s/\|p1$/|bi/; $expected{$b} //= $expected{$k}; }
 # hour and day buckets hold the impressions and the plays together (minutes do not)
-$expected{"Play rate|timeseries|$_|p1"} = 0.6 for ('7d', '90d');
+for my $r ('7d', '90d') { $expected{"Play rate|timeseries|$r|$_"} = 0.6 for ('p1', 'bi'); }
 if ($ENV{ANALYTICS_DASHBOARD_VERBOSE}) { print "$_ = $answers{$_}\n" for sort keys %answers; }
 for my $k (sort keys %expected) {
     my $got = $answers{$k} // '(none)';
