@@ -21,11 +21,16 @@ upstream=${version%-*}
 W=$(mktemp -d /tmp/analytics-debbuild.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 
-# the tree: what git tracks or would add, without build products
+# the tree: what git tracks or would add, without build products (outside a
+# git checkout, e.g. an unpacked release tarball: all but what .gitignore lists)
 mkdir "$W/$src-$upstream"
-git ls-files -z --cached --others --exclude-standard \
-  | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
-  | tar --null -T - -cf - | tar -x -C "$W/$src-$upstream"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  git ls-files -z --cached --others --exclude-standard \
+    | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
+    | tar --null -T - -cf - | tar -x -C "$W/$src-$upstream"
+else
+  tar --exclude-vcs --exclude-vcs-ignores -cf - . | tar -x -C "$W/$src-$upstream"
+fi
 tar -C "$W" --exclude="$src-$upstream/debian" -czf "$W/${src}_$upstream.orig.tar.gz" "$src-$upstream"
 
 echo "building $src $version in $W"
