@@ -5,6 +5,7 @@
  * dependent functions (ASCII classification is done by hand).
  */
 #include "uri.h"
+#include "parseutil.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -32,34 +33,10 @@ void *uri_fi_realloc(void *p, size_t n);
 /* ------------------------------------------------------------------ */
 
 static int
-is_alpha(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
-static int
-is_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int
 is_unreserved(unsigned char c)
 {
     return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' ||
            c == '~';
-}
-
-static int
-hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 static char *

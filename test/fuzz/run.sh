@@ -69,7 +69,7 @@ build_target() {
     case "$t" in
         uri)       src="$repo/src/uri.c";       libs="" ;;
         ping)      src="$repo/src/ping.c";      libs="-lm" ;;
-        useragent) src="$repo/src/useragent.c"; libs="-lpcre2-8" ;;
+        useragent) src="$repo/src/useragent.c $repo/src/ua_yaml.c $repo/src/ua_prefilter.c"; libs="-lpcre2-8" ;;
     esac
     mkdir -p "$d/corpus" "$d/crashes"
     # shellcheck disable=SC2086
