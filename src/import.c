@@ -138,8 +138,8 @@ import_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	int			i;
 
 	/*
-	 * Segments are in nesting order and subtransaction ids grow, so those
-	 * of mySubid (and of its inner levels, already closed) are on top.
+	 * Segments are in nesting order and subtransaction ids grow, so those of
+	 * mySubid (and of its inner levels, already closed) are on top.
 	 */
 	switch (event)
 	{
@@ -189,7 +189,11 @@ import_flush_top(void)
 		elog(ERROR, "analytics.events_import has no array type");
 	arr = construct_array(import_rows + seg.start, import_n - seg.start, seg.rowtype, -1, false, TYPALIGN_DOUBLE);
 	values[0] = PointerGetDatum(arr);
-	/* the rows leave the buffer before the INSERT: an error must not send them twice */
+
+	/*
+	 * the rows leave the buffer before the INSERT: an error must not send
+	 * them twice
+	 */
 	import_nsegs--;
 	import_truncate(seg.start);
 

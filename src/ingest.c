@@ -170,7 +170,8 @@ get_number(JsonbContainer *c, const char *key, const char *field)
 	if (v->type != jbvNumeric)
 		invalid_field(field, "must be a number");
 	s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
-	d = strtod(s, NULL);		/* overflow gives inf: rejected by the normalizer */
+	d = strtod(s, NULL);		/* overflow gives inf: rejected by the
+								 * normalizer */
 	pfree(s);
 	return d;
 }
@@ -311,6 +312,7 @@ ping_state_call(FmgrInfo *outer, bool store, const char *project, pg_uuid_t *sid
 				TimestampTz loaded_at, const char *media_id, const char *media_type, bytea *state)
 {
 	StateFns   *fns = (StateFns *) outer->fn_extra;
+
 	LOCAL_FCINFO(fc, 5);
 	Datum		result;
 
@@ -441,7 +443,7 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 	char	   *session_text;
 	pg_uuid_t	sid;
 	bool		new_session;
-	char	   *country = NULL;	/* upper-case ISO code */
+	char	   *country = NULL; /* upper-case ISO code */
 	const char *continent = NULL;
 	AnalyticsUa ua;
 	text	   *ua_text = NULL;
@@ -472,7 +474,10 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 	if (!JB_ROOT_IS_OBJECT(payload) || JB_ROOT_IS_SCALAR(payload))
 		invalid_field("payload", "must be a JSON object");
 
-	/* project: argument, else the analytics.project_id setting, else 'default' */
+	/*
+	 * project: argument, else the analytics.project_id setting, else
+	 * 'default'
+	 */
 	if (!PG_ARGISNULL(4))
 		project = text_to_cstring(PG_GETARG_TEXT_PP(4));
 	else if (analytics_project_id != NULL && analytics_project_id[0] != '\0')
@@ -495,7 +500,10 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 			continent = NULL;
 	}
 
-	/* no usable country: from the client IP through the GeoIP database, if any */
+	/*
+	 * no usable country: from the client IP through the GeoIP database, if
+	 * any
+	 */
 	if (country == NULL && !PG_ARGISNULL(3))
 	{
 		char		cc[3];
@@ -599,7 +607,10 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 													 TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
 													 IntervalPGetDatum(analytics_read_retention())));
 
-	/* the viewer: a keyed hash of user agent + client IP + UTC day; NULL without an IP */
+	/*
+	 * the viewer: a keyed hash of user agent + client IP + UTC day; NULL
+	 * without an IP
+	 */
 	if (!PG_ARGISNULL(3))
 	{
 		viewer_id = analytics_viewer_id(ua_text ? VARDATA_ANY(ua_text) : NULL,

@@ -12,10 +12,10 @@
 int64_t
 iso8601_days_from_civil(int64_t y, int m, int d)
 {
-    int64_t era;
-    int64_t yoe;
-    int64_t doy;
-    int64_t doe;
+    int64_t     era;
+    int64_t     yoe;
+    int64_t     doy;
+    int64_t     doe;
 
     y -= m <= 2;
     era = (y >= 0 ? y : y - 399) / 400;
@@ -29,8 +29,8 @@ iso8601_days_from_civil(int64_t y, int m, int d)
 static int
 digits(const char *s, int n)
 {
-    int v = 0;
-    int i;
+    int         v = 0;
+    int         i;
 
     for (i = 0; i < n; i++)
     {
@@ -45,12 +45,17 @@ int
 iso8601_parse(const char *s, size_t slen, int64_t *unix_us)
 {
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y, mo, d, h, mi, sec;
-    size_t pos = 19;
-    size_t len = slen;
-    int64_t usec = 0;
-    int offset_min = 0;
-    int64_t days;
+    int         y,
+                mo,
+                d,
+                h,
+                mi,
+                sec;
+    size_t      pos = 19;
+    size_t      len = slen;
+    int64_t     usec = 0;
+    int         offset_min = 0;
+    int64_t     days;
 
     if (s == NULL || len < 20 || len > 64)
         return 0;
@@ -72,8 +77,8 @@ iso8601_parse(const char *s, size_t slen, int64_t *unix_us)
         return 0;
     if (pos < len && s[pos] == '.')
     {
-        int scale = 100000;
-        int ndig = 0;
+        int         scale = 100000;
+        int         ndig = 0;
 
         pos++;
         while (pos < len && is_digit((unsigned char) s[pos]))
@@ -93,8 +98,9 @@ iso8601_parse(const char *s, size_t slen, int64_t *unix_us)
         pos++;
     else if (s[pos] == '+' || s[pos] == '-')
     {
-        int sign = s[pos] == '-' ? -1 : 1;
-        int oh, om = 0;
+        int         sign = s[pos] == '-' ? -1 : 1;
+        int         oh,
+                    om = 0;
 
         pos++;
         if (len - pos < 2 || (oh = digits(s + pos, 2)) < 0)

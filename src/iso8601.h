@@ -26,9 +26,9 @@
  * Returns 1 and sets *unix_us to the microseconds since 1970-01-01 00:00:00
  * UTC; returns 0 (and leaves *unix_us alone) for anything else.
  */
-int iso8601_parse(const char *s, size_t len, int64_t *unix_us);
+int         iso8601_parse(const char *s, size_t len, int64_t *unix_us);
 
 /* Days from 1970-01-01 to the proleptic Gregorian date y-m-d (m 1..12). */
-int64_t iso8601_days_from_civil(int64_t y, int m, int d);
+int64_t     iso8601_days_from_civil(int64_t y, int m, int d);
 
 #endif

@@ -110,11 +110,13 @@ typedef struct MaintState
 	int64		plays_archived;
 	int64		sessions_pruned;
 	int64		rollup_hours;	/* hours re-aggregated into the rollups */
-	int			last_refresh;	/* hours of the last refresh batch, -1: no rollups */
+	int			last_refresh;	/* hours of the last refresh batch, -1: no
+								 * rollups */
 	struct HourSet *batch;		/* hours of the last refresh batch */
 	TimestampTz *failed_hours;	/* hours whose refresh failed in this run */
 	int			n_failed_hours;
-	char	   *hour_projects;	/* JSON array: projects of the hour being retried */
+	char	   *hour_projects;	/* JSON array: projects of the hour being
+								 * retried */
 	double		max_parent_lock_ms;
 	TimestampTz lock_start;		/* when the step got its strongest parent lock */
 	bool		stop;
@@ -1369,8 +1371,8 @@ step_refresh_batch(MaintState *st, void *arg)
 	}
 
 	/*
-	 * Not read-only: in the caller's transaction a read-only query would
-	 * use the statement's snapshot and see the marks of earlier steps again.
+	 * Not read-only: in the caller's transaction a read-only query would use
+	 * the statement's snapshot and see the marks of earlier steps again.
 	 */
 	values[0] = hours_array(st->failed_hours, st->n_failed_hours);
 	values[1] = Int32GetDatum(refresh_batch(st));
@@ -1446,7 +1448,8 @@ step_refresh_part(MaintState *st, void *arg)
 static void
 refresh_rollups(MaintState *st)
 {
-	List	   *queue = NIL;	/* HourSet *: parts of failed batches, last first */
+	List	   *queue = NIL;	/* HourSet *: parts of failed batches, last
+								 * first */
 	bool		more = true;
 
 	for (int i = 0; i < 1000 && !st->stop; i++)
@@ -1624,7 +1627,10 @@ analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step,
 	MemoryContextSwitchTo(callercxt);
 	if (restoring)
 	{
-		/* a half-restored database: partitions, rows and settings still coming */
+		/*
+		 * a half-restored database: partitions, rows and settings still
+		 * coming
+		 */
 		MemoryContextDelete(st->cxt);
 		if (noteworthy)
 			*noteworthy = true;

@@ -40,7 +40,7 @@ static inline int
 is_space(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
-           c == '\f';
+        c == '\f';
 }
 
 /* ASCII lower case; every other byte unchanged */
@@ -67,13 +67,13 @@ hexval(unsigned char c)
  * Format an error message into err[0..errlen) (always NUL-terminated when
  * errlen > 0); nothing when err is NULL or errlen is 0.
  */
-static inline void set_err(char *err, size_t errlen, const char *fmt, ...)
-    PU_PRINTF_LIKE(3, 4);
+static inline void set_err(char *err, size_t errlen, const char *fmt,...)
+            PU_PRINTF_LIKE(3, 4);
 
 static inline void
-set_err(char *err, size_t errlen, const char *fmt, ...)
+set_err(char *err, size_t errlen, const char *fmt,...)
 {
-    va_list ap;
+    va_list     ap;
 
     if (err == NULL || errlen == 0)
         return;

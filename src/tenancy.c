@@ -263,7 +263,10 @@ scope_compute(Oid userid, const char *setting)
 		if (pushed)
 			PopActiveSnapshot();
 
-		/* sorted and distinct (a role may have a project through several roles) */
+		/*
+		 * sorted and distinct (a role may have a project through several
+		 * roles)
+		 */
 		if (scope_cache.n > 1)
 		{
 			int			i,

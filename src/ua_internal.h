@@ -42,10 +42,10 @@ extern const char *const ua_list_names[NLISTS];
 /* replacement slots of a rule */
 enum
 {
-    R_FAMILY = 0,       /* family_replacement / os_replacement /
-                         * device_replacement */
-    R_BRAND,            /* brand_replacement (device list only) */
-    R_MODEL,            /* model_replacement (device list only) */
+    R_FAMILY = 0,               /* family_replacement / os_replacement /
+                                 * device_replacement */
+    R_BRAND,                    /* brand_replacement (device list only) */
+    R_MODEL,                    /* model_replacement (device list only) */
     NREPL
 };
 
@@ -59,16 +59,16 @@ typedef struct ua_rule
 
 typedef struct ua_list
 {
-    ua_rule *rules;
-    size_t   n;
-    size_t   cap;
+    ua_rule    *rules;
+    size_t      n;
+    size_t      cap;
 } ua_list;
 
 struct ua_db
 {
-    ua_list              lists[NLISTS];
+    ua_list     lists[NLISTS];
     pcre2_match_context *mctx;
-    uint32_t             max_pairs;     /* largest ovector needed */
+    uint32_t    max_pairs;      /* largest ovector needed */
 };
 
 /* An empty database with its match context (useragent.c); NULL and err set
@@ -82,25 +82,25 @@ extern ua_db *ua_db_new(char *err, size_t errlen);
  * success (set to NULL); line: its line in the file, for messages.
  * Returns 0, or -1 with err set.
  */
-extern int ua_db_add_rule(ua_db *db, int list, const char *regex,
-                          const char *flag, char **repl, long line,
-                          char *err, size_t errlen);
+extern int  ua_db_add_rule(ua_db *db, int list, const char *regex,
+                           const char *flag, char **repl, long line,
+                           char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ */
 /* the literal prefilter (ua_prefilter.c)                               */
 /* ------------------------------------------------------------------ */
 
-#define PF_BITS 13                      /* trigram bitmap: 2^13 bits (1 kB) */
+#define PF_BITS 13              /* trigram bitmap: 2^13 bits (1 kB) */
 #define PF_WORDS ((1u << PF_BITS) / 64)
-#define PF_BI_BITS 12                   /* bigram bitmap: 2^12 bits */
+#define PF_BI_BITS 12           /* bigram bitmap: 2^12 bits */
 #define PF_BI_WORDS ((1u << PF_BI_BITS) / 64)
-#define PF_BIGRAM 0x80000000u           /* program word flag: a bigram */
+#define PF_BIGRAM 0x80000000u   /* program word flag: a bigram */
 
 /* The agent's n-gram bitmaps. */
 typedef struct pf_grams
 {
-    uint64_t tri[PF_WORDS];
-    uint64_t bi[PF_BI_WORDS];
+    uint64_t    tri[PF_WORDS];
+    uint64_t    bi[PF_BI_WORDS];
 } pf_grams;
 
 /* The prefilter program of a pattern (malloc'ed), or NULL: always run it. */
@@ -116,25 +116,28 @@ extern void ua_pf_bitmap(const char *s, size_t n, pf_grams *g);
 static inline int
 ua_pf_pass(const uint32_t *w, const pf_grams *g)
 {
-    uint32_t nclauses, c, l, t;
+    uint32_t    nclauses,
+                c,
+                l,
+                t;
 
     if (w == NULL)
         return 1;
     nclauses = *w++;
     for (c = 0; c < nclauses; c++)
     {
-        uint32_t nlits = *w++;
-        uint32_t len = *w++;
+        uint32_t    nlits = *w++;
+        uint32_t    len = *w++;
         const uint32_t *end = w + len;
-        int found = 0;
+        int         found = 0;
 
         for (l = 0; l < nlits && !found; l++)
         {
-            uint32_t nt = *w++;
+            uint32_t    nt = *w++;
 
             for (t = 0; t < nt; t++)
             {
-                uint32_t h = w[t];
+                uint32_t    h = w[t];
 
                 if (h & PF_BIGRAM)
                 {
@@ -162,7 +165,7 @@ ua_pf_pass(const uint32_t *w, const pf_grams *g)
 static inline char *
 dup_n(const char *s, size_t n)
 {
-    char *p = malloc(n + 1);
+    char       *p = malloc(n + 1);
 
     if (p != NULL)
     {
@@ -195,7 +198,8 @@ static inline size_t
 utf8_seq_len(const unsigned char *s, size_t n)
 {
     unsigned char c = s[0];
-    size_t need, i;
+    size_t      need,
+                i;
 
     if (c < 0x80)
         return 1;
@@ -232,11 +236,12 @@ static inline void
 copy_utf8(char *dst, size_t cap, const char *src, size_t n, int lower)
 {
     const unsigned char *s = (const unsigned char *) src;
-    size_t i = 0, o = 0;
+    size_t      i = 0,
+                o = 0;
 
     while (i < n)
     {
-        size_t k = s[i] == 0 ? 0 : utf8_seq_len(s + i, n - i);
+        size_t      k = s[i] == 0 ? 0 : utf8_seq_len(s + i, n - i);
 
         if (k == 0)
         {

@@ -25,38 +25,38 @@
 #include <string.h>
 
 #define PF_MIN_LIT 2
-#define PF_MAX_LITS 1024                /* literals in one clause */
-#define PF_MAX_TRI 32                   /* trigrams kept per literal */
+#define PF_MAX_LITS 1024        /* literals in one clause */
+#define PF_MAX_TRI 32           /* trigrams kept per literal */
 #define PF_MAX_CLAUSES 8
 #define PF_MAX_DEPTH 32
 #define PF_MAX_RUN 128
 
-typedef struct pf_lits                  /* OR of literals */
+typedef struct pf_lits          /* OR of literals */
 {
-    char  **s;
-    size_t  n;
-    size_t  cap;
+    char      **s;
+    size_t      n;
+    size_t      cap;
 } pf_lits;
 
-typedef struct pf_and                   /* AND of clauses */
+typedef struct pf_and           /* AND of clauses */
 {
-    pf_lits *c;
-    size_t   n;
-    size_t   cap;
+    pf_lits    *c;
+    size_t      n;
+    size_t      cap;
 } pf_and;
 
 typedef struct pf_parser
 {
     const char *p;
     size_t      pos;
-    int         bail;   /* unknown construct or out of memory */
+    int         bail;           /* unknown construct or out of memory */
     int         depth;
 } pf_parser;
 
 static void
 pf_lits_free(pf_lits *l)
 {
-    size_t i;
+    size_t      i;
 
     for (i = 0; i < l->n; i++)
         free(l->s[i]);
@@ -67,7 +67,7 @@ pf_lits_free(pf_lits *l)
 static void
 pf_and_free(pf_and *a)
 {
-    size_t i;
+    size_t      i;
 
     for (i = 0; i < a->n; i++)
         pf_lits_free(&a->c[i]);
@@ -81,8 +81,8 @@ pf_lits_push(pf_lits *l, char *s)
 {
     if (l->n == l->cap)
     {
-        size_t nc = l->cap ? l->cap * 2 : 4;
-        char **ns = realloc(l->s, nc * sizeof(*ns));
+        size_t      nc = l->cap ? l->cap * 2 : 4;
+        char      **ns = realloc(l->s, nc * sizeof(*ns));
 
         if (ns == NULL)
         {
@@ -102,8 +102,8 @@ pf_and_push(pf_and *a, pf_lits *l)
 {
     if (a->n == a->cap)
     {
-        size_t nc = a->cap ? a->cap * 2 : 4;
-        pf_lits *ns = realloc(a->c, nc * sizeof(*ns));
+        size_t      nc = a->cap ? a->cap * 2 : 4;
+        pf_lits    *ns = realloc(a->c, nc * sizeof(*ns));
 
         if (ns == NULL)
         {
@@ -123,12 +123,15 @@ pf_and_push(pf_and *a, pf_lits *l)
 static long
 pf_best(const pf_and *a)
 {
-    long best = -1;
-    size_t bmin = 0, bn = 0, i, j;
+    long        best = -1;
+    size_t      bmin = 0,
+                bn = 0,
+                i,
+                j;
 
     for (i = 0; i < a->n; i++)
     {
-        size_t mn = (size_t) -1;
+        size_t      mn = (size_t) -1;
 
         for (j = 0; j < a->c[i].n; j++)
             if (strlen(a->c[i].s[j]) < mn)
@@ -153,8 +156,8 @@ pf_flush(pf_parser *pp, pf_and *out, char *run, size_t *rl)
 {
     if (*rl >= PF_MIN_LIT && !pp->bail)
     {
-        pf_lits l;
-        char *s = dup_n(run, *rl);
+        pf_lits     l;
+        char       *s = dup_n(run, *rl);
 
         memset(&l, 0, sizeof(l));
         if (s == NULL || pf_lits_push(&l, s) < 0 || pf_and_push(out, &l) < 0)
@@ -168,18 +171,21 @@ static void
 pf_seq(pf_parser *pp, pf_and *out)
 {
     const char *p = pp->p;
-    char run[PF_MAX_RUN];
-    size_t rl = 0;
+    char        run[PF_MAX_RUN];
+    size_t      rl = 0;
 
-    enum { A_LIT, A_OTHER, A_ZERO, A_GROUP } kind;
+    enum
+    {
+        A_LIT, A_OTHER, A_ZERO, A_GROUP
+    }           kind;
 
     while (!pp->bail)
     {
-        char c = p[pp->pos];
-        char lit = 0;
+        char        c = p[pp->pos];
+        char        lit = 0;
         unsigned long min = 1;
-        int quant = 0;
-        pf_and grp;
+        int         quant = 0;
+        pf_and      grp;
 
         memset(&grp, 0, sizeof(grp));
         if (c == '\0' || c == '|' || c == ')')
@@ -199,7 +205,7 @@ pf_seq(pf_parser *pp, pf_and *out)
                 }
                 else if (p[pp->pos] == '*')
                 {
-                    pp->bail = 1;       /* verbs */
+                    pp->bail = 1;   /* verbs */
                     return;
                 }
                 if (++pp->depth > PF_MAX_DEPTH)
@@ -226,7 +232,7 @@ pf_seq(pf_parser *pp, pf_and *out)
                     pp->pos++;
                 for (;;)
                 {
-                    char d = p[pp->pos];
+                    char        d = p[pp->pos];
 
                     if (d == '\0')
                     {
@@ -273,40 +279,40 @@ pf_seq(pf_parser *pp, pf_and *out)
                 kind = A_ZERO;
                 break;
             case '\\':
-            {
-                char e = p[pp->pos + 1];
-
-                if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') ||
-                    (e >= '0' && e <= '9'))
                 {
-                    if (e == 'N' && p[pp->pos + 2] == '{')
+                    char        e = p[pp->pos + 1];
+
+                    if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') ||
+                        (e >= '0' && e <= '9'))
+                    {
+                        if (e == 'N' && p[pp->pos + 2] == '{')
+                        {
+                            pp->bail = 1;
+                            return;
+                        }
+                        if (strchr("dDwWsShHvVNRXtnrfea", e) != NULL)
+                            kind = A_OTHER;
+                        else if (strchr("bBAzZG", e) != NULL)
+                            kind = A_ZERO;
+                        else
+                        {
+                            pp->bail = 1;   /* \Q \x \p \g \k \1 \0 ... */
+                            return;
+                        }
+                    }
+                    else if (e == '\0')
                     {
                         pp->bail = 1;
                         return;
                     }
-                    if (strchr("dDwWsShHvVNRXtnrfea", e) != NULL)
-                        kind = A_OTHER;
-                    else if (strchr("bBAzZG", e) != NULL)
-                        kind = A_ZERO;
                     else
                     {
-                        pp->bail = 1;   /* \Q \x \p \g \k \1 \0 ... */
-                        return;
+                        kind = A_LIT;
+                        lit = e;
                     }
+                    pp->pos += 2;
+                    break;
                 }
-                else if (e == '\0')
-                {
-                    pp->bail = 1;
-                    return;
-                }
-                else
-                {
-                    kind = A_LIT;
-                    lit = e;
-                }
-                pp->pos += 2;
-                break;
-            }
             case '*':
             case '+':
             case '?':
@@ -335,9 +341,9 @@ pf_seq(pf_parser *pp, pf_and *out)
         }
         else if (c == '{')
         {
-            size_t q = pp->pos + 1;
+            size_t      q = pp->pos + 1;
             unsigned long lo = 0;
-            int digits = 0;
+            int         digits = 0;
 
             while (p[q] >= '0' && p[q] <= '9' && digits < 6)
             {
@@ -403,17 +409,17 @@ pf_seq(pf_parser *pp, pf_and *out)
                 pf_flush(pp, out, run, &rl);
                 break;
             case A_GROUP:
-            {
-                size_t i;
+                {
+                    size_t      i;
 
-                pf_flush(pp, out, run, &rl);
-                if (min >= 1)
-                    for (i = 0; i < grp.n && !pp->bail; i++)
-                        if (pf_and_push(out, &grp.c[i]) < 0)
-                            pp->bail = 1;
-                pf_and_free(&grp);
-                break;
-            }
+                    pf_flush(pp, out, run, &rl);
+                    if (min >= 1)
+                        for (i = 0; i < grp.n && !pp->bail; i++)
+                            if (pf_and_push(out, &grp.c[i]) < 0)
+                                pp->bail = 1;
+                    pf_and_free(&grp);
+                    break;
+                }
         }
     }
     pf_flush(pp, out, run, &rl);
@@ -423,8 +429,8 @@ pf_seq(pf_parser *pp, pf_and *out)
 static int
 pf_merge_best(pf_parser *pp, pf_lits *u, pf_and *br)
 {
-    long b = pf_best(br);
-    size_t j;
+    long        b = pf_best(br);
+    size_t      j;
 
     if (b < 0 || u->n + br->c[b].n > PF_MAX_LITS)
         return 0;
@@ -447,16 +453,16 @@ pf_merge_best(pf_parser *pp, pf_lits *u, pf_and *br)
 static void
 pf_alt(pf_parser *pp, pf_and *out)
 {
-    pf_and br;
-    pf_lits u;
-    int ok;
+    pf_and      br;
+    pf_lits     u;
+    int         ok;
 
     memset(&br, 0, sizeof(br));
     memset(&u, 0, sizeof(u));
     pf_seq(pp, &br);
     if (pp->bail || pp->p[pp->pos] != '|')
     {
-        size_t i;
+        size_t      i;
 
         for (i = 0; i < br.n && !pp->bail; i++)
             if (pf_and_push(out, &br.c[i]) < 0)
@@ -485,7 +491,7 @@ pf_alt(pf_parser *pp, pf_and *out)
 static uint32_t
 pf_hash(unsigned char a, unsigned char b, unsigned char c)
 {
-    uint32_t t = ((uint32_t) a << 16) | ((uint32_t) b << 8) | c;
+    uint32_t    t = ((uint32_t) a << 16) | ((uint32_t) b << 8) | c;
 
     return (t * 2654435761u) >> (32 - PF_BITS);
 }
@@ -493,7 +499,7 @@ pf_hash(unsigned char a, unsigned char b, unsigned char c)
 static uint32_t
 pf_hash2(unsigned char a, unsigned char b)
 {
-    uint32_t t = ((uint32_t) a << 8) | b;
+    uint32_t    t = ((uint32_t) a << 8) | b;
 
     return (t * 2246822519u) >> (32 - PF_BI_BITS);
 }
@@ -508,10 +514,15 @@ pf_hash2(unsigned char a, unsigned char b)
 uint32_t *
 ua_pf_build(const char *pattern)
 {
-    pf_parser pp;
-    pf_and top;
-    size_t words = 1, i, j, k, nclauses;
-    uint32_t *prog, *w;
+    pf_parser   pp;
+    pf_and      top;
+    size_t      words = 1,
+                i,
+                j,
+                k,
+                nclauses;
+    uint32_t   *prog,
+               *w;
 
     memset(&pp, 0, sizeof(pp));
     memset(&top, 0, sizeof(top));
@@ -526,7 +537,7 @@ ua_pf_build(const char *pattern)
     for (i = 1; i < top.n; i++)
         for (j = i; j > 0 && top.c[j].n < top.c[j - 1].n; j--)
         {
-            pf_lits t = top.c[j];
+            pf_lits     t = top.c[j];
 
             top.c[j] = top.c[j - 1];
             top.c[j - 1] = t;
@@ -537,7 +548,7 @@ ua_pf_build(const char *pattern)
         words += 2;
         for (j = 0; j < top.c[i].n; j++)
         {
-            size_t nt = strlen(top.c[i].s[j]) - 2;
+            size_t      nt = strlen(top.c[i].s[j]) - 2;
 
             words += 1 + (nt == 0 ? 1 : nt < PF_MAX_TRI ? nt : PF_MAX_TRI);
         }
@@ -552,14 +563,14 @@ ua_pf_build(const char *pattern)
     *w++ = (uint32_t) nclauses;
     for (i = 0; i < nclauses; i++)
     {
-        uint32_t *len_at;
+        uint32_t   *len_at;
 
         *w++ = (uint32_t) top.c[i].n;
         len_at = w++;
         for (j = 0; j < top.c[i].n; j++)
         {
             const unsigned char *s = (const unsigned char *) top.c[i].s[j];
-            size_t nt = strlen(top.c[i].s[j]) - 2;
+            size_t      nt = strlen(top.c[i].s[j]) - 2;
 
             if (nt == 0)
             {
@@ -583,14 +594,14 @@ ua_pf_build(const char *pattern)
 void
 ua_pf_bitmap(const char *s, size_t n, pf_grams *g)
 {
-    size_t i;
+    size_t      i;
 
     memset(g, 0, sizeof(*g));
     for (i = 0; i + 1 < n; i++)
     {
         unsigned char a = to_lower((unsigned char) s[i]);
         unsigned char b = to_lower((unsigned char) s[i + 1]);
-        uint32_t h = pf_hash2(a, b);
+        uint32_t    h = pf_hash2(a, b);
 
         g->bi[h >> 6] |= (uint64_t) 1 << (h & 63);
         if (i + 2 < n)

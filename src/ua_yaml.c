@@ -16,18 +16,19 @@
 /* One entry being read: the values we keep (malloc'ed, NULL = absent). */
 typedef struct yentry
 {
-    int    active;      /* an entry has been started */
-    int    list;        /* list index, or -1 for a skipped top-level key */
-    long   line;        /* line of its "- " */
-    char  *regex;
-    char  *flag;
-    char  *repl[NREPL];
+    int         active;         /* an entry has been started */
+    int         list;           /* list index, or -1 for a skipped top-level
+                                 * key */
+    long        line;           /* line of its "- " */
+    char       *regex;
+    char       *flag;
+    char       *repl[NREPL];
 } yentry;
 
 static void
 yentry_clear(yentry *e)
 {
-    int r;
+    int         r;
 
     free(e->regex);
     free(e->flag);
@@ -44,8 +45,9 @@ yentry_clear(yentry *e)
 static int
 yaml_scalar(const char *p, size_t n, char **out)
 {
-    size_t i, o = 0;
-    char *buf;
+    size_t      i,
+                o = 0;
+    char       *buf;
 
     *out = NULL;
     if (n == 0)
@@ -91,18 +93,31 @@ yaml_scalar(const char *p, size_t n, char **out)
                 break;
             if (p[i] == '\\')
             {
-                int hi, lo;
+                int         hi,
+                            lo;
 
                 if (++i >= n)
                     break;
                 switch (p[i])
                 {
-                    case '\\': buf[o++] = '\\'; break;
-                    case '"':  buf[o++] = '"'; break;
-                    case '/':  buf[o++] = '/'; break;
-                    case 'n':  buf[o++] = '\n'; break;
-                    case 't':  buf[o++] = '\t'; break;
-                    case 'r':  buf[o++] = '\r'; break;
+                    case '\\':
+                        buf[o++] = '\\';
+                        break;
+                    case '"':
+                        buf[o++] = '"';
+                        break;
+                    case '/':
+                        buf[o++] = '/';
+                        break;
+                    case 'n':
+                        buf[o++] = '\n';
+                        break;
+                    case 't':
+                        buf[o++] = '\t';
+                        break;
+                    case 'r':
+                        buf[o++] = '\r';
+                        break;
                     case 'x':
                         if (i + 2 >= n)
                             goto bad;
@@ -146,7 +161,7 @@ bad:
 static int
 flush_entry(ua_db *db, yentry *e, char *err, size_t errlen)
 {
-    int rc = 0;
+    int         rc = 0;
 
     if (e->active && e->list >= 0)
         rc = ua_db_add_rule(db, e->list, e->regex, e->flag, e->repl, e->line,
@@ -160,9 +175,9 @@ static int
 entry_set(yentry *e, const char *key, size_t keylen, const char *val,
           size_t vallen, long lineno, char *err, size_t errlen)
 {
-    char **slot = NULL;
-    char *v;
-    int rc;
+    char      **slot = NULL;
+    char       *v;
+    int         rc;
 
 #define KEY_IS(s) (keylen == sizeof(s) - 1 && memcmp(key, s, keylen) == 0)
     if (KEY_IS("regex"))
@@ -213,9 +228,10 @@ entry_set(yentry *e, const char *key, size_t keylen, const char *val,
 static char *
 read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-    FILE *f;
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
+    FILE       *f;
+    char       *buf = NULL;
+    size_t      cap = 0,
+                n = 0;
 
     f = fopen(path, "rb");
     if (f == NULL)
@@ -225,11 +241,11 @@ read_file(const char *path, size_t *len, char *err, size_t errlen)
     }
     for (;;)
     {
-        size_t got;
+        size_t      got;
 
         if (cap - n < 65536)
         {
-            char *nb;
+            char       *nb;
 
             if (cap > ((size_t) 64 << 20))
             {
@@ -268,14 +284,15 @@ fail:
 ua_db *
 ua_db_load(const char *regexes_yaml_path, char *err, size_t errlen)
 {
-    ua_db *db;
-    char *text;
-    size_t textlen, pos = 0;
-    long lineno = 0;
-    int cur_list = -1;
-    int seen_top = 0;
-    yentry e;
-    int l;
+    ua_db      *db;
+    char       *text;
+    size_t      textlen,
+                pos = 0;
+    long        lineno = 0;
+    int         cur_list = -1;
+    int         seen_top = 0;
+    yentry      e;
+    int         l;
 
     if (err != NULL && errlen > 0)
         err[0] = '\0';
@@ -290,6 +307,7 @@ ua_db_load(const char *regexes_yaml_path, char *err, size_t errlen)
         return NULL;
 
     text = read_file(regexes_yaml_path, &textlen, err, errlen);
+
     if (text == NULL)
         goto fail_db;
     if (textlen >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
@@ -297,12 +315,13 @@ ua_db_load(const char *regexes_yaml_path, char *err, size_t errlen)
 
     while (pos < textlen)
     {
-        const char *line = text + pos;
+        const char *line = text +pos;
         const char *nl = memchr(line, '\n', textlen - pos);
-        size_t n = nl ? (size_t) (nl - line) : textlen - pos;
-        size_t ind = 0, k;
+        size_t      n = nl ? (size_t) (nl - line) : textlen - pos;
+        size_t      ind = 0,
+                    k;
         const char *p;
-        size_t rest;
+        size_t      rest;
 
         pos += n + (nl ? 1 : 0);
         lineno++;
@@ -329,7 +348,7 @@ ua_db_load(const char *regexes_yaml_path, char *err, size_t errlen)
         {
             /* a top-level key: "name:" (anything after it must be empty) */
             const char *colon = memchr(p, ':', rest);
-            size_t after;
+            size_t      after;
 
             if (colon == NULL || colon == p)
             {
@@ -396,7 +415,7 @@ ua_db_load(const char *regexes_yaml_path, char *err, size_t errlen)
         /* "key: value" */
         for (k = 0; k < rest; k++)
         {
-            char c = p[k];
+            char        c = p[k];
 
             if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                   (c >= '0' && c <= '9') || c == '_'))
@@ -412,7 +431,7 @@ ua_db_load(const char *regexes_yaml_path, char *err, size_t errlen)
         }
         {
             const char *v = p + k + 1;
-            size_t vl = rest - k - 1;
+            size_t      vl = rest - k - 1;
 
             while (vl > 0 && v[0] == ' ')
             {

@@ -26,7 +26,7 @@ const char *const ua_list_names[NLISTS] = {
 ua_db *
 ua_db_new(char *err, size_t errlen)
 {
-    ua_db *db = calloc(1, sizeof(*db));
+    ua_db      *db = calloc(1, sizeof(*db));
 
     if (db == NULL)
     {
@@ -49,13 +49,13 @@ int
 ua_db_add_rule(ua_db *db, int list, const char *regex, const char *flag,
                char **repl, long line, char *err, size_t errlen)
 {
-    ua_list *L = &db->lists[list];
-    ua_rule *rule;
-    int errcode;
-    PCRE2_SIZE erroff;
-    uint32_t opts = PCRE2_NEVER_UTF | PCRE2_NEVER_UCP;
-    uint32_t ncap = 0;
-    int r;
+    ua_list    *L = &db->lists[list];
+    ua_rule    *rule;
+    int         errcode;
+    PCRE2_SIZE  erroff;
+    uint32_t    opts = PCRE2_NEVER_UTF | PCRE2_NEVER_UCP;
+    uint32_t    ncap = 0;
+    int         r;
 
     if (regex == NULL)
     {
@@ -75,8 +75,8 @@ ua_db_add_rule(ua_db *db, int list, const char *regex, const char *flag,
     }
     if (L->n == L->cap)
     {
-        size_t ncap2 = L->cap ? L->cap * 2 : 256;
-        ua_rule *nr = realloc(L->rules, ncap2 * sizeof(*nr));
+        size_t      ncap2 = L->cap ? L->cap * 2 : 256;
+        ua_rule    *nr = realloc(L->rules, ncap2 * sizeof(*nr));
 
         if (nr == NULL)
         {
@@ -101,15 +101,18 @@ ua_db_add_rule(ua_db *db, int list, const char *regex, const char *flag,
                 (const char *) msg);
         return -1;
     }
-    /* JIT when available; fall back silently to the interpreter.
-     * -DUA_NO_JIT: never JIT (for valgrind, which cannot see through JIT
-     * code: it reports its reads of the JIT stack as uninitialised). */
+
+    /*
+     * JIT when available; fall back silently to the interpreter. -DUA_NO_JIT:
+     * never JIT (for valgrind, which cannot see through JIT code: it reports
+     * its reads of the JIT stack as uninitialised).
+     */
 #ifdef UA_NO_JIT
     rule->jit = 0;
 #else
     rule->jit = pcre2_jit_compile(rule->code, PCRE2_JIT_COMPLETE) == 0;
 #endif
-    rule->pf = ua_pf_build(regex);     /* NULL is fine: always run */
+    rule->pf = ua_pf_build(regex);  /* NULL is fine: always run */
     pcre2_pattern_info(rule->code, PCRE2_INFO_CAPTURECOUNT, &ncap);
     if (ncap + 1 > db->max_pairs)
         db->max_pairs = ncap + 1;
@@ -125,9 +128,9 @@ ua_db_add_rule(ua_db *db, int list, const char *regex, const char *flag,
 void
 ua_db_free(ua_db *db)
 {
-    int l;
-    size_t i;
-    int r;
+    int         l;
+    size_t      i;
+    int         r;
 
     if (db == NULL)
         return;
@@ -150,8 +153,10 @@ void
 ua_db_stats(const ua_db *db, size_t *n_ua, size_t *n_os, size_t *n_device,
             size_t *n_jit, size_t *n_prefiltered)
 {
-    size_t nj = 0, np = 0, i;
-    int l;
+    size_t      nj = 0,
+                np = 0,
+                i;
+    int         l;
 
     for (l = 0; db != NULL && l < NLISTS; l++)
         for (i = 0; i < db->lists[l].n; i++)
@@ -197,7 +202,7 @@ static size_t
 expand(const char *tmpl, const char *subj, const PCRE2_SIZE *ov, int rc,
        int only_1, char *tmp, size_t cap)
 {
-    size_t o = 0;
+    size_t      o = 0;
     const char *t;
 
     for (t = tmpl; *t != '\0'; t++)
@@ -205,7 +210,7 @@ expand(const char *tmpl, const char *subj, const PCRE2_SIZE *ov, int rc,
         if (t[0] == '$' && t[1] >= '0' && t[1] <= '9' &&
             (!only_1 || t[1] == '1'))
         {
-            size_t gn;
+            size_t      gn;
             const char *gs = group(subj, ov, rc, t[1] - '0', &gn);
 
             if (gs != NULL)
@@ -233,9 +238,9 @@ static int
 fill(char *dst, const ua_rule *rule, int r, int dflt_group, int only_1,
      int trim, const char *subj, const PCRE2_SIZE *ov, int rc)
 {
-    char tmp[512];
+    char        tmp[512];
     const char *s = tmp;
-    size_t n;
+    size_t      n;
 
     if (rule->repl[r] != NULL)
         n = expand(rule->repl[r], subj, ov, rc, only_1, tmp, sizeof(tmp));
@@ -263,7 +268,7 @@ static int
 run_rule(const ua_db *db, const ua_rule *rule, const char *subj, size_t n,
          pcre2_match_data *md)
 {
-    int rc;
+    int         rc;
 
     if (rule->jit)
         rc = pcre2_jit_match(rule->code, (PCRE2_SPTR) subj, n, 0, 0, md,
@@ -272,7 +277,7 @@ run_rule(const ua_db *db, const ua_rule *rule, const char *subj, size_t n,
         rc = pcre2_match(rule->code, (PCRE2_SPTR) subj, n, 0, 0, md,
                          db->mctx);
     if (rc == 0)                /* ovector too small: cannot happen, it is */
-        rc = (int) pcre2_get_ovector_count(md);     /* sized for all rules */
+        rc = (int) pcre2_get_ovector_count(md); /* sized for all rules */
     return rc;
 }
 
@@ -282,8 +287,8 @@ static void
 pf_verify(const ua_db *db, const char *subj, size_t n, const pf_grams *g)
 {
     pcre2_match_data *md = pcre2_match_data_create(db->max_pairs, NULL);
-    int l;
-    size_t i;
+    int         l;
+    size_t      i;
 
     if (md == NULL)
         return;
@@ -306,12 +311,12 @@ first_match(const ua_db *db, int l, const char *subj, size_t n,
             const pf_grams *g, pcre2_match_data *md, int *rcp)
 {
     const ua_list *L = &db->lists[l];
-    size_t i;
+    size_t      i;
 
     for (i = 0; i < L->n; i++)
     {
         const ua_rule *rule = &L->rules[i];
-        int rc;
+        int         rc;
 
         if (!ua_pf_pass(rule->pf, g))
             continue;
@@ -341,10 +346,10 @@ ua_parse_raw(const ua_db *db, const char *ua, size_t len, ua_raw *out)
 {
     pcre2_match_data *md;
     const PCRE2_SIZE *ov;
-    pf_grams g;
-    size_t n;
-    long i;
-    int rc;
+    pf_grams    g;
+    size_t      n;
+    long        i;
+    int         rc;
 
     if (out == NULL)
         return -1;
@@ -526,7 +531,8 @@ fold_family(const fold_row *rows, size_t nrows, const char *family,
             char *buf, size_t buflen)
 {
     const char *s;
-    size_t n, i;
+    size_t      n,
+                i;
 
     if (family == NULL)
         return "unknown";
@@ -537,10 +543,10 @@ fold_family(const fold_row *rows, size_t nrows, const char *family,
         return "unknown";
     for (i = 0; i < nrows; i++)
     {
-        size_t rl = strlen(rows[i].raw);
+        size_t      rl = strlen(rows[i].raw);
 
         if (rows[i].kind == FOLD_EXACT ? (rl == n && memcmp(s, rows[i].raw, n) == 0)
-                                       : (rl <= n && memcmp(s, rows[i].raw, rl) == 0))
+            : (rl <= n && memcmp(s, rows[i].raw, rl) == 0))
             return rows[i].folded;
     }
     if (buf == NULL || buflen < 2)
@@ -626,8 +632,9 @@ ua_fold_os(const char *family, char *buf, size_t buflen)
 static int
 has_lit(const char *s, size_t n, const char *lit)
 {
-    size_t m = strlen(lit);
-    const char *p = s, *end = s + n;
+    size_t      m = strlen(lit);
+    const char *p = s,
+               *end = s + n;
 
     if (m == 0)
         return 1;
@@ -677,7 +684,7 @@ contains(const char *s, const char *lit)
 static int
 has_fire_tv(const char *s, size_t n)
 {
-    size_t i;
+    size_t      i;
 
     for (i = 1; i + 4 <= n; i++)
         if (s[i] == 'A' && s[i + 1] == 'F' && s[i + 2] == 'T' &&
@@ -687,13 +694,13 @@ has_fire_tv(const char *s, size_t n)
     return 0;
 }
 
-static const char *const tv_tokens_ci[] = {   /* lower case: any case */
+static const char *const tv_tokens_ci[] = { /* lower case: any case */
     "smart-tv", "smarttv", "smart tv", "hbbtv", "netcast", "web0s",
     "appletv", "apple tv", "android tv", "androidtv", "googletv",
     "google tv", "crkey", "chromecast", "philipstv", "nettv", "tizen tv",
     "tv safari", "opera tv", NULL
 };
-static const char *const tv_tokens[] = {        /* case-sensitive */
+static const char *const tv_tokens[] = {    /* case-sensitive */
     "Roku", "tvOS", "BRAVIA", "VIDAA", "MiTV", "MIBOX", "TiVo", NULL
 };
 static const char *const tv_os[] = {
@@ -725,15 +732,20 @@ static const char *const bot_words_ci[] = {"bot", "spider", "crawler", NULL};
 const char *
 ua_device_type(const ua_raw *raw, const char *ua, size_t len)
 {
-    size_t n = effective_len(ua, len);
+    size_t      n = effective_len(ua, len);
     const char *s = ua;
-    const char *fam, *brand, *model, *os;
-    char osbuf[UA_FIELD_LEN];
-    char lower[UA_MAX_INPUT];   /* the agent, ASCII-lower-cased */
-    char fam_lower[UA_FIELD_LEN];
+    const char *fam,
+               *brand,
+               *model,
+               *os;
+    char        osbuf[UA_FIELD_LEN];
+    char        lower[UA_MAX_INPUT];    /* the agent, ASCII-lower-cased */
+    char        fam_lower[UA_FIELD_LEN];
     const char *osf;
-    int android, browser_agent, mobi;
-    size_t i;
+    int         android,
+                browser_agent,
+                mobi;
+    size_t      i;
 
     if (raw == NULL)
         return "unknown";
@@ -832,7 +844,7 @@ int
 ua_parse(const ua_db *db, const char *ua, size_t len, ua_result *out,
          char *buf, size_t buflen)
 {
-    ua_raw raw;
+    ua_raw      raw;
 
     if (out == NULL)
         return -1;
