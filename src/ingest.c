@@ -14,7 +14,7 @@
  *	   different playbacks never wait for each other);
  *	3. normalize, insert the events into analytics.events, store the state.
  *
- * Privileges (SPEC 7): ingest_ping runs with the caller's rights.  It first
+ * Privileges (README, Tenancy): ingest_ping runs with the caller's rights.  It first
  * checks that the caller may write the ping's project (42501 otherwise), and
  * inserts the events as the caller (so the row-level security of
  * analytics.events applies too).  Only the session state, which tenants

@@ -834,7 +834,7 @@ sql_function_exists(const char *signature)
 
 /*
  * Row-level security and the parent's privileges for a new partition
- * (analytics._secure_table, SPEC 7), when this version has them.
+ * (analytics._secure_table, README "Tenancy"), when this version has them.
  */
 static void
 secure_partition(const char *qname)

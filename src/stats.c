@@ -2,7 +2,7 @@
  * stats.c
  *		One-pass event statistics: the aggregates analytics.event_stats and
  *		analytics.event_stats_merge, and analytics.stats_metric, which turns
- *		their result into one metric of SPEC 2.3.
+ *		their result into one metric of docs/metrics.md.
  *
  * Both aggregates share one transition state, a fixed array of 17 float8
  * (counts are exact up to 2^53), and therefore one combine, serialize,
