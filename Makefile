@@ -47,7 +47,7 @@ test/gen: test/gen.c
 	$(CC) -O2 -std=c99 -Wall -Wextra -Werror -o $@ $< -lm
 
 # plain-C unit tests: test/unit/test_X.c tests src/X.c, no PostgreSQL needed
-test/unit/test_%: test/unit/test_%.c src/%.c src/%.h
+test/unit/test_%: test/unit/test_%.c src/%.c src/%.h src/parseutil.h
 	$(CC) -std=c99 -O1 -g -Wall -Wextra -Werror -Isrc -o $@ $(filter %.c,$^) -lm -lpcre2-8
 
 # the user-agent parser is several files (useragent.h is its API)

@@ -191,43 +191,6 @@ effective_len(const char *ua, size_t len)
 }
 
 /*
- * Length of the valid UTF-8 sequence at s[0..n), or 0 if s[0] does not start
- * one (overlong forms, surrogates and code points > U+10FFFF are invalid).
- */
-static inline size_t
-utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t      need,
-                i;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        need = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-        need = 3;
-    else if (c >= 0xF0 && c <= 0xF4)
-        need = 4;
-    else
-        return 0;
-    if (n < need)
-        return 0;
-    for (i = 1; i < need; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    if (c == 0xE0 && s[1] < 0xA0)
-        return 0;               /* overlong */
-    if (c == 0xED && s[1] >= 0xA0)
-        return 0;               /* surrogate */
-    if (c == 0xF0 && s[1] < 0x90)
-        return 0;               /* overlong */
-    if (c == 0xF4 && s[1] >= 0x90)
-        return 0;               /* > U+10FFFF */
-    return need;
-}
-
-/*
  * Copy src[0..n) into dst (capacity cap >= 1) as valid UTF-8: invalid bytes
  * and NULs become '?', the copy stops before a character that does not fit.
  * Optionally lower-cases ASCII letters.  Always NUL-terminates.

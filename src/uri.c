@@ -60,47 +60,11 @@ utf8_valid(const unsigned char *s, size_t n)
 
     while (i < n)
     {
-        unsigned char c = s[i];
+        size_t k = utf8_seq_len(s + i, n - i);
 
-        if (c < 0x80)
-        {
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF)
-        {
-            if (n - i < 2 || (s[i + 1] & 0xC0) != 0x80)
-                return 0;
-            i += 2;
-        }
-        else if (c >= 0xE0 && c <= 0xEF)
-        {
-            unsigned char lo = 0x80, hi = 0xBF;
-
-            if (c == 0xE0)
-                lo = 0xA0;          /* overlong */
-            else if (c == 0xED)
-                hi = 0x9F;          /* surrogates */
-            if (n - i < 3 || s[i + 1] < lo || s[i + 1] > hi ||
-                (s[i + 2] & 0xC0) != 0x80)
-                return 0;
-            i += 3;
-        }
-        else if (c >= 0xF0 && c <= 0xF4)
-        {
-            unsigned char lo = 0x80, hi = 0xBF;
-
-            if (c == 0xF0)
-                lo = 0x90;          /* overlong */
-            else if (c == 0xF4)
-                hi = 0x8F;          /* > U+10FFFF */
-            if (n - i < 4 || s[i + 1] < lo || s[i + 1] > hi ||
-                (s[i + 2] & 0xC0) != 0x80 || (s[i + 3] & 0xC0) != 0x80)
-                return 0;
-            i += 4;
-        }
-        else
+        if (k == 0)
             return 0;
+        i += k;
     }
     return 1;
 }
