@@ -3,8 +3,8 @@ EXTENSION    = analytics
 MODULE_big   = analytics
 OBJS         = src/analytics.o src/maintenance.o src/worker.o \
                src/stats.o src/ccv.o src/timebucket.o src/uri.o src/api.o \
-               src/ping.o src/continent.o src/ingest.o src/useragent.o src/enrich.o src/siphash.o \
-               src/geoip.o src/rollup.o src/tenancy.o src/brinskip.o src/cover.o src/plan.o \
+               src/ping.o src/continent.o src/ingest.o src/iso8601.o src/useragent.o src/ua_yaml.o src/ua_prefilter.o src/enrich.o src/siphash.o \
+               src/geoip.o src/rollup.o src/tenancy.o src/import.o src/brinskip.o src/cover.o src/plan.o \
                src/keptquery.o src/callbound.o
 DATA         = $(wildcard src/sql/analytics--*.sql)
 SHLIB_LINK  += -lmaxminddb
@@ -47,12 +47,18 @@ test/gen: test/gen.c
 	$(CC) -O2 -std=c99 -Wall -Wextra -Werror -o $@ $< -lm
 
 # plain-C unit tests: test/unit/test_X.c tests src/X.c, no PostgreSQL needed
-test/unit/test_%: test/unit/test_%.c src/%.c src/%.h
+test/unit/test_%: test/unit/test_%.c src/%.c src/%.h src/parseutil.h
+	$(CC) -std=c99 -O1 -g -Wall -Wextra -Werror -Isrc -o $@ $(filter %.c,$^) -lm -lpcre2-8
+
+# the user-agent parser is several files (useragent.h is its API)
+UA_SRCS = src/useragent.c src/ua_yaml.c src/ua_prefilter.c
+UA_HDRS = src/useragent.h src/ua_internal.h src/parseutil.h
+test/unit/test_useragent: test/unit/test_useragent.c $(UA_SRCS) $(UA_HDRS)
 	$(CC) -std=c99 -O1 -g -Wall -Wextra -Werror -Isrc -o $@ $(filter %.c,$^) -lm -lpcre2-8
 
 # the uap-core corpus run (browser families must match >= 99%)
-test/ua_corpus: test/ua_corpus.c src/useragent.c src/useragent.h
-	$(CC) -std=c99 -O2 -Wall -Wextra -Werror -Isrc -o $@ test/ua_corpus.c src/useragent.c -lpcre2-8
+test/ua_corpus: test/ua_corpus.c $(UA_SRCS) $(UA_HDRS)
+	$(CC) -std=c99 -O2 -Wall -Wextra -Werror -Isrc -o $@ $(filter %.c,$^) -lpcre2-8
 
 # the Debian package, built from a clean copy of the tree outside the repository (test/deb.sh)
 .PHONY: deb deb-test

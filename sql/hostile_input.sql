@@ -1,4 +1,4 @@
--- Hostile input (SPEC 8): hundreds of malformed URIs through api_request and
+-- Hostile input (docs/api.md, errors): hundreds of malformed URIs through api_request and
 -- malformed pings through ingest_ping: random bytes (seeded, so every run
 -- feeds the same inputs), invalid UTF-8 attempts, huge numbers, deep
 -- nesting, megabyte strings. api_request must answer every one with a 4xx

@@ -1,4 +1,4 @@
--- Tenants (SPEC 7): two tenant roles, each granted one project, read only
+-- Tenants (README, Tenancy): two tenant roles, each granted one project, read only
 -- their rows through every function, view, table and partition; writes into
 -- the other's project fail; the setting analytics.project_id narrows and
 -- never widens; administrative functions refuse them. Hand-built data with

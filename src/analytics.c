@@ -156,3 +156,15 @@ _PG_init(void)
 	if (process_shared_preload_libraries_in_progress)
 		analytics_register_launcher();
 }
+
+MemoryContext
+analytics_aggregate_context(FunctionCallInfo fcinfo, const char *fname)
+{
+	MemoryContext aggcontext;
+
+	if (!AggCheckCallContext(fcinfo, &aggcontext))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s called in non-aggregate context", fname)));
+	return aggcontext;
+}

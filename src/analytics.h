@@ -88,6 +88,14 @@ extern char *analytics_maintenance_in_background(const MaintenanceParams *params
 
 /* tenancy.c */
 #include "fmgr.h"
+
+/*
+ * The memory context of the aggregate an aggregate support function runs
+ * in (analytics.c); outside an aggregate: ERROR 0A000 "<fname> called in
+ * non-aggregate context".
+ */
+extern MemoryContext analytics_aggregate_context(FunctionCallInfo fcinfo, const char *fname);
+
 extern bool analytics_role_is_admin(Oid roleid);
 extern bool analytics_may_use_project(const char *project);
 /* ERROR 42501 unless the current role may use project */

@@ -33,6 +33,8 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "analytics.h"
+
 /* one clipped interval of a known watcher; uuids as their 16 bytes,
  * bigints as (0, value) */
 typedef struct CcvInterval
@@ -169,18 +171,6 @@ PG_FUNCTION_INFO_V1(analytics_ccv_series_transfn_uuid);
 PG_FUNCTION_INFO_V1(analytics_ccv_series_transfn_bigint);
 PG_FUNCTION_INFO_V1(analytics_ccv_series_final);
 
-static MemoryContext
-ccv_aggregate_context(FunctionCallInfo fcinfo, const char *fname)
-{
-	MemoryContext aggcontext;
-
-	if (!AggCheckCallContext(fcinfo, &aggcontext))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s called in non-aggregate context", fname)));
-	return aggcontext;
-}
-
 /* make room for "more" further elements of size "elsize" in *arr */
 static void *
 grow_array(MemoryContext cxt, void *arr, int64 *cap, int64 n, int64 more, Size elsize)
@@ -270,7 +260,7 @@ ccv_add_interval(FunctionCallInfo fcinfo, MemoryContext aggcontext, CcvState *st
 static Datum
 ccv_transfn(FunctionCallInfo fcinfo, bool uuid_watcher)
 {
-	MemoryContext aggcontext = ccv_aggregate_context(fcinfo, "ccv_transfn");
+	MemoryContext aggcontext = analytics_aggregate_context(fcinfo, "ccv_transfn");
 	CcvState   *state = PG_ARGISNULL(0) ? NULL : (CcvState *) PG_GETARG_POINTER(0);
 	TimestampTz from,
 				to;
@@ -342,7 +332,7 @@ ccv_append(MemoryContext cxt, CcvState *dst, const CcvState *src)
 Datum
 analytics_ccv_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = ccv_aggregate_context(fcinfo, "ccv_combine");
+	MemoryContext aggcontext = analytics_aggregate_context(fcinfo, "ccv_combine");
 	CcvState   *state1 = PG_ARGISNULL(0) ? NULL : (CcvState *) PG_GETARG_POINTER(0);
 	CcvState   *state2 = PG_ARGISNULL(1) ? NULL : (CcvState *) PG_GETARG_POINTER(1);
 
@@ -384,7 +374,7 @@ analytics_ccv_serialize(PG_FUNCTION_ARGS)
 	bytea	   *result;
 	char	   *p;
 
-	(void) ccv_aggregate_context(fcinfo, "ccv_serialize");
+	(void) analytics_aggregate_context(fcinfo, "ccv_serialize");
 	state = (CcvState *) PG_GETARG_POINTER(0);
 	ivbytes = (Size) state->n * sizeof(CcvInterval);
 	nvbytes = (Size) state->nnull * sizeof(CcvSpan);
@@ -426,7 +416,7 @@ analytics_ccv_deserialize(PG_FUNCTION_ARGS)
 	const char *p;
 	Size		len;
 
-	(void) ccv_aggregate_context(fcinfo, "ccv_deserialize");
+	(void) analytics_aggregate_context(fcinfo, "ccv_deserialize");
 	data = PG_GETARG_BYTEA_PP(0);
 	len = VARSIZE_ANY_EXHDR(data);
 	p = VARDATA_ANY(data);
@@ -626,7 +616,7 @@ analytics_ccv_final(PG_FUNCTION_ARGS)
 	int64		peak;
 	ccv_integral integral;
 
-	(void) ccv_aggregate_context(fcinfo, "ccv_final");
+	(void) analytics_aggregate_context(fcinfo, "ccv_final");
 	state = PG_ARGISNULL(0) ? NULL : (CcvState *) PG_GETARG_POINTER(0);
 	if (state == NULL || state->n + state->nnull == 0)
 		PG_RETURN_DATUM(ccv_result(0, 0));
@@ -704,7 +694,7 @@ ccv_series_bounds(FunctionCallInfo fcinfo, MemoryContext aggcontext, CcvState *s
 static Datum
 ccv_series_transfn(FunctionCallInfo fcinfo, bool uuid_watcher)
 {
-	MemoryContext aggcontext = ccv_aggregate_context(fcinfo, "ccv_series_transfn");
+	MemoryContext aggcontext = analytics_aggregate_context(fcinfo, "ccv_series_transfn");
 	CcvState   *state = PG_ARGISNULL(0) ? NULL : (CcvState *) PG_GETARG_POINTER(0);
 
 	if (PG_ARGISNULL(4))
@@ -742,7 +732,7 @@ analytics_ccv_series_final(PG_FUNCTION_ARGS)
 	Datum	   *elems;
 	int64		c;
 
-	(void) ccv_aggregate_context(fcinfo, "ccv_series_final");
+	(void) analytics_aggregate_context(fcinfo, "ccv_series_final");
 	state = PG_ARGISNULL(0) ? NULL : (CcvState *) PG_GETARG_POINTER(0);
 	if (state == NULL || state->bounds == NULL)
 		PG_RETURN_NULL();

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  * enrich.c
- *		Enrichment of pings (SPEC 6.3): user-agent dimensions through the
+ *		Enrichment of pings (README, Enrichment): user-agent dimensions through the
  *		plain-C uap-core parser (src/useragent.c) with a per-backend cache,
  *		and the viewer id, a keyed hash (SipHash-2-4) of user agent + client
  *		IP + UTC day with a per-installation secret.

@@ -16,7 +16,7 @@ typedef struct AnalyticsUa
 	char		browser[UA_FIELD_LEN];
 } AnalyticsUa;
 
-/* SPEC 2.1 dimensions of a user agent ("unknown" when not recognised),
+/* The dimensions of a user agent (docs/metrics.md; "unknown" when not recognised),
  * served from a per-backend cache */
 extern void analytics_parse_ua(const char *ua, int len, AnalyticsUa *out);
 extern void analytics_ua_cache_reset(void);

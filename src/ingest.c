@@ -2,7 +2,8 @@
  * ingest.c
  *		analytics.ingest_ping(payload, user_agent, country, client_ip,
  *		project_id): the PostgreSQL wrapper of the plain-C ping normalizer
- *		(src/ping.c), and analytics.continent_of(country).
+ *		(src/ping.c), and analytics.continent_of(country).  The ISO 8601
+ *		timestamps of a ping are parsed by src/iso8601.c.
  *
  * One call = one ping of one playback = (session id, session.loaded_at):
  *	1. validate and read the jsonb payload into a ping_input (22023 naming
@@ -13,7 +14,7 @@
  *	   different playbacks never wait for each other);
  *	3. normalize, insert the events into analytics.events, store the state.
  *
- * Privileges (SPEC 7): ingest_ping runs with the caller's rights.  It first
+ * Privileges (README, Tenancy): ingest_ping runs with the caller's rights.  It first
  * checks that the caller may write the ping's project (42501 otherwise), and
  * inserts the events as the caller (so the row-level security of
  * analytics.events applies too).  Only the session state, which tenants
@@ -45,6 +46,8 @@
 #include "continent.h"
 #include "enrich.h"
 #include "geoip.h"
+#include "iso8601.h"
+#include "parseutil.h"
 #include "ping.h"
 
 PG_FUNCTION_INFO_V1(analytics_ingest_ping);
@@ -105,127 +108,6 @@ country_from_header(const text *t, char cc[3], const char **continent)
 }
 
 /* ---------------------------------------------------------------------
- * ISO 8601 timestamps, parsed in plain C: YYYY-MM-DDTHH:MM:SS[.f+](Z|+HH:MM|-HH:MM)
- * (also a space instead of T, and +HHMM / +HH offsets)
- * --------------------------------------------------------------------- */
-
-static int64
-days_from_civil(int64 y, int m, int d)
-{
-	int64		era;
-	int64		yoe;
-	int64		doy;
-	int64		doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static int
-digits(const char *s, int n)
-{
-	int			v = 0;
-	int			i;
-
-	for (i = 0; i < n; i++)
-	{
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-/* returns false when s is not such a timestamp */
-static bool
-parse_iso8601(const char *s, int len, TimestampTz *out)
-{
-	int			y,
-				mo,
-				d,
-				h,
-				mi,
-				sec;
-	int			pos = 19;
-	int64		usec = 0;
-	int			offset_min = 0;
-	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int64		days;
-
-	if (len < 20 || len > 64)
-		return false;
-	if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-		s[13] != ':' || s[16] != ':')
-		return false;
-	y = digits(s, 4);
-	mo = digits(s + 5, 2);
-	d = digits(s + 8, 2);
-	h = digits(s + 11, 2);
-	mi = digits(s + 14, 2);
-	sec = digits(s + 17, 2);
-	if (y < 1 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59)
-		return false;
-	if (d > mdays[mo - 1] + (mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)))
-		return false;
-	if (pos < len && s[pos] == '.')
-	{
-		int			scale = 100000;
-		int			ndig = 0;
-
-		pos++;
-		while (pos < len && s[pos] >= '0' && s[pos] <= '9')
-		{
-			if (ndig < 6)
-				usec += (s[pos] - '0') * scale;
-			scale /= 10;
-			ndig++;
-			pos++;
-		}
-		if (ndig == 0 || ndig > 9)
-			return false;
-	}
-	if (pos >= len)
-		return false;
-	if (s[pos] == 'Z' || s[pos] == 'z')
-		pos++;
-	else if (s[pos] == '+' || s[pos] == '-')
-	{
-		int			sign = s[pos] == '-' ? -1 : 1;
-		int			oh,
-					om = 0;
-
-		pos++;
-		if (len - pos < 2 || (oh = digits(s + pos, 2)) < 0)
-			return false;
-		pos += 2;
-		if (pos < len && s[pos] == ':')
-			pos++;
-		if (len - pos >= 2)
-		{
-			if ((om = digits(s + pos, 2)) < 0)
-				return false;
-			pos += 2;
-		}
-		if (oh > 15 || om > 59)
-			return false;
-		offset_min = sign * (oh * 60 + om);
-	}
-	else
-		return false;
-	if (pos != len)
-		return false;
-
-	days = days_from_civil(y, mo, d) - UNIX_TO_PG_DAYS;
-	*out = ((days * 24 + h) * 60 + mi - offset_min) * INT64CONST(60000000) +
-		(int64) sec * 1000000 + usec;
-	return true;
-}
-
-/* ---------------------------------------------------------------------
  * reading the payload
  * --------------------------------------------------------------------- */
 
@@ -264,15 +146,15 @@ static TimestampTz
 get_timestamp(JsonbContainer *c, const char *key, const char *field)
 {
 	JsonbValue *v = get_key(c, key);
-	TimestampTz ts;
+	int64_t		unix_us;
 
 	if (v == NULL || v->type == jbvNull)
 		invalid_field(field, "missing");
 	if (v->type != jbvString)
 		invalid_field(field, "must be an ISO 8601 date-time string");
-	if (!parse_iso8601(v->val.string.val, v->val.string.len, &ts))
+	if (!iso8601_parse(v->val.string.val, v->val.string.len, &unix_us))
 		invalid_field(field, "not an ISO 8601 date-time such as 2024-05-29T11:00:10.000Z");
-	return ts;
+	return (TimestampTz) (unix_us - (int64) UNIX_TO_PG_DAYS * USECS_PER_DAY);
 }
 
 /* a number field; NAN when absent or null */
@@ -288,21 +170,10 @@ get_number(JsonbContainer *c, const char *key, const char *field)
 	if (v->type != jbvNumeric)
 		invalid_field(field, "must be a number");
 	s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
-	d = strtod(s, NULL);		/* overflow gives inf: rejected by the normalizer */
+	d = strtod(s, NULL);		/* overflow gives inf: rejected by the
+								 * normalizer */
 	pfree(s);
 	return d;
-}
-
-static int
-hexval_char(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* "8-4-4-4-12" hex uuid text */
@@ -325,8 +196,8 @@ parse_uuid_text(const char *s, pg_uuid_t *out)
 				return false;
 			continue;
 		}
-		hi = hexval_char(s[i]);
-		lo = (i + 1 < 36) ? hexval_char(s[i + 1]) : -1;
+		hi = hexval((unsigned char) s[i]);
+		lo = (i + 1 < 36) ? hexval((unsigned char) s[i + 1]) : -1;
 		if (hi < 0 || lo < 0)
 			return false;
 		out->data[j++] = (unsigned char) (hi * 16 + lo);
@@ -441,6 +312,7 @@ ping_state_call(FmgrInfo *outer, bool store, const char *project, pg_uuid_t *sid
 				TimestampTz loaded_at, const char *media_id, const char *media_type, bytea *state)
 {
 	StateFns   *fns = (StateFns *) outer->fn_extra;
+
 	LOCAL_FCINFO(fc, 5);
 	Datum		result;
 
@@ -571,7 +443,7 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 	char	   *session_text;
 	pg_uuid_t	sid;
 	bool		new_session;
-	char	   *country = NULL;	/* upper-case ISO code */
+	char	   *country = NULL; /* upper-case ISO code */
 	const char *continent = NULL;
 	AnalyticsUa ua;
 	text	   *ua_text = NULL;
@@ -602,7 +474,10 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 	if (!JB_ROOT_IS_OBJECT(payload) || JB_ROOT_IS_SCALAR(payload))
 		invalid_field("payload", "must be a JSON object");
 
-	/* project: argument, else the analytics.project_id setting, else 'default' */
+	/*
+	 * project: argument, else the analytics.project_id setting, else
+	 * 'default'
+	 */
 	if (!PG_ARGISNULL(4))
 		project = text_to_cstring(PG_GETARG_TEXT_PP(4));
 	else if (analytics_project_id != NULL && analytics_project_id[0] != '\0')
@@ -625,7 +500,10 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 			continent = NULL;
 	}
 
-	/* no usable country: from the client IP through the GeoIP database, if any */
+	/*
+	 * no usable country: from the client IP through the GeoIP database, if
+	 * any
+	 */
 	if (country == NULL && !PG_ARGISNULL(3))
 	{
 		char		cc[3];
@@ -729,7 +607,10 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
 													 TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
 													 IntervalPGetDatum(analytics_read_retention())));
 
-	/* the viewer: a keyed hash of user agent + client IP + UTC day; NULL without an IP */
+	/*
+	 * the viewer: a keyed hash of user agent + client IP + UTC day; NULL
+	 * without an IP
+	 */
 	if (!PG_ARGISNULL(3))
 	{
 		viewer_id = analytics_viewer_id(ua_text ? VARDATA_ANY(ua_text) : NULL,

@@ -110,11 +110,13 @@ typedef struct MaintState
 	int64		plays_archived;
 	int64		sessions_pruned;
 	int64		rollup_hours;	/* hours re-aggregated into the rollups */
-	int			last_refresh;	/* hours of the last refresh batch, -1: no rollups */
+	int			last_refresh;	/* hours of the last refresh batch, -1: no
+								 * rollups */
 	struct HourSet *batch;		/* hours of the last refresh batch */
 	TimestampTz *failed_hours;	/* hours whose refresh failed in this run */
 	int			n_failed_hours;
-	char	   *hour_projects;	/* JSON array: projects of the hour being retried */
+	char	   *hour_projects;	/* JSON array: projects of the hour being
+								 * retried */
 	double		max_parent_lock_ms;
 	TimestampTz lock_start;		/* when the step got its strongest parent lock */
 	bool		stop;
@@ -620,11 +622,15 @@ restore_counts(MaintState *st, const StepCounts *c)
 /*
  * Run one step: its own transaction in commit mode, a subtransaction
  * otherwise.  Returns NULL when it committed, else its error (allocated in
- * st->cxt; the step was rolled back and its counts taken out again).
+ * st->cxt; the step was rolled back and its counts taken out again).  A
+ * cancel or shutdown stops the run: in commit mode st->stop is set, inside
+ * the caller's transaction the error is re-thrown.
  */
 static ErrorData *
 run_step_quiet(MaintState *st, StepFn fn, void *arg)
 {
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
 	ErrorData  *volatile failed = NULL;
 	StepCounts	before;
 
@@ -635,72 +641,59 @@ run_step_quiet(MaintState *st, StepFn fn, void *arg)
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
-		PG_TRY();
-		{
-			int			nest = NewGUCNestLevel();
-
-			set_step_lock_timeout(st);
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			fn(st, arg);
-			SPI_finish();
-			AtEOXact_GUC(true, nest);
-			PopActiveSnapshot();
-			CommitTransactionCommand();
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(st->cxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			AbortCurrentTransaction();
-			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-				edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
-				st->stop = true;
-			failed = edata;
-		}
-		PG_END_TRY();
 	}
 	else
 	{
-		MemoryContext oldcxt = CurrentMemoryContext;
-		ResourceOwner oldowner = CurrentResourceOwner;
-
 		BeginInternalSubTransaction(NULL);
 		MemoryContextSwitchTo(oldcxt);
-		PG_TRY();
-		{
-			int			nest = NewGUCNestLevel();
+	}
+	PG_TRY();
+	{
+		int			nest = NewGUCNestLevel();
 
-			set_step_lock_timeout(st);
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			fn(st, arg);
-			SPI_finish();
-			AtEOXact_GUC(true, nest);
+		set_step_lock_timeout(st);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		fn(st, arg);
+		SPI_finish();
+		AtEOXact_GUC(true, nest);
+		if (st->commit_mode)
+		{
+			PopActiveSnapshot();
+			CommitTransactionCommand();
+		}
+		else
+		{
 			ReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(oldcxt);
 			CurrentResourceOwner = oldowner;
 		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		bool		stop;
 
-			MemoryContextSwitchTo(st->cxt);
-			edata = CopyErrorData();
-			FlushErrorState();
+		MemoryContextSwitchTo(st->cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (st->commit_mode)
+			AbortCurrentTransaction();
+		else
+		{
 			RollbackAndReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(oldcxt);
 			CurrentResourceOwner = oldowner;
-			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-				edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
-				ReThrowError(edata);
-			failed = edata;
 		}
-		PG_END_TRY();
+		stop = edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN;
+		if (stop && !st->commit_mode)
+			ReThrowError(edata);
+		if (stop)
+			st->stop = true;
+		failed = edata;
 	}
+	PG_END_TRY();
 
 	if (failed != NULL)
 	{
@@ -717,10 +710,13 @@ run_step_quiet(MaintState *st, StepFn fn, void *arg)
 	return NULL;
 }
 
-/* run a step; a failure is reported (with extra, see record_deferred) */
+/*
+ * Run a step (run_step_quiet); a failure is reported as deferred, naming the
+ * step, its target and extra (see record_deferred).  True when it committed.
+ */
 static bool
-run_step_extra(MaintState *st, const char *step, const char *target, const char *extra,
-			   StepFn fn, void *arg)
+run_step(MaintState *st, const char *step, const char *target, const char *extra,
+		 StepFn fn, void *arg)
 {
 	ErrorData  *edata = run_step_quiet(st, fn, arg);
 
@@ -729,12 +725,6 @@ run_step_extra(MaintState *st, const char *step, const char *target, const char 
 	record_deferred(st, step, target, extra, edata);
 	FreeErrorData(edata);
 	return false;
-}
-
-static bool
-run_step(MaintState *st, const char *step, const char *target, StepFn fn, void *arg)
-{
-	return run_step_extra(st, step, target, NULL, fn, arg);
 }
 
 /* plan: read settings, partitions and the days found in the default partition */
@@ -844,7 +834,7 @@ sql_function_exists(const char *signature)
 
 /*
  * Row-level security and the parent's privileges for a new partition
- * (analytics._secure_table, SPEC 7), when this version has them.
+ * (analytics._secure_table, README "Tenancy"), when this version has them.
  */
 static void
 secure_partition(const char *qname)
@@ -1381,8 +1371,8 @@ step_refresh_batch(MaintState *st, void *arg)
 	}
 
 	/*
-	 * Not read-only: in the caller's transaction a read-only query would
-	 * use the statement's snapshot and see the marks of earlier steps again.
+	 * Not read-only: in the caller's transaction a read-only query would use
+	 * the statement's snapshot and see the marks of earlier steps again.
 	 */
 	values[0] = hours_array(st->failed_hours, st->n_failed_hours);
 	values[1] = Int32GetDatum(refresh_batch(st));
@@ -1458,7 +1448,8 @@ step_refresh_part(MaintState *st, void *arg)
 static void
 refresh_rollups(MaintState *st)
 {
-	List	   *queue = NIL;	/* HourSet *: parts of failed batches, last first */
+	List	   *queue = NIL;	/* HourSet *: parts of failed batches, last
+								 * first */
 	bool		more = true;
 
 	for (int i = 0; i < 1000 && !st->stop; i++)
@@ -1636,7 +1627,10 @@ analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step,
 	MemoryContextSwitchTo(callercxt);
 	if (restoring)
 	{
-		/* a half-restored database: partitions, rows and settings still coming */
+		/*
+		 * a half-restored database: partitions, rows and settings still
+		 * coming
+		 */
 		MemoryContextDelete(st->cxt);
 		if (noteworthy)
 			*noteworthy = true;
@@ -1651,7 +1645,7 @@ analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step,
 	}
 
 	/* without a plan there is nothing to place or drop; the rest still runs */
-	if (run_step(st, "plan", NULL, step_plan, NULL))
+	if (run_step(st, "plan", NULL, NULL, step_plan, NULL))
 	{
 		/* strays and partitions ahead */
 		foreach(lc, st->days)
@@ -1670,7 +1664,7 @@ analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step,
 				day_ymd(dw->day, &y, &m, &d);
 				extra = dw->ahead ? psprintf(",\"day\":\"%04d-%02d-%02d\"", y, m, d) :
 					psprintf(",\"day\":\"%04d-%02d-%02d\",\"rows\":" INT64_FORMAT, y, m, d, dw->rows);
-				run_step_extra(st, dw->ahead ? "create" : "place", target, extra, step_place_day, dw);
+				run_step(st, dw->ahead ? "create" : "place", target, extra, step_place_day, dw);
 			}
 		}
 
@@ -1683,13 +1677,13 @@ analytics_maintenance_run(const MaintenanceParams *params, bool commit_per_step,
 				break;
 			if (pi->is_default || !pi->has_upper || pi->upper > st->cutoff)
 				continue;
-			run_step(st, "drop", pi->relname, step_drop, pi);
+			run_step(st, "drop", pi->relname, NULL, step_drop, pi);
 		}
 
 	}
 
 	if (!st->stop)
-		run_step(st, "prune sessions", "analytics.ping_sessions", step_prune_sessions, NULL);
+		run_step(st, "prune sessions", "analytics.ping_sessions", NULL, step_prune_sessions, NULL);
 
 	/* derived data, until no hour is pending (bounded: a run ends) */
 	refresh_rollups(st);

@@ -5,6 +5,7 @@
  * warning flags (-Wdeclaration-after-statement, -Wmissing-prototypes, ...).
  */
 #include "ping.h"
+#include "parseutil.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -62,23 +63,6 @@ ping_event_kind_from_name(const char *name, size_t len, ping_event_kind *kind)
 }
 
 /* ---------------------------------------------------------------------- */
-
-#if defined(__GNUC__) || defined(__clang__)
-static void set_err(char *err, size_t errlen, const char *fmt,...)
-            __attribute__((format(printf, 3, 4)));
-#endif
-
-static void
-set_err(char *err, size_t errlen, const char *fmt,...)
-{
-    va_list     ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static bool
 ts_ok(int64_t ts)

@@ -2,8 +2,8 @@
  * ping.h - player-ping normalizer (README: Ingesting, player pings), plain C99, libc only.
  *
  * ping_normalize() turns ONE ping of ONE playback into normalized events
- * (SPEC 2.1 event_type: impression, play, start, end, resume, pause, seek,
- * watch, view), given the playback's state from the previous pings, and
+ * (the event types of docs/metrics.md: impression, play, start, end, resume,
+ * pause, seek, watch, view), given the playback's state from the previous pings, and
  * updates that state.  It does no JSON parsing, no I/O and no allocation:
  * the PostgreSQL wrapper (analytics.ingest_ping)
  *   (a) parses the jsonb payload and fills a ping_input,
@@ -28,14 +28,15 @@
  * clock.
  *
  * ------------------------------------------------------------------------
- * RULES (SPEC 6.2; the choices made where SPEC is silent are marked [choice])
+ * RULES (README "Player pings"; the choices made where the README's summary is
+ * silent are marked [choice])
  * ------------------------------------------------------------------------
  * Order and replays
  *  - The ping's events are processed in emitted_at order; events with equal
  *    emitted_at keep their order in the ping (stable sort).
  *  - A ping with no events is a heartbeat at the ping's emitted_at.  A ping
- *    with events is NOT also a heartbeat [choice, SPEC: "a ping with no
- *    events is a heartbeat"].
+ *    with events is NOT also a heartbeat [choice, docs/api.md: "a ping with
+ *    no events is a heartbeat"].
  *  - Each event (or heartbeat) is, in this order of checks:
  *      dropped_old      if emitted_at < oldest_allowed_us (older than retention),
  *      dropped_future   if emitted_at > now_us + 1 hour,
@@ -62,7 +63,7 @@
  *
  * Play, resume and playing stretches
  *  - The first play of the playback -> play; any later play and every resume
- *    -> resume (a resume before any play stays a resume, SPEC's wording).
+ *    -> resume (a resume before any play stays a resume, as the README says).
  *  - play / resume open a playing stretch at (event time, position `at`).
  *    A play/resume while a stretch is already open first closes that stretch
  *    at its `at` (crediting, as a pause would) and then opens a new one
@@ -84,7 +85,7 @@
  *  else that event emits (watch, views, the event itself).  It is measured
  *  against the CURRENT stretch's start position (a seek reopens the stretch
  *  at seek.to), so a resume after seeking while paused is not progress
- *  [choice, SPEC: "first seen progressing"].
+ *  [choice, README: "first seen progressing"].
  *
  * Watch (credits; each credit > 0 is one `watch` event, value in seconds)
  *  - Heartbeat while a stretch is open: credits the wall time since the last
@@ -315,7 +316,7 @@ typedef struct ping_state
 
 /* ---- output -------------------------------------------------------------- */
 
-/* Normalized event types, in the order of SPEC 2.1 event_type (error excluded). */
+/* Normalized event types, in the order of analytics.event_type (error excluded). */
 typedef enum ping_out_type
 {
     EV_IMPRESSION = 0,
@@ -370,7 +371,7 @@ extern int ping_normalize(ping_state *state, const ping_input *in,
                           int64_t now_us, int64_t oldest_allowed_us,
                           ping_output *out, char *err, size_t errlen);
 
-/* "impression", "play", ... as in SPEC event_type; "?" for an invalid value. */
+/* "impression", "play", ... as in analytics.event_type; "?" for an invalid value. */
 extern const char *ping_out_type_name(ping_out_type t);
 
 /* "ready", "play", "resume", "pause", "end", "seek.forward", "seek.backward";

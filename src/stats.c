@@ -2,7 +2,7 @@
  * stats.c
  *		One-pass event statistics: the aggregates analytics.event_stats and
  *		analytics.event_stats_merge, and analytics.stats_metric, which turns
- *		their result into one metric of SPEC 2.3.
+ *		their result into one metric of docs/metrics.md.
  *
  * Both aggregates share one transition state, a fixed array of 17 float8
  * (counts are exact up to 2^53), and therefore one combine, serialize,
@@ -27,6 +27,8 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/syscache.h"
+
+#include "analytics.h"
 
 /* layout of the state and of the result array (0-based here) */
 #define ES_NTYPES			10	/* [0..9] counts per event type */
@@ -123,18 +125,6 @@ PG_FUNCTION_INFO_V1(analytics_event_stats_final);
 PG_FUNCTION_INFO_V1(analytics_stats_metric);
 PG_FUNCTION_INFO_V1(analytics_event_stats_negate);
 
-static MemoryContext
-aggregate_context(FunctionCallInfo fcinfo, const char *fname)
-{
-	MemoryContext aggcontext;
-
-	if (!AggCheckCallContext(fcinfo, &aggcontext))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s called in non-aggregate context", fname)));
-	return aggcontext;
-}
-
 static EventStatsState *
 new_state(MemoryContext aggcontext)
 {
@@ -203,7 +193,7 @@ event_type_index(FunctionCallInfo fcinfo, Oid enumoid)
 Datum
 analytics_event_stats_transfn(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = aggregate_context(fcinfo, "event_stats_transfn");
+	MemoryContext aggcontext = analytics_aggregate_context(fcinfo, "event_stats_transfn");
 	EventStatsState *state = PG_ARGISNULL(0) ? NULL : (EventStatsState *) PG_GETARG_POINTER(0);
 	int			idx;
 
@@ -275,7 +265,7 @@ stats_array_values(ArrayType *arr, const char *argname)
 Datum
 analytics_event_stats_merge_transfn(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = aggregate_context(fcinfo, "event_stats_merge_transfn");
+	MemoryContext aggcontext = analytics_aggregate_context(fcinfo, "event_stats_merge_transfn");
 	EventStatsState *state = PG_ARGISNULL(0) ? NULL : (EventStatsState *) PG_GETARG_POINTER(0);
 
 	if (state == NULL)
@@ -298,7 +288,7 @@ analytics_event_stats_merge_transfn(PG_FUNCTION_ARGS)
 Datum
 analytics_event_stats_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = aggregate_context(fcinfo, "event_stats_combine");
+	MemoryContext aggcontext = analytics_aggregate_context(fcinfo, "event_stats_combine");
 	EventStatsState *state1 = PG_ARGISNULL(0) ? NULL : (EventStatsState *) PG_GETARG_POINTER(0);
 	EventStatsState *state2 = PG_ARGISNULL(1) ? NULL : (EventStatsState *) PG_GETARG_POINTER(1);
 	int			i;
@@ -328,7 +318,7 @@ analytics_event_stats_serialize(PG_FUNCTION_ARGS)
 	EventStatsState *state;
 	bytea	   *result;
 
-	(void) aggregate_context(fcinfo, "event_stats_serialize");
+	(void) analytics_aggregate_context(fcinfo, "event_stats_serialize");
 	state = (EventStatsState *) PG_GETARG_POINTER(0);
 	result = (bytea *) palloc(VARHDRSZ + sizeof(EventStatsState));
 	SET_VARSIZE(result, VARHDRSZ + sizeof(EventStatsState));
@@ -343,7 +333,7 @@ analytics_event_stats_deserialize(PG_FUNCTION_ARGS)
 	bytea	   *data;
 	EventStatsState *state;
 
-	(void) aggregate_context(fcinfo, "event_stats_deserialize");
+	(void) analytics_aggregate_context(fcinfo, "event_stats_deserialize");
 	data = PG_GETARG_BYTEA_PP(0);
 	if (VARSIZE_ANY_EXHDR(data) != sizeof(EventStatsState))
 		ereport(ERROR,
@@ -363,7 +353,7 @@ analytics_event_stats_final(PG_FUNCTION_ARGS)
 	Datum		elems[ES_NELEMS];
 	int			i;
 
-	(void) aggregate_context(fcinfo, "event_stats_final");
+	(void) analytics_aggregate_context(fcinfo, "event_stats_final");
 	state = PG_ARGISNULL(0) ? NULL : (EventStatsState *) PG_GETARG_POINTER(0);
 	for (i = 0; i < ES_NELEMS; i++)
 		elems[i] = Float8GetDatum(state ? state->v[i] : 0.0);

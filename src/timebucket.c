@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  * timebucket.c
  *		Time buckets aligned in a time zone, for the timeseries queries
- *		(SPEC 2.3) and ISO 8601 timestamps for the JSON API (SPEC 5).
+ *		(docs/metrics.md) and ISO 8601 timestamps for the JSON API (docs/api.md).
  *
  * SQL functions:
  *	analytics.time_bucket(bucket, ts, time_zone)		-> timestamptz

@@ -38,7 +38,7 @@ typedef enum AnalyticsBucket
 
 #define BUCKET_COUNT			5
 
-/* most buckets one call may return (SPEC 2.3) */
+/* most buckets one call may return (docs/metrics.md) */
 #define ANALYTICS_MAX_BUCKETS	10000
 
 /* room for the longest analytics_format_iso8601() result, with its NUL */

@@ -5,6 +5,7 @@
  * dependent functions (ASCII classification is done by hand).
  */
 #include "uri.h"
+#include "parseutil.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -32,34 +33,10 @@ void *uri_fi_realloc(void *p, size_t n);
 /* ------------------------------------------------------------------ */
 
 static int
-is_alpha(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
-static int
-is_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int
 is_unreserved(unsigned char c)
 {
     return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' ||
            c == '~';
-}
-
-static int
-hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 static char *
@@ -83,47 +60,11 @@ utf8_valid(const unsigned char *s, size_t n)
 
     while (i < n)
     {
-        unsigned char c = s[i];
+        size_t k = utf8_seq_len(s + i, n - i);
 
-        if (c < 0x80)
-        {
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF)
-        {
-            if (n - i < 2 || (s[i + 1] & 0xC0) != 0x80)
-                return 0;
-            i += 2;
-        }
-        else if (c >= 0xE0 && c <= 0xEF)
-        {
-            unsigned char lo = 0x80, hi = 0xBF;
-
-            if (c == 0xE0)
-                lo = 0xA0;          /* overlong */
-            else if (c == 0xED)
-                hi = 0x9F;          /* surrogates */
-            if (n - i < 3 || s[i + 1] < lo || s[i + 1] > hi ||
-                (s[i + 2] & 0xC0) != 0x80)
-                return 0;
-            i += 3;
-        }
-        else if (c >= 0xF0 && c <= 0xF4)
-        {
-            unsigned char lo = 0x80, hi = 0xBF;
-
-            if (c == 0xF0)
-                lo = 0x90;          /* overlong */
-            else if (c == 0xF4)
-                hi = 0x8F;          /* > U+10FFFF */
-            if (n - i < 4 || s[i + 1] < lo || s[i + 1] > hi ||
-                (s[i + 2] & 0xC0) != 0x80 || (s[i + 3] & 0xC0) != 0x80)
-                return 0;
-            i += 4;
-        }
-        else
+        if (k == 0)
             return 0;
+        i += k;
     }
     return 1;
 }

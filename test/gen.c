@@ -5,7 +5,7 @@
  *   project_id, emitted_at, event_type, value, media_id, media_type,
  *   session_id, viewer_id, referrer, continent, country, device_type,
  *   operating_system, browser
- * following the event semantics of SPEC.md 2.1 / 2.3 / 6.2.
+ * following the event semantics of docs/metrics.md and README "Player pings".
  *
  *   gen [-n events] [-d days] [-s seed] [-e end] [-p projects]
  *       [-m media per project] [-l live share %] [-v]
@@ -39,7 +39,7 @@
  *   heartbeat every 10 s of playing (sometimes a missed one: 20/30 s credit),
  *   partial credit at pause/end, pause -> resume after a few seconds, seeks,
  *   view at credited 3/5/10/30 s (emitted together with the credit that
- *   crosses the threshold, as SPEC 6.2 normalization does), end when a video
+ *   crosses the threshold, as ping normalization does), end when a video
  *   reaches its length, rare errors.  A watch row covers exactly
  *   [emitted_at - value, emitted_at]: stretch times are kept on a 100 ms grid,
  *   so value has at most one decimal.

@@ -1,9 +1,11 @@
 /*
- * fuzz_useragent.c - libFuzzer target for src/useragent.c.
+ * fuzz_useragent.c - libFuzzer target for the user-agent parser (src/useragent.c,
+ * src/ua_yaml.c, src/ua_prefilter.c).
  *
  * Build and run (outside the repository, e.g. in /tmp):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
  *       -o /tmp/fuzz_useragent test/fuzz/fuzz_useragent.c src/useragent.c \
+ *       src/ua_yaml.c src/ua_prefilter.c \
  *       -lpcre2-8
  *   mkdir -p /tmp/ua_fuzz_corpus && \
  *       /tmp/fuzz_useragent -max_total_time=180 /tmp/ua_fuzz_corpus

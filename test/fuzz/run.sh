@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test/fuzz/run.sh [SECONDS] [TARGET...]
 #
-# Build the libFuzzer targets (uri, ping, useragent; default: all) with
+# Build the libFuzzer targets (uri, ping, useragent, iso8601; default: all) with
 # ASan + UBSan into a temporary directory (never into the repository), run
 # each one for SECONDS (default 60) on a writable copy of its seed corpus
 # test/fuzz/corpus/<target>/, and print per target: executions, exec/s,
@@ -22,13 +22,13 @@ repo=$(cd "$here/../.." && pwd)
 dur=${1:-60}
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(uri ping useragent)
+[ ${#targets[@]} -eq 0 ] && targets=(uri ping useragent iso8601)
 CC=${CC:-clang}
 jobs=${FUZZ_JOBS:-1}
 
-case "$dur" in ''|*[!0-9]*) echo "usage: $0 [SECONDS] [uri|ping|useragent ...]" >&2; exit 2;; esac
+case "$dur" in ''|*[!0-9]*) echo "usage: $0 [SECONDS] [uri|ping|useragent|iso8601 ...]" >&2; exit 2;; esac
 for t in "${targets[@]}"; do
-    case "$t" in uri|ping|useragent) ;; *) echo "unknown target: $t" >&2; exit 2;; esac
+    case "$t" in uri|ping|useragent|iso8601) ;; *) echo "unknown target: $t" >&2; exit 2;; esac
 done
 
 # --- toolchain -------------------------------------------------------------
@@ -69,7 +69,8 @@ build_target() {
     case "$t" in
         uri)       src="$repo/src/uri.c";       libs="" ;;
         ping)      src="$repo/src/ping.c";      libs="-lm" ;;
-        useragent) src="$repo/src/useragent.c"; libs="-lpcre2-8" ;;
+        iso8601)   src="$repo/src/iso8601.c";   libs="" ;;
+        useragent) src="$repo/src/useragent.c $repo/src/ua_yaml.c $repo/src/ua_prefilter.c"; libs="-lpcre2-8" ;;
     esac
     mkdir -p "$d/corpus" "$d/crashes"
     # shellcheck disable=SC2086

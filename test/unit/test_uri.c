@@ -192,7 +192,7 @@ test_endpoints(void)
     CHECK_PARAM(&r, 4, "viewDuration", "10s");
     api_route_free(&r);
 
-    /* buckets: the example of SPEC.md section 5 */
+    /* buckets: the example of docs/api.md ("api_request: the REST router") */
     u = "/data/buckets/play/country?from=2024-05-01T00:00:00%2B02:00&filterBy[country][]=FR"
         "&filterBy[mediaType]=video&sortBy=metricValue&sortOrder=desc&currentPage=2&pageSize=10";
     CHECK_INT(parse(u, &r), 200);
