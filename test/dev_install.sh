@@ -12,6 +12,6 @@ name="analytics_$1"
 make -s MODULE_big="$name" "$name.so"
 install -m 755 "$name.so" "$(pg_config --pkglibdir)/"
 sed "s|\$libdir/analytics'|\$libdir/$name'|" analytics.control > "$(pg_config --sharedir)/extension/$name.control"
-for f in src/sql/analytics--*.sql; do cp "$f" "$(pg_config --sharedir)/extension/$name--${f#src/sql/analytics--}"; done
+for f in src/sql/released/analytics--*.sql build/sql/analytics--*.sql; do cp "$f" "$(pg_config --sharedir)/extension/$name--${f#*/analytics--}"; done
 rm -f "$name.so"
 echo "installed extension $name"
