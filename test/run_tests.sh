@@ -33,6 +33,8 @@ fi
 
 # the dump and restore round trip (plain and custom format) on the same cluster
 if PG_BINDIR="$PG_BINDIR" ./test/dump_restore.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+# the upgrade from the last release equals a fresh install (catalogue and answers)
+if PG_BINDIR="$PG_BINDIR" ./test/upgrade.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 # plain-C unit tests (parsers), no server needed
 if [ -d test/unit ] && ls test/unit/test_*.c >/dev/null 2>&1; then

@@ -25,6 +25,19 @@ COMMENT ON TABLE @extschema@.events_out_of_range IS
     'events stored by analytics < 0.6 with emitted_at outside the accepted range, set aside by the upgrade to 0.6';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.events_out_of_range', '');
 
+-- the initial privileges of the relations and the schema as they are
+-- before the update's grants (restored at the end: see there)
+CREATE TABLE @extschema@._update_init_privs AS
+SELECT o.classoid, o.objoid, ip.objsubid, ip.initprivs
+  FROM (SELECT 'pg_catalog.pg_class'::pg_catalog.regclass AS classoid, c.oid AS objoid
+          FROM pg_catalog.pg_class c
+         WHERE c.relnamespace = '@extschema@'::regnamespace
+            OR c.oid IN (SELECT t.relid FROM pg_catalog.pg_partition_tree('@extschema@.events'::regclass) t)
+        UNION ALL
+        SELECT 'pg_catalog.pg_namespace'::pg_catalog.regclass, '@extschema@'::regnamespace::oid) o
+  LEFT JOIN pg_catalog.pg_init_privs ip
+    ON ip.classoid = o.classoid AND ip.objoid = o.objoid AND ip.privtype = 'e';
+
 -- the BRIN index on emitted_at belongs to each partition, not to the parent
 -- (a partitioned index made every ATTACH PARTITION of a restore build the
 -- partition's index, and the dump's own CREATE INDEX then failed): the
@@ -137,3 +150,36 @@ BEGIN
     PERFORM pg_catalog.pg_advisory_lock(6385249, 9);
   END IF;
 END $$;
+
+-- Tenants granted a project before the update get on the new table what
+-- grant_project gives them on a fresh install (_tenant_privileges).
+DO $$
+DECLARE
+  g regrole;
+BEGIN
+  FOR g IN SELECT DISTINCT p.role FROM @extschema@.project_grants p ORDER BY 1 LOOP
+    PERFORM @extschema@._tenant_privileges(g, true);
+  END LOOP;
+END $$;
+
+-- The initial privileges. PostgreSQL records every GRANT and REVOKE an
+-- extension's script runs (CREATE EXTENSION and ALTER EXTENSION UPDATE
+-- alike) as the initial privileges of the object (pg_init_privs, privtype
+-- 'e'), and pg_dump dumps only how an object's privileges differ from them.
+-- This update grants the tenants' privileges again (above, and
+-- _secure_table copies the parent's privileges to every partition): left
+-- recorded, they would read as the extension's own privileges, pg_dump would
+-- leave the tenants' grants out and a restore would lose them, where a
+-- fresh install (whose script runs before any tenant exists) records only
+-- what the script itself grants. So the relations and the schema that
+-- existed before the update get back the initial privileges they had then
+-- (none for the partitions maintenance made, which are not members of the
+-- extension, nor for events_out_of_range, which the script grants nothing).
+DELETE FROM pg_catalog.pg_init_privs ip
+ USING (SELECT DISTINCT u.classoid, u.objoid FROM @extschema@._update_init_privs u) o
+ WHERE ip.classoid = o.classoid AND ip.objoid = o.objoid AND ip.privtype = 'e';
+INSERT INTO pg_catalog.pg_init_privs (objoid, classoid, objsubid, privtype, initprivs)
+SELECT u.objoid, u.classoid, u.objsubid, 'e', u.initprivs FROM @extschema@._update_init_privs u
+ WHERE u.initprivs IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = u.objoid
+                                            UNION ALL SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.oid = u.objoid);
+DROP TABLE @extschema@._update_init_privs;
