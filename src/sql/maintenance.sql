@@ -68,8 +68,7 @@ END $$;
 
 REVOKE ALL ON FUNCTION @extschema@._mark_partition(regclass) FROM PUBLIC;
 
--- The DDL trigger of analytics.events (0.2), now over the whole partition
--- tree: a leaf partition must use analytics_heap (the rollups), a member is
+-- The DDL trigger of analytics.events, over the whole partition tree: a leaf partition must use analytics_heap (the rollups), a member is
 -- a table or a partitioned table (no foreign table: no row-level security,
 -- no change tracking); every member is secured (above); the rows of a leaf
 -- that came or went without a write make their hours pending.

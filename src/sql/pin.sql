@@ -16,7 +16,7 @@
 --     get SET search_path = pg_catalog, pg_temp: pg_catalog first, pg_temp
 --     last and explicit (else it would be searched first for tables), and
 --     nothing else: the bodies name the extension's own objects with their
---     schema already (they ran under any caller's path until now), and
+--     schema already (they are written to run under any path), and
 --     messages keep naming them analytics.x (regclass and regprocedure
 --     leave out the schemas on the path). Every statement they run,
 --     EXECUTE'd text, kept plans of _kept_query and SPI statements included,

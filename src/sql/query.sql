@@ -708,8 +708,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 SELECT @extschema@._rollup_types(s, 'r.stats')
 $$;
 
--- the condition on the ranges of a level of the cover, in C (it was an SQL
--- function run up to twelve times per question)
+-- the condition on the ranges of a level of the cover (in C: it runs up to
+-- twelve times per question)
 CREATE OR REPLACE FUNCTION @extschema@._ranges_sql(col text, lo_param integer, hi_param integer, n integer)
 RETURNS text
 AS 'MODULE_PATHNAME', 'analytics_ranges_sql'
@@ -733,6 +733,9 @@ SELECT CASE s.sm_metric
 END
 $$;
 
+-- the rows (t, v, stats) of a stats metric over the cover c; for a count
+-- metric, stats is its element of the statistics (negated in the ranges
+-- taken out)
 CREATE OR REPLACE FUNCTION @extschema@._stats_rows(s @extschema@._metric_spec, f @extschema@._filter_set, projects text[],
                                         dim smallint, raw_dim text, by_bucket boolean, c @extschema@._cover)
 RETURNS text
@@ -779,8 +782,7 @@ BEGIN
            || ' AS stats WHERE false';
   END IF;
   RETURN pg_catalog.array_to_string(parts, ' UNION ALL ');
-END $$;-- analytics 0.4 -> 0.5: kept plans of the rollup queries; the refreshed
--- events of one project bounded to 5 minutes
+END $$;
 
 -- runs q with the parameters $1.. (given one by one) as a statement kept per
 -- query text, and returns its rows: with generic, through one plan made once
@@ -840,8 +842,6 @@ SELECT CASE WHEN @extschema@._count_element(s) IS NULL
             ELSE 'sum(x.stats) > 0' END
 $$;
 
--- the rows (t, v, stats) of a stats metric, as in 0.4; for a count metric,
--- stats is its element of the statistics (negated in the ranges taken out)
 -- the statistics expression stats negated: every element, or the one count
 CREATE OR REPLACE FUNCTION @extschema@._negated(stats text, k integer)
 RETURNS text

@@ -112,7 +112,7 @@ BEGIN
     RETURN;
   END IF;
   EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', rel);
-  -- exactly these policies: any other one (the 0.5 CASE policy, or a
+  -- exactly these policies: any other one (an earlier version's policy, or a
   -- permissive policy someone added) is dropped
   IF NOT @extschema@._has_tenant_policies(rel) THEN
     FOR g IN SELECT p.polname FROM pg_catalog.pg_policy p WHERE p.polrelid = rel LOOP
@@ -149,7 +149,7 @@ REVOKE ALL ON FUNCTION @extschema@._secure_table(regclass, regclass) FROM PUBLIC
 
 --
 -- the table privileges grant_project gives (and revoke_project takes back
--- with a role's last project), as in 0.2, on every member of analytics.events'
+-- with a role's last project), on every member of analytics.events'
 -- partition tree wherever it lives; and grant_project never grants on a
 -- table that is not secured: it secures every member of the tree (as the
 -- trigger does) and every other table with a project_id column (row-level
@@ -292,11 +292,7 @@ AS 'MODULE_PATHNAME', 'analytics_admin_call'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION @extschema@.revoke_project(name, text) IS
-    'takes a project back from a role (with its last project, its table privileges); false when it did not have it. Administrators only';-- analytics 0.5 -> 0.6: hardening against hostile tenants, anonymous players
--- and routine operations (see the README: Tenancy, Ingesting, Retention and
--- maintenance, Operations).
-
--- Each section below belongs to one concern; keep additions inside it.
+    'takes a project back from a role (with its last project, its table privileges); false when it did not have it. Administrators only';
 
 --
 -- The role analytics_admin: its members pass the policy admin_rows for
