@@ -1,4 +1,4 @@
--- analytics: api
+-- analytics: the JSON API, api_* and the REST router
 
 --
 -- JSON API (README: "Querying: the JSON API"): bodies an API server returns as they are

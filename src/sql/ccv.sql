@@ -1,4 +1,4 @@
--- analytics: ccv
+-- analytics: concurrent viewers, the aggregates ccv and _ccv_series (src/ccv.c)
 
 -- analytics.ccv(started_at, ended_at, watcher, period_from, period_to):
 -- {peak, average} concurrent distinct watchers over [period_from, period_to)

@@ -1,4 +1,4 @@
--- analytics: ingest
+-- analytics: ingest, player pings and imported events (README: Ingesting)
 
 --
 -- Ingest (src/ingest.c, src/ping.c, src/continent.c)

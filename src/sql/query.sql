@@ -1,4 +1,4 @@
--- analytics: query
+-- analytics: the SQL query API, metric, breakdown, timeseries and their helpers
 
 --
 -- Query API (README: "Querying: the SQL API"): metric, breakdown, timeseries

@@ -1,4 +1,14 @@
--- analytics: restore
+-- analytics: dump and restore (README: "Backup and restore")
+--
+-- A restore runs CREATE EXTENSION, which creates the extension's own tables
+-- empty, then the dump's own objects and rows. What pg_dump dumps of the
+-- extension's tables: schema.sql (pg_extension_config_dump). The BRIN index
+-- on emitted_at belongs to each partition, not to the parent (a partitioned
+-- index made every ATTACH PARTITION of a restore build the partition's
+-- index, and the dump's own CREATE INDEX of it then failed): schema.sql
+-- gives events_default its own, maintenance one to each partition it
+-- creates, the event trigger _events_brin (maintenance.sql) one to each
+-- partition made by hand.
 
 -- Whether this session is restoring a dump: pg_dump's scripts and
 -- pg_restore run with row_security = off (so that no row of a table with
@@ -29,15 +39,15 @@ REVOKE ALL ON FUNCTION @extschema@._secrets_replace() FROM PUBLIC;
 CREATE TRIGGER secrets_replace BEFORE INSERT ON @extschema@.secrets
     FOR EACH ROW EXECUTE FUNCTION @extschema@._secrets_replace();
 
--- 3. No maintenance on a half-restored database. A plain-format restore
---    commits statement by statement: between CREATE EXTENSION and the last
---    row, maintenance would create partitions the dump is about to create,
---    or drop and archive partitions under the default retention before the
---    dump's setting arrives. A restoring session (see _restoring) holds the
---    session-level advisory lock (6385249, 9) from CREATE EXTENSION until it
---    disconnects; maintenance skips the database while another session
---    holds it (src/maintenance.c). run_maintenance() in the session itself
---    releases it.
+-- No maintenance on a half-restored database. A plain-format restore
+-- commits statement by statement: between CREATE EXTENSION and the last
+-- row, maintenance would create partitions the dump is about to create, or
+-- drop and archive partitions under the default retention before the dump's
+-- setting arrives. A restoring session (see _restoring) holds the
+-- session-level advisory lock (6385249, 9) from CREATE EXTENSION until it
+-- disconnects; maintenance skips the database while another session holds
+-- it (src/maintenance.c). run_maintenance() in the session itself releases
+-- it.
 DO $$
 BEGIN
   IF @extschema@._restoring() THEN

@@ -1,4 +1,4 @@
--- analytics: rollups
+-- analytics: rollups, their refresh and the cover of a period (README: "Derived data: rollups")
 
 -- the hours of this transaction not yet in rollup_pending (written at commit)
 CREATE OR REPLACE FUNCTION @extschema@._rollup_own_pending()

@@ -1,4 +1,4 @@
--- analytics: stats
+-- analytics: event statistics, the aggregates every event metric reads (src/stats.c)
 
 --
 -- Metric aggregates (src/stats.c, src/ccv.c)

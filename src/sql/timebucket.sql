@@ -1,4 +1,4 @@
--- analytics: timebucket
+-- analytics: time buckets in IANA time zones (src/timebucket.c)
 
 --
 -- Time buckets (src/timebucket.c)
