@@ -6,7 +6,17 @@ OBJS         = src/analytics.o src/maintenance.o src/worker.o \
                src/ping.o src/continent.o src/ingest.o src/iso8601.o src/useragent.o src/ua_yaml.o src/ua_prefilter.o src/enrich.o src/siphash.o \
                src/geoip.o src/rollup.o src/tenancy.o src/import.o src/brinskip.o src/cover.o src/plan.o \
                src/keptquery.o src/callbound.o
-DATA         = $(wildcard src/sql/analytics--*.sql)
+# SQL: the install script of EXTVERSION and the upgrade scripts to it are
+# generated from the per-concern sources (src/sql/README.md); the released
+# scripts of earlier versions are installed as they are
+EXTVERSION   = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" analytics.control)
+SQL_SOURCES  = $(addprefix src/sql/,types.sql storage.sql schema.sql stats.sql ccv.sql timebucket.sql \
+               tenancy.sql maintenance.sql rollups.sql ingest.sql restore.sql query.sql api.sql pin.sql)
+SQL_UPDATES  = $(wildcard src/sql/updates/*--*.sql)
+DATA         = $(wildcard src/sql/released/analytics--*.sql)
+DATA_built   = build/sql/analytics--$(EXTVERSION).sql \
+               $(patsubst src/sql/updates/%.sql,build/sql/analytics--%.sql,$(SQL_UPDATES))
+EXTRA_CLEAN  = build/sql
 SHLIB_LINK  += -lmaxminddb
 
 REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan ingest enrich geoip ping_bounds worker maintenance_faults \
@@ -25,6 +35,16 @@ PG_CONFIG ?= pg_config
 PG_CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter  # PostgreSQL's own headers have unused parameters
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# --- generated SQL scripts (src/sql/assemble.pl) ---------------------------
+
+build/sql/analytics--$(EXTVERSION).sql: src/sql/assemble.pl $(SQL_SOURCES)
+	@mkdir -p build/sql
+	perl src/sql/assemble.pl install $(EXTVERSION) $(SQL_SOURCES) >$@.tmp && mv $@.tmp $@
+
+build/sql/analytics--%.sql: src/sql/updates/%.sql src/sql/assemble.pl $(SQL_SOURCES)
+	@mkdir -p build/sql
+	perl src/sql/assemble.pl update $(subst --, ,$*) $< $(SQL_SOURCES) >$@.tmp && mv $@.tmp $@
 
 # --- project commands ------------------------------------------------------
 

@@ -1550,7 +1550,7 @@ release_run_lock(void)
 /*
  * Whether another session is restoring a dump into this database: it holds
  * the restore lock from its CREATE EXTENSION until it disconnects
- * (analytics--0.5--0.6.sql).  Caller is in a transaction.
+ * (src/sql/restore.sql).  Caller is in a transaction.
  */
 bool
 analytics_restore_in_progress(void)

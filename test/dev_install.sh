@@ -9,9 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -eq 1 ] || { echo "usage: $0 NAME" >&2; exit 2; }
 name="analytics_$1"
-make -s MODULE_big="$name" "$name.so"
+make -s MODULE_big="$name" all   # the library and the generated SQL scripts (build/sql)
 install -m 755 "$name.so" "$(pg_config --pkglibdir)/"
 sed "s|\$libdir/analytics'|\$libdir/$name'|" analytics.control > "$(pg_config --sharedir)/extension/$name.control"
-for f in src/sql/analytics--*.sql; do cp "$f" "$(pg_config --sharedir)/extension/$name--${f#src/sql/analytics--}"; done
+for f in src/sql/released/analytics--*.sql build/sql/analytics--*.sql; do cp "$f" "$(pg_config --sharedir)/extension/$name--${f#*/analytics--}"; done
 rm -f "$name.so"
 echo "installed extension $name"

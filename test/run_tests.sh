@@ -33,6 +33,8 @@ fi
 
 # the dump and restore round trip (plain and custom format) on the same cluster
 if PG_BINDIR="$PG_BINDIR" ./test/dump_restore.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+# the upgrade from the last release equals a fresh install (catalogue and answers)
+if PG_BINDIR="$PG_BINDIR" ./test/upgrade.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 # the Grafana dashboard's queries, macros expanded as Grafana does, on known data
 if PG_BINDIR="$PG_BINDIR" ./test/dashboard_test.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi

@@ -942,7 +942,7 @@ END $$;
 
 -- @@ tenancy @@ (issue 7: grants, row-level security, SECURITY DEFINER)
 --
--- Tenants (SPEC 7): a role reads and writes the rows of the projects granted
+-- Tenants (README: Tenancy): a role reads and writes the rows of the projects granted
 -- to it (or to a role whose privileges it has) with grant_project; members
 -- of the role analytics_admin (created by the DBA, if at all), members of
 -- the tables' owner and superusers see everything. src/tenancy.c explains

@@ -68,7 +68,7 @@ CREATE INDEX media_tags_idx ON @extschema@.media USING gin (tags);
 
 --
 -- analytics.play_totals: plays archived from dropped partitions, so that
--- lifetime play totals survive retention (SPEC 3.3)
+-- lifetime play totals survive retention (README: Retention and maintenance)
 --
 CREATE TABLE @extschema@.play_totals (
     project_id  text NOT NULL,
@@ -393,7 +393,7 @@ COMMENT ON FUNCTION @extschema@.default_interval(timestamptz, timestamptz) IS
     'default timeseries interval: hour when to_ts - from_ts <= 2 days, else day';
 
 --
--- Query API (SPEC 2.3, 4): metric, breakdown, timeseries
+-- Query API (README: "Querying: the SQL API"): metric, breakdown, timeseries
 --
 -- All run with the caller's rights. User-supplied names (metrics,
 -- aggregations, dimensions, sort keys, filter keys) are mapped to fixed SQL
@@ -921,7 +921,7 @@ COMMENT ON FUNCTION @extschema@.timeseries(text, timestamptz, timestamptz, text,
     'one metric per time bucket of the period [from_ts, to_ts), empty buckets included';
 
 --
--- JSON API (SPEC 5): bodies an API server returns as they are
+-- JSON API (README: "Querying: the JSON API"): bodies an API server returns as they are
 --
 
 -- counts as JSON integers; NULL (empty denominator) as 0

@@ -1,0 +1,113 @@
+-- analytics: event statistics, the aggregates every event metric reads (src/stats.c)
+
+--
+-- Metric aggregates (src/stats.c, src/ccv.c)
+--
+-- analytics.event_stats(event_type, value): everything the event metrics
+-- need, in one pass, as a float8[17]:
+--   [1..10]  counts of impression, play, start, end, resume, pause, seek,
+--            watch, view, error
+--   [11..14] view events whose value is 3, 5, 10, 30
+--   [15]     sum of impression values   [16] number of non-NULL impression values
+--   [17]     sum of watch values
+-- 17 zeros for no rows. analytics.event_stats_merge sums such arrays;
+-- analytics.stats_metric turns one into a metric.
+CREATE OR REPLACE FUNCTION @extschema@.event_stats_transfn(internal, @extschema@.event_type, double precision)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'analytics_event_stats_transfn'
+LANGUAGE C STABLE PARALLEL SAFE;
+  -- maps enum values by label, read from pg_enum
+COMMENT ON FUNCTION @extschema@.event_stats_transfn(internal, @extschema@.event_type, double precision) IS
+    'transition function of analytics.event_stats';
+
+CREATE OR REPLACE FUNCTION @extschema@.event_stats_merge_transfn(internal, double precision[])
+RETURNS internal
+AS 'MODULE_PATHNAME', 'analytics_event_stats_merge_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.event_stats_merge_transfn(internal, double precision[]) IS
+    'transition function of analytics.event_stats_merge';
+
+CREATE OR REPLACE FUNCTION @extschema@.event_stats_combine(internal, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'analytics_event_stats_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.event_stats_combine(internal, internal) IS
+    'combine function of analytics.event_stats and analytics.event_stats_merge';
+
+CREATE OR REPLACE FUNCTION @extschema@.event_stats_serialize(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'analytics_event_stats_serialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.event_stats_serialize(internal) IS
+    'serialization function of analytics.event_stats and analytics.event_stats_merge';
+
+CREATE OR REPLACE FUNCTION @extschema@.event_stats_deserialize(bytea, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'analytics_event_stats_deserialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.event_stats_deserialize(bytea, internal) IS
+    'deserialization function of analytics.event_stats and analytics.event_stats_merge';
+
+CREATE OR REPLACE FUNCTION @extschema@.event_stats_final(internal)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'analytics_event_stats_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.event_stats_final(internal) IS
+    'final function of analytics.event_stats and analytics.event_stats_merge';
+
+CREATE OR REPLACE AGGREGATE @extschema@.event_stats(event_type @extschema@.event_type, value double precision) (
+    SFUNC = @extschema@.event_stats_transfn,
+    STYPE = internal,
+    SSPACE = 136,
+    FINALFUNC = @extschema@.event_stats_final,
+    COMBINEFUNC = @extschema@.event_stats_combine,
+    SERIALFUNC = @extschema@.event_stats_serialize,
+    DESERIALFUNC = @extschema@.event_stats_deserialize,
+    PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE @extschema@.event_stats(@extschema@.event_type, double precision) IS
+    'event statistics in one pass, float8[17]: counts of impression, play, start, end, resume, pause, seek, watch, view, error; views with value 3, 5, 10, 30; sum and count of impression values; sum of watch values';
+
+CREATE OR REPLACE AGGREGATE @extschema@.event_stats_merge(stats double precision[]) (
+    SFUNC = @extschema@.event_stats_merge_transfn,
+    STYPE = internal,
+    SSPACE = 136,
+    FINALFUNC = @extschema@.event_stats_final,
+    COMBINEFUNC = @extschema@.event_stats_combine,
+    SERIALFUNC = @extschema@.event_stats_serialize,
+    DESERIALFUNC = @extschema@.event_stats_deserialize,
+    PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE @extschema@.event_stats_merge(double precision[]) IS
+    'sums event statistics arrays (float8[17], as returned by analytics.event_stats) element-wise';
+
+CREATE OR REPLACE FUNCTION @extschema@.stats_metric(stats double precision[], metric text,
+                                         aggregation text DEFAULT NULL,
+                                         view_duration text DEFAULT NULL)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'analytics_stats_metric'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.stats_metric(double precision[], text, text, text) IS
+    'one metric (play, play-rate, start, end, impression, impression-time, watch-time, view) from an event statistics array; NULL for an empty denominator';
+
+-- A partial hour at an end of the period that is more than half inside it is
+-- read as its hour rows minus the raw events of the rest of the hour
+-- (event_stats_negate): at most 30 minutes of raw events per end instead of
+-- up to an hour. Every statistic is a count or a sum, so the difference is
+-- the same (counts exactly; sums up to rounding, as any other order of
+-- addition).
+CREATE OR REPLACE FUNCTION @extschema@.event_stats_negate(stats double precision[])
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'analytics_event_stats_negate'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.event_stats_negate(double precision[]) IS
+    'an event statistics array with every element negated (merged, it takes those events out again)';

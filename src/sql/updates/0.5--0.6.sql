@@ -1,0 +1,185 @@
+-- analytics 0.5 -> 0.6: what changes between the two releases, besides the
+-- definitions of functions and aggregates (DDL and data migrations only).
+-- The build (src/sql/assemble.pl) makes analytics--0.5--0.6.sql of this
+-- file, with every function and aggregate of 0.6 inserted at the line
+-- "@@ definitions @@" below and src/sql/pin.sql appended. The result must
+-- equal a fresh 0.6 install (test/upgrade.sh).
+
+-- ---- before the definitions: what they need ----
+
+-- the role analytics_admin (tenancy.sql): the policy admin_rows names it
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'analytics_admin') THEN
+    CREATE ROLE analytics_admin NOLOGIN;
+  END IF;
+END $$;
+
+-- new table (schema.sql): events an earlier version stored with emitted_at
+-- outside the accepted range, set aside below
+CREATE TABLE @extschema@.events_out_of_range (
+    LIKE @extschema@.events INCLUDING DEFAULTS,
+    set_aside_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE @extschema@.events_out_of_range IS
+    'events stored by analytics < 0.6 with emitted_at outside the accepted range, set aside by the upgrade to 0.6';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.events_out_of_range', '');
+
+-- the initial privileges of the relations and the schema as they are
+-- before the update's grants (restored at the end: see there)
+CREATE TABLE @extschema@._update_init_privs AS
+SELECT o.classoid, o.objoid, ip.objsubid, ip.initprivs
+  FROM (SELECT 'pg_catalog.pg_class'::pg_catalog.regclass AS classoid, c.oid AS objoid
+          FROM pg_catalog.pg_class c
+         WHERE c.relnamespace = '@extschema@'::regnamespace
+            OR c.oid IN (SELECT t.relid FROM pg_catalog.pg_partition_tree('@extschema@.events'::regclass) t)
+        UNION ALL
+        SELECT 'pg_catalog.pg_namespace'::pg_catalog.regclass, '@extschema@'::regnamespace::oid) o
+  LEFT JOIN pg_catalog.pg_init_privs ip
+    ON ip.classoid = o.classoid AND ip.objoid = o.objoid AND ip.privtype = 'e';
+
+-- the BRIN index on emitted_at belongs to each partition, not to the parent
+-- (a partitioned index made every ATTACH PARTITION of a restore build the
+-- partition's index, and the dump's own CREATE INDEX then failed): the
+-- partitioned index goes, each partition gets a plain BRIN index with the
+-- same method and options
+DROP INDEX IF EXISTS @extschema@.events_emitted_at_brin;
+DO $$
+DECLARE
+  p regclass;
+BEGIN
+  FOR p IN SELECT t.relid FROM pg_catalog.pg_partition_tree('@extschema@.events'::regclass) t
+            WHERE t.isleaf ORDER BY 1 LOOP
+    EXECUTE pg_catalog.format('CREATE INDEX ON %s USING brin (emitted_at) WITH (pages_per_range = 16, autosummarize = on)', p);
+  END LOOP;
+END $$;
+
+-- now dumped by pg_dump: the state of playbacks in progress, the viewer id key
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ping_sessions', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.secrets', '');
+
+-- @@ definitions @@
+
+-- ---- after the definitions: what needs them ----
+
+-- the DDL trigger of analytics.events also refuses CREATE FOREIGN TABLE
+DROP EVENT TRIGGER analytics_events_ddl;
+CREATE EVENT TRIGGER analytics_events_ddl ON ddl_command_end
+  WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE FOREIGN TABLE')
+  EXECUTE FUNCTION @extschema@._events_ddl();
+-- a BRIN index for partitions made by hand
+CREATE EVENT TRIGGER analytics_events_brin ON ddl_command_end
+  WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+  EXECUTE FUNCTION @extschema@._events_brin();
+-- a restored viewer id key replaces the one CREATE EXTENSION made
+CREATE TRIGGER secrets_replace BEFORE INSERT ON @extschema@.secrets
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._secrets_replace();
+
+-- every table secured with the 0.5 CASE policy gets the two policies of
+-- _secure_table (events, every partition, media, play_totals,
+-- ping_sessions, the rollups), and so does the new table
+DO $$
+DECLARE
+  r regclass;
+BEGIN
+  FOR r IN SELECT DISTINCT p.polrelid::regclass FROM pg_catalog.pg_policy p
+            WHERE p.polname = 'tenant_rows'
+              AND (p.polrelid IN (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relnamespace = '@extschema@'::regnamespace)
+                   OR p.polrelid IN (SELECT t.relid FROM pg_catalog.pg_partition_tree('@extschema@.events'::regclass) t))
+            ORDER BY 1 LOOP
+    PERFORM @extschema@._secure_table(r);
+  END LOOP;
+END $$;
+SELECT @extschema@._secure_table('@extschema@.events_out_of_range');
+
+-- the range of emitted_at: the CHECK constraint, NOT VALID (adding it does
+-- not scan the partitions under the lock); the rows that violate it are
+-- moved out just below, so every stored row complies (VALIDATE CONSTRAINT
+-- at leisure only sets the flag; README: Retention and maintenance)
+ALTER TABLE @extschema@.events ADD CONSTRAINT events_emitted_at_range
+    CHECK (@extschema@._check_emitted_at(emitted_at)) NOT VALID;
+
+DO $$
+DECLARE
+  lo constant timestamptz := '1970-01-01 00:00:00+00';
+  hi constant timestamptz := '10000-01-01 00:00:00+00';
+  n bigint;
+  p record;
+  stale boolean;
+BEGIN
+  WITH gone AS (
+    DELETE FROM @extschema@.events e WHERE NOT (e.emitted_at >= lo AND e.emitted_at < hi) RETURNING e.*)
+  INSERT INTO @extschema@.events_out_of_range SELECT g.*, pg_catalog.now() FROM gone g;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  IF n > 0 THEN
+    RAISE NOTICE 'analytics: % events with emitted_at outside [%, %) moved to analytics.events_out_of_range', n, lo, hi;
+  END IF;
+  -- partitions wholly outside the range (made for such rows) are empty now
+  FOR p IN SELECT x.partition FROM @extschema@.partitions() x
+            WHERE NOT x.is_default AND (x.to_ts <= lo OR x.from_ts >= hi) LOOP
+    RAISE NOTICE 'analytics: dropping partition % (outside the accepted range of emitted_at)', p.partition;
+    EXECUTE pg_catalog.format('DROP TABLE %s', p.partition);
+  END LOOP;
+  -- and their derived data; a week or 28-day block across an end of the
+  -- range is rebuilt from its days inside it by the next refresh
+  stale := EXISTS (SELECT 1 FROM @extschema@.rollup_week r WHERE r.bucket < lo OR r.bucket + interval '7 days' > hi)
+        OR EXISTS (SELECT 1 FROM @extschema@.rollup_w4 r WHERE r.bucket < lo OR r.bucket + interval '28 days' > hi);
+  DELETE FROM @extschema@.rollup_hour r WHERE NOT (r.bucket >= lo AND r.bucket < hi);
+  DELETE FROM @extschema@.rollup_day r WHERE NOT (r.bucket >= lo AND r.bucket < hi);
+  DELETE FROM @extschema@.rollup_5min r WHERE NOT (r.bucket >= lo AND r.bucket < hi);
+  DELETE FROM @extschema@.rollup_week r WHERE r.bucket + interval '7 days' <= lo OR r.bucket >= hi;
+  DELETE FROM @extschema@.rollup_w4 r WHERE r.bucket + interval '28 days' <= lo OR r.bucket >= hi;
+  DELETE FROM @extschema@.rollup_ccv c WHERE NOT (c.minute >= lo AND c.minute < hi);
+  DELETE FROM @extschema@.rollup_watch_max w WHERE NOT (w.hour >= lo AND w.hour < hi);
+  DELETE FROM @extschema@.rollup_pending r WHERE NOT (r.hour >= lo AND r.hour < hi);
+  IF stale THEN
+    INSERT INTO @extschema@.rollup_pending (project_id, hour)
+    VALUES ('default', lo), ('default', hi - interval '1 hour');
+  END IF;
+  -- a new installation (no events yet): the constraint is valid at once
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.events) THEN
+    ALTER TABLE @extschema@.events VALIDATE CONSTRAINT events_emitted_at_range;
+  END IF;
+END $$;
+
+-- No maintenance on a half-restored database (restore.sql): a restoring
+-- session holds the advisory lock (6385249, 9) from CREATE EXTENSION on
+DO $$
+BEGIN
+  IF @extschema@._restoring() THEN
+    PERFORM pg_catalog.pg_advisory_lock(6385249, 9);
+  END IF;
+END $$;
+
+-- Tenants granted a project before the update get on the new table what
+-- grant_project gives them on a fresh install (_tenant_privileges).
+DO $$
+DECLARE
+  g regrole;
+BEGIN
+  FOR g IN SELECT DISTINCT p.role FROM @extschema@.project_grants p ORDER BY 1 LOOP
+    PERFORM @extschema@._tenant_privileges(g, true);
+  END LOOP;
+END $$;
+
+-- The initial privileges. PostgreSQL records every GRANT and REVOKE an
+-- extension's script runs (CREATE EXTENSION and ALTER EXTENSION UPDATE
+-- alike) as the initial privileges of the object (pg_init_privs, privtype
+-- 'e'), and pg_dump dumps only how an object's privileges differ from them.
+-- This update grants the tenants' privileges again (above, and
+-- _secure_table copies the parent's privileges to every partition): left
+-- recorded, they would read as the extension's own privileges, pg_dump would
+-- leave the tenants' grants out and a restore would lose them, where a
+-- fresh install (whose script runs before any tenant exists) records only
+-- what the script itself grants. So the relations and the schema that
+-- existed before the update get back the initial privileges they had then
+-- (none for the partitions maintenance made, which are not members of the
+-- extension, nor for events_out_of_range, which the script grants nothing).
+DELETE FROM pg_catalog.pg_init_privs ip
+ USING (SELECT DISTINCT u.classoid, u.objoid FROM @extschema@._update_init_privs u) o
+ WHERE ip.classoid = o.classoid AND ip.objoid = o.objoid AND ip.privtype = 'e';
+INSERT INTO pg_catalog.pg_init_privs (objoid, classoid, objsubid, privtype, initprivs)
+SELECT u.objoid, u.classoid, u.objsubid, 'e', u.initprivs FROM @extschema@._update_init_privs u
+ WHERE u.initprivs IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = u.objoid
+                                            UNION ALL SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.oid = u.objoid);
+DROP TABLE @extschema@._update_init_privs;
