@@ -1422,3 +1422,78 @@ BEGIN
   END LOOP;
 END
 $pin$;
+
+-- @@ begin query layer in C (hc) @@
+-- metric, breakdown and timeseries in C (src/query.c): they validate their
+-- arguments and build their statement from a typed description of the
+-- question, with the names, element numbers, dimensions and block bounds of
+-- the catalogue (src/catalog.h), and run it through the kept statements of
+-- src/keptquery.c. The PL/pgSQL and SQL helpers that assembled the query
+-- text go; _spec, which the JSON API asks, is the catalogue's answer now.
+-- This block comes after the search_path section: the functions it
+-- (re)creates carry their SET clause themselves.
+CREATE OR REPLACE FUNCTION @extschema@.metric(metric text, aggregation text,
+                                   from_ts timestamptz DEFAULT NULL, to_ts timestamptz DEFAULT NULL,
+                                   filter_by jsonb DEFAULT NULL,
+                                   unique_viewers boolean DEFAULT false, view_duration text DEFAULT NULL,
+                                   project_id text DEFAULT NULL)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'analytics_metric'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION @extschema@.breakdown(metric text, breakdown text,
+                                      from_ts timestamptz DEFAULT NULL, to_ts timestamptz DEFAULT NULL,
+                                      filter_by jsonb DEFAULT NULL,
+                                      sort_by text DEFAULT 'metricValue', sort_order text DEFAULT 'desc',
+                                      aggregation text DEFAULT NULL,
+                                      unique_viewers boolean DEFAULT false, view_duration text DEFAULT NULL,
+                                      project_id text DEFAULT NULL)
+RETURNS TABLE (dimension_value text, metric_value double precision)
+AS 'MODULE_PATHNAME', 'analytics_breakdown'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION @extschema@.timeseries(metric text,
+                                       from_ts timestamptz DEFAULT NULL, to_ts timestamptz DEFAULT NULL,
+                                       "interval" text DEFAULT NULL, filter_by jsonb DEFAULT NULL,
+                                       sort_by text DEFAULT 'emittedAt', sort_order text DEFAULT 'asc',
+                                       time_zone text DEFAULT 'UTC',
+                                       aggregation text DEFAULT NULL,
+                                       unique_viewers boolean DEFAULT false, view_duration text DEFAULT NULL,
+                                       project_id text DEFAULT NULL)
+RETURNS TABLE (emitted_at timestamptz, metric_value double precision)
+AS 'MODULE_PATHNAME', 'analytics_timeseries'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+
+-- what a (context, metric, aggregation) asks for, from the catalogue; the
+-- errors of the query functions
+CREATE OR REPLACE FUNCTION @extschema@._spec(context text, metric text, aggregation text,
+                                  unique_viewers boolean, view_duration text)
+RETURNS @extschema@._metric_spec
+AS 'MODULE_PATHNAME', 'analytics_spec'
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+
+-- the query text builders, now in src/query.c
+DROP FUNCTION @extschema@._stats_rows(@extschema@._metric_spec, @extschema@._filter_set, text[], smallint, text,
+                                      boolean, @extschema@._cover);
+DROP FUNCTION @extschema@._merged_metric(@extschema@._metric_spec);
+DROP FUNCTION @extschema@._merged_having(@extschema@._metric_spec);
+DROP FUNCTION @extschema@._negated(text, integer);
+DROP FUNCTION @extschema@._rollup_types(@extschema@._metric_spec);
+DROP FUNCTION @extschema@._rollup_types(@extschema@._metric_spec, text);
+DROP FUNCTION @extschema@._count_element(@extschema@._metric_spec);
+DROP FUNCTION @extschema@._rollup_where(@extschema@._filter_set, text[], smallint);
+DROP FUNCTION @extschema@._rollup_dim(@extschema@._metric_spec, @extschema@._filter_set, text);
+DROP FUNCTION @extschema@._where(@extschema@._filter_set, text[]);
+DROP FUNCTION @extschema@._value_expr(@extschema@._metric_spec, boolean, text, text);
+DROP FUNCTION @extschema@._rows_expr(@extschema@._metric_spec, boolean, text, text);
+DROP FUNCTION @extschema@._ccv_series_expr(boolean, text);
+DROP FUNCTION @extschema@._filters(jsonb, boolean);
+DROP FUNCTION @extschema@._filter_strings(text, jsonb, boolean);
+DROP FUNCTION @extschema@._projects(text);
+DROP FUNCTION @extschema@._period(timestamptz, timestamptz, boolean);
+DROP TYPE @extschema@._filter_set;
+-- @@ end query layer in C (hc) @@
