@@ -1684,3 +1684,74 @@ analytics_spec(PG_FUNCTION_ARGS)
 	tupdesc = BlessTupleDesc(tupdesc);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
+
+/* ------------------------------------------------------------------------
+ * analytics._plan_cover: the cover a question reads, for SQL (tests)
+ * ------------------------------------------------------------------------
+ */
+PG_FUNCTION_INFO_V1(analytics_plan_cover);
+
+/*
+ * _plan_cover(pf timestamptz, pt timestamptz, max_level text, fine boolean,
+ *			   dim smallint, projects text[]) RETURNS analytics._cover
+ * The cover plan_cover() gives the query functions: projects is their
+ * projects (NULL: all; one element: one project).
+ */
+Datum
+analytics_plan_cover(PG_FUNCTION_ARGS)
+{
+	static const char *const level_names[] = {"hour", "day", "week", "w4"};
+	static const int levels[] = {CL_HOUR, CL_DAY, CL_WEEK, CL_W4};
+	QuerySpec	q;
+	Cover		c;
+	TupleDesc	tupdesc;
+	Datum		values[4 * CL_NLEVELS];
+	bool		nulls[4 * CL_NLEVELS];
+	char	   *level;
+	int			max_level = -1;
+	int			i;
+	HeapTuple	result;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(4))
+		PG_RETURN_NULL();
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE || tupdesc->natts != 4 * CL_NLEVELS)
+		elog(ERROR, "analytics._plan_cover: unexpected result type");
+	init_spec(&q, fcinfo, "analytics._plan_cover()");
+	level = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	for (i = 0; i < (int) lengthof(levels); i++)
+		if (strcmp(level, level_names[i]) == 0)
+			max_level = levels[i];
+	if (max_level < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid rollup level: \"%s\"", level),
+				 errhint("Valid levels are: hour, day, week, w4.")));
+	q.from = PG_GETARG_TIMESTAMPTZ(0);
+	q.to = PG_GETARG_TIMESTAMPTZ(1);
+	q.has_period = true;
+	if (!PG_ARGISNULL(5))
+	{
+		Datum	   *elems;
+		bool	   *enulls;
+		int			n;
+
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(5), TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+		if (n == 1)
+		{
+			q.has_projects = true;
+			q.project = enulls[0] ? NULL : TextDatumGetCString(elems[0]);
+		}
+	}
+	tupdesc = BlessTupleDesc(tupdesc);
+	SPI_connect();
+	plan_cover(&q, max_level, !PG_ARGISNULL(3) && PG_GETARG_BOOL(3), PG_GETARG_INT16(4), &c);
+	for (i = 0; i < 4 * CL_NLEVELS; i++)
+	{
+		values[i] = c.arrays[i];
+		nulls[i] = false;
+	}
+	/* the row in the caller's memory, before SPI's goes */
+	result = SPI_copytuple(heap_form_tuple(tupdesc, values, nulls));
+	SPI_finish();
+	PG_RETURN_DATUM(HeapTupleGetDatum(result));
+}

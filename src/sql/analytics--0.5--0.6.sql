@@ -1476,6 +1476,15 @@ AS 'MODULE_PATHNAME', 'analytics_spec'
 LANGUAGE C IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp;
 
+-- the cover of a question's period for the rollups as they are now: the
+-- one the query functions read (the tests ask it)
+CREATE OR REPLACE FUNCTION @extschema@._plan_cover(pf timestamptz, pt timestamptz, max_level text, fine boolean, dim smallint,
+                                                   projects text[])
+RETURNS @extschema@._cover
+AS 'MODULE_PATHNAME', 'analytics_plan_cover'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+
 -- the query text builders, now in src/query.c
 DROP FUNCTION @extschema@._stats_rows(@extschema@._metric_spec, @extschema@._filter_set, text[], smallint, text,
                                       boolean, @extschema@._cover);
