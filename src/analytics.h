@@ -103,4 +103,15 @@ extern void analytics_check_project(const char *project);
 extern void analytics_lookup_internal(FmgrInfo *finfo, MemoryContext cxt, const char *name,
 									  int nargs, const Oid *argtypes);
 
+/* keptquery.c: runs sql through its kept statement (caller connected to SPI) */
+#include "tcop/dest.h"
+extern uint64 analytics_kept_run(const char *sql, int nargs, const Oid *types, const Datum *values,
+								 const bool *nulls, bool generic, DestReceiver *dest);
+
+/* callbound.c: the bound of one call (analytics.max_call_time) */
+extern bool analytics_call_begin_internal(void);
+extern void analytics_call_end_internal(bool owner, const char *fname);
+/* in PG_CATCH of a call: disarms, raises the bound's error or re-throws */
+extern void analytics_call_catch(bool owner, const char *fname) pg_attribute_noreturn();
+
 #endif							/* ANALYTICS_H */

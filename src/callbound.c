@@ -96,11 +96,11 @@ call_raise(const char *fname)
 			 errhint("Ask for a shorter period or fewer buckets, or raise analytics.max_call_time (0 turns the bound off).")));
 }
 
-Datum
-analytics_call_begin(PG_FUNCTION_ARGS)
+bool
+analytics_call_begin_internal(void)
 {
 	if (call_armed || analytics_max_call_time <= 0)
-		PG_RETURN_BOOL(false);
+		return false;
 	if (call_timeout_id == MAX_TIMEOUTS)
 	{
 		call_timeout_id = RegisterTimeout(USER_TIMEOUT, call_timeout_handler);
@@ -111,7 +111,27 @@ analytics_call_begin(PG_FUNCTION_ARGS)
 	call_armed = true;
 	call_armed_subid = GetCurrentSubTransactionId();
 	enable_timeout_after(call_timeout_id, analytics_max_call_time);
-	PG_RETURN_BOOL(true);
+	return true;
+}
+
+Datum
+analytics_call_begin(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(analytics_call_begin_internal());
+}
+
+void
+analytics_call_end_internal(bool owner, const char *fname)
+{
+	if (!owner)
+		return;
+	call_disarm();
+	if (call_fired)
+	{
+		/* it fired after the last interrupt check: the cancel is ours */
+		QueryCancelPending = false;
+		call_raise(fname);
+	}
 }
 
 Datum
@@ -120,16 +140,27 @@ analytics_call_end(PG_FUNCTION_ARGS)
 	bool		owner = !PG_ARGISNULL(0) && PG_GETARG_BOOL(0);
 	char	   *fname = PG_ARGISNULL(1) ? "call" : text_to_cstring(PG_GETARG_TEXT_PP(1));
 
-	if (!owner)
-		PG_RETURN_VOID();
-	call_disarm();
-	if (call_fired)
+	analytics_call_end_internal(owner, fname);
+	PG_RETURN_VOID();
+}
+
+/*
+ * In the PG_CATCH of a call of C (query.c), as the exception block of the
+ * PL/pgSQL callers does: the timer of its owner is disarmed, and a cancel
+ * that came from the timer becomes the bound's error; any other error goes
+ * on as it is.
+ */
+void
+analytics_call_catch(bool owner, const char *fname)
+{
+	if (owner)
+		call_disarm();
+	if (call_fired && geterrcode() == ERRCODE_QUERY_CANCELED)
 	{
-		/* it fired after the last interrupt check: the cancel is ours */
-		QueryCancelPending = false;
+		FlushErrorState();
 		call_raise(fname);
 	}
-	PG_RETURN_VOID();
+	PG_RE_THROW();
 }
 
 Datum

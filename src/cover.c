@@ -14,10 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define USECS_PER_MINUTE	INT64_C(60000000)
-#define USECS_PER_HOUR		(60 * USECS_PER_MINUTE)
-#define USECS_PER_DAY		(24 * USECS_PER_HOUR)
-#define MONDAY_OFFSET		(2 * USECS_PER_DAY)	/* 2000-01-03 */
+#include "catalog.h"
+
+/* block sizes and origins: the catalogue's (catalog.h) */
+#define USECS_PER_MINUTE	CAT_USECS_PER_MINUTE
+#define MONDAY_OFFSET		CAT_WEEK_ORIGIN
 
 typedef struct List
 {
@@ -41,15 +42,15 @@ cover_size(int level)
 	switch (level)
 	{
 		case CL_5MIN:
-			return 5 * USECS_PER_MINUTE;
+			return CAT_5MIN_SIZE;
 		case CL_HOUR:
-			return USECS_PER_HOUR;
+			return CAT_USECS_PER_HOUR;
 		case CL_DAY:
-			return USECS_PER_DAY;
+			return CAT_USECS_PER_DAY;
 		case CL_WEEK:
-			return 7 * USECS_PER_DAY;
+			return CAT_WEEK_SIZE;
 		case CL_W4:
-			return 28 * USECS_PER_DAY;
+			return CAT_W4_SIZE;
 		default:
 			return 1;
 	}
@@ -89,7 +90,7 @@ cover_default_weights(int dim, double weight[CL_NLEVELS])
 	static const double media[CL_NLEVELS] = {0.5, 1, 1, 6, 11, 13};
 	static const double country[CL_NLEVELS] = {0.5, 1, 1, 2, 2.1, 2.2};
 	static const double other[CL_NLEVELS] = {0.5, 1, 1, 1.3, 1.4, 1.5};
-	const double *w = dim == 0 ? whole : dim == 1 ? media : dim == 4 ? country : other;
+	const double *w = dim == CAT_DIM_PROJECT ? whole : dim == CAT_DIM_MEDIA ? media : dim == CAT_DIM_COUNTRY ? country : other;
 
 	memcpy(weight, w, sizeof(double) * CL_NLEVELS);
 }

@@ -53,6 +53,8 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
+#include "analytics.h"
+
 PG_FUNCTION_INFO_V1(analytics_kept_query);
 
 #define KQ_MAX_PLANS 64
@@ -174,6 +176,62 @@ execute_kept(KeptPlan *entry, SPIPlanPtr plan, const SPIExecuteOptions *options)
 	return rc;
 }
 
+/*
+ * analytics_kept_run: runs sql with the parameters $1..$nargs (types,
+ * values, nulls) through its kept statement (see the top of the file),
+ * its rows sent to dest (NULL: into SPI_tuptable). The caller is connected
+ * to SPI. Returns SPI_processed; raises when the statement is no SELECT.
+ */
+uint64
+analytics_kept_run(const char *sql, int nargs, const Oid *types, const Datum *values, const bool *nulls,
+				   bool generic, DestReceiver *dest)
+{
+	ParamListInfo params;
+	SPIExecuteOptions options;
+	Oid			argtypes[KQ_MAX_ARGS];
+	KeptPlan   *entry;
+	SPIPlanPtr	plan;
+	int			rc;
+	int			c;
+
+	if (nargs > KQ_MAX_ARGS)
+		ereport(ERROR,
+				(errcode(ERRCODE_TOO_MANY_ARGUMENTS),
+				 errmsg("too many query parameters: %d", nargs),
+				 errdetail("At most %d parameters are allowed.", KQ_MAX_ARGS)));
+	params = makeParamList(nargs);
+	for (c = 0; c < nargs; c++)
+	{
+		ParamExternData *prm = &params->params[c];
+
+		argtypes[c] = types[c];
+		prm->value = values[c];
+		prm->isnull = nulls[c];
+
+		/*
+		 * A value taken out of a row (a field of analytics._cover) has a short
+		 * header when it is small; a generic plan evaluates $n[i] for each row
+		 * it checks, and would copy such an array to a full header each time
+		 * (detoast). Do it once here.
+		 */
+		if (!prm->isnull && get_typlen(argtypes[c]) == -1)
+			prm->value = PointerGetDatum(PG_DETOAST_DATUM(prm->value));
+		prm->pflags = PARAM_FLAG_CONST;
+		prm->ptype = argtypes[c];
+	}
+	memset(&options, 0, sizeof(options));
+	options.params = params;
+	options.read_only = true;
+	options.dest = dest;
+	entry = kept_plan(sql, nargs, argtypes, generic, &plan);
+	rc = execute_kept(entry, plan, &options);
+	if (rc != SPI_OK_SELECT)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("query of analytics._kept_query is not a SELECT: %s", SPI_result_code_string(rc))));
+	return SPI_processed;
+}
+
 Datum
 analytics_kept_query(PG_FUNCTION_ARGS)
 {
@@ -181,11 +239,9 @@ analytics_kept_query(PG_FUNCTION_ARGS)
 	char	   *query;
 	int			nargs = PG_NARGS() - 2;
 	Oid			argtypes[KQ_MAX_ARGS];
-	ParamListInfo params;
-	SPIExecuteOptions options;
+	Datum		values[KQ_MAX_ARGS];
+	bool		nulls[KQ_MAX_ARGS];
 	DestReceiver *dest;
-	KeptPlan   *entry;
-	SPIPlanPtr	plan;
 	int			rc;
 	int			c;
 
@@ -203,30 +259,16 @@ analytics_kept_query(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("parameters must be given one by one, not as a VARIADIC array")));
 
-	params = makeParamList(nargs);
 	for (c = 0; c < nargs; c++)
 	{
-		ParamExternData *prm = &params->params[c];
-
 		argtypes[c] = get_fn_expr_argtype(fcinfo->flinfo, c + 2);
 		if (!OidIsValid(argtypes[c]) || argtypes[c] == UNKNOWNOID)
 			ereport(ERROR,
 					(errcode(ERRCODE_INDETERMINATE_DATATYPE),
 					 errmsg("could not determine the data type of parameter $%d", c + 1),
 					 errhint("Cast the argument to its type.")));
-		prm->value = PG_GETARG_DATUM(c + 2);
-		prm->isnull = PG_ARGISNULL(c + 2);
-
-		/*
-		 * A value taken out of a row (a field of analytics._cover) has a short
-		 * header when it is small; a generic plan evaluates $n[i] for each row
-		 * it checks, and would copy such an array to a full header each time
-		 * (detoast). Do it once here.
-		 */
-		if (!prm->isnull && get_typlen(argtypes[c]) == -1)
-			prm->value = PointerGetDatum(PG_DETOAST_DATUM(prm->value));
-		prm->pflags = PARAM_FLAG_CONST;
-		prm->ptype = argtypes[c];
+		values[c] = PG_GETARG_DATUM(c + 2);
+		nulls[c] = PG_ARGISNULL(c + 2);
 	}
 	query = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
@@ -248,16 +290,7 @@ analytics_kept_query(PG_FUNCTION_ARGS)
 
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "analytics._kept_query: SPI_connect failed: %s", SPI_result_code_string(rc));
-	memset(&options, 0, sizeof(options));
-	options.params = params;
-	options.read_only = true;
-	options.dest = dest;
-	entry = kept_plan(query, nargs, argtypes, PG_GETARG_BOOL(1), &plan);
-	rc = execute_kept(entry, plan, &options);
-	if (rc != SPI_OK_SELECT)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("query of analytics._kept_query is not a SELECT: %s", SPI_result_code_string(rc))));
+	analytics_kept_run(query, nargs, argtypes, values, nulls, PG_GETARG_BOOL(1), dest);
 	SPI_finish();
 	dest->rDestroy(dest);
 	return (Datum) 0;

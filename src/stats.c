@@ -6,14 +6,9 @@
  *
  * Both aggregates share one transition state, a fixed array of 17 float8
  * (counts are exact up to 2^53), and therefore one combine, serialize,
- * deserialize and final function.  The result is a float8[17]:
- *
- *	 [1..10]  counts of impression, play, start, end, resume, pause, seek,
- *			  watch, view, error
- *	 [11..14] view events whose value is 3, 5, 10, 30
- *	 [15]	  sum of impression values
- *	 [16]	  number of non-NULL impression values
- *	 [17]	  sum of watch values
+ * deserialize and final function.  The result is a float8[17], laid out as
+ * the catalogue says (catalog.h: counts per event type, views per threshold,
+ * sums of impression and watch values).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -29,78 +24,34 @@
 #include "utils/syscache.h"
 
 #include "analytics.h"
-
-/* layout of the state and of the result array (0-based here) */
-#define ES_NTYPES			10	/* [0..9] counts per event type */
-#define ES_VIEW3			10	/* [10..13] views per threshold */
-#define ES_NTHRESHOLDS		4
-#define ES_IMPR_SUM			14
-#define ES_IMPR_N			15
-#define ES_WATCH_SUM		16
-#define ES_NELEMS			17
-
-/* indexes of the event types, in the order of analytics.event_type */
-#define ET_IMPRESSION	0
-#define ET_PLAY			1
-#define ET_START		2
-#define ET_END			3
-#define ET_WATCH		7
-#define ET_VIEW			8
-
-/* event type labels, indexed as the first 10 elements of the result */
-static const char *const event_type_labels[ES_NTYPES] = {
-	"impression", "play", "start", "end", "resume",
-	"pause", "seek", "watch", "view", "error"
-};
-
-/* view thresholds (seconds), indexed from ES_VIEW3, and their REST names */
-static const double view_thresholds[ES_NTHRESHOLDS] = {3, 5, 10, 30};
-static const char *const view_durations[ES_NTHRESHOLDS] = {"3s", "5s", "10s", "30s"};
-#define VIEW_DURATION_DEFAULT 1 /* "5s" */
+#include "catalog.h"
 
 /*
- * The metrics stats_metric() computes: every valid (metric, aggregation)
- * pair, the default aggregation of a metric being its row with is_default.
- * A metric whose only row has aggregation NULL takes no aggregation.
- * This table is the only list of names: error hints are built from it.
+ * The layout of the state and of the result array, the event types, the
+ * view thresholds and the metrics are the catalogue's (catalog.h); the
+ * short names below are this file's.
  */
-typedef enum MetricKind
-{
-	MK_PLAYS,
-	MK_PLAY_RATE,
-	MK_STARTS,
-	MK_ENDS,
-	MK_IMPRESSIONS,
-	MK_IMPRESSION_TIME_AVG,
-	MK_IMPRESSION_TIME_SUM,
-	MK_WATCH_TIME_SUM,
-	MK_WATCH_TIME_AVG,
-	MK_VIEWS
-} MetricKind;
-
-typedef struct MetricDef
-{
-	const char *metric;
-	const char *aggregation;	/* NULL: the metric takes no aggregation */
-	bool		is_default;
-	MetricKind	kind;
-} MetricDef;
-
-static const MetricDef metric_defs[] = {
-	{"play", "count", true, MK_PLAYS},
-	{"play", "rate", false, MK_PLAY_RATE},
-	{"play-rate", NULL, true, MK_PLAY_RATE},
-	{"start", "count", true, MK_STARTS},
-	{"end", "count", true, MK_ENDS},
-	{"impression", "count", true, MK_IMPRESSIONS},
-	{"impression-time", "average", true, MK_IMPRESSION_TIME_AVG},
-	{"impression-time", "sum", false, MK_IMPRESSION_TIME_SUM},
-	{"watch-time", "sum", true, MK_WATCH_TIME_SUM},
-	{"watch-time", "average", false, MK_WATCH_TIME_AVG},
-	{"view", "count", true, MK_VIEWS},
-};
-#define N_METRIC_DEFS lengthof(metric_defs)
-#define VIEW_METRIC "view"		/* the only metric taking view_duration */
+#define ES_NTYPES			CAT_ES_NTYPES
+#define ES_VIEW3			CAT_ES_VIEW3
+#define ES_NTHRESHOLDS		CAT_ES_NTHRESHOLDS
+#define ES_IMPR_SUM			CAT_ES_IMPR_SUM
+#define ES_IMPR_N			CAT_ES_IMPR_N
+#define ES_WATCH_SUM		CAT_ES_WATCH_SUM
+#define ES_NELEMS			CAT_ES_NELEMS
+#define ET_IMPRESSION		CAT_ET_IMPRESSION
+#define ET_PLAY				CAT_ET_PLAY
+#define ET_START			CAT_ET_START
+#define ET_END				CAT_ET_END
+#define ET_WATCH			CAT_ET_WATCH
+#define ET_VIEW				CAT_ET_VIEW
+#define event_type_labels	catalog_event_types
+#define view_thresholds		catalog_view_thresholds
+#define view_durations		catalog_view_durations
+#define VIEW_DURATION_DEFAULT CAT_VIEW_DURATION_DEFAULT
+#define VIEW_METRIC			CAT_VIEW_METRIC
+/* every valid (metric, aggregation) pair: the only list of names, error hints are built from it */
+#define metric_defs			catalog_metric_defs
+#define N_METRIC_DEFS		catalog_n_metric_defs
 
 typedef struct EventStatsState
 {

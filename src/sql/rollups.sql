@@ -186,21 +186,9 @@ COMMENT ON FUNCTION @extschema@._rollup_cover(timestamptz, timestamptz, text, bo
 CREATE OR REPLACE FUNCTION @extschema@._plan_cover(pf timestamptz, pt timestamptz, max_level text, fine boolean, dim smallint,
                                                    projects text[])
 RETURNS @extschema@._cover
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-  lo timestamptz;
-  hi timestamptz;
-BEGIN
-  IF cardinality(projects) = 1 THEN
-    SELECT min(r.bucket), max(r.bucket) + interval '5 minutes' INTO lo, hi FROM @extschema@.rollup_5min r
-     WHERE r.project_id = projects[1] AND r.dim = 0;
-  ELSE
-    SELECT min(r.bucket), max(r.bucket) + interval '1 hour' INTO lo, hi FROM @extschema@.rollup_hour r WHERE r.dim = 0;
-  END IF;
-  RETURN @extschema@._rollup_cover(pf, pt, max_level, fine, dim,
-                                   @extschema@._pending_hours(pf - interval '28 days', pt + interval '28 days'),
-                                   lo, hi);
-END $$;
+AS 'MODULE_PATHNAME', 'analytics_plan_cover'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
 
 -- the minutes of raw events a cover reads: a question about one project
 -- reads the rows of its pieces through one kept plan when they are few

@@ -24,19 +24,6 @@ CREATE TYPE @extschema@._metric_spec AS (
     empty_value   double precision  -- value of an empty timeseries bucket
 );
 
--- the validated filters
-CREATE TYPE @extschema@._filter_set AS (
-    media_ids          text[],
-    media_type         text,
-    continents         text[],
-    countries          text[],
-    device_types       text[],
-    operating_systems  text[],
-    browsers           text[],
-    referrers          text[],
-    tag                text
-);
-
 -- which rollup rows and raw events make up a period: per level, the ranges
 -- read as they are and the ranges taken out again (blocks that stick out
 -- of the period, minus their parts outside it); built by _rollup_cover (C,

@@ -58,6 +58,28 @@ END $$;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ping_sessions', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.secrets', '');
 
+-- the query text builders of metric, breakdown and timeseries: the query
+-- layer is C now (src/query.c, src/catalog.h), and so is the type of the
+-- validated filters
+DROP FUNCTION @extschema@._stats_rows(@extschema@._metric_spec, @extschema@._filter_set, text[], smallint, text,
+                                      boolean, @extschema@._cover);
+DROP FUNCTION @extschema@._merged_metric(@extschema@._metric_spec);
+DROP FUNCTION @extschema@._merged_having(@extschema@._metric_spec);
+DROP FUNCTION @extschema@._negated(text, integer);
+DROP FUNCTION @extschema@._rollup_types(@extschema@._metric_spec);
+DROP FUNCTION @extschema@._rollup_types(@extschema@._metric_spec, text);
+DROP FUNCTION @extschema@._count_element(@extschema@._metric_spec);
+DROP FUNCTION @extschema@._rollup_where(@extschema@._filter_set, text[], smallint);
+DROP FUNCTION @extschema@._rollup_dim(@extschema@._metric_spec, @extschema@._filter_set, text);
+DROP FUNCTION @extschema@._where(@extschema@._filter_set, text[]);
+DROP FUNCTION @extschema@._value_expr(@extschema@._metric_spec, boolean, text, text);
+DROP FUNCTION @extschema@._rows_expr(@extschema@._metric_spec, boolean, text, text);
+DROP FUNCTION @extschema@._filters(jsonb, boolean);
+DROP FUNCTION @extschema@._filter_strings(text, jsonb, boolean);
+DROP FUNCTION @extschema@._projects(text);
+DROP FUNCTION @extschema@._period(timestamptz, timestamptz, boolean);
+DROP TYPE @extschema@._filter_set;
+
 -- @@ definitions @@
 
 -- ---- after the definitions: what needs them ----

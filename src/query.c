@@ -1,0 +1,1757 @@
+/*-------------------------------------------------------------------------
+ * query.c
+ *		The query layer in C: analytics.metric, analytics.breakdown and
+ *		analytics.timeseries (README, "Querying: the SQL API"), and
+ *		analytics._catalog(), the catalogue's facts for SQL.
+ *
+ * Each function validates its arguments into a QuerySpec (query.h), with
+ * the errors of the API (SQLSTATE 22023, the REST parameter in
+ * COLUMN_NAME, a hint listing the valid values, all built from the
+ * catalogue, catalog.h), then chooses how to answer:
+ *
+ *  - from the rollups: a stats metric whose filters and breakdown one
+ *    rollup dimension can serve. The period is cut into signed pieces
+ *    (cover.c) read from the rollup tables and from raw events; the
+ *    statement (a UNION ALL of the pieces, merged) goes through the kept
+ *    statements of keptquery.c, run with the planner settings of a query
+ *    over rollup pieces (no parallel workers, index scans);
+ *  - concurrent viewers of one project, all media or one live stream: the
+ *    per-minute rows (_ccv_from_rollups, _ccv_series_from_rollups);
+ *  - else raw events, one statement planned for its values.
+ *
+ * Statements are built from fixed fragments only: the extension's schema,
+ * the catalogue's columns and element numbers, and parameters ($n, numbered
+ * as QueryParam says) for every value. The functions run with the caller's
+ * rights (row-level security applies) and with the search_path pinned by
+ * their SET clause; analytics.max_call_time bounds each call (callbound.c).
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "executor/tstoreReceiver.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "analytics.h"
+#include "cover.h"
+#include "query.h"
+
+PG_FUNCTION_INFO_V1(analytics_metric);
+PG_FUNCTION_INFO_V1(analytics_breakdown);
+PG_FUNCTION_INFO_V1(analytics_timeseries);
+
+extern Datum analytics_default_interval(PG_FUNCTION_ARGS);
+
+/* the rollup tables of the cover levels CL_5MIN .. CL_W4 */
+static const char *const level_tables[CL_NLEVELS] = {
+	NULL, "rollup_5min", "rollup_hour", "rollup_day", "rollup_week", "rollup_w4"
+};
+
+/* ------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------
+ */
+
+/* an invalid argument: 22023, the REST parameter name in COLUMN_NAME */
+static void
+invalid(const char *rest_name, const char *message, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg_internal("%s", message),
+			 errhint("%s", hint),
+			 err_generic_string(PG_DIAG_COLUMN_NAME, rest_name)));
+}
+
+/* "a, b, c" of a NULL-terminated list */
+static char *
+joined(const char *const *list)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (; *list; list++)
+		appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", *list);
+	return buf.data;
+}
+
+/* "play: count, rate, total; start: count; ..." */
+static char *
+endpoint_pairs_hint(void)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "Valid metric/aggregation pairs are: ");
+	for (i = 0; i < catalog_n_endpoint_pairs; i++)
+	{
+		const EndpointPair *p = &catalog_endpoint_pairs[i];
+
+		if (i == 0 || strcmp(catalog_endpoint_pairs[i - 1].metric, p->metric) != 0)
+			appendStringInfo(&buf, "%s%s: %s", i > 0 ? "; " : "", p->metric, p->aggregation);
+		else
+			appendStringInfo(&buf, ", %s", p->aggregation);
+	}
+	appendStringInfoChar(&buf, '.');
+	return buf.data;
+}
+
+/* "Valid metrics are: play, play-rate, ..." of breakdown or timeseries */
+static char *
+series_metrics_hint(QueryContext context)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "Valid metrics are: ");
+	for (i = 0; i < catalog_n_query_metrics; i++)
+	{
+		const QueryMetric *m = &catalog_query_metrics[i];
+
+		if (m->series && (!m->breakdown_only || context == QC_BREAKDOWN))
+			appendStringInfo(&buf, "%s%s", i > 0 ? ", " : "", m->name);
+	}
+	appendStringInfoChar(&buf, '.');
+	return buf.data;
+}
+
+/* the metrics taking an aggregation (average or sum), and their defaults */
+static char *
+series_aggregation_hint(void)
+{
+	StringInfoData names;
+	StringInfoData defaults;
+	int			i;
+	int			n = 0;
+
+	initStringInfo(&names);
+	initStringInfo(&defaults);
+	for (i = 0; i < catalog_n_metric_defs; i++)
+	{
+		const MetricDef *d = &catalog_metric_defs[i];
+
+		if (!d->is_default || d->aggregation == NULL || strcmp(d->aggregation, "count") == 0)
+			continue;
+		appendStringInfo(&names, "%s%s", n > 0 ? " and " : "", d->metric);
+		appendStringInfo(&defaults, "%s%s %s", n > 0 ? ", " : "", d->metric, d->aggregation);
+		n++;
+	}
+	return psprintf("Only %s take an aggregation: average or sum (defaults: %s).", names.data, defaults.data);
+}
+
+/* does a breakdown/timeseries metric take aggregation a (average, sum)? */
+static bool
+series_takes_aggregation(const char *m, const char *a)
+{
+	const MetricDef *dflt = catalog_metric_def(m, NULL);
+
+	return dflt != NULL && dflt->aggregation != NULL && strcmp(dflt->aggregation, "count") != 0 &&
+		catalog_metric_def(m, a) != NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * The metric
+ * ------------------------------------------------------------------------
+ */
+void
+query_resolve_metric(QuerySpec *q, QueryContext context, text *metric_t, text *aggregation_t,
+					 bool unique_viewers, text *view_duration_t)
+{
+	char	   *metric = metric_t ? text_to_cstring(metric_t) : NULL;
+	char	   *m = metric;
+	char	   *a = aggregation_t ? text_to_cstring(aggregation_t) : NULL;
+	char	   *vd = view_duration_t ? text_to_cstring(view_duration_t) : NULL;
+	const QueryMetric *qm;
+	int			i;
+
+	q->context = context;
+	if (m == NULL)
+		invalid("metric", "metric must not be NULL",
+				context == QC_METRICS ? endpoint_pairs_hint() : series_metrics_hint(context));
+
+	if (context == QC_METRICS)
+	{
+		const EndpointPair *pair = NULL;
+		bool		known = false;
+
+		for (i = 0; i < catalog_n_endpoint_pairs; i++)
+			if (strcmp(catalog_endpoint_pairs[i].metric, m) == 0)
+			{
+				known = true;
+				if (a != NULL && strcmp(catalog_endpoint_pairs[i].aggregation, a) == 0)
+					pair = &catalog_endpoint_pairs[i];
+			}
+		if (!known)
+			invalid("metric", psprintf("invalid metric: \"%s\"", m), endpoint_pairs_hint());
+		if (pair == NULL)
+			invalid("aggregation", psprintf("invalid aggregation \"%s\" for metric \"%s\"", a ? a : "NULL", m),
+					endpoint_pairs_hint());
+		m = (char *) pair->query_metric;
+		a = (char *) pair->stats_aggregation;
+	}
+	else
+	{
+		qm = catalog_query_metric(m);
+		if (qm == NULL || !qm->series || (qm->breakdown_only && context != QC_BREAKDOWN))
+			invalid("metric", psprintf("invalid metric: \"%s\"", m), series_metrics_hint(context));
+		if (a != NULL && !series_takes_aggregation(m, a))
+			invalid("aggregation", psprintf("invalid aggregation \"%s\" for metric \"%s\"", a, m),
+					series_aggregation_hint());
+		if (a == NULL && qm->kind == QK_STATS && series_takes_aggregation(m, catalog_metric_def(m, NULL)->aggregation))
+			a = (char *) catalog_metric_def(m, NULL)->aggregation;
+	}
+	qm = catalog_query_metric(m);
+
+	/* options that apply to some metrics only */
+	if (unique_viewers && !qm->unique_viewers)
+		invalid("unique", psprintf("unique_viewers does not apply to metric \"%s\"", metric),
+				"unique_viewers applies to the view and ccv metrics only.");
+	if (vd != NULL && strcmp(m, CAT_VIEW_METRIC) != 0)
+		invalid("viewDuration", psprintf("view_duration does not apply to metric \"%s\"", metric),
+				"view_duration applies to the view metric only.");
+
+	q->qm = qm;
+	q->kind = qm->kind;
+	q->sm_metric = m;
+	q->sm_aggregation = a;
+	q->view_duration = NULL;
+	q->threshold = -1;
+	q->unique_viewers = unique_viewers;
+	q->md = qm->kind == QK_STATS ? catalog_metric_def(m, a) : NULL;
+	if (strcmp(m, CAT_VIEW_METRIC) == 0)
+	{
+		const char *d = vd ? vd : catalog_view_durations[CAT_VIEW_DURATION_DEFAULT];
+
+		for (i = 0; i < CAT_ES_NTHRESHOLDS; i++)
+			if (strcmp(d, catalog_view_durations[i]) == 0)
+				break;
+		if (i == CAT_ES_NTHRESHOLDS)
+		{
+			StringInfoData hint;
+			int			j;
+
+			initStringInfo(&hint);
+			appendStringInfoString(&hint, "Valid view durations are: ");
+			for (j = 0; j < CAT_ES_NTHRESHOLDS; j++)
+				appendStringInfo(&hint, "%s%s", j > 0 ? ", " : "", catalog_view_durations[j]);
+			appendStringInfo(&hint, " (default %s).", catalog_view_durations[CAT_VIEW_DURATION_DEFAULT]);
+			invalid("viewDuration", psprintf("invalid view_duration: \"%s\"", vd), hint.data);
+		}
+		q->view_duration = catalog_view_durations[i];
+		q->threshold = i;
+		if (unique_viewers)
+			q->kind = QK_VIEW_UNIQUE;
+	}
+}
+
+/* the statistics element of a count metric (1-based, as in SQL), or 0 */
+static int
+count_element(const QuerySpec *q)
+{
+	if (q->kind != QK_STATS || q->sm_aggregation != NULL || q->md->count < 0)
+		return 0;
+	if (q->md->count == CAT_ES_VIEW3)
+		return CAT_ES_VIEW3 + q->threshold + 1;
+	return q->md->count + 1;
+}
+
+/* the statistics element of an event type the metric counts (1-based) */
+static int
+type_element(const QuerySpec *q, int type)
+{
+	return type == CAT_ET_VIEW ? CAT_ES_VIEW3 + q->threshold + 1 : type + 1;
+}
+
+/* the predicate on the event types of the metric's rows over events "e" */
+static void
+append_types(StringInfo buf, const QuerySpec *q)
+{
+	const int  *t = q->md->types;
+
+	if (t[1] < 0)
+		appendStringInfo(buf, "e.event_type = '%s'", catalog_event_types[t[0]]);
+	else
+		appendStringInfo(buf, "e.event_type IN ('%s', '%s')", catalog_event_types[t[0]], catalog_event_types[t[1]]);
+	if (t[0] == CAT_ET_VIEW)
+		appendStringInfo(buf, " AND e.value = $%d", P_THRESHOLD);
+}
+
+/* the groups the metric lists: with at least one event it counts */
+static void
+append_counted(StringInfo buf, const QuerySpec *q, const char *stats)
+{
+	const int  *t = q->md->types;
+
+	if (t[1] < 0)
+		appendStringInfo(buf, "%s[%d] > 0", stats, type_element(q, t[0]));
+	else
+		appendStringInfo(buf, "(%s[%d] > 0 OR %s[%d] > 0)", stats, type_element(q, t[0]), stats,
+						 type_element(q, t[1]));
+}
+
+/* ------------------------------------------------------------------------
+ * Projects, filters, period
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * The projects a question reads: its project_id argument, narrowed by the
+ * analytics.project_id setting (both must match when both are set).
+ */
+static void
+resolve_projects(QuerySpec *q, text *project_id)
+{
+	const char *p = project_id ? text_to_cstring(project_id) : NULL;
+	const char *s = GetConfigOption("analytics.project_id", true, false);
+
+	if (s != NULL && s[0] == '\0')
+		s = NULL;
+	q->has_projects = p != NULL || s != NULL;
+	if (p == NULL)
+		q->project = s ? pstrdup(s) : NULL;
+	else if (s == NULL || strcmp(s, p) == 0)
+		q->project = p;
+	else
+		q->project = NULL;		/* {NULL}: matches nothing */
+}
+
+/* jsonb_typeof of a value */
+static const char *
+json_type_name(const JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			return "null";
+		case jbvString:
+			return "string";
+		case jbvNumeric:
+			return "number";
+		case jbvBool:
+			return "boolean";
+		case jbvBinary:
+			return JsonContainerIsArray(v->val.binary.data) ? "array" : "object";
+		default:
+			return "unknown";
+	}
+}
+
+/* left(v::text, 200) */
+static char *
+json_shown(JsonbValue *v)
+{
+	Jsonb	   *j = JsonbValueToJsonb(v);
+	char	   *s = JsonbToCString(NULL, &j->root, VARSIZE(j));
+	int			len = strlen(s);
+
+	return pnstrdup(s, pg_mbcharcliplen(s, len, 200));
+}
+
+/* a filter value: a string, or a non-empty array of strings */
+static Datum
+filter_strings(const char *key, JsonbValue *v, bool allow_array, char ***out, int *nout)
+{
+	char	   *col = psprintf("filterBy.%s", key);
+	const char *hint = allow_array ? "Give a string or a non-empty array of strings." : "Give a string.";
+	Datum	   *elems;
+	int			n,
+				i;
+
+	if (v->type == jbvString)
+	{
+		*out = palloc(sizeof(char *));
+		(*out)[0] = pnstrdup(v->val.string.val, v->val.string.len);
+		*nout = 1;
+		elems = palloc(sizeof(Datum));
+		elems[0] = PointerGetDatum(cstring_to_text((*out)[0]));
+		return PointerGetDatum(construct_array(elems, 1, TEXTOID, -1, false, TYPALIGN_INT));
+	}
+	if (allow_array && v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data))
+	{
+		JsonbContainer *c = v->val.binary.data;
+
+		n = JsonContainerSize(c);
+		if (n == 0)
+			invalid(col, psprintf("invalid filter %s: empty array", key), "Give a string or a non-empty array of strings.");
+		for (i = 0; i < n; i++)
+		{
+			JsonbValue *e = getIthJsonbValueFromContainer(c, i);
+
+			if (e->type != jbvString)
+				invalid(col, psprintf("invalid filter %s: %s", key, json_shown(v)), "Every element must be a string.");
+		}
+		*out = palloc(sizeof(char *) * n);
+		elems = palloc(sizeof(Datum) * n);
+		for (i = 0; i < n; i++)
+		{
+			JsonbValue *e = getIthJsonbValueFromContainer(c, i);
+
+			(*out)[i] = pnstrdup(e->val.string.val, e->val.string.len);
+			elems[i] = PointerGetDatum(cstring_to_text((*out)[i]));
+		}
+		*nout = n;
+		return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+	}
+	invalid(col, psprintf("invalid filter %s: %s", key, json_shown(v)), hint);
+	return (Datum) 0;			/* not reached */
+}
+
+static bool
+is_country_code(const char *s)
+{
+	return s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] == '\0';
+}
+
+/* the filters; media_only: play totals (mediaId, mediaType only) */
+static void
+resolve_filters(QuerySpec *q, Jsonb *filter_by, bool media_only)
+{
+	StringInfoData keys;
+	JsonbIterator *it;
+	JsonbValue	k;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			d;
+
+	memset(q->filter, 0, sizeof(q->filter));
+	q->tag = NULL;
+	if (filter_by == NULL)
+		return;
+	if (JB_ROOT_IS_SCALAR(filter_by))
+	{
+		JsonbValue	scalar;
+
+		JsonbExtractScalar(&filter_by->root, &scalar);
+		if (scalar.type == jbvNull)
+			return;
+		v = scalar;
+	}
+	else
+	{
+		v.type = jbvBinary;
+		v.val.binary.data = &filter_by->root;
+		v.val.binary.len = VARSIZE(filter_by) - VARHDRSZ;
+	}
+	initStringInfo(&keys);
+	appendStringInfoString(&keys, "Valid filter keys are: ");
+	for (d = 0; d < CAT_NDIMS; d++)
+		if (catalog_dims[d].filter_key)
+			appendStringInfo(&keys, "%s, ", catalog_dims[d].filter_key);
+	appendStringInfo(&keys, "%s.", CAT_FILTER_TAG);
+	if (!JB_ROOT_IS_OBJECT(filter_by))
+		invalid("filterBy", psprintf("filter_by must be a JSON object, not %s", json_type_name(&v)), keys.data);
+
+	it = JsonbIteratorInit(&filter_by->root);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		char	   *key;
+		char	  **vals;
+		int			n;
+		Datum		arr;
+		bool		is_tag;
+		int			i;
+
+		if (tok != WJB_KEY)
+			continue;
+		key = pnstrdup(k.val.string.val, k.val.string.len);
+		tok = JsonbIteratorNext(&it, &v, true);
+		Assert(tok == WJB_VALUE);
+		is_tag = strcmp(key, CAT_FILTER_TAG) == 0;
+		d = is_tag ? -1 : catalog_dim_by_filter(key);
+		if (!is_tag && d < 0)
+			invalid(psprintf("filterBy.%s", key), psprintf("invalid filter key: \"%s\"", key), keys.data);
+		if (media_only && d != CAT_DIM_MEDIA && d != CAT_DIM_MEDIA_TYPE)
+			invalid(psprintf("filterBy.%s", key), psprintf("filter key \"%s\" does not apply to play totals", key),
+					"Play totals accept only the mediaId and mediaType filters.");
+		arr = filter_strings(key, &v, !is_tag && catalog_dims[d].multi, &vals, &n);
+		if (is_tag)
+		{
+			q->tag = vals[0];
+			continue;
+		}
+		switch (d)
+		{
+			case CAT_DIM_MEDIA_TYPE:
+				if (!catalog_in_list(catalog_media_types, vals[0]))
+					invalid("filterBy.mediaType", psprintf("invalid filter mediaType: \"%s\"", vals[0]),
+							psprintf("Valid media types are: %s.", joined(catalog_media_types)));
+				arr = CStringGetTextDatum(vals[0]);
+				break;
+			case CAT_DIM_CONTINENT:
+				for (i = 0; i < n; i++)
+					if (!catalog_in_list(catalog_continents, vals[i]))
+						invalid("filterBy.continent", psprintf("invalid filter continent: \"%s\"", vals[i]),
+								psprintf("Valid continents are: %s.", joined(catalog_continents)));
+				break;
+			case CAT_DIM_COUNTRY:
+				for (i = 0; i < n; i++)
+					if (!is_country_code(vals[i]))
+						invalid("filterBy.country", psprintf("invalid filter country: \"%s\"", vals[i]),
+								"Give ISO 3166-1 alpha-2 country codes in upper case, such as FR or US.");
+				break;
+			case CAT_DIM_DEVICE_TYPE:
+				for (i = 0; i < n; i++)
+					if (!catalog_in_list(catalog_device_types, vals[i]))
+						invalid("filterBy.deviceType", psprintf("invalid filter deviceType: \"%s\"", vals[i]),
+								psprintf("Valid device types are: %s.", joined(catalog_device_types)));
+				break;
+			default:
+				break;
+		}
+		q->filter[d] = true;
+		q->filter_value[d] = arr;
+	}
+}
+
+static char *
+ts_text(TimestampTz t)
+{
+	return DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(t)));
+}
+
+static TimestampTz
+ts_minus(TimestampTz t, const char *iv)
+{
+	Interval   *i = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(iv),
+														  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+
+	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval, TimestampTzGetDatum(t),
+												   IntervalPGetDatum(i)));
+}
+
+/* the period [from, to) with its defaults, checked against the retention */
+static void
+resolve_period(QuerySpec *q, bool from_null, TimestampTz from, bool to_null, TimestampTz to)
+{
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	Interval   *ret;
+	TimestampTz oldest;
+
+	q->to = to_null ? now : to;
+	q->from = from_null ? ts_minus(q->to, "1 day") : from;
+	q->has_period = true;
+	if (q->from >= q->to)
+		invalid("from", psprintf("from_ts must be before to_ts: \"%s\" is not before \"%s\"", ts_text(q->from), ts_text(q->to)),
+				"Give a period [from_ts, to_ts) with from_ts < to_ts.");
+	ret = analytics_read_retention();
+	oldest = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval, TimestampTzGetDatum(now),
+													 IntervalPGetDatum(ret)));
+	if (q->from < oldest)
+		invalid("from", psprintf("from_ts is older than the retention window: \"%s\"", ts_text(q->from)),
+				psprintf("Events are kept for %s: from_ts must not be before %s.",
+						 DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(ret))),
+						 ts_text(oldest)));
+}
+
+/* ------------------------------------------------------------------------
+ * Statement fragments
+ * ------------------------------------------------------------------------
+ */
+
+/* the filters (and the project) as predicates on events "e" */
+static void
+append_where(StringInfo buf, const QuerySpec *q)
+{
+	const char *S = q->schema;
+	int			d;
+
+	if (q->has_projects)
+		appendStringInfo(buf, " AND e.project_id = $%d[1]", P_PROJECTS);
+	for (d = 1; d < CAT_NDIMS; d++)
+	{
+		if (!q->filter[d])
+			continue;
+		if (d == CAT_DIM_MEDIA_TYPE)
+			appendStringInfo(buf, " AND e.media_type = $%d::%s.media_type", P_DIM0 + d, S);
+		else if (d == CAT_DIM_CONTINENT)
+			appendStringInfo(buf, " AND e.continent = ANY($%d::%s.continent[])", P_DIM0 + d, S);
+		else if (d == CAT_DIM_DEVICE_TYPE)
+			appendStringInfo(buf, " AND e.device_type = ANY($%d::%s.device_type[])", P_DIM0 + d, S);
+		else
+		{
+			/* the column of the dimension, without its ::text */
+			const char *col = catalog_dims[d].column;
+
+			appendStringInfo(buf, " AND %.*s = ANY($%d)", (int) strcspn(col, ":"), col, P_DIM0 + d);
+		}
+	}
+	if (q->tag)
+		appendStringInfo(buf, " AND EXISTS (SELECT 1 FROM %s.media m WHERE m.project_id = e.project_id"
+						 " AND m.media_id = e.media_id AND m.tags @> ARRAY[$%d])", S, P_TAG);
+}
+
+/* the filters as predicates on rollup rows "r" of dimension dim */
+static void
+append_rollup_where(StringInfo buf, const QuerySpec *q, int dim)
+{
+	int			d;
+
+	if (q->has_projects)
+		appendStringInfo(buf, " AND r.project_id = $%d[1]", P_PROJECTS);
+	for (d = 1; d < CAT_NDIMS; d++)
+	{
+		if (!q->filter[d])
+			continue;
+		if (d == CAT_DIM_MEDIA_TYPE)
+		{
+			if (dim == CAT_DIM_MEDIA)
+				appendStringInfo(buf, " AND r.media_type = $%d::%s.media_type", P_DIM0 + d, q->schema);
+			else
+				appendStringInfo(buf, " AND r.value = $%d", P_DIM0 + d);
+		}
+		else
+			appendStringInfo(buf, " AND r.value = ANY($%d)", P_DIM0 + d);
+	}
+	if (q->tag)
+		appendStringInfo(buf, " AND EXISTS (SELECT 1 FROM %s.media m WHERE m.project_id = r.project_id"
+						 " AND m.media_id = r.value AND m.tags @> ARRAY[$%d])", q->schema, P_TAG);
+}
+
+/* the start of a watch interval, and who watches */
+static void
+append_ccv_args(StringInfo buf, bool uv)
+{
+	appendStringInfoString(buf, uv ? "CASE WHEN e.viewer_id IS NULL THEN e.emitted_at ELSE e.emitted_at - e.value * interval '1 second' END"
+						   : "e.emitted_at - e.value * interval '1 second'");
+	appendStringInfo(buf, ", e.emitted_at, %s", uv ? "e.viewer_id" : "e.session_id");
+}
+
+/* the aggregate of the metric over the rows "e" of [$1, $2) */
+static void
+append_value(StringInfo buf, const QuerySpec *q)
+{
+	switch (q->kind)
+	{
+		case QK_STATS:
+			appendStringInfo(buf, "%s.stats_metric(%s.event_stats(e.event_type, e.value), $%d, $%d, $%d)",
+							 q->schema, q->schema, P_SM_METRIC, P_SM_AGGREGATION, P_VIEW_DURATION);
+			break;
+		case QK_VIEW_UNIQUE:
+			appendStringInfoString(buf, "count(DISTINCT e.viewer_id)::double precision");
+			break;
+		default:
+
+			/*
+			 * with unique_viewers, an interval without a viewer id is passed
+			 * with zero length: it counts nobody, but its dimension value
+			 * still shows (as 0)
+			 */
+			appendStringInfo(buf, "(%s.ccv(", q->schema);
+			append_ccv_args(buf, q->unique_viewers);
+			appendStringInfo(buf, ", $%d, $%d))[%d]", P_FROM, P_TO, q->kind == QK_CCV_AVERAGE ? 2 : 1);
+			break;
+	}
+}
+
+/* the row predicate of the metric over [$1, $2) */
+static void
+append_rows(StringInfo buf, const QuerySpec *q)
+{
+	if (q->kind == QK_CCV_PEAK || q->kind == QK_CCV_AVERAGE || q->kind == QK_CCV_LIVE)
+		/* a watch event covers at most an hour (events_watch_value_check) */
+		appendStringInfo(buf, "e.event_type = 'watch' AND e.value > 0 AND e.emitted_at > $%d AND e.emitted_at < $%d + interval '1 hour'"
+						 " AND e.emitted_at - e.value * interval '1 second' < $%d", P_FROM, P_TO, P_TO);
+	else
+	{
+		appendStringInfo(buf, "e.emitted_at >= $%d AND e.emitted_at < $%d AND ", P_FROM, P_TO);
+		append_types(buf, q);
+	}
+}
+
+/* "((col >= $lo[1] AND col < $hi[1]) OR ...)" for n ranges */
+static void
+append_ranges(StringInfo buf, const char *col, int lo, int hi, int n)
+{
+	int			i;
+
+	appendStringInfoChar(buf, '(');
+	for (i = 1; i <= n; i++)
+		appendStringInfo(buf, "%s(%s >= $%d[%d] AND %s < $%d[%d])", i > 1 ? " OR " : "", col, lo, i, col, hi, i);
+	appendStringInfoChar(buf, ')');
+}
+
+/* the pieces of a cover: per level and sign, the ranges, as parameters */
+typedef struct Cover
+{
+	int			n[CL_NLEVELS][2];	/* ranges per level, [0] added, [1] taken out */
+	Datum		arrays[4 * CL_NLEVELS];	/* from, to, taken out from, to */
+	double		raw_minutes;
+} Cover;
+
+/* the parameter of the ranges of a level and sign (+1 for their ends) */
+#define COVER_PARAM(level, neg) (P_COVER + 4 * (level) + 2 * (neg))
+
+/*
+ * The rows (t, v, stats) of the metric over the cover: for each level, the
+ * rows of the ranges read as they are, and of the ranges taken out with
+ * every statistic negated. t: the bucket of a rollup row, or
+ * time_bucket($17, emitted_at, $18) of raw rows when by_bucket; v: the
+ * dimension value (raw_dim: its column over events "e", NULL for none).
+ * For a count metric, stats is its element of the statistics.
+ */
+static void
+append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, const char *raw_dim, bool by_bucket)
+{
+	const char *S = q->schema;
+	int			k = count_element(q);
+	int			parts = 0;
+	int			level;
+	int			neg;
+	StringInfoData rw;
+	StringInfoData stats;
+
+	initStringInfo(&rw);
+	append_rollup_where(&rw, q, dim);
+	appendStringInfoString(&rw, " AND ");
+	append_counted(&rw, q, "r.stats");
+
+	for (level = CL_RAW; level < CL_NLEVELS; level++)
+		for (neg = 0; neg < 2; neg++)
+		{
+			if (c->n[level][neg] == 0)
+				continue;
+			if (parts++ > 0)
+				appendStringInfoString(buf, " UNION ALL ");
+			initStringInfo(&stats);
+			if (level == CL_RAW)
+			{
+				if (k == 0)
+					appendStringInfo(&stats, "%s.event_stats(e.event_type, e.value)", S);
+				else
+					appendStringInfo(&stats, "(%s.event_stats(e.event_type, e.value))[%d]", S, k);
+				appendStringInfoString(buf, "SELECT ");
+				if (by_bucket)
+					appendStringInfo(buf, "%s.time_bucket($%d, e.emitted_at, $%d)", S, P_BUCKET, P_TIME_ZONE);
+				else
+					appendStringInfoString(buf, "NULL::timestamptz");
+				appendStringInfo(buf, " AS t, %s AS v, ", raw_dim ? raw_dim : "NULL::text");
+			}
+			else
+			{
+				if (k == 0)
+					appendStringInfoString(&stats, "r.stats");
+				else
+					appendStringInfo(&stats, "r.stats[%d]", k);
+				appendStringInfoString(buf, "SELECT r.bucket AS t, r.value AS v, ");
+			}
+			if (!neg)
+				appendStringInfoString(buf, stats.data);
+			else if (k == 0)
+				appendStringInfo(buf, "%s.event_stats_negate(%s)", S, stats.data);
+			else
+				appendStringInfo(buf, "-%s", stats.data);
+			if (level == CL_RAW)
+			{
+				appendStringInfo(buf, " AS stats FROM %s.events e WHERE ", S);
+				append_ranges(buf, "e.emitted_at", COVER_PARAM(level, neg), COVER_PARAM(level, neg) + 1, c->n[level][neg]);
+				appendStringInfoString(buf, " AND ");
+				append_types(buf, q);
+				append_where(buf, q);
+				appendStringInfoString(buf, " GROUP BY 1, 2");
+			}
+			else
+			{
+				appendStringInfo(buf, " AS stats FROM %s.%s r WHERE r.dim = %d AND ", S, level_tables[level], dim);
+				append_ranges(buf, "r.bucket", COVER_PARAM(level, neg), COVER_PARAM(level, neg) + 1, c->n[level][neg]);
+				appendStringInfoString(buf, rw.data);
+			}
+		}
+	if (parts == 0)
+		appendStringInfo(buf, "SELECT NULL::timestamptz AS t, NULL::text AS v, NULL::double precision%s AS stats WHERE false",
+						 k == 0 ? "[]" : "");
+}
+
+/* the metric of the rows x(t, v, stats), merged */
+static void
+append_merged_metric(StringInfo buf, const QuerySpec *q)
+{
+	if (count_element(q) == 0)
+		appendStringInfo(buf, "%s.stats_metric(%s.event_stats_merge(x.stats), $%d, $%d, $%d)",
+						 q->schema, q->schema, P_SM_METRIC, P_SM_AGGREGATION, P_VIEW_DURATION);
+	else
+		appendStringInfoString(buf, "coalesce(sum(x.stats), 0)");
+}
+
+/* the condition on a group of them: with events the metric counts */
+static void
+append_merged_having(StringInfo buf, const QuerySpec *q)
+{
+	if (count_element(q) == 0)
+	{
+		char	   *merged = psprintf("(%s.event_stats_merge(x.stats))", q->schema);
+
+		append_counted(buf, q, merged);
+	}
+	else
+		appendStringInfoString(buf, "sum(x.stats) > 0");
+}
+
+/* ------------------------------------------------------------------------
+ * Rollups: the dimension, the cover
+ * ------------------------------------------------------------------------
+ */
+
+/* the rollup dimension that can answer with these filters and breakdown, or -1 */
+static int
+rollup_dim(const QuerySpec *q, int breakdown)
+{
+	bool		media_keys = q->filter[CAT_DIM_MEDIA] || q->tag != NULL;
+	bool		media_type = q->filter[CAT_DIM_MEDIA_TYPE];
+	int			other_dim = -1;
+	int			n_other = 0;
+	int			d;
+
+	if (q->kind != QK_STATS || !analytics_use_rollups)
+		return -1;
+	for (d = CAT_DIM_MEDIA_TYPE + 1; d < CAT_NDIMS; d++)
+		if (q->filter[d])
+		{
+			n_other++;
+			if (other_dim < 0)
+				other_dim = d;
+		}
+	if (breakdown < 0)
+	{
+		if (n_other == 0 && !media_keys && !media_type)
+			return CAT_DIM_PROJECT;
+		if (n_other == 0 && media_keys)
+			return CAT_DIM_MEDIA;
+		if (n_other == 0)
+			return CAT_DIM_MEDIA_TYPE;
+		if (n_other == 1 && !media_keys && !media_type)
+			return other_dim;
+		return -1;
+	}
+	if (breakdown == CAT_DIM_MEDIA)
+		return n_other == 0 ? CAT_DIM_MEDIA : -1;
+	if (breakdown == CAT_DIM_MEDIA_TYPE)
+		return n_other == 0 && !media_keys ? CAT_DIM_MEDIA_TYPE : -1;
+	if (media_keys || media_type || n_other > 1 || (n_other == 1 && other_dim != breakdown))
+		return -1;
+	return breakdown;
+}
+
+static Datum
+ts_array(const CoverPiece *p, int n, int level, int sign, bool upper)
+{
+	Datum	   *d = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+	int			i,
+				k = 0;
+
+	for (i = 0; i < n; i++)
+		if (p[i].level == level && p[i].sign == sign)
+			d[k++] = TimestampTzGetDatum(upper ? p[i].hi : p[i].lo);
+	return PointerGetDatum(construct_array(d, k, TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/*
+ * The cover of [from, to) for the rollups as they are now: the pending
+ * hours of every block that may be read, and where refreshed rows exist:
+ * for one project, to the 5 minutes (its rollup_5min rows); else to the hour.
+ */
+static void
+plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, Cover *c)
+{
+	static SPIPlanPtr plans[2];
+	int			one = q->has_projects ? 1 : 0;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	Oid			types[3] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
+	CoverInput	in;
+	CoverPiece *pieces;
+	int			npieces;
+	bool		isnull;
+	int			rc;
+	int			i;
+
+	if (plans[one] == NULL)
+	{
+		/* the pending hours of every block that may be read: 28 days around */
+		char	   *sql = one
+			? psprintf("SELECT min(r.bucket), max(r.bucket) + interval '5 minutes',"
+					   " %s._pending_hours($1 - interval '28 days', $2 + interval '28 days')"
+					   " FROM %s.rollup_5min r WHERE r.project_id = $3 AND r.dim = %d",
+					   q->schema, q->schema, CAT_DIM_PROJECT)
+			: psprintf("SELECT min(r.bucket), max(r.bucket) + interval '1 hour',"
+					   " %s._pending_hours($1 - interval '28 days', $2 + interval '28 days')"
+					   " FROM %s.rollup_hour r WHERE r.dim = %d",
+					   q->schema, q->schema, CAT_DIM_PROJECT);
+		SPIPlanPtr	p = SPI_prepare(sql, one ? 3 : 2, types);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "analytics: could not prepare the cover query: %s", SPI_result_code_string(SPI_result));
+		plans[one] = p;
+	}
+	values[0] = TimestampTzGetDatum(q->from);
+	values[1] = TimestampTzGetDatum(q->to);
+	if (one)
+	{
+		values[2] = q->project ? CStringGetTextDatum(q->project) : (Datum) 0;
+		nulls[2] = q->project == NULL;
+	}
+	{
+		char		cnulls[3] = {nulls[0] ? 'n' : ' ', nulls[1] ? 'n' : ' ', nulls[2] ? 'n' : ' '};
+
+		rc = SPI_execute_plan(plans[one], values, cnulls, true, 1);
+	}
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "analytics: the cover query failed: %s", SPI_result_code_string(rc));
+
+	memset(&in, 0, sizeof(in));
+	in.from = q->from;
+	in.to = q->to;
+	in.max_level = max_level;
+	in.fine = fine;
+	cover_default_weights(dim, in.weight);
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		Datum		lo = SPI_getbinval(tup, desc, 1, &isnull);
+		bool		lo_null = isnull;
+		Datum		hi = SPI_getbinval(tup, desc, 2, &isnull);
+		bool		hi_null = isnull;
+		Datum		pend = SPI_getbinval(tup, desc, 3, &isnull);
+
+		in.has_data = !lo_null && !hi_null;
+		if (in.has_data)
+		{
+			in.data_lo = DatumGetTimestampTz(lo);
+			in.data_hi = DatumGetTimestampTz(hi);
+		}
+		if (!isnull)
+		{
+			Datum	   *elems;
+			bool	   *enulls;
+			int			n;
+			int64_t    *ph;
+
+			deconstruct_array(DatumGetArrayTypeP(pend), TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL,
+							  TYPALIGN_DOUBLE, &elems, &enulls, &n);
+			ph = palloc(sizeof(int64_t) * (n > 0 ? n : 1));
+			for (i = 0; i < n; i++)
+				if (!enulls[i])
+					ph[in.npending++] = DatumGetTimestampTz(elems[i]);
+			in.pending = ph;
+		}
+	}
+	rc = cover_plan(&in, &pieces, &npieces);
+	if (rc == -1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	if (rc != 0)
+		elog(ERROR, "analytics: overlapping pieces in the cover");
+	memset(c, 0, sizeof(Cover));
+	PG_TRY();
+	{
+		int			level;
+
+		for (level = CL_RAW; level < CL_NLEVELS; level++)
+		{
+			c->arrays[4 * level] = ts_array(pieces, npieces, level, 1, false);
+			c->arrays[4 * level + 1] = ts_array(pieces, npieces, level, 1, true);
+			c->arrays[4 * level + 2] = ts_array(pieces, npieces, level, -1, false);
+			c->arrays[4 * level + 3] = ts_array(pieces, npieces, level, -1, true);
+		}
+		for (i = 0; i < npieces; i++)
+		{
+			c->n[pieces[i].level][pieces[i].sign < 0]++;
+			if (pieces[i].level == CL_RAW)
+				c->raw_minutes += (double) (pieces[i].hi - pieces[i].lo) / (double) USECS_PER_MINUTE;
+		}
+	}
+	PG_FINALLY();
+	{
+		free(pieces);
+	}
+	PG_END_TRY();
+}
+
+/* ------------------------------------------------------------------------
+ * Running a statement
+ * ------------------------------------------------------------------------
+ */
+
+/* the parameters $1 .. $19 (and the cover's $20 .. $43) */
+static int
+query_params(const QuerySpec *q, const Cover *c, Datum *values, bool *nulls, Oid *types, double empty_value,
+			 bool empty_null)
+{
+	int			n = c ? P_NALL : P_NBASE;
+	int			d;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		values[i] = (Datum) 0;
+		nulls[i] = true;
+		types[i] = TEXTOID;
+	}
+#define SET(p, type, value) (types[(p) - 1] = (type), values[(p) - 1] = (value), nulls[(p) - 1] = false)
+	types[P_FROM - 1] = types[P_TO - 1] = TIMESTAMPTZOID;
+	if (q->has_period)
+	{
+		SET(P_FROM, TIMESTAMPTZOID, TimestampTzGetDatum(q->from));
+		SET(P_TO, TIMESTAMPTZOID, TimestampTzGetDatum(q->to));
+	}
+	types[P_PROJECTS - 1] = TEXTARRAYOID;
+	if (q->has_projects)
+	{
+		Datum		e = q->project ? CStringGetTextDatum(q->project) : (Datum) 0;
+		bool		enull = q->project == NULL;
+		int			dims[1] = {1};
+		int			lbs[1] = {1};
+
+		SET(P_PROJECTS, TEXTARRAYOID,
+			PointerGetDatum(construct_md_array(&e, &enull, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT)));
+	}
+	for (d = 1; d < CAT_NDIMS; d++)
+	{
+		types[P_DIM0 + d - 1] = d == CAT_DIM_MEDIA_TYPE ? TEXTOID : TEXTARRAYOID;
+		if (q->filter[d])
+			SET(P_DIM0 + d, types[P_DIM0 + d - 1], q->filter_value[d]);
+	}
+	if (q->tag)
+		SET(P_TAG, TEXTOID, CStringGetTextDatum(q->tag));
+	types[P_THRESHOLD - 1] = FLOAT8OID;
+	if (q->threshold >= 0)
+		SET(P_THRESHOLD, FLOAT8OID, Float8GetDatum(catalog_view_thresholds[q->threshold]));
+	if (q->sm_metric)
+		SET(P_SM_METRIC, TEXTOID, CStringGetTextDatum(q->sm_metric));
+	if (q->sm_aggregation)
+		SET(P_SM_AGGREGATION, TEXTOID, CStringGetTextDatum(q->sm_aggregation));
+	if (q->view_duration)
+		SET(P_VIEW_DURATION, TEXTOID, CStringGetTextDatum(q->view_duration));
+	if (q->bucket)
+		SET(P_BUCKET, TEXTOID, CStringGetTextDatum(q->bucket));
+	if (q->time_zone)
+		SET(P_TIME_ZONE, TEXTOID, CStringGetTextDatum(q->time_zone));
+	types[P_EMPTY_VALUE - 1] = FLOAT8OID;
+	if (!empty_null)
+		SET(P_EMPTY_VALUE, FLOAT8OID, Float8GetDatum(empty_value));
+	if (c)
+		for (i = 0; i < 4 * CL_NLEVELS; i++)
+			SET(P_COVER + i, TIMESTAMPTZARRAYOID, c->arrays[i]);
+#undef SET
+	return n;
+}
+
+/*
+ * Runs sql, its rows sent to dest (NULL: SPI_tuptable). With a cover (a
+ * rollup statement): through its kept statement, a generic plan when the
+ * question is about one project and reads few raw minutes, with the
+ * planner settings of a query over rollup pieces. Else planned for its
+ * values (as EXECUTE ... USING).
+ */
+static void
+run(const QuerySpec *q, const char *sql, const Cover *c, DestReceiver *dest)
+{
+	Datum		values[P_NALL];
+	bool		nulls[P_NALL];
+	Oid			types[P_NALL];
+	double		empty = 0;
+	bool		empty_null = q->kind == QK_STATS && q->md->empty_null;
+	int			n = query_params(q, c, values, nulls, types, empty, empty_null);
+
+	if (c)
+	{
+		/*
+		 * No parallel workers (thousands of rows at most: they would only
+		 * add their start-up and the exchange of partial states), and index
+		 * scans (each piece is a small part of its table). Undone at the
+		 * end of the call, or by the abort of its (sub)transaction.
+		 */
+		int			nest = NewGUCNestLevel();
+		GucContext	ctx = superuser() ? PGC_SUSET : PGC_USERSET;
+
+		(void) set_config_option("max_parallel_workers_per_gather", "0", ctx, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("enable_seqscan", "off", ctx, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+		analytics_kept_run(sql, n, types, values, nulls, q->has_projects && c->raw_minutes <= 10, dest);
+		AtEOXact_GUC(true, nest);
+	}
+	else
+	{
+		ParamListInfo params = makeParamList(n);
+		SPIExecuteOptions options;
+		int			rc;
+		int			i;
+
+		for (i = 0; i < n; i++)
+		{
+			params->params[i].value = values[i];
+			params->params[i].isnull = nulls[i];
+			params->params[i].pflags = PARAM_FLAG_CONST;
+			params->params[i].ptype = types[i];
+		}
+		memset(&options, 0, sizeof(options));
+		options.params = params;
+		options.read_only = true;
+		options.dest = dest;
+		rc = SPI_execute_extended(sql, &options);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "analytics: query failed: %s", SPI_result_code_string(rc));
+	}
+}
+
+/* the first column of the one row of sql (NULL: *isnull) */
+static Datum
+run_value(const QuerySpec *q, const char *sql, const Cover *c, bool *isnull)
+{
+	run(q, sql, c, NULL);
+	if (SPI_processed == 0)
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
+}
+
+/* one value of a small statement of its own, with the given parameters */
+static Datum
+run_small(const char *sql, int n, Oid *types, Datum *values, bool *isnull)
+{
+	char		nulls[8];
+	int			rc;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		nulls[i] = ' ';
+	rc = SPI_execute_with_args(sql, n, types, values, nulls, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "analytics: query failed: %s", SPI_result_code_string(rc));
+	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
+}
+
+/* the rows of a set-returning function's result: its tuplestore */
+static DestReceiver *
+result_dest(FunctionCallInfo fcinfo)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	DestReceiver *dest;
+
+	InitMaterializedSRF(fcinfo, 0);
+	dest = CreateDestReceiver(DestTuplestore);
+	SetTuplestoreDestReceiverParams(dest, rsinfo->setResult, rsinfo->econtext->ecxt_per_query_memory, false,
+									rsinfo->setDesc,
+									gettext_noop("query returns columns that do not match the result of the function"));
+	return dest;
+}
+
+static void
+init_spec(QuerySpec *q, FunctionCallInfo fcinfo, const char *fname)
+{
+	memset(q, 0, sizeof(QuerySpec));
+	q->fname = fname;
+	q->schema = quote_identifier(get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)));
+}
+
+#define ARG_TEXT(n) (PG_ARGISNULL(n) ? NULL : PG_GETARG_TEXT_PP(n))
+#define ARG_CSTRING(n) (PG_ARGISNULL(n) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(n)))
+
+/* may the per-minute ccv rows answer: one project, one media or all, no other filter */
+static bool
+ccv_rollups_apply(const QuerySpec *q)
+{
+	int			d;
+
+	if (!q->has_projects || q->project == NULL || !analytics_use_rollups)
+		return false;
+	if (q->filter[CAT_DIM_MEDIA] && ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(q->filter_value[CAT_DIM_MEDIA])),
+												   ARR_DIMS(DatumGetArrayTypeP(q->filter_value[CAT_DIM_MEDIA]))) != 1)
+		return false;
+	for (d = CAT_DIM_MEDIA_TYPE; d < CAT_NDIMS; d++)
+		if (q->filter[d])
+			return false;
+	return q->tag == NULL;
+}
+
+/* the one media id of a ccv question, or NULL */
+static char *
+ccv_media(const QuerySpec *q)
+{
+	Datum	   *elems;
+	bool	   *enulls;
+	int			n;
+
+	if (!q->filter[CAT_DIM_MEDIA])
+		return NULL;
+	deconstruct_array(DatumGetArrayTypeP(q->filter_value[CAT_DIM_MEDIA]), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &enulls, &n);
+	return n > 0 && !enulls[0] ? TextDatumGetCString(elems[0]) : NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * analytics.metric
+ * ------------------------------------------------------------------------
+ */
+static Datum
+metric_answer(QuerySpec *q, FunctionCallInfo fcinfo, bool *isnull)
+{
+	StringInfoData sql;
+	const char *S = q->schema;
+	Cover		cover;
+	Cover	   *c = NULL;
+	Datum		result;
+	int			dim;
+
+	initStringInfo(&sql);
+	if (q->kind == QK_TOTAL)
+	{
+		appendStringInfo(&sql, "SELECT ((SELECT coalesce(sum(e.plays), 0) FROM %s.play_totals e WHERE true", S);
+		append_where(&sql, q);
+		appendStringInfo(&sql, ") + (SELECT count(*) FROM %s.events e WHERE e.event_type = 'play'", S);
+		append_where(&sql, q);
+		appendStringInfoString(&sql, "))::double precision");
+		return run_value(q, sql.data, NULL, isnull);
+	}
+	if (q->kind == QK_CCV_LIVE)
+	{
+		q->to = GetCurrentTransactionStartTimestamp();
+		q->from = ts_minus(q->to, "20 seconds");
+		q->has_period = true;
+	}
+	else
+		resolve_period(q, PG_ARGISNULL(2), PG_ARGISNULL(2) ? 0 : PG_GETARG_TIMESTAMPTZ(2),
+					   PG_ARGISNULL(3), PG_ARGISNULL(3) ? 0 : PG_GETARG_TIMESTAMPTZ(3));
+	if ((q->kind == QK_CCV_PEAK || q->kind == QK_CCV_AVERAGE) && ccv_rollups_apply(q))
+	{
+		/* one project, one media or all: the per-minute rows */
+		Oid			types[5] = {TEXTOID, TEXTOID, BOOLOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+		Datum		values[5];
+		char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+		char	   *media = ccv_media(q);
+		char	   *small = psprintf("SELECT (%s._ccv_from_rollups($1, $2, $3, $4, $5))[%d]", S,
+									 q->kind == QK_CCV_PEAK ? 1 : 2);
+		int			rc;
+
+		values[0] = CStringGetTextDatum(q->project);
+		values[1] = media ? CStringGetTextDatum(media) : (Datum) 0;
+		nulls[1] = media ? ' ' : 'n';
+		values[2] = BoolGetDatum(q->unique_viewers);
+		values[3] = TimestampTzGetDatum(q->from);
+		values[4] = TimestampTzGetDatum(q->to);
+		rc = SPI_execute_with_args(small, 5, types, values, nulls, true, 1);
+		if (rc != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "analytics: query failed: %s", SPI_result_code_string(rc));
+		return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
+	}
+	dim = rollup_dim(q, -1);
+	if (dim >= 0)
+	{
+		plan_cover(q, CL_W4, dim == CAT_DIM_PROJECT, dim, &cover);
+		c = &cover;
+		appendStringInfoString(&sql, "SELECT ");
+		append_merged_metric(&sql, q);
+		appendStringInfoString(&sql, " FROM (");
+		append_stats_rows(&sql, q, c, dim, NULL, false);
+		appendStringInfoString(&sql, ") x");
+	}
+	else
+	{
+		appendStringInfoString(&sql, "SELECT ");
+		append_value(&sql, q);
+		appendStringInfo(&sql, " FROM %s.events e WHERE ", S);
+		append_rows(&sql, q);
+		append_where(&sql, q);
+	}
+	result = run_value(q, sql.data, c, isnull);
+	if (*isnull && (q->kind == QK_CCV_PEAK || q->kind == QK_CCV_AVERAGE || q->kind == QK_CCV_LIVE))
+	{
+		*isnull = false;
+		result = Float8GetDatum(0);
+	}
+	return result;
+}
+
+/*
+ * metric(metric text, aggregation text, from_ts timestamptz, to_ts timestamptz,
+ *		  filter_by jsonb, unique_viewers boolean, view_duration text,
+ *		  project_id text) RETURNS double precision
+ */
+Datum
+analytics_metric(PG_FUNCTION_ARGS)
+{
+	QuerySpec	q;
+	Datum		result;
+	bool		isnull = false;
+	bool		owner;
+
+	init_spec(&q, fcinfo, "analytics.metric()");
+	query_resolve_metric(&q, QC_METRICS, ARG_TEXT(0), ARG_TEXT(1), !PG_ARGISNULL(5) && PG_GETARG_BOOL(5), ARG_TEXT(6));
+	resolve_projects(&q, ARG_TEXT(7));
+	resolve_filters(&q, PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4), q.kind == QK_TOTAL);
+
+	SPI_connect();
+	owner = analytics_call_begin_internal();
+	PG_TRY();
+	{
+		result = metric_answer(&q, fcinfo, &isnull);
+		analytics_call_end_internal(owner, q.fname);
+	}
+	PG_CATCH();
+	{
+		analytics_call_catch(owner, q.fname);
+	}
+	PG_END_TRY();
+	/* float8 is passed by value: nothing to copy out of SPI's memory */
+	SPI_finish();
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(result);
+}
+
+/* ------------------------------------------------------------------------
+ * analytics.breakdown
+ * ------------------------------------------------------------------------
+ */
+static void
+breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
+{
+	const char *S = q->schema;
+	char	   *breakdown = ARG_CSTRING(1);
+	char	   *sort_by = ARG_CSTRING(5);
+	char	   *sort_order = ARG_CSTRING(6);
+	StringInfoData sql;
+	StringInfoData hint;
+	const char *ord;
+	Cover		cover;
+	Cover	   *c = NULL;
+	int			bd = breakdown ? catalog_dim_by_breakdown(breakdown) : -1;
+	int			dim;
+	int			d;
+
+	if (bd < 0)
+	{
+		int			n = 0;
+
+		initStringInfo(&hint);
+		appendStringInfoString(&hint, "Valid breakdowns are: ");
+		for (d = 0; d < CAT_NDIMS; d++)
+			if (catalog_dims[d].breakdown)
+				appendStringInfo(&hint, "%s%s", n++ > 0 ? ", " : "", catalog_dims[d].breakdown);
+		appendStringInfoChar(&hint, '.');
+		invalid("breakdown", psprintf("invalid breakdown: \"%s\"", breakdown ? breakdown : "NULL"), hint.data);
+	}
+	if (q->kind == QK_TOTAL && bd != CAT_DIM_MEDIA)
+		invalid("breakdown", psprintf("invalid breakdown \"%s\" for metric \"play-total\"", breakdown),
+				psprintf("play-total is broken down by %s only.", catalog_dims[CAT_DIM_MEDIA].breakdown));
+	if (sort_by == NULL || (strcmp(sort_by, "metricValue") != 0 && strcmp(sort_by, "dimensionValue") != 0))
+		invalid("sortBy", psprintf("invalid sort_by: \"%s\"", sort_by ? sort_by : "NULL"),
+				"Valid sort keys are: metricValue, dimensionValue.");
+	if (sort_order == NULL || (strcmp(sort_order, "asc") != 0 && strcmp(sort_order, "desc") != 0))
+		invalid("sortOrder", psprintf("invalid sort_order: \"%s\"", sort_order ? sort_order : "NULL"),
+				"Valid sort orders are: asc, desc.");
+	resolve_filters(q, PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4), q->kind == QK_TOTAL);
+	if (q->kind != QK_TOTAL)
+		resolve_period(q, PG_ARGISNULL(2), PG_ARGISNULL(2) ? 0 : PG_GETARG_TIMESTAMPTZ(2),
+					   PG_ARGISNULL(3), PG_ARGISNULL(3) ? 0 : PG_GETARG_TIMESTAMPTZ(3));
+	dim = rollup_dim(q, bd);
+
+	if (strcmp(sort_by, "metricValue") == 0)
+		ord = strcmp(sort_order, "desc") == 0 ? "metric_value DESC NULLS LAST, dimension_value COLLATE \"C\""
+			: "metric_value ASC NULLS FIRST, dimension_value COLLATE \"C\"";
+	else
+		ord = strcmp(sort_order, "desc") == 0 ? "dimension_value COLLATE \"C\" DESC" : "dimension_value COLLATE \"C\"";
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT dimension_value, metric_value FROM (");
+	if (q->kind == QK_TOTAL)
+	{
+		appendStringInfo(&sql, "SELECT s.media_id AS dimension_value, sum(s.n)::double precision AS metric_value FROM ("
+						 "SELECT e.media_id, e.plays AS n FROM %s.play_totals e WHERE true", S);
+		append_where(&sql, q);
+		appendStringInfo(&sql, " UNION ALL SELECT e.media_id, count(*) FROM %s.events e WHERE e.event_type = 'play'", S);
+		append_where(&sql, q);
+		appendStringInfoString(&sql, " GROUP BY 1) s GROUP BY 1");
+	}
+	else if (dim >= 0)
+	{
+		plan_cover(q, CL_W4, false, dim, &cover);
+		c = &cover;
+		appendStringInfoString(&sql, "SELECT coalesce(x.v, 'unknown') AS dimension_value, ");
+		append_merged_metric(&sql, q);
+		appendStringInfoString(&sql, " AS metric_value FROM (");
+		append_stats_rows(&sql, q, c, dim, catalog_dims[bd].column, false);
+		appendStringInfoString(&sql, ") x GROUP BY 1 HAVING ");
+		append_merged_having(&sql, q);
+	}
+	else
+	{
+		appendStringInfo(&sql, "SELECT coalesce(%s, 'unknown') AS dimension_value, ", catalog_dims[bd].column);
+		append_value(&sql, q);
+		appendStringInfo(&sql, " AS metric_value FROM %s.events e WHERE ", S);
+		append_rows(&sql, q);
+		append_where(&sql, q);
+		appendStringInfoString(&sql, " GROUP BY 1");
+	}
+	appendStringInfo(&sql, ") r ORDER BY %s", ord);
+	run(q, sql.data, c, dest);
+}
+
+/*
+ * breakdown(metric text, breakdown text, from_ts, to_ts, filter_by jsonb,
+ *			 sort_by text, sort_order text, aggregation text,
+ *			 unique_viewers boolean, view_duration text, project_id text)
+ * RETURNS TABLE (dimension_value text, metric_value double precision)
+ */
+Datum
+analytics_breakdown(PG_FUNCTION_ARGS)
+{
+	QuerySpec	q;
+	DestReceiver *dest;
+	bool		owner;
+
+	init_spec(&q, fcinfo, "analytics.breakdown()");
+	query_resolve_metric(&q, QC_BREAKDOWN, ARG_TEXT(0), ARG_TEXT(7), !PG_ARGISNULL(8) && PG_GETARG_BOOL(8), ARG_TEXT(9));
+	resolve_projects(&q, ARG_TEXT(10));
+	dest = result_dest(fcinfo);
+
+	SPI_connect();
+	owner = analytics_call_begin_internal();
+	PG_TRY();
+	{
+		breakdown_answer(&q, fcinfo, dest);
+		analytics_call_end_internal(owner, q.fname);
+	}
+	PG_CATCH();
+	{
+		analytics_call_catch(owner, q.fname);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	dest->rDestroy(dest);
+	return (Datum) 0;
+}
+
+/* ------------------------------------------------------------------------
+ * analytics.timeseries
+ * ------------------------------------------------------------------------
+ */
+
+/* are all bucket bounds inside the period whole minutes (time_buckets)? */
+static bool
+buckets_whole_minutes(const QuerySpec *q)
+{
+	Oid			types[4] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
+	Datum		values[4];
+	bool		isnull;
+	char	   *sql = psprintf("SELECT NOT EXISTS (SELECT 1 FROM %s.time_buckets($1, $2, $3, $4) x"
+							   " WHERE x.bucket_start > $2"
+							   " AND pg_catalog.date_bin('1 minute', x.bucket_start, '%s') <> x.bucket_start)",
+							   q->schema, CAT_ORIGIN_TEXT);
+	Datum		r;
+
+	values[0] = CStringGetTextDatum(q->bucket);
+	values[1] = TimestampTzGetDatum(q->from);
+	values[2] = TimestampTzGetDatum(q->to);
+	values[3] = CStringGetTextDatum(q->time_zone);
+	r = run_small(sql, 4, types, values, &isnull);
+	return !isnull && DatumGetBool(r);
+}
+
+/*
+ * The coarsest rollup level whose rows fall into one bucket each (every
+ * bucket bound a whole UTC hour; day rows: a whole UTC day; week rows: a
+ * Monday), or -1.
+ */
+static int
+buckets_tier(const QuerySpec *q)
+{
+	Oid			types[4] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
+	Datum		values[4];
+	bool		isnull;
+	char	   *sql;
+	Datum		r;
+
+	if (strcmp(q->time_zone, "UTC") == 0)
+		/* UTC hours, days, weeks (from Monday) and months (from a day) */
+		return strcmp(q->bucket, "hour") == 0 ? CL_HOUR : strcmp(q->bucket, "week") == 0 ? CL_WEEK : CL_DAY;
+	sql = psprintf("SELECT CASE WHEN NOT bool_and(pg_catalog.date_bin('1 hour', b.t, '%s') = b.t) THEN -1"
+				   " WHEN $1 = 'hour' OR NOT bool_and(pg_catalog.date_bin('1 day', b.t, '%s') = b.t) THEN %d"
+				   " WHEN bool_and(pg_catalog.date_bin('7 days', b.t, '%s') = b.t) THEN %d"
+				   " ELSE %d END"
+				   " FROM %s.time_buckets($1, $2, $3, $4) x, LATERAL (VALUES (x.bucket_start), (x.bucket_end)) b(t)",
+				   CAT_ORIGIN_TEXT, CAT_ORIGIN_TEXT, CL_HOUR, CAT_WEEK_ORIGIN_TEXT, CL_WEEK, CL_DAY, q->schema);
+	values[0] = CStringGetTextDatum(q->bucket);
+	values[1] = TimestampTzGetDatum(q->from);
+	values[2] = TimestampTzGetDatum(q->to);
+	values[3] = CStringGetTextDatum(q->time_zone);
+	r = run_small(sql, 4, types, values, &isnull);
+	return isnull ? -1 : DatumGetInt32(r);
+}
+
+static void
+timeseries_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
+{
+	const char *S = q->schema;
+	char	   *sort_by = ARG_CSTRING(5);
+	char	   *sort_order = ARG_CSTRING(6);
+	StringInfoData sql;
+	const char *ord;
+	Cover		cover;
+	Cover	   *c = NULL;
+	bool		ccv = q->kind == QK_CCV_PEAK || q->kind == QK_CCV_AVERAGE;
+
+	if (sort_by == NULL || (strcmp(sort_by, "emittedAt") != 0 && strcmp(sort_by, "metricValue") != 0))
+		invalid("sortBy", psprintf("invalid sort_by: \"%s\"", sort_by ? sort_by : "NULL"),
+				"Valid sort keys are: emittedAt, metricValue.");
+	if (sort_order == NULL || (strcmp(sort_order, "asc") != 0 && strcmp(sort_order, "desc") != 0))
+		invalid("sortOrder", psprintf("invalid sort_order: \"%s\"", sort_order ? sort_order : "NULL"),
+				"Valid sort orders are: asc, desc.");
+	resolve_filters(q, PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4), false);
+	resolve_period(q, PG_ARGISNULL(1), PG_ARGISNULL(1) ? 0 : PG_GETARG_TIMESTAMPTZ(1),
+				   PG_ARGISNULL(2), PG_ARGISNULL(2) ? 0 : PG_GETARG_TIMESTAMPTZ(2));
+	q->bucket = PG_ARGISNULL(3)
+		? TextDatumGetCString(DirectFunctionCall2(analytics_default_interval, TimestampTzGetDatum(q->from),
+												  TimestampTzGetDatum(q->to)))
+		: ARG_CSTRING(3);
+	q->time_zone = PG_ARGISNULL(7) ? "UTC" : ARG_CSTRING(7);
+
+	if (strcmp(sort_by, "emittedAt") == 0)
+		ord = strcmp(sort_order, "desc") == 0 ? "bucket_start DESC" : "bucket_start";
+	else
+		ord = strcmp(sort_order, "desc") == 0 ? "metric_value DESC NULLS LAST, bucket_start"
+			: "metric_value ASC NULLS FIRST, bucket_start";
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT bucket_start, metric_value FROM (");
+	if (ccv && ccv_rollups_apply(q) && buckets_whole_minutes(q))
+	{
+		/* one project, one media or all, buckets of whole minutes: the per-minute rows */
+		appendStringInfo(&sql, "SELECT r.bucket_start, r.%s AS metric_value FROM %s._ccv_series_from_rollups($%d[1], $%d[1], %s, $%d, $%d, $%d, $%d) r",
+						 q->kind == QK_CCV_AVERAGE ? "average" : "peak", S, P_PROJECTS, P_DIM0 + CAT_DIM_MEDIA,
+						 q->unique_viewers ? "true" : "false", P_FROM, P_TO, P_BUCKET, P_TIME_ZONE);
+	}
+	else if (ccv)
+	{
+		/*
+		 * one sort and one sweep of the watch intervals of the whole period,
+		 * crossing the bucket bounds as it goes (_ccv_series, src/ccv.c):
+		 * each bucket, clipped to the period, gets what ccv over it gives
+		 */
+		appendStringInfo(&sql, "WITH b AS MATERIALIZED (SELECT x.bucket_start, greatest(x.bucket_start, $%d) AS pfrom,"
+						 " pg_catalog.row_number() OVER (ORDER BY x.bucket_start) AS n"
+						 " FROM %s.time_buckets($%d, $%d, $%d, $%d) x)"
+						 " SELECT b.bucket_start, coalesce(r.v[b.n * 2 - %d], 0) AS metric_value FROM b, (SELECT %s._ccv_series(",
+						 P_FROM, S, P_BUCKET, P_FROM, P_TO, P_TIME_ZONE, q->kind == QK_CCV_AVERAGE ? 0 : 1, S);
+		append_ccv_args(&sql, q->unique_viewers);
+		appendStringInfo(&sql, ", (SELECT pg_catalog.array_append(pg_catalog.array_agg(b.pfrom ORDER BY b.n), $%d) FROM b))"
+						 " AS v FROM %s.events e WHERE ", P_TO, S);
+		append_rows(&sql, q);
+		append_where(&sql, q);
+		appendStringInfoString(&sql, ") r");
+	}
+	else
+	{
+		int			dim = rollup_dim(q, -1);
+		int			tier = -1;
+
+		if (dim >= 0 && strcmp(q->bucket, "minute") != 0)
+			tier = buckets_tier(q);
+		appendStringInfo(&sql, "SELECT b.bucket_start, coalesce(v.metric_value, $%d) AS metric_value"
+						 " FROM %s.time_buckets($%d, $%d, $%d, $%d) b LEFT JOIN (",
+						 P_EMPTY_VALUE, S, P_BUCKET, P_FROM, P_TO, P_TIME_ZONE);
+		if (tier >= 0)
+		{
+			plan_cover(q, tier, dim == CAT_DIM_PROJECT, dim, &cover);
+			c = &cover;
+			appendStringInfo(&sql, "SELECT %s.time_bucket($%d, x.t, $%d) AS bucket_start, ", S, P_BUCKET, P_TIME_ZONE);
+			append_merged_metric(&sql, q);
+			appendStringInfoString(&sql, " AS metric_value FROM (");
+			append_stats_rows(&sql, q, c, dim, NULL, true);
+			appendStringInfoString(&sql, ") x GROUP BY 1 HAVING ");
+			append_merged_having(&sql, q);
+		}
+		else
+		{
+			appendStringInfo(&sql, "SELECT %s.time_bucket($%d, e.emitted_at, $%d) AS bucket_start, ", S, P_BUCKET, P_TIME_ZONE);
+			append_value(&sql, q);
+			appendStringInfo(&sql, " AS metric_value FROM %s.events e WHERE ", S);
+			append_rows(&sql, q);
+			append_where(&sql, q);
+			appendStringInfoString(&sql, " GROUP BY 1");
+		}
+		appendStringInfoString(&sql, ") v USING (bucket_start)");
+	}
+	appendStringInfo(&sql, ") r ORDER BY %s", ord);
+	run(q, sql.data, c, dest);
+}
+
+/*
+ * timeseries(metric text, from_ts, to_ts, "interval" text, filter_by jsonb,
+ *			  sort_by text, sort_order text, time_zone text, aggregation text,
+ *			  unique_viewers boolean, view_duration text, project_id text)
+ * RETURNS TABLE (emitted_at timestamptz, metric_value double precision)
+ */
+Datum
+analytics_timeseries(PG_FUNCTION_ARGS)
+{
+	QuerySpec	q;
+	DestReceiver *dest;
+	bool		owner;
+
+	init_spec(&q, fcinfo, "analytics.timeseries()");
+	query_resolve_metric(&q, QC_TIMESERIES, ARG_TEXT(0), ARG_TEXT(8), !PG_ARGISNULL(9) && PG_GETARG_BOOL(9), ARG_TEXT(10));
+	resolve_projects(&q, ARG_TEXT(11));
+	dest = result_dest(fcinfo);
+
+	SPI_connect();
+	owner = analytics_call_begin_internal();
+	PG_TRY();
+	{
+		timeseries_answer(&q, fcinfo, dest);
+		analytics_call_end_internal(owner, q.fname);
+	}
+	PG_CATCH();
+	{
+		analytics_call_catch(owner, q.fname);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	dest->rDestroy(dest);
+	return (Datum) 0;
+}
+
+/* ------------------------------------------------------------------------
+ * analytics._spec: the catalogue's answer for SQL (the JSON API)
+ * ------------------------------------------------------------------------
+ */
+PG_FUNCTION_INFO_V1(analytics_spec);
+
+/*
+ * _spec(context text, metric text, aggregation text, unique_viewers boolean,
+ *		 view_duration text) RETURNS analytics._metric_spec
+ * What a (context, metric, aggregation) asks for, with the errors of the
+ * query functions; context: metrics, breakdown, timeseries.
+ */
+Datum
+analytics_spec(PG_FUNCTION_ARGS)
+{
+	static const char *const kind_names[] = {"stats", "view_unique", "total", "ccv_peak", "ccv_average", "ccv_live"};
+	QuerySpec	q;
+	char	   *context = ARG_CSTRING(0);
+	TupleDesc	tupdesc;
+	Datum		values[8];
+	bool		nulls[8];
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE || tupdesc->natts != 8)
+		elog(ERROR, "analytics._spec: unexpected result type");
+	memset(&q, 0, sizeof(q));
+	query_resolve_metric(&q, context && strcmp(context, "metrics") == 0 ? QC_METRICS
+						 : context && strcmp(context, "breakdown") == 0 ? QC_BREAKDOWN : QC_TIMESERIES,
+						 ARG_TEXT(1), ARG_TEXT(2), !PG_ARGISNULL(3) && PG_GETARG_BOOL(3), ARG_TEXT(4));
+	memset(nulls, 0, sizeof(nulls));
+	values[0] = CStringGetTextDatum(kind_names[q.kind]);
+	if (q.kind == QK_STATS || q.kind == QK_VIEW_UNIQUE)
+	{
+		StringInfoData types;
+
+		initStringInfo(&types);
+		append_types(&types, &q);
+		values[1] = CStringGetTextDatum(types.data);
+	}
+	else
+		nulls[1] = true;
+	values[2] = CStringGetTextDatum(q.sm_metric);
+	nulls[3] = q.sm_aggregation == NULL;
+	if (q.sm_aggregation)
+		values[3] = CStringGetTextDatum(q.sm_aggregation);
+	nulls[4] = q.view_duration == NULL;
+	if (q.view_duration)
+		values[4] = CStringGetTextDatum(q.view_duration);
+	nulls[5] = q.threshold < 0;
+	if (q.threshold >= 0)
+		values[5] = Float8GetDatum(catalog_view_thresholds[q.threshold]);
+	values[6] = BoolGetDatum(q.qm->is_count);
+	nulls[7] = q.kind == QK_STATS && q.md->empty_null;
+	values[7] = Float8GetDatum(0);
+	tupdesc = BlessTupleDesc(tupdesc);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* ------------------------------------------------------------------------
+ * analytics._plan_cover: the cover a question reads, for SQL (tests)
+ * ------------------------------------------------------------------------
+ */
+PG_FUNCTION_INFO_V1(analytics_plan_cover);
+
+/*
+ * _plan_cover(pf timestamptz, pt timestamptz, max_level text, fine boolean,
+ *			   dim smallint, projects text[]) RETURNS analytics._cover
+ * The cover plan_cover() gives the query functions: projects is their
+ * projects (NULL: all; one element: one project).
+ */
+Datum
+analytics_plan_cover(PG_FUNCTION_ARGS)
+{
+	static const char *const level_names[] = {"hour", "day", "week", "w4"};
+	static const int levels[] = {CL_HOUR, CL_DAY, CL_WEEK, CL_W4};
+	QuerySpec	q;
+	Cover		c;
+	TupleDesc	tupdesc;
+	Datum		values[4 * CL_NLEVELS];
+	bool		nulls[4 * CL_NLEVELS];
+	char	   *level;
+	int			max_level = -1;
+	int			i;
+	HeapTuple	result;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(4))
+		PG_RETURN_NULL();
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE || tupdesc->natts != 4 * CL_NLEVELS)
+		elog(ERROR, "analytics._plan_cover: unexpected result type");
+	init_spec(&q, fcinfo, "analytics._plan_cover()");
+	level = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	for (i = 0; i < (int) lengthof(levels); i++)
+		if (strcmp(level, level_names[i]) == 0)
+			max_level = levels[i];
+	if (max_level < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid rollup level: \"%s\"", level),
+				 errhint("Valid levels are: hour, day, week, w4.")));
+	q.from = PG_GETARG_TIMESTAMPTZ(0);
+	q.to = PG_GETARG_TIMESTAMPTZ(1);
+	q.has_period = true;
+	if (!PG_ARGISNULL(5))
+	{
+		Datum	   *elems;
+		bool	   *enulls;
+		int			n;
+
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(5), TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+		if (n == 1)
+		{
+			q.has_projects = true;
+			q.project = enulls[0] ? NULL : TextDatumGetCString(elems[0]);
+		}
+	}
+	tupdesc = BlessTupleDesc(tupdesc);
+	SPI_connect();
+	plan_cover(&q, max_level, !PG_ARGISNULL(3) && PG_GETARG_BOOL(3), PG_GETARG_INT16(4), &c);
+	for (i = 0; i < 4 * CL_NLEVELS; i++)
+	{
+		values[i] = c.arrays[i];
+		nulls[i] = false;
+	}
+	/* the row in the caller's memory, before SPI's goes */
+	result = SPI_copytuple(heap_form_tuple(tupdesc, values, nulls));
+	SPI_finish();
+	PG_RETURN_DATUM(HeapTupleGetDatum(result));
+}

@@ -1,0 +1,87 @@
+/*-------------------------------------------------------------------------
+ * query.h
+ *		The query layer: analytics.metric, analytics.breakdown and
+ *		analytics.timeseries (src/query.c).
+ *
+ * A question is validated into a typed description (QuerySpec: the metric
+ * and its aggregation, the projects, the filters, the period, the buckets),
+ * its statement is built from fixed fragments chosen by that description
+ * (never from the caller's text: every value is a parameter), and run
+ * through the kept-plan cache (src/keptquery.c) when it reads rollups.
+ *-------------------------------------------------------------------------
+ */
+#ifndef ANALYTICS_QUERY_H
+#define ANALYTICS_QUERY_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+
+#include "catalog.h"
+
+/* which function a question is asked through: its names and error hints */
+typedef enum QueryContext
+{
+	QC_METRICS,					/* analytics.metric: (metric, aggregation) pairs */
+	QC_BREAKDOWN,
+	QC_TIMESERIES
+} QueryContext;
+
+/*
+ * The parameters every statement of the query layer is given, by number
+ * ($n): the same numbering in every statement, so a statement's text says
+ * which of them it reads. The filters of dimension d are $(P_DIM0 + d).
+ */
+typedef enum QueryParam
+{
+	P_FROM = 1,
+	P_TO,
+	P_PROJECTS,					/* text[]: one project, or {NULL}; NULL: all */
+	P_DIM0 = 3,					/* $4 .. $11: the filters of dimensions 1 .. 8 */
+	P_TAG = 12,
+	P_THRESHOLD,				/* view threshold (seconds) */
+	P_SM_METRIC,				/* stats_metric(metric, aggregation, view_duration) */
+	P_SM_AGGREGATION,
+	P_VIEW_DURATION,
+	P_BUCKET,
+	P_TIME_ZONE,
+	P_EMPTY_VALUE,				/* value of an empty bucket */
+	P_NBASE = P_EMPTY_VALUE,
+	P_COVER = 20,				/* $20 .. $43: the cover, 4 arrays per level */
+	P_NALL = P_COVER + 23
+} QueryParam;
+
+/* a validated question */
+typedef struct QuerySpec
+{
+	const char *fname;			/* "analytics.metric()", for the call bound */
+	const char *schema;			/* the extension's schema, quoted */
+	QueryContext context;
+	const QueryMetric *qm;
+	QueryKind	kind;			/* qm's, or QK_VIEW_UNIQUE */
+	const MetricDef *md;		/* QK_STATS, QK_VIEW_UNIQUE: its statistics */
+	const char *sm_metric;		/* stats_metric arguments */
+	const char *sm_aggregation;
+	const char *view_duration;
+	int			threshold;		/* view threshold index, -1: none */
+	bool		unique_viewers;
+
+	bool		has_projects;	/* false: every project */
+	const char *project;		/* NULL with has_projects: none matches */
+
+	bool		filter[CAT_NDIMS];	/* a filter on dimension d */
+	Datum		filter_value[CAT_NDIMS];	/* text[], or text (media type) */
+	const char *tag;
+
+	bool		has_period;
+	TimestampTz from;
+	TimestampTz to;
+	const char *bucket;			/* timeseries */
+	const char *time_zone;
+} QuerySpec;
+
+/* the metric spec of a (context, metric, aggregation, ...); raises 22023 */
+extern void query_resolve_metric(QuerySpec *q, QueryContext context, text *metric, text *aggregation,
+								 bool unique_viewers, text *view_duration);
+
+#endif
