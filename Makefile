@@ -5,7 +5,7 @@ OBJS         = src/analytics.o src/maintenance.o src/worker.o \
                src/stats.o src/ccv.o src/timebucket.o src/uri.o src/api.o \
                src/ping.o src/continent.o src/ingest.o src/useragent.o src/enrich.o src/siphash.o \
                src/geoip.o src/rollup.o src/tenancy.o src/brinskip.o src/cover.o src/plan.o \
-               src/keptquery.o src/callbound.o
+               src/keptquery.o src/callbound.o src/rest.o
 DATA         = $(wildcard src/sql/analytics--*.sql)
 SHLIB_LINK  += -lmaxminddb
 

@@ -1422,3 +1422,74 @@ BEGIN
   END LOOP;
 END
 $pin$;
+
+-- @@ begin api in C (he) @@
+--
+-- The JSON API in C (src/rest.c): api_request routes the URI (src/uri.c),
+-- checks the values, calls analytics.metric, breakdown and timeseries
+-- through kept plans that name them with the extension's schema, and builds
+-- the bodies and the RFC 7807 problems as jsonb; it runs the request in a
+-- subtransaction (a 400 for an invalid argument, SQLSTATE class 22 or 54;
+-- a 503 when analytics.max_call_time stopped it). They run SQL (SPI), so
+-- they are pinned like the other functions that do (this block comes after
+-- the search_path section). Their PL/pgSQL and SQL helpers go.
+CREATE OR REPLACE FUNCTION @extschema@.api_metrics(metric text, aggregation text,
+                                        from_ts timestamptz DEFAULT NULL, to_ts timestamptz DEFAULT NULL,
+                                        filter_by jsonb DEFAULT NULL,
+                                        unique_viewers boolean DEFAULT false, view_duration text DEFAULT NULL,
+                                        project_id text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'analytics_api_metrics'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.api_metrics(text, text, timestamptz, timestamptz, jsonb, boolean, text, text) IS
+    'the body of GET /data/metrics/{metric}/{aggregation}';
+
+CREATE OR REPLACE FUNCTION @extschema@.api_buckets(metric text, breakdown text,
+                                        from_ts timestamptz DEFAULT NULL, to_ts timestamptz DEFAULT NULL,
+                                        filter_by jsonb DEFAULT NULL,
+                                        sort_by text DEFAULT 'metricValue', sort_order text DEFAULT 'desc',
+                                        current_page integer DEFAULT 1, page_size integer DEFAULT 25,
+                                        unique_viewers boolean DEFAULT false, view_duration text DEFAULT NULL,
+                                        project_id text DEFAULT NULL, aggregation text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'analytics_api_buckets'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.api_buckets(text, text, timestamptz, timestamptz, jsonb, text, text, integer, integer, boolean, text, text, text) IS
+    'the body of GET /data/buckets/{metric}/{breakdown}';
+
+CREATE OR REPLACE FUNCTION @extschema@.api_timeseries(metric text,
+                                           from_ts timestamptz DEFAULT NULL, to_ts timestamptz DEFAULT NULL,
+                                           "interval" text DEFAULT NULL, filter_by jsonb DEFAULT NULL,
+                                           sort_by text DEFAULT 'emittedAt', sort_order text DEFAULT 'asc',
+                                           current_page integer DEFAULT 1, page_size integer DEFAULT 25,
+                                           unique_viewers boolean DEFAULT false, view_duration text DEFAULT NULL,
+                                           project_id text DEFAULT NULL, aggregation text DEFAULT NULL,
+                                           time_zone text DEFAULT 'UTC')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'analytics_api_timeseries'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.api_timeseries(text, timestamptz, timestamptz, text, jsonb, text, text, integer, integer, boolean, text, text, text, text) IS
+    'the body of GET /data/timeseries/{metric}';
+
+CREATE OR REPLACE FUNCTION @extschema@.api_request(uri text, project_id text DEFAULT NULL,
+                                        OUT status integer, OUT body jsonb)
+AS 'MODULE_PATHNAME', 'analytics_api_request'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.api_request(text, text) IS
+    'answers a REST call (path and query string): status 200 with the body, 400 or 404 with an RFC 7807 problem, 503 when analytics.max_call_time stopped it';
+
+DROP FUNCTION @extschema@._api_buckets(text, text, timestamptz, timestamptz, jsonb, text, text, integer, integer,
+                                       boolean, text, text, text, text, text[]);
+DROP FUNCTION @extschema@._api_timeseries(text, timestamptz, timestamptz, text, jsonb, text, text, integer, integer,
+                                          boolean, text, text, text, text, text, text[]);
+DROP FUNCTION @extschema@._paginate(jsonb, integer, integer, text, text[]);
+DROP FUNCTION @extschema@._rest_timestamp(text, text);
+DROP FUNCTION @extschema@._rest_integer(text, text);
+DROP FUNCTION @extschema@._json_number(double precision, boolean);
+DROP FUNCTION @extschema@._timeframe(timestamptz, timestamptz, text);
+DROP FUNCTION @extschema@._problem(integer, text, text);
+-- @@ end api in C (he) @@
