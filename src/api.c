@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  * api.c
  *		PostgreSQL glue of the URI router (src/uri.c, plain C):
- *		analytics._route(uri) and analytics._link(path, params, page, size).
+ *		analytics._route(uri) and analytics._link(path, params, page, size);
+ *		api_route_representable() for src/rest.c (api_request).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -15,6 +16,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
+#include "api.h"
 #include "uri.h"
 
 PG_FUNCTION_INFO_V1(analytics_route);
@@ -30,6 +32,23 @@ representable(const char *s)
 		if ((unsigned char) *s >= 0x80)
 			return false;
 	return true;
+}
+
+/* can every string of a routed request (status 200) be a database string? */
+bool
+api_route_representable(const api_route *r)
+{
+	const char *all[] = {r->path, r->metric, r->aggregation, r->breakdown, r->from, r->to,
+		r->interval, r->sort_by, r->sort_order, r->current_page, r->page_size,
+	r->unique, r->view_duration, r->time_zone, r->filter_json};
+	size_t		i;
+	bool		ok = true;
+
+	for (i = 0; i < lengthof(all); i++)
+		ok = ok && representable(all[i]);
+	for (i = 0; i < r->nparams; i++)
+		ok = ok && representable(r->params[i].key) && representable(r->params[i].value);
+	return ok;
 }
 
 static void
@@ -81,22 +100,14 @@ analytics_route(PG_FUNCTION_ARGS)
 	api_route_parse(VARDATA_ANY(uri), VARSIZE_ANY_EXHDR(uri), &r);
 
 	if (r.status == 200)
-	{
-		const char *all[] = {r.path, r.metric, r.aggregation, r.breakdown, r.from, r.to,
-			r.interval, r.sort_by, r.sort_order, r.current_page, r.page_size,
-		r.unique, r.view_duration, r.time_zone, r.filter_json};
-
-		for (i = 0; i < lengthof(all); i++)
-			ok = ok && representable(all[i]);
-		for (i = 0; i < r.nparams; i++)
-			ok = ok && representable(r.params[i].key) && representable(r.params[i].value);
-	}
+		ok = api_route_representable(&r);
 
 	initStringInfo(&buf);
 	if (!ok)
 	{
-		appendStringInfoString(&buf, "{\"status\":400,\"name\":\"uri\",\"detail\":"
-							   "\"Non-ASCII characters are not supported in this database's encoding.\"}");
+		appendStringInfoString(&buf, "{\"status\":400,\"name\":\"uri\",\"detail\":");
+		escape_json(&buf, API_ROUTE_NOT_REPRESENTABLE);
+		appendStringInfoChar(&buf, '}');
 	}
 	else
 	{

@@ -25,8 +25,8 @@
 --   * SQL-language functions get an SQL-standard body (BEGIN ATOMIC):
 --     parsed once, here, with the path of the extension script (pg_catalog
 --     first); the stored body names every function, operator and type by
---     its oid. They stay inlinable (_json_number runs per row; a SET clause
---     would stop inlining and make every call plan its body again).
+--     its oid. They stay inlinable (a SET clause would stop inlining and
+--     make every call plan its body again).
 --   * C functions that run no SQL at all (aggregate support functions,
 --     parsers, time buckets, the row-level security and table AM helpers:
 --     per-row paths) get nothing: there is nothing to resolve, and a SET

@@ -80,6 +80,19 @@ DROP FUNCTION @extschema@._projects(text);
 DROP FUNCTION @extschema@._period(timestamptz, timestamptz, boolean);
 DROP TYPE @extschema@._filter_set;
 
+-- the helpers of the JSON API: api_request, api_metrics, api_buckets and
+-- api_timeseries are C now (src/rest.c)
+DROP FUNCTION @extschema@._api_buckets(text, text, timestamptz, timestamptz, jsonb, text, text, integer, integer,
+                                       boolean, text, text, text, text, text[]);
+DROP FUNCTION @extschema@._api_timeseries(text, timestamptz, timestamptz, text, jsonb, text, text, integer, integer,
+                                          boolean, text, text, text, text, text, text[]);
+DROP FUNCTION @extschema@._paginate(jsonb, integer, integer, text, text[]);
+DROP FUNCTION @extschema@._rest_timestamp(text, text);
+DROP FUNCTION @extschema@._rest_integer(text, text);
+DROP FUNCTION @extschema@._json_number(double precision, boolean);
+DROP FUNCTION @extschema@._timeframe(timestamptz, timestamptz, text);
+DROP FUNCTION @extschema@._problem(integer, text, text);
+
 -- @@ definitions @@
 
 -- ---- after the definitions: what needs them ----
