@@ -160,5 +160,6 @@ extern const MetricDef *catalog_metric_def(const char *metric, const char *aggre
 extern int	catalog_dim_by_breakdown(const char *breakdown);
 extern int	catalog_dim_by_filter(const char *key);
 extern bool catalog_in_list(const char *const *list, const char *s);
+extern bool catalog_rest_takes_unique(const char *name);
 
 #endif
