@@ -478,7 +478,8 @@ resolve_filters(QuerySpec *q, Jsonb *filter_by, bool media_only)
 			invalid(psprintf("filterBy.%s", key), psprintf("invalid filter key: \"%s\"", key), keys.data);
 		if (media_only && d != CAT_DIM_MEDIA && d != CAT_DIM_MEDIA_TYPE)
 			invalid(psprintf("filterBy.%s", key), psprintf("filter key \"%s\" does not apply to play totals", key),
-					"Play totals accept only the mediaId and mediaType filters.");
+					psprintf("Play totals accept only the %s and %s filters.", catalog_dims[CAT_DIM_MEDIA].filter_key,
+							 catalog_dims[CAT_DIM_MEDIA_TYPE].filter_key));
 		arr = filter_strings(key, &v, !is_tag && catalog_dims[d].multi, &vals, &n);
 		if (is_tag)
 		{

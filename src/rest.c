@@ -289,14 +289,18 @@ typedef struct RestLinks
 	size_t		nparams;
 } RestLinks;
 
+/* the page size: its default and its bound (README: "Querying: the JSON API") */
+#define PAGE_SIZE_DEFAULT 25
+#define PAGE_SIZE_MAX 100
+
 static void
 check_paging(int32 page, int32 size)
 {
 	if (page < 1)
 		invalid("currentPage", psprintf("invalid current_page: %d", page), "current_page starts at 1.");
-	if (size < 1 || size > 100)
+	if (size < 1 || size > PAGE_SIZE_MAX)
 		invalid("pageSize", psprintf("invalid page_size: %d", size),
-				"page_size is between 1 and 100 (default 25).");
+				psprintf("page_size is between 1 and %d (default %d).", PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT));
 }
 
 static void
@@ -763,7 +767,7 @@ analytics_api_buckets(PG_FUNCTION_ARGS)
 	a.sort_by = text_or_null(PG_GETARG_DATUM(5), PG_ARGISNULL(5));
 	a.sort_order = text_or_null(PG_GETARG_DATUM(6), PG_ARGISNULL(6));
 	a.current_page = PG_ARGISNULL(7) ? 1 : PG_GETARG_INT32(7);
-	a.page_size = PG_ARGISNULL(8) ? 25 : PG_GETARG_INT32(8);
+	a.page_size = PG_ARGISNULL(8) ? PAGE_SIZE_DEFAULT : PG_GETARG_INT32(8);
 	a.unique_null = PG_ARGISNULL(9);
 	a.unique_viewers = a.unique_null ? false : PG_GETARG_BOOL(9);
 	a.view_duration = text_or_null(PG_GETARG_DATUM(10), PG_ARGISNULL(10));
@@ -798,7 +802,7 @@ analytics_api_timeseries(PG_FUNCTION_ARGS)
 	a.sort_by = text_or_null(PG_GETARG_DATUM(5), PG_ARGISNULL(5));
 	a.sort_order = text_or_null(PG_GETARG_DATUM(6), PG_ARGISNULL(6));
 	a.current_page = PG_ARGISNULL(7) ? 1 : PG_GETARG_INT32(7);
-	a.page_size = PG_ARGISNULL(8) ? 25 : PG_GETARG_INT32(8);
+	a.page_size = PG_ARGISNULL(8) ? PAGE_SIZE_DEFAULT : PG_GETARG_INT32(8);
 	a.unique_null = PG_ARGISNULL(9);
 	a.unique_viewers = a.unique_null ? false : PG_GETARG_BOOL(9);
 	a.view_duration = text_or_null(PG_GETARG_DATUM(10), PG_ARGISNULL(10));
@@ -904,7 +908,7 @@ rest_integer(const char *name, const char *v, int32 dflt)
 		;
 	if (len < 1 || len > 9 || i != len)
 		invalid(name, psprintf("invalid %s: \"%s\"", name, left100(v)),
-				strcmp(name, "pageSize") == 0 ? "pageSize is an integer between 1 and 100."
+				strcmp(name, "pageSize") == 0 ? psprintf("pageSize is an integer between 1 and %d.", PAGE_SIZE_MAX)
 				: "currentPage is an integer, 1 or more.");
 	return (int32) strtol(v, NULL, 10);
 }
@@ -1012,7 +1016,7 @@ request_body(const RestRequest *q, Oid caller, text *project_id)
 		return metrics_body(&a);
 
 	a.current_page = rest_integer("currentPage", q->current_page, 1);
-	a.page_size = rest_integer("pageSize", q->page_size, 25);
+	a.page_size = rest_integer("pageSize", q->page_size, PAGE_SIZE_DEFAULT);
 	a.links.path = q->path;
 	a.links.params = q->params;
 	a.links.nparams = q->nparams;
