@@ -114,6 +114,26 @@ catalog_metric_def(const char *metric, const char *aggregation)
 	return NULL;
 }
 
+/*
+ * Does the REST metric name (of the metrics endpoint, or of breakdown and
+ * timeseries) take the parameter unique: the metric's query metric takes
+ * unique viewers.
+ */
+bool
+catalog_rest_takes_unique(const char *name)
+{
+	const QueryMetric *qm = catalog_query_metric(name);
+	int			i;
+
+	if (qm != NULL && qm->series && qm->unique_viewers)
+		return true;
+	for (i = 0; i < catalog_n_endpoint_pairs; i++)
+		if (strcmp(catalog_endpoint_pairs[i].metric, name) == 0 &&
+			catalog_query_metric(catalog_endpoint_pairs[i].query_metric)->unique_viewers)
+			return true;
+	return false;
+}
+
 int
 catalog_dim_by_breakdown(const char *breakdown)
 {

@@ -6,8 +6,8 @@
  * (metric, aggregation) pairs, the layout of the 17-element event statistics
  * array, the rollup dimensions (number, REST names, event column) and the
  * block boundaries of the rollups. C code includes this header; SQL that
- * needs a fact asks C (analytics._catalog_*, src/query.c) instead of
- * keeping a literal copy.
+ * needs a fact calls a C function that reads it instead of keeping a
+ * literal copy (src/sql/README.md, "Where each catalogue fact lives").
  *
  * The tables (catalog.c) need no PostgreSQL; the block constants below are
  * macros, so that the plain-C cover (cover.c) and its unit test use them
@@ -160,5 +160,6 @@ extern const MetricDef *catalog_metric_def(const char *metric, const char *aggre
 extern int	catalog_dim_by_breakdown(const char *breakdown);
 extern int	catalog_dim_by_filter(const char *key);
 extern bool catalog_in_list(const char *const *list, const char *s);
+extern bool catalog_rest_takes_unique(const char *name);
 
 #endif

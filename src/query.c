@@ -2,7 +2,7 @@
  * query.c
  *		The query layer in C: analytics.metric, analytics.breakdown and
  *		analytics.timeseries (README, "Querying: the SQL API"), and
- *		analytics._catalog(), the catalogue's facts for SQL.
+ *		analytics._plan_cover, the cover they read (for tests).
  *
  * Each function validates its arguments into a QuerySpec (query.h), with
  * the errors of the API (SQLSTATE 22023, the REST parameter in
@@ -478,7 +478,8 @@ resolve_filters(QuerySpec *q, Jsonb *filter_by, bool media_only)
 			invalid(psprintf("filterBy.%s", key), psprintf("invalid filter key: \"%s\"", key), keys.data);
 		if (media_only && d != CAT_DIM_MEDIA && d != CAT_DIM_MEDIA_TYPE)
 			invalid(psprintf("filterBy.%s", key), psprintf("filter key \"%s\" does not apply to play totals", key),
-					"Play totals accept only the mediaId and mediaType filters.");
+					psprintf("Play totals accept only the %s and %s filters.", catalog_dims[CAT_DIM_MEDIA].filter_key,
+							 catalog_dims[CAT_DIM_MEDIA_TYPE].filter_key));
 		arr = filter_strings(key, &v, !is_tag && catalog_dims[d].multi, &vals, &n);
 		if (is_tag)
 		{
@@ -1626,63 +1627,6 @@ analytics_timeseries(PG_FUNCTION_ARGS)
 	SPI_finish();
 	dest->rDestroy(dest);
 	return (Datum) 0;
-}
-
-/* ------------------------------------------------------------------------
- * analytics._spec: the catalogue's answer for SQL (the JSON API)
- * ------------------------------------------------------------------------
- */
-PG_FUNCTION_INFO_V1(analytics_spec);
-
-/*
- * _spec(context text, metric text, aggregation text, unique_viewers boolean,
- *		 view_duration text) RETURNS analytics._metric_spec
- * What a (context, metric, aggregation) asks for, with the errors of the
- * query functions; context: metrics, breakdown, timeseries.
- */
-Datum
-analytics_spec(PG_FUNCTION_ARGS)
-{
-	static const char *const kind_names[] = {"stats", "view_unique", "total", "ccv_peak", "ccv_average", "ccv_live"};
-	QuerySpec	q;
-	char	   *context = ARG_CSTRING(0);
-	TupleDesc	tupdesc;
-	Datum		values[8];
-	bool		nulls[8];
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE || tupdesc->natts != 8)
-		elog(ERROR, "analytics._spec: unexpected result type");
-	memset(&q, 0, sizeof(q));
-	query_resolve_metric(&q, context && strcmp(context, "metrics") == 0 ? QC_METRICS
-						 : context && strcmp(context, "breakdown") == 0 ? QC_BREAKDOWN : QC_TIMESERIES,
-						 ARG_TEXT(1), ARG_TEXT(2), !PG_ARGISNULL(3) && PG_GETARG_BOOL(3), ARG_TEXT(4));
-	memset(nulls, 0, sizeof(nulls));
-	values[0] = CStringGetTextDatum(kind_names[q.kind]);
-	if (q.kind == QK_STATS || q.kind == QK_VIEW_UNIQUE)
-	{
-		StringInfoData types;
-
-		initStringInfo(&types);
-		append_types(&types, &q);
-		values[1] = CStringGetTextDatum(types.data);
-	}
-	else
-		nulls[1] = true;
-	values[2] = CStringGetTextDatum(q.sm_metric);
-	nulls[3] = q.sm_aggregation == NULL;
-	if (q.sm_aggregation)
-		values[3] = CStringGetTextDatum(q.sm_aggregation);
-	nulls[4] = q.view_duration == NULL;
-	if (q.view_duration)
-		values[4] = CStringGetTextDatum(q.view_duration);
-	nulls[5] = q.threshold < 0;
-	if (q.threshold >= 0)
-		values[5] = Float8GetDatum(catalog_view_thresholds[q.threshold]);
-	values[6] = BoolGetDatum(q.qm->is_count);
-	nulls[7] = q.kind == QK_STATS && q.md->empty_null;
-	values[7] = Float8GetDatum(0);
-	tupdesc = BlessTupleDesc(tupdesc);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
 /* ------------------------------------------------------------------------

@@ -45,6 +45,7 @@
 #include "utils/timestamp.h"
 
 #include "api.h"
+#include "query.h"
 #include "timebucket.h"
 #include "uri.h"
 
@@ -94,112 +95,24 @@ text_or_null(Datum d, bool isnull)
 }
 
 /* ------------------------------------------------------------------------
- * The metric names of the three endpoints: what the numbers are (count or
- * not, live or not), and the checks of metric, aggregation, unique viewers
- * and view duration, in the order and with the words of analytics.metric,
- * breakdown and timeseries (which check them again).
+ * The metric of the three endpoints: what the numbers are (count or not,
+ * live or not). The checks of metric, aggregation, unique viewers and view
+ * duration are those of analytics.metric, breakdown and timeseries
+ * (query_resolve_metric, src/query.c, from the catalogue of catalog.h),
+ * made here before the call so that they come before the checks of paging.
  * ------------------------------------------------------------------------
  */
-typedef enum
+static const QueryMetric *
+rest_metric(QueryContext ctx, const char *metric, const char *aggregation,
+			bool unique_viewers, const char *view_duration)
 {
-	CTX_METRICS,
-	CTX_BREAKDOWN,
-	CTX_TIMESERIES
-} RestContext;
+	QuerySpec	q;
 
-typedef struct RestSpec
-{
-	bool		is_count;		/* JSON prints an integer */
-	bool		is_live;		/* ccv/live: the last 20 seconds */
-} RestSpec;
-
-#define METRICS_PAIRS "play: count, rate, total; start: count; end: count; impression: count; " \
-	"impression-time: average, sum; watch-time: average, sum; view: count; ccv: peak, average, live"
-#define SERIES_METRICS "play, play-rate, start, end, impression, impression-time, watch-time, " \
-	"view, ccv-peak, ccv-average"
-
-static bool
-in_list(const char *s, const char *const *list)
-{
-	for (; *list; list++)
-		if (strcmp(s, *list) == 0)
-			return true;
-	return false;
-}
-
-static void
-rest_spec(RestContext ctx, const char *metric, const char *aggregation,
-		  bool unique_viewers, const char *view_duration, RestSpec *out)
-{
-	static const char *const metrics_metrics[] = {"play", "start", "end", "impression", "impression-time",
-	"watch-time", "view", "ccv", NULL};
-	static const char *const series_metrics[] = {"play", "play-rate", "start", "end", "impression",
-	"impression-time", "watch-time", "view", "ccv-peak", "ccv-average", NULL};
-	static const char *const unique_metrics[] = {"view", "ccv-peak", "ccv-average", "ccv-live", NULL};
-	static const char *const count_metrics[] = {"play", "start", "end", "impression", "view", "play-total",
-	"ccv-peak", "ccv-live", NULL};
-	static const char *const durations[] = {"3s", "5s", "10s", "30s", NULL};
-	const char *m = metric;
-	const char *a = aggregation;
-	const char *hint;
-
-	if (ctx == CTX_METRICS)
-		hint = "Valid metric/aggregation pairs are: " METRICS_PAIRS ".";
-	else if (ctx == CTX_BREAKDOWN)
-		hint = "Valid metrics are: " SERIES_METRICS ", play-total.";
-	else
-		hint = "Valid metrics are: " SERIES_METRICS ".";
-
-	if (m == NULL)
-		invalid("metric", "metric must not be NULL", hint);
-
-	if (ctx == CTX_METRICS)
-	{
-		if (!in_list(m, metrics_metrics))
-			invalid("metric", psprintf("invalid metric: \"%s\"", m), hint);
-		if (a == NULL ||
-			!((strcmp(m, "play") == 0 &&
-			   (strcmp(a, "count") == 0 || strcmp(a, "rate") == 0 || strcmp(a, "total") == 0)) ||
-			  ((strcmp(m, "start") == 0 || strcmp(m, "end") == 0 || strcmp(m, "impression") == 0 ||
-				strcmp(m, "view") == 0) && strcmp(a, "count") == 0) ||
-			  ((strcmp(m, "impression-time") == 0 || strcmp(m, "watch-time") == 0) &&
-			   (strcmp(a, "average") == 0 || strcmp(a, "sum") == 0)) ||
-			  (strcmp(m, "ccv") == 0 &&
-			   (strcmp(a, "peak") == 0 || strcmp(a, "average") == 0 || strcmp(a, "live") == 0))))
-			invalid("aggregation",
-					psprintf("invalid aggregation \"%s\" for metric \"%s\"", a ? a : "NULL", m), hint);
-		if (strcmp(m, "play") == 0 && strcmp(a, "total") == 0)
-			m = "play-total";
-		else if (strcmp(m, "play") == 0 && strcmp(a, "rate") == 0)
-			m = "play-rate";
-		else if (strcmp(m, "ccv") == 0)
-			m = psprintf("ccv-%s", a);
-	}
-	else
-	{
-		if (!in_list(m, series_metrics) && !(ctx == CTX_BREAKDOWN && strcmp(m, "play-total") == 0))
-			invalid("metric", psprintf("invalid metric: \"%s\"", m), hint);
-		if (a != NULL &&
-			!((strcmp(m, "impression-time") == 0 || strcmp(m, "watch-time") == 0) &&
-			  (strcmp(a, "average") == 0 || strcmp(a, "sum") == 0)))
-			invalid("aggregation", psprintf("invalid aggregation \"%s\" for metric \"%s\"", a, m),
-					"Only impression-time and watch-time take an aggregation: average or sum "
-					"(defaults: impression-time average, watch-time sum).");
-	}
-
-	/* options that apply to some metrics only */
-	if (unique_viewers && !in_list(m, unique_metrics))
-		invalid("unique", psprintf("unique_viewers does not apply to metric \"%s\"", metric),
-				"unique_viewers applies to the view and ccv metrics only.");
-	if (view_duration != NULL && strcmp(m, "view") != 0)
-		invalid("viewDuration", psprintf("view_duration does not apply to metric \"%s\"", metric),
-				"view_duration applies to the view metric only.");
-	if (strcmp(m, "view") == 0 && view_duration != NULL && !in_list(view_duration, durations))
-		invalid("viewDuration", psprintf("invalid view_duration: \"%s\"", view_duration),
-				"Valid view durations are: 3s, 5s, 10s, 30s (default 5s).");
-
-	out->is_count = in_list(m, count_metrics);
-	out->is_live = strcmp(m, "ccv-live") == 0;
+	memset(&q, 0, sizeof(q));
+	query_resolve_metric(&q, ctx, metric ? cstring_to_text(metric) : NULL,
+						 aggregation ? cstring_to_text(aggregation) : NULL, unique_viewers,
+						 view_duration ? cstring_to_text(view_duration) : NULL);
+	return q.qm;
 }
 
 /* ------------------------------------------------------------------------
@@ -376,14 +289,18 @@ typedef struct RestLinks
 	size_t		nparams;
 } RestLinks;
 
+/* the page size: its default and its bound (README: "Querying: the JSON API") */
+#define PAGE_SIZE_DEFAULT 25
+#define PAGE_SIZE_MAX 100
+
 static void
 check_paging(int32 page, int32 size)
 {
 	if (page < 1)
 		invalid("currentPage", psprintf("invalid current_page: %d", page), "current_page starts at 1.");
-	if (size < 1 || size > 100)
+	if (size < 1 || size > PAGE_SIZE_MAX)
 		invalid("pageSize", psprintf("invalid page_size: %d", size),
-				"page_size is between 1 and 100 (default 25).");
+				psprintf("page_size is between 1 and %d (default %d).", PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT));
 }
 
 static void
@@ -608,7 +525,7 @@ reported_period(const RestArgs *a, TimestampTz *pf, TimestampTz *pt)
 static Jsonb *
 metrics_body(const RestArgs *a)
 {
-	RestSpec	spec;
+	const QueryMetric *qm;
 	TimestampTz pf;
 	TimestampTz pt;
 	Datum		args[8];
@@ -617,8 +534,8 @@ metrics_body(const RestArgs *a)
 	JsonbParseState *st = NULL;
 	JsonbValue *res;
 
-	rest_spec(CTX_METRICS, a->metric, a->aggregation, !a->unique_null && a->unique_viewers,
-			  a->view_duration, &spec);
+	qm = rest_metric(QC_METRICS, a->metric, a->aggregation, !a->unique_null && a->unique_viewers,
+					 a->view_duration);
 	reported_period(a, &pf, &pt);
 
 	args[0] = text_datum(a->metric);
@@ -639,7 +556,7 @@ metrics_body(const RestArgs *a)
 	nulls[7] = a->project_id == NULL;
 	run_call(CALL_METRIC, a->caller, args, nulls, &rows);
 
-	if (spec.is_live)
+	if (qm->kind == QK_CCV_LIVE)
 	{
 		pt = GetCurrentTransactionStartTimestamp();
 		pf = minus_interval(pt, 0, 20 * USECS_PER_SEC);
@@ -654,7 +571,7 @@ metrics_body(const RestArgs *a)
 	pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	push_key(&st, "data");
 	push_metric_value(&st, WJB_VALUE, rows.n > 0 ? rows.values[0] : 0, rows.n == 0 || rows.value_nulls[0],
-					  spec.is_count);
+					  qm->is_count);
 	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(res);
 }
@@ -663,7 +580,7 @@ metrics_body(const RestArgs *a)
 static Jsonb *
 series_body(const RestArgs *a, bool timeseries)
 {
-	RestSpec	spec;
+	const QueryMetric *qm;
 	const char *tz_name = a->time_zone ? a->time_zone : "UTC";
 	TimestampTz pf;
 	TimestampTz pt;
@@ -679,8 +596,8 @@ series_body(const RestArgs *a, bool timeseries)
 	JsonbValue *res;
 
 #define ARG_TEXT(s) (args[n] = text_datum(s), nulls[n++] = (s) == NULL)
-	rest_spec(timeseries ? CTX_TIMESERIES : CTX_BREAKDOWN, a->metric, a->aggregation,
-			  !a->unique_null && a->unique_viewers, a->view_duration, &spec);
+	qm = rest_metric(timeseries ? QC_TIMESERIES : QC_BREAKDOWN, a->metric, a->aggregation,
+					 !a->unique_null && a->unique_viewers, a->view_duration);
 	reported_period(a, &pf, &pt);
 	/* the paging is checked before the work */
 	check_paging(a->current_page, a->page_size);
@@ -711,7 +628,7 @@ series_body(const RestArgs *a, bool timeseries)
 	run_call(timeseries ? CALL_TIMESERIES : CALL_BREAKDOWN, a->caller, args, nulls, &rows);
 
 	/* every value is a JSON number (the page's and the others) */
-	if (spec.is_count)
+	if (qm->is_count)
 		for (i = 0; i < rows.n; i++)
 			if (!rows.value_nulls[i] && !isnan(rows.values[i]))
 				(void) count_value(rows.values[i]);
@@ -752,7 +669,7 @@ series_body(const RestArgs *a, bool timeseries)
 			kv_string(&st, "dimensionValue",
 					  rows.key_nulls[i] ? NULL : TextDatumGetCString(rows.keys[i]));
 		push_key(&st, "metricValue");
-		push_metric_value(&st, WJB_VALUE, rows.values[i], rows.value_nulls[i], spec.is_count);
+		push_metric_value(&st, WJB_VALUE, rows.values[i], rows.value_nulls[i], qm->is_count);
 		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	}
 	pushJsonbValue(&st, WJB_END_ARRAY, NULL);
@@ -850,7 +767,7 @@ analytics_api_buckets(PG_FUNCTION_ARGS)
 	a.sort_by = text_or_null(PG_GETARG_DATUM(5), PG_ARGISNULL(5));
 	a.sort_order = text_or_null(PG_GETARG_DATUM(6), PG_ARGISNULL(6));
 	a.current_page = PG_ARGISNULL(7) ? 1 : PG_GETARG_INT32(7);
-	a.page_size = PG_ARGISNULL(8) ? 25 : PG_GETARG_INT32(8);
+	a.page_size = PG_ARGISNULL(8) ? PAGE_SIZE_DEFAULT : PG_GETARG_INT32(8);
 	a.unique_null = PG_ARGISNULL(9);
 	a.unique_viewers = a.unique_null ? false : PG_GETARG_BOOL(9);
 	a.view_duration = text_or_null(PG_GETARG_DATUM(10), PG_ARGISNULL(10));
@@ -885,7 +802,7 @@ analytics_api_timeseries(PG_FUNCTION_ARGS)
 	a.sort_by = text_or_null(PG_GETARG_DATUM(5), PG_ARGISNULL(5));
 	a.sort_order = text_or_null(PG_GETARG_DATUM(6), PG_ARGISNULL(6));
 	a.current_page = PG_ARGISNULL(7) ? 1 : PG_GETARG_INT32(7);
-	a.page_size = PG_ARGISNULL(8) ? 25 : PG_GETARG_INT32(8);
+	a.page_size = PG_ARGISNULL(8) ? PAGE_SIZE_DEFAULT : PG_GETARG_INT32(8);
 	a.unique_null = PG_ARGISNULL(9);
 	a.unique_viewers = a.unique_null ? false : PG_GETARG_BOOL(9);
 	a.view_duration = text_or_null(PG_GETARG_DATUM(10), PG_ARGISNULL(10));
@@ -991,7 +908,7 @@ rest_integer(const char *name, const char *v, int32 dflt)
 		;
 	if (len < 1 || len > 9 || i != len)
 		invalid(name, psprintf("invalid %s: \"%s\"", name, left100(v)),
-				strcmp(name, "pageSize") == 0 ? "pageSize is an integer between 1 and 100."
+				strcmp(name, "pageSize") == 0 ? psprintf("pageSize is an integer between 1 and %d.", PAGE_SIZE_MAX)
 				: "currentPage is an integer, 1 or more.");
 	return (int32) strtol(v, NULL, 10);
 }
@@ -1079,12 +996,10 @@ request_body(const RestRequest *q, Oid caller, text *project_id)
 	a.filter_by = q->filter_json ? parse_filter(q->filter_json) : NULL;
 	if (q->unique != NULL)
 	{
-		static const char *const unique_metrics[] = {"view", "ccv", "ccv-peak", "ccv-average", NULL};
-
 		if (strcmp(q->unique, "true") != 0 && strcmp(q->unique, "false") != 0)
 			invalid("unique", psprintf("invalid unique: \"%s\"", left100(q->unique)),
 					"unique is true or false.");
-		if (!in_list(q->metric, unique_metrics))
+		if (!catalog_rest_takes_unique(q->metric))
 			invalid("unique", psprintf("unique does not apply to metric \"%s\"", q->metric),
 					"unique applies to the view and ccv metrics only.");
 		uniq = strcmp(q->unique, "true") == 0;
@@ -1101,7 +1016,7 @@ request_body(const RestRequest *q, Oid caller, text *project_id)
 		return metrics_body(&a);
 
 	a.current_page = rest_integer("currentPage", q->current_page, 1);
-	a.page_size = rest_integer("pageSize", q->page_size, 25);
+	a.page_size = rest_integer("pageSize", q->page_size, PAGE_SIZE_DEFAULT);
 	a.links.path = q->path;
 	a.links.params = q->params;
 	a.links.nparams = q->nparams;

@@ -12,28 +12,6 @@
 -- SQLSTATE 22023 whose COLUMN_NAME field carries the REST name of the
 -- parameter (from, metric, filterBy.country, ...). docs/api.md lists them.
 --
--- raise an invalid-parameter error
-CREATE OR REPLACE FUNCTION @extschema@._invalid(rest_name text, message text, hint text, detail text DEFAULT NULL)
-RETURNS void
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-BEGIN
-  IF detail IS NULL THEN
-    RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = message, HINT = hint, COLUMN = rest_name;
-  ELSE
-    RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = message, HINT = hint, DETAIL = detail,
-                          COLUMN = rest_name;
-  END IF;
-END $$;
-
--- what a (context, metric, aggregation) asks for, from the catalogue
--- (src/catalog.h); it raises the query functions' errors
-CREATE OR REPLACE FUNCTION @extschema@._spec(context text, metric text, aggregation text,
-                                  unique_viewers boolean, view_duration text)
-RETURNS @extschema@._metric_spec
-AS 'MODULE_PATHNAME', 'analytics_spec'
-LANGUAGE C IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp;
-
 CREATE OR REPLACE FUNCTION @extschema@.metric(metric text, aggregation text,
                                    from_ts timestamptz DEFAULT NULL, to_ts timestamptz DEFAULT NULL,
                                    filter_by jsonb DEFAULT NULL,

@@ -12,18 +12,6 @@ CREATE TYPE @extschema@.device_type AS ENUM
     ('computer', 'phone', 'tablet', 'tv', 'console', 'wearable', 'unknown');
 CREATE TYPE @extschema@.continent AS ENUM ('AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA');
 
--- what a (context, metric, aggregation) asks for; context: metrics, breakdown, timeseries
-CREATE TYPE @extschema@._metric_spec AS (
-    kind          text,     -- stats, view_unique, total, ccv_peak, ccv_average, ccv_live
-    types         text,     -- fixed SQL predicate on e.event_type
-    sm_metric     text,     -- arguments of stats_metric()
-    sm_aggregation text,
-    view_duration text,
-    threshold     double precision,
-    is_count      boolean,  -- JSON prints an integer
-    empty_value   double precision  -- value of an empty timeseries bucket
-);
-
 -- which rollup rows and raw events make up a period: per level, the ranges
 -- read as they are and the ranges taken out again (blocks that stick out
 -- of the period, minus their parts outside it); built by _rollup_cover (C,

@@ -79,6 +79,12 @@ DROP FUNCTION @extschema@._filter_strings(text, jsonb, boolean);
 DROP FUNCTION @extschema@._projects(text);
 DROP FUNCTION @extschema@._period(timestamptz, timestamptz, boolean);
 DROP TYPE @extschema@._filter_set;
+-- the PL/pgSQL error helper and the catalogue's answer for SQL (and its
+-- type): nothing calls them since the query layer and the JSON API are C
+-- (src/query.c and src/rest.c ask src/catalog.h)
+DROP FUNCTION @extschema@._invalid(text, text, text, text);
+DROP FUNCTION @extschema@._spec(text, text, text, boolean, text);
+DROP TYPE @extschema@._metric_spec;
 
 -- the helpers of the JSON API: api_request, api_metrics, api_buckets and
 -- api_timeseries are C now (src/rest.c)
