@@ -32,7 +32,7 @@
 #define ANALYTICS_EMITTED_AT_END_TEXT "10000-01-01 00:00:00+00"
 
 /* advisory lock key held by a running maintenance (per database) */
-#define ANALYTICS_LOCK_CLASSID 0x616e61	/* "ana" */
+#define ANALYTICS_LOCK_CLASSID 0x616e61 /* "ana" */
 #define ANALYTICS_LOCK_OBJID   1
 /* held (session level) by a session restoring a dump: maintenance skips the
  * database meanwhile (README "Backup and restore") */
@@ -41,15 +41,15 @@ extern bool analytics_restore_in_progress(void);
 extern void analytics_restore_lock_release(void);
 
 /* GUCs (analytics.c) */
-extern int	analytics_maintenance_interval;	/* seconds */
+extern int	analytics_maintenance_interval; /* seconds */
 extern char *analytics_maintenance_databases;
 extern int	analytics_premake_days;
-extern int	analytics_maintenance_lock_timeout;	/* ms */
+extern int	analytics_maintenance_lock_timeout; /* ms */
 extern bool analytics_maintenance_in_worker;
 extern char *analytics_project_id;
 extern int	analytics_max_ping_bytes;
 extern int	analytics_max_ping_events;
-extern int	analytics_session_idle_timeout;	/* seconds */
+extern int	analytics_session_idle_timeout; /* seconds */
 extern char *analytics_uap_regexes;
 extern char *analytics_geoip_database;	/* path of a MaxMind DB file, or "" */
 extern bool analytics_use_rollups;
@@ -98,6 +98,7 @@ extern MemoryContext analytics_aggregate_context(FunctionCallInfo fcinfo, const 
 
 extern bool analytics_role_is_admin(Oid roleid);
 extern bool analytics_may_use_project(const char *project);
+
 /* ERROR 42501 unless the current role may use project */
 extern void analytics_check_project(const char *project);
 extern void analytics_lookup_internal(FmgrInfo *finfo, MemoryContext cxt, const char *name,
@@ -111,6 +112,7 @@ extern uint64 analytics_kept_run(const char *sql, int nargs, const Oid *types, c
 /* callbound.c: the bound of one call (analytics.max_call_time) */
 extern bool analytics_call_begin_internal(void);
 extern void analytics_call_end_internal(bool owner, const char *fname);
+
 /* in PG_CATCH of a call: disarms, raises the bound's error or re-throws */
 extern void analytics_call_catch(bool owner, const char *fname) pg_attribute_noreturn();
 

@@ -80,7 +80,10 @@ analytics_brininsert(Relation idxRel, Datum *values, bool *nulls, ItemPointer he
 		!range_start)
 		return false;
 
-	/* is the range summarized, or being summarized? (the tuple is in the heap) */
+	/*
+	 * is the range summarized, or being summarized? (the tuple is in the
+	 * heap)
+	 */
 	{
 		BlockNumber revmap_ppr;
 		Buffer		buf = InvalidBuffer;

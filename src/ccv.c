@@ -63,7 +63,11 @@ typedef struct CcvState
 	int64		nnull;			/* intervals of NULL watchers */
 	int64		capnull;
 	CcvSpan    *nv;
-	/* ccv_series only: the cell bounds (from = bounds[0], to = bounds[ncells]) */
+
+	/*
+	 * ccv_series only: the cell bounds (from = bounds[0], to =
+	 * bounds[ncells])
+	 */
 	int64		ncells;
 	int64	   *bounds;
 	const void *bounds_seen;	/* the argument they were read from */
@@ -502,8 +506,8 @@ ccv_sweep(CcvState *state, const int64 *bounds, int64 ncells,
 		return;
 
 	/*
-	 * Points: one start and one end per interval, tagged with the dense id
-	 * of the watcher (hash table lookup once per interval).  Everything is
+	 * Points: one start and one end per interval, tagged with the dense id of
+	 * the watcher (hash table lookup once per interval).  Everything is
 	 * allocated in the current (per-call) context: the state is left as is.
 	 */
 	nev = 2 * (state->n + state->nnull);
@@ -550,10 +554,10 @@ ccv_sweep(CcvState *state, const int64 *bounds, int64 ncells,
 	/*
 	 * Sweep: after all points at time t are applied, "active" distinct
 	 * watchers are watching during [t, next t).  "cur" is the time up to
-	 * which cell c's integral is summed; when the next point lies at or
-	 * after the end of cell c, the cell is closed and the next one opens
-	 * with the count that holds at its start (unless points fall exactly on
-	 * that start: their count is recorded when they are applied).
+	 * which cell c's integral is summed; when the next point lies at or after
+	 * the end of cell c, the cell is closed and the next one opens with the
+	 * count that holds at its start (unless points fall exactly on that
+	 * start: their count is recorded when they are applied).
 	 */
 	open = palloc_extended((Size) Max(nwatchers, 1) * sizeof(int64),
 						   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
@@ -657,7 +661,7 @@ ccv_series_bounds(FunctionCallInfo fcinfo, MemoryContext aggcontext, CcvState *s
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid ccv_series bounds: %d elements", n),
 				 errhint("bounds is a one-dimensional timestamptz array of at least 2 elements, without NULLs.")));
-	v = (const int64 *) ((const char *) arr + ARR_OVERHEAD_NONULLS(1));	/* no NULLs */
+	v = (const int64 *) ((const char *) arr + ARR_OVERHEAD_NONULLS(1)); /* no NULLs */
 	if (state->bounds != NULL)
 	{
 		if (n != state->ncells + 1 ||

@@ -83,8 +83,8 @@ cover_default_weights(int dim, double weight[CL_NLEVELS])
 	/*
 	 * Rows per block, relative to an hour, measured on the benchmark's data
 	 * (20 projects, ~10k media): a day of media ids has ~6x the rows of an
-	 * hour, a week ~11x; countries grow ~2x; the small dimensions barely.
-	 * Raw events: per minute, about half an hour block.
+	 * hour, a week ~11x; countries grow ~2x; the small dimensions barely. Raw
+	 * events: per minute, about half an hour block.
 	 */
 	static const double whole[CL_NLEVELS] = {0.5, 1, 1, 1, 1, 1};
 	static const double media[CL_NLEVELS] = {0.5, 1, 1, 6, 11, 13};

@@ -26,12 +26,12 @@
 
 typedef enum CoverLevel
 {
-	CL_RAW = 0,			/* raw events, any range */
-	CL_5MIN,			/* rollup_5min: whole project only ("fine") */
+	CL_RAW = 0,					/* raw events, any range */
+	CL_5MIN,					/* rollup_5min: whole project only ("fine") */
 	CL_HOUR,
 	CL_DAY,
-	CL_WEEK,			/* Monday 00:00 UTC */
-	CL_W4,				/* 28 days from Monday 2000-01-03 */
+	CL_WEEK,					/* Monday 00:00 UTC */
+	CL_W4,						/* 28 days from Monday 2000-01-03 */
 	CL_NLEVELS
 } CoverLevel;
 
@@ -47,14 +47,16 @@ typedef struct CoverInput
 {
 	int64_t		from;
 	int64_t		to;
-	int			max_level;		/* CL_HOUR .. CL_W4: the coarsest blocks allowed */
+	int			max_level;		/* CL_HOUR .. CL_W4: the coarsest blocks
+								 * allowed */
 	int			fine;			/* 5-minute rows exist for this dimension */
 	const int64_t *pending;		/* pending hour starts, any order */
 	int			npending;
 	int			has_data;		/* 0: no refreshed rows at all */
 	int64_t		data_lo;		/* refreshed rows only in [data_lo, data_hi) */
 	int64_t		data_hi;
-	double		weight[CL_NLEVELS]; /* cost of one block per level; [CL_RAW]: per minute */
+	double		weight[CL_NLEVELS]; /* cost of one block per level; [CL_RAW]:
+									 * per minute */
 } CoverInput;
 
 /* default weights for a dimension of the rollups (0 whole project .. 8) */

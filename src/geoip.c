@@ -85,9 +85,10 @@ geoip_close(void)
 {
 	if (state.is_open)
 		MMDB_close(&state.mmdb);
+
 	/*
-	 * After a failed MMDB_open the struct has been cleaned up by
-	 * libmaxminddb (but not reset: never MMDB_close it).
+	 * After a failed MMDB_open the struct has been cleaned up by libmaxminddb
+	 * (but not reset: never MMDB_close it).
 	 */
 	memset(&state.mmdb, 0, sizeof(state.mmdb));
 	state.is_open = false;
@@ -156,8 +157,8 @@ geoip_refresh(void)
 
 	/*
 	 * If the file is replaced between stat() and MMDB_open(), we hold the
-	 * newer file under the older version: the next check reopens it, which
-	 * is harmless.
+	 * newer file under the older version: the next check reopens it, which is
+	 * harmless.
 	 */
 	errno = 0;
 	status = MMDB_open(state.path, MMDB_MODE_MMAP, &state.mmdb);
@@ -208,7 +209,7 @@ geoip_database(void)
 
 /* copy the upper-cased two-letter code at path into buf; false if absent */
 static bool
-get_iso_code(MMDB_entry_s *entry, const char *key, char buf[3])
+get_iso_code(MMDB_entry_s * entry, const char *key, char buf[3])
 {
 	MMDB_entry_data_s data;
 	int			status;
@@ -233,7 +234,7 @@ static const uint8 v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0x
 const char *
 analytics_geoip_country(const inet *ip, char buf[3])
 {
-	const MMDB_s *mmdb;
+	const		MMDB_s *mmdb;
 	const inet_struct *in;
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
@@ -255,8 +256,8 @@ analytics_geoip_country(const inet *ip, char buf[3])
 		/*
 		 * IPv4, and IPv4-mapped IPv6 (::ffff:a.b.c.d, what a dual-stack
 		 * socket reports for an IPv4 client) as IPv4: libmaxminddb looks it
-		 * up in the IPv4 subtree of an IPv6 database (::a.b.c.d), which
-		 * works whether or not the database aliases ::ffff:0:0/96 to it.
+		 * up in the IPv4 subtree of an IPv6 database (::a.b.c.d), which works
+		 * whether or not the database aliases ::ffff:0:0/96 to it.
 		 */
 		memset(&sin, 0, sizeof(sin));
 		sin.sin_family = AF_INET;

@@ -209,10 +209,10 @@ analytics_kept_run(const char *sql, int nargs, const Oid *types, const Datum *va
 		prm->isnull = nulls[c];
 
 		/*
-		 * A value taken out of a row (a field of analytics._cover) has a short
-		 * header when it is small; a generic plan evaluates $n[i] for each row
-		 * it checks, and would copy such an array to a full header each time
-		 * (detoast). Do it once here.
+		 * A value taken out of a row (a field of analytics._cover) has a
+		 * short header when it is small; a generic plan evaluates $n[i] for
+		 * each row it checks, and would copy such an array to a full header
+		 * each time (detoast). Do it once here.
 		 */
 		if (!prm->isnull && get_typlen(argtypes[c]) == -1)
 			prm->value = PointerGetDatum(PG_DETOAST_DATUM(prm->value));

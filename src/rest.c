@@ -58,6 +58,7 @@ PG_FUNCTION_INFO_V1(analytics_api_timeseries);
 extern PGDLLEXPORT Datum analytics_call_begin(PG_FUNCTION_ARGS);
 extern PGDLLEXPORT Datum analytics_call_end(PG_FUNCTION_ARGS);
 extern PGDLLEXPORT Datum analytics_call_timed_out(PG_FUNCTION_ARGS);
+
 /* analytics.default_interval (src/timebucket.c) */
 extern PGDLLEXPORT Datum analytics_default_interval(PG_FUNCTION_ARGS);
 
@@ -371,14 +372,23 @@ static const char *const call_sql[3] = {
 };
 static const int call_nargs[3] = {8, 11, 12};
 static const Oid call_argtypes[3][MAX_CALL_ARGS] = {
-	/* metric, aggregation, from_ts, to_ts, filter_by, unique_viewers, view_duration, project_id */
+	/*
+	 * metric, aggregation, from_ts, to_ts, filter_by, unique_viewers,
+	 * view_duration, project_id
+	 */
 	{TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID, BOOLOID, TEXTOID, TEXTOID},
-	/* metric, breakdown, from_ts, to_ts, filter_by, sort_by, sort_order, aggregation,
-	 * unique_viewers, view_duration, project_id */
+
+	/*
+	 * metric, breakdown, from_ts, to_ts, filter_by, sort_by, sort_order,
+	 * aggregation, unique_viewers, view_duration, project_id
+	 */
 	{TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID, TEXTOID, TEXTOID, TEXTOID,
 	BOOLOID, TEXTOID, TEXTOID},
-	/* metric, from_ts, to_ts, interval, filter_by, sort_by, sort_order, time_zone, aggregation,
-	 * unique_viewers, view_duration, project_id */
+
+	/*
+	 * metric, from_ts, to_ts, interval, filter_by, sort_by, sort_order,
+	 * time_zone, aggregation, unique_viewers, view_duration, project_id
+	 */
 	{TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 	BOOLOID, TEXTOID, TEXTOID}
 };
@@ -809,7 +819,11 @@ analytics_api_timeseries(PG_FUNCTION_ARGS)
 	a.project_id = PG_ARGISNULL(11) ? NULL : PG_GETARG_TEXT_PP(11);
 	a.aggregation = text_or_null(PG_GETARG_DATUM(12), PG_ARGISNULL(12));
 	a.time_zone = text_or_null(PG_GETARG_DATUM(13), PG_ARGISNULL(13));
-	/* the links' from and to are written in the zone asked for (checked first) */
+
+	/*
+	 * the links' from and to are written in the zone asked for (checked
+	 * first)
+	 */
 	direct_links(&a, psprintf("/data/timeseries/%s", a.metric ? a.metric : ""),
 				 (!a.from_null || !a.to_null) ? time_zone(a.time_zone ? a.time_zone : "UTC") : NULL,
 				 a.filter_by);
@@ -860,7 +874,7 @@ static bool
 rest_timestamp(const char *name, const char *v, TimestampTz *out)
 {
 	static const char hint[] = "Give an ISO 8601 date-time with seconds and a time zone, "
-		"such as 2024-05-28T11:15:07Z or 2024-05-28T13:15:07+02:00.";
+	"such as 2024-05-28T11:15:07Z or 2024-05-28T13:15:07+02:00.";
 	char	   *s;
 	size_t		len;
 	char		workbuf[MAXDATELEN + MAXDATEFIELDS];
@@ -885,7 +899,11 @@ rest_timestamp(const char *name, const char *v, TimestampTz *out)
 		s[len - 5] = '+';
 	if (!rest_timestamp_shape(s))
 		invalid(name, psprintf("invalid %s: \"%s\"", name, left100(v)), hint);
-	/* what timestamptz_in does, with its errors (all data exceptions) made ours */
+
+	/*
+	 * what timestamptz_in does, with its errors (all data exceptions) made
+	 * ours
+	 */
 	dterr = ParseDateTime(s, workbuf, sizeof(workbuf), field, ftype, MAXDATEFIELDS, &nf);
 	if (dterr == 0)
 		dterr = DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &tz);
@@ -1174,7 +1192,10 @@ analytics_api_request(PG_FUNCTION_ARGS)
 			}
 			else if (edata->sqlerrcode == ERRCODE_CONFIGURATION_LIMIT_EXCEEDED)
 			{
-				/* analytics.max_call_time (or another configured limit) stopped the call */
+				/*
+				 * analytics.max_call_time (or another configured limit)
+				 * stopped the call
+				 */
 				status = 503;
 				body = problem(503, NULL, error_detail(edata));
 			}

@@ -80,7 +80,9 @@ static bool callbacks_registered = false;
 
 static MemoryContext pending_cxt = NULL;
 static HTAB *pending = NULL;
-static List *pending_long = NIL;	/* LongPending *, project id >= PROJECT_KEYLEN bytes */
+static List *pending_long = NIL;	/* LongPending *, project id >=
+									 * PROJECT_KEYLEN bytes */
+
 /*
  * Rows arrive in time order with the projects interleaved: a small
  * direct-mapped cache of the (hour, project) pairs already in the hash saves

@@ -24,19 +24,19 @@ load_le64(const unsigned char *p)
 uint64_t
 siphash24(const unsigned char key[16], const unsigned char *in, size_t len)
 {
-	uint64_t		k0 = load_le64(key);
-	uint64_t		k1 = load_le64(key + 8);
-	uint64_t		v0 = UINT64_C(0x736f6d6570736575) ^ k0;
-	uint64_t		v1 = UINT64_C(0x646f72616e646f6d) ^ k1;
-	uint64_t		v2 = UINT64_C(0x6c7967656e657261) ^ k0;
-	uint64_t		v3 = UINT64_C(0x7465646279746573) ^ k1;
-	uint64_t		b = ((uint64_t) len) << 56;
+	uint64_t	k0 = load_le64(key);
+	uint64_t	k1 = load_le64(key + 8);
+	uint64_t	v0 = UINT64_C(0x736f6d6570736575) ^ k0;
+	uint64_t	v1 = UINT64_C(0x646f72616e646f6d) ^ k1;
+	uint64_t	v2 = UINT64_C(0x6c7967656e657261) ^ k0;
+	uint64_t	v3 = UINT64_C(0x7465646279746573) ^ k1;
+	uint64_t	b = ((uint64_t) len) << 56;
 	size_t		i;
 	size_t		whole = len - (len % 8);
 
 	for (i = 0; i < whole; i += 8)
 	{
-		uint64_t		m = load_le64(in + i);
+		uint64_t	m = load_le64(in + i);
 
 		v3 ^= m;
 		SIPROUND;
@@ -56,4 +56,3 @@ siphash24(const unsigned char key[16], const unsigned char *in, size_t len)
 	SIPROUND;
 	return v0 ^ v1 ^ v2 ^ v3;
 }
-

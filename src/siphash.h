@@ -7,6 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-uint64_t siphash24(const unsigned char key[16], const unsigned char *in, size_t len);
+uint64_t	siphash24(const unsigned char key[16], const unsigned char *in, size_t len);
 
 #endif

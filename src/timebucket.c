@@ -691,7 +691,8 @@ analytics_format_iso8601(TimestampTz ts, pg_tz *tz, char *buf)
 	/* tm_year is astronomical (0 = 1 BC), as ISO 8601 wants it */
 	if (tm.tm_year >= 0 && tm.tm_year <= 9999)
 		snprintf(year, sizeof(year), "%04d", tm.tm_year);
-	else					/* ISO 8601 expanded year, as JavaScript writes it */
+	else						/* ISO 8601 expanded year, as JavaScript
+								 * writes it */
 		snprintf(year, sizeof(year), "%c%06d", tm.tm_year < 0 ? '-' : '+',
 				 abs(tm.tm_year));
 
@@ -794,8 +795,8 @@ analytics_time_buckets(PG_FUNCTION_ARGS)
 	if (n > ANALYTICS_MAX_BUCKETS)
 	{
 		char	   *count = (s < to_ts) ?
-			psprintf("more than " INT64_FORMAT, n) :
-			psprintf(INT64_FORMAT, n);
+		psprintf("more than " INT64_FORMAT, n) :
+		psprintf(INT64_FORMAT, n);
 
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

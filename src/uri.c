@@ -18,8 +18,8 @@
  * make the N-th allocation fail (see test/unit/test_uri.c).
  */
 #ifdef URI_FAULT_INJECTION
-void *uri_fi_malloc(size_t n);
-void *uri_fi_realloc(void *p, size_t n);
+void       *uri_fi_malloc(size_t n);
+void       *uri_fi_realloc(void *p, size_t n);
 #define U_MALLOC(n) uri_fi_malloc(n)
 #define U_REALLOC(p, n) uri_fi_realloc((p), (n))
 #else
@@ -36,13 +36,13 @@ static int
 is_unreserved(unsigned char c)
 {
     return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' ||
-           c == '~';
+        c == '~';
 }
 
 static char *
 dup_mem(const char *s, size_t n)
 {
-    char *p = U_MALLOC(n + 1);
+    char       *p = U_MALLOC(n + 1);
 
     if (p == NULL)
         return NULL;
@@ -56,11 +56,11 @@ dup_mem(const char *s, size_t n)
 static int
 utf8_valid(const unsigned char *s, size_t n)
 {
-    size_t i = 0;
+    size_t      i = 0;
 
     while (i < n)
     {
-        size_t k = utf8_seq_len(s + i, n - i);
+        size_t      k = utf8_seq_len(s + i, n - i);
 
         if (k == 0)
             return 0;
@@ -75,18 +75,18 @@ utf8_valid(const unsigned char *s, size_t n)
 
 typedef struct sbuf
 {
-    char   *buf;
-    size_t  len;
-    size_t  cap;
-    int     oom;
+    char       *buf;
+    size_t      len;
+    size_t      cap;
+    int         oom;
 } sbuf;
 
 static int
 sb_reserve(sbuf *b, size_t extra)
 {
-    size_t  need;
-    size_t  ncap;
-    char   *p;
+    size_t      need;
+    size_t      ncap;
+    char       *p;
 
     if (b->oom)
         return 0;
@@ -147,7 +147,7 @@ static void
 sb_put_encoded(sbuf *b, const char *s, size_t n, int keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
-    size_t  i;
+    size_t      i;
 
     for (i = 0; i < n; i++)
     {
@@ -157,7 +157,7 @@ sb_put_encoded(sbuf *b, const char *s, size_t n, int keep_slash)
             sb_putc(b, (char) c);
         else
         {
-            char    e[3];
+            char        e[3];
 
             e[0] = '%';
             e[1] = hex[c >> 4];
@@ -174,8 +174,8 @@ static void
 sb_put_json_string(sbuf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t  i;
-    size_t  run = 0;    /* start of the current run of plain bytes */
+    size_t      i;
+    size_t      run = 0;        /* start of the current run of plain bytes */
 
     sb_putc(b, '"');
     for (i = 0; i < n; i++)
@@ -192,7 +192,7 @@ sb_put_json_string(sbuf *b, const char *s, size_t n)
                 sb_putn(b, "\\\\", 2);
             else
             {
-                char    e[6];
+                char        e[6];
 
                 e[0] = '\\';
                 e[1] = 'u';
@@ -231,9 +231,9 @@ sb_finish(sbuf *b)
 enum
 {
     DEC_OK = 0,
-    DEC_MALFORMED,  /* '%' not followed by two hex digits */
-    DEC_NUL,        /* decoded to a NUL byte */
-    DEC_UTF8,       /* decoded bytes are not valid UTF-8 */
+    DEC_MALFORMED,              /* '%' not followed by two hex digits */
+    DEC_NUL,                    /* decoded to a NUL byte */
+    DEC_UTF8,                   /* decoded bytes are not valid UTF-8 */
     DEC_NOMEM
 };
 
@@ -244,9 +244,9 @@ enum
 static int
 pct_decode(const char *s, size_t n, int plus_space, char **out, size_t *outlen)
 {
-    char   *d;
-    size_t  i;
-    size_t  j = 0;
+    char       *d;
+    size_t      i;
+    size_t      j = 0;
 
     *out = NULL;
     *outlen = 0;
@@ -259,8 +259,8 @@ pct_decode(const char *s, size_t n, int plus_space, char **out, size_t *outlen)
 
         if (c == '%')
         {
-            int     h1,
-                    h2;
+            int         h1,
+                        h2;
 
             if (n - i < 3)
             {
@@ -302,18 +302,18 @@ pct_decode(const char *s, size_t n, int plus_space, char **out, size_t *outlen)
 static int
 pct_equals(const char *s, size_t n, const char *lit)
 {
-    size_t  i = 0;
-    size_t  k = 0;
-    size_t  litlen = strlen(lit);
+    size_t      i = 0;
+    size_t      k = 0;
+    size_t      litlen = strlen(lit);
 
     while (i < n)
     {
-        int     c = (unsigned char) s[i];
+        int         c = (unsigned char) s[i];
 
         if (c == '%')
         {
-            int     h1,
-                    h2;
+            int         h1,
+                        h2;
 
             if (n - i < 3)
                 return 0;
@@ -377,8 +377,8 @@ fail_oom(api_route *r)
 static int
 fail_filter(api_route *r, const char *key, size_t keylen, const char *detail)
 {
-    char    name[sizeof r->err_name];
-    size_t  n = 0;
+    char        name[sizeof r->err_name];
+    size_t      n = 0;
 
     memcpy(name, "filterBy", 8);
     n = 8;
@@ -398,7 +398,7 @@ value_error_detail(int rc)
     {
         case DEC_MALFORMED:
             return "The value has malformed percent-encoding ('%' must be "
-                   "followed by two hexadecimal digits).";
+                "followed by two hexadecimal digits).";
         case DEC_NUL:
             return "The value contains a NUL byte (%00).";
         default:
@@ -412,36 +412,37 @@ value_error_detail(int rc)
 
 enum
 {
-    FM_SCALAR = 1,  /* filterBy[k]=v (repeated: becomes an array) */
-    FM_APPEND,      /* filterBy[k][]=v */
-    FM_INDEX        /* filterBy[k][n]=v */
+    FM_SCALAR = 1,              /* filterBy[k]=v (repeated: becomes an array) */
+    FM_APPEND,                  /* filterBy[k][]=v */
+    FM_INDEX                    /* filterBy[k][n]=v */
 };
 
 typedef struct fval
 {
-    const char *v;      /* borrowed from route->params */
-    int         idx;    /* FM_INDEX only */
+    const char *v;              /* borrowed from route->params */
+    int         idx;            /* FM_INDEX only */
 } fval;
 
 typedef struct fkey
 {
-    const char *name;   /* borrowed from route->params (not NUL-terminated) */
+    const char *name;           /* borrowed from route->params (not
+                                 * NUL-terminated) */
     size_t      len;
     int         mode;
     size_t      n;
     size_t      cap;
     fval       *vals;
-    uint64_t    used[2];    /* FM_INDEX: indices already given */
+    uint64_t    used[2];        /* FM_INDEX: indices already given */
 } fkey;
 
 typedef struct fstate
 {
-    fkey       *keys;       /* in first-seen order */
+    fkey       *keys;           /* in first-seen order */
     size_t      nkeys;
     size_t      capkeys;
-    size_t     *slots;      /* open addressing: key index + 1, 0 = empty */
-    size_t      nslots;     /* 0 or a power of two */
-    const char *json;       /* JSON form value, borrowed */
+    size_t     *slots;          /* open addressing: key index + 1, 0 = empty */
+    size_t      nslots;         /* 0 or a power of two */
+    const char *json;           /* JSON form value, borrowed */
     size_t      jsonlen;
 } fstate;
 
@@ -450,8 +451,8 @@ typedef struct fstate
 static size_t
 hash_bytes(const char *s, size_t n)
 {
-    uint64_t h = UINT64_C(2166136261);
-    size_t  i;
+    uint64_t    h = UINT64_C(2166136261);
+    size_t      i;
 
     for (i = 0; i < n; i++)
     {
@@ -465,8 +466,8 @@ hash_bytes(const char *s, size_t n)
 static size_t
 fstate_lookup(const fstate *f, const char *name, size_t n)
 {
-    size_t  mask;
-    size_t  h;
+    size_t      mask;
+    size_t      h;
 
     if (f->nslots == 0)
         return SIZE_MAX;
@@ -474,7 +475,7 @@ fstate_lookup(const fstate *f, const char *name, size_t n)
     h = hash_bytes(name, n) & mask;
     for (;;)
     {
-        size_t  s = f->slots[h];
+        size_t      s = f->slots[h];
         const fkey *k;
 
         if (s == 0)
@@ -489,8 +490,8 @@ fstate_lookup(const fstate *f, const char *name, size_t n)
 static void
 fstate_place(fstate *f, size_t idx)
 {
-    size_t  mask = f->nslots - 1;
-    size_t  h = hash_bytes(f->keys[idx].name, f->keys[idx].len) & mask;
+    size_t      mask = f->nslots - 1;
+    size_t      h = hash_bytes(f->keys[idx].name, f->keys[idx].len) & mask;
 
     while (f->slots[h] != 0)
         h = (h + 1) & mask;
@@ -501,12 +502,12 @@ fstate_place(fstate *f, size_t idx)
 static size_t
 fstate_add_key(fstate *f, const char *name, size_t n, int mode)
 {
-    fkey   *k;
+    fkey       *k;
 
     if (f->nkeys == f->capkeys)
     {
-        size_t  ncap = f->capkeys ? f->capkeys * 2 : 8;
-        fkey   *p;
+        size_t      ncap = f->capkeys ? f->capkeys * 2 : 8;
+        fkey       *p;
 
         if (ncap > SIZE_MAX / sizeof(fkey))
             return SIZE_MAX;
@@ -518,9 +519,9 @@ fstate_add_key(fstate *f, const char *name, size_t n, int mode)
     }
     if ((f->nkeys + 1) * 2 > f->nslots)
     {
-        size_t  nslots = f->nslots ? f->nslots * 2 : 16;
-        size_t *s;
-        size_t  i;
+        size_t      nslots = f->nslots ? f->nslots * 2 : 16;
+        size_t     *s;
+        size_t      i;
 
         if (nslots > SIZE_MAX / sizeof(size_t))
             return SIZE_MAX;
@@ -548,12 +549,12 @@ fstate_add_key(fstate *f, const char *name, size_t n, int mode)
 static int
 fkey_add_value(fkey *k, const char *v, int idx)
 {
-    size_t  pos;
+    size_t      pos;
 
     if (k->n == k->cap)
     {
-        size_t  ncap = k->cap ? k->cap * 2 : 4;
-        fval   *p;
+        size_t      ncap = k->cap ? k->cap * 2 : 4;
+        fval       *p;
 
         if (ncap > SIZE_MAX / sizeof(fval))
             return 0;
@@ -583,7 +584,7 @@ fkey_add_value(fkey *k, const char *v, int idx)
 static void
 fstate_free(fstate *f)
 {
-    size_t  i;
+    size_t      i;
 
     for (i = 0; i < f->nkeys; i++)
         U_FREE(f->keys[i].vals);
@@ -596,9 +597,9 @@ fstate_free(fstate *f)
 static int
 fstate_build_json(const fstate *f, api_route *r)
 {
-    sbuf    b;
-    size_t  i,
-            j;
+    sbuf        b;
+    size_t      i,
+                j;
 
     if (f->json != NULL)
     {
@@ -654,10 +655,10 @@ enum
 
 typedef struct scalar_def
 {
-    const char *name;       /* REST name */
+    const char *name;           /* REST name */
     int         id;
-    unsigned    endpoints;  /* EP_* mask */
-    int         in_params;  /* kept in route->params (not paging) */
+    unsigned    endpoints;      /* EP_* mask */
+    int         in_params;      /* kept in route->params (not paging) */
 } scalar_def;
 
 static const scalar_def scalar_defs[] = {
@@ -679,17 +680,28 @@ scalar_slot(api_route *r, int id)
 {
     switch (id)
     {
-        case S_FROM: return &r->from;
-        case S_TO: return &r->to;
-        case S_INTERVAL: return &r->interval;
-        case S_SORT_BY: return &r->sort_by;
-        case S_SORT_ORDER: return &r->sort_order;
-        case S_CURRENT_PAGE: return &r->current_page;
-        case S_PAGE_SIZE: return &r->page_size;
-        case S_UNIQUE: return &r->unique;
-        case S_VIEW_DURATION: return &r->view_duration;
-        case S_TIME_ZONE: return &r->time_zone;
-        default: return &r->aggregation;
+        case S_FROM:
+            return &r->from;
+        case S_TO:
+            return &r->to;
+        case S_INTERVAL:
+            return &r->interval;
+        case S_SORT_BY:
+            return &r->sort_by;
+        case S_SORT_ORDER:
+            return &r->sort_order;
+        case S_CURRENT_PAGE:
+            return &r->current_page;
+        case S_PAGE_SIZE:
+            return &r->page_size;
+        case S_UNIQUE:
+            return &r->unique;
+        case S_VIEW_DURATION:
+            return &r->view_duration;
+        case S_TIME_ZONE:
+            return &r->time_zone;
+        default:
+            return &r->aggregation;
     }
 }
 
@@ -764,7 +776,7 @@ handle_scalar(pctx *c, const scalar_def *def, char *key, size_t keylen,
     }
     if (def->in_params)
     {
-        char   *copy = dup_mem(val, vlen);
+        char       *copy = dup_mem(val, vlen);
 
         if (copy == NULL)
         {
@@ -788,10 +800,10 @@ handle_scalar(pctx *c, const scalar_def *def, char *key, size_t keylen,
 }
 
 static const char msg_nested[] =
-    "Nested filterBy keys are not supported: use filterBy[key]=value, "
-    "filterBy[key][]=value or filterBy[key][n]=value.";
+"Nested filterBy keys are not supported: use filterBy[key]=value, "
+"filterBy[key][]=value or filterBy[key][n]=value.";
 static const char msg_unbalanced[] =
-    "Unbalanced or misplaced brackets in filterBy.";
+"Unbalanced or misplaced brackets in filterBy.";
 
 /*
  * key[0..keylen) starts with "filterBy" and is either exactly "filterBy"
@@ -814,8 +826,8 @@ handle_filter(pctx *c, char *key, size_t keylen, const char *vs, size_t vl)
     if (keylen > 8)
     {
         /* filterBy[name] [ [] | [n] ] */
-        size_t  p = 9;
-        size_t  q;
+        size_t      p = 9;
+        size_t      q;
 
         while (p < keylen && key[p] != ']' && key[p] != '[')
             p++;
@@ -864,7 +876,7 @@ handle_filter(pctx *c, char *key, size_t keylen, const char *vs, size_t vl)
                 mode = FM_APPEND;
             else
             {
-                size_t  d;
+                size_t      d;
 
                 for (d = p + 1; d < q; d++)
                     if (!is_digit((unsigned char) key[d]))
@@ -903,7 +915,7 @@ handle_filter(pctx *c, char *key, size_t keylen, const char *vs, size_t vl)
     if (mode == 0)
     {
         /* JSON form */
-        size_t  i = 0;
+        size_t      i = 0;
 
         if (f->json != NULL)
         {
@@ -944,7 +956,7 @@ handle_filter(pctx *c, char *key, size_t keylen, const char *vs, size_t vl)
     ki = fstate_lookup(f, name, namelen);
     if (ki != SIZE_MAX)
     {
-        fkey   *k = &f->keys[ki];
+        fkey       *k = &f->keys[ki];
 
         if (k->mode != mode)
         {
@@ -962,7 +974,7 @@ handle_filter(pctx *c, char *key, size_t keylen, const char *vs, size_t vl)
         if (mode == FM_INDEX &&
             (k->used[idx / 64] & (UINT64_C(1) << (idx % 64))) != 0)
         {
-            char    msg[96];
+            char        msg[96];
 
             snprintf(msg, sizeof msg,
                      "The array index %d was given more than once.", idx);
@@ -1053,7 +1065,7 @@ handle_piece(pctx *c, const char *s, size_t n)
 static int
 parse_query(pctx *c, const char *q, size_t n)
 {
-    size_t  i = 0;
+    size_t      i = 0;
 
     while (i < n)
     {
@@ -1071,7 +1083,7 @@ parse_query(pctx *c, const char *q, size_t n)
 static size_t
 skip_scheme_authority(const char *u, size_t n)
 {
-    size_t  i;
+    size_t      i;
 
     if (n == 0 || !is_alpha((unsigned char) u[0]))
         return 0;
@@ -1092,7 +1104,7 @@ static int
 route_path(api_route *r, const char *p, size_t n)
 {
     static const char *const epnames[] = {NULL, "metrics", "buckets",
-                                          "timeseries"};
+    "timeseries"};
     const char *seg[5];
     size_t      seglen[5];
     size_t      nseg = 0;
@@ -1217,7 +1229,7 @@ api_route_parse_limit(const char *uri, size_t len, size_t max_len,
     }
     if (len > max_len)
     {
-        char    msg[96];
+        char        msg[96];
 
         snprintf(msg, sizeof msg, "The URI is longer than %lu bytes.",
                  (unsigned long) max_len);
@@ -1259,7 +1271,7 @@ api_route_parse(const char *uri, size_t len, api_route *out)
 void
 api_route_free(api_route *r)
 {
-    size_t  i;
+    size_t      i;
 
     if (r == NULL)
         return;
@@ -1297,8 +1309,8 @@ api_route_free(api_route *r)
 char *
 uri_encode_component(const char *s)
 {
-    sbuf    b;
-    size_t  n;
+    sbuf        b;
+    size_t      n;
 
     if (s == NULL)
         return NULL;
@@ -1306,12 +1318,12 @@ uri_encode_component(const char *s)
     memset(&b, 0, sizeof b);
     /* exact size: one pass to count keeps the allocation tight */
     {
-        size_t  i,
-                out = 0;
+        size_t      i,
+                    out = 0;
 
         for (i = 0; i < n; i++)
         {
-            size_t  w = is_unreserved((unsigned char) s[i]) ? 1 : 3;
+            size_t      w = is_unreserved((unsigned char) s[i]) ? 1 : 3;
 
             if (out > SIZE_MAX - 1 - w)
                 return NULL;
@@ -1328,9 +1340,9 @@ char *
 api_build_link(const char *path, const api_param *params, size_t nparams,
                long current_page, long page_size)
 {
-    sbuf    b;
-    size_t  i;
-    char    num[64];
+    sbuf        b;
+    size_t      i;
+    char        num[64];
 
     if (path == NULL || (params == NULL && nparams > 0))
         return NULL;

@@ -105,7 +105,11 @@ analytics_maintenance_main(Datum main_arg)
 
 	pgstat_report_appname("analytics maintenance");
 	pgstat_report_activity(STATE_RUNNING, "analytics maintenance");
-	/* as the owner or a superuser: resolve nothing through a user-writable schema */
+
+	/*
+	 * as the owner or a superuser: resolve nothing through a user-writable
+	 * schema
+	 */
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
 	/* only databases where the extension is installed */
@@ -234,7 +238,10 @@ analytics_run_maintenance(PG_FUNCTION_ARGS)
 	MaintenanceParams params;
 	char	   *report = NULL;
 
-	/* whoever calls it in a session is not restoring a dump (README "Backup and restore") */
+	/*
+	 * whoever calls it in a session is not restoring a dump (README "Backup
+	 * and restore")
+	 */
 	analytics_restore_lock_release();
 
 	params.premake_days = analytics_premake_days;
