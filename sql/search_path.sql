@@ -441,6 +441,8 @@ INSERT INTO sp_no_sql VALUES
   ('analytics_route'), ('analytics_link'),
   ('analytics_parse_user_agent'), ('analytics_continent_of'), ('analytics_geoip_country_sql'),
   ('analytics_rollup_cover'), ('analytics_ranges_sql'), ('analytics_cover_raw_minutes'),
+  ('analytics_catalog_dims'), ('analytics_catalog_dim'), ('analytics_catalog_block_size'),
+  ('analytics_catalog_block_origin'),
   ('analytics_heap_handler'), ('analytics_rollup_own_pending'),
   ('analytics_my_projects'), ('analytics_my_scope'), ('analytics_my_project'), ('analytics_is_admin'),
   ('analytics_grants_changed'),

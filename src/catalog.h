@@ -6,8 +6,9 @@
  * (metric, aggregation) pairs, the layout of the 17-element event statistics
  * array, the rollup dimensions (number, REST names, event column) and the
  * block boundaries of the rollups. C code includes this header; SQL that
- * needs a fact calls a C function that reads it instead of keeping a
- * literal copy (src/sql/README.md, "Where each catalogue fact lives").
+ * needs a fact asks C (analytics._dims, _dim, _block_size, _block_origin:
+ * src/catalogsql.c) instead of keeping a literal copy (src/sql/README.md,
+ * "Where each catalogue fact lives").
  *
  * The tables (catalog.c) need no PostgreSQL; the block constants below are
  * macros, so that the plain-C cover (cover.c) and its unit test use them
@@ -142,6 +143,7 @@ typedef struct DimDef
 } DimDef;
 #define CAT_NDIMS 9
 #define CAT_DIM_PROJECT		0
+#define CAT_DIM_PROJECT_NAME "project"	/* SQL: analytics._dim() */
 #define CAT_DIM_MEDIA		1
 #define CAT_DIM_MEDIA_TYPE	2
 #define CAT_DIM_CONTINENT	3

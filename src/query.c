@@ -16,7 +16,7 @@
  *    statements of keptquery.c, run with the planner settings of a query
  *    over rollup pieces (no parallel workers, index scans);
  *  - concurrent viewers of one project, all media or one live stream: the
- *    per-minute rows (_ccv_from_rollups, _ccv_series_from_rollups);
+ *    per-minute rows (ccvrollup.c);
  *  - else raw events, one statement planned for its values.
  *
  * Statements are built from fixed fragments only: the extension's schema,
@@ -47,6 +47,7 @@
 #include "utils/tuplestore.h"
 
 #include "analytics.h"
+#include "ccvrollup.h"
 #include "cover.h"
 #include "query.h"
 
@@ -1232,25 +1233,12 @@ metric_answer(QuerySpec *q, FunctionCallInfo fcinfo, bool *isnull)
 					   PG_ARGISNULL(3), PG_ARGISNULL(3) ? 0 : PG_GETARG_TIMESTAMPTZ(3));
 	if ((q->kind == QK_CCV_PEAK || q->kind == QK_CCV_AVERAGE) && ccv_rollups_apply(q))
 	{
-		/* one project, one media or all: the per-minute rows */
-		Oid			types[5] = {TEXTOID, TEXTOID, BOOLOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-		Datum		values[5];
-		char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-		char	   *media = ccv_media(q);
-		char	   *small = psprintf("SELECT (%s._ccv_from_rollups($1, $2, $3, $4, $5))[%d]", S,
-									 q->kind == QK_CCV_PEAK ? 1 : 2);
-		int			rc;
+		/* one project, one media or all: the per-minute rows (ccvrollup.c) */
+		double		v[2];
 
-		values[0] = CStringGetTextDatum(q->project);
-		values[1] = media ? CStringGetTextDatum(media) : (Datum) 0;
-		nulls[1] = media ? ' ' : 'n';
-		values[2] = BoolGetDatum(q->unique_viewers);
-		values[3] = TimestampTzGetDatum(q->from);
-		values[4] = TimestampTzGetDatum(q->to);
-		rc = SPI_execute_with_args(small, 5, types, values, nulls, true, 1);
-		if (rc != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "analytics: query failed: %s", SPI_result_code_string(rc));
-		return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
+		analytics_ccv_from_rollups(S, q->project, ccv_media(q), q->unique_viewers, q->from, q->to, v);
+		*isnull = false;
+		return Float8GetDatum(v[q->kind == QK_CCV_PEAK ? 0 : 1]);
 	}
 	dim = rollup_dim(q, -1);
 	if (dim >= 0)
@@ -1534,10 +1522,38 @@ timeseries_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 	appendStringInfoString(&sql, "SELECT bucket_start, metric_value FROM (");
 	if (ccv && ccv_rollups_apply(q) && buckets_whole_minutes(q))
 	{
-		/* one project, one media or all, buckets of whole minutes: the per-minute rows */
-		appendStringInfo(&sql, "SELECT r.bucket_start, r.%s AS metric_value FROM %s._ccv_series_from_rollups($%d[1], $%d[1], %s, $%d, $%d, $%d, $%d) r",
-						 q->kind == QK_CCV_AVERAGE ? "average" : "peak", S, P_PROJECTS, P_DIM0 + CAT_DIM_MEDIA,
-						 q->unique_viewers ? "true" : "false", P_FROM, P_TO, P_BUCKET, P_TIME_ZONE);
+		/*
+		 * one project, one media or all, buckets of whole minutes: the
+		 * per-minute rows (ccvrollup.c), sorted here
+		 */
+		Datum		values[2];
+		Oid			types[2] = {TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID};
+		ParamListInfo params = makeParamList(2);
+		SPIExecuteOptions options;
+		int			i;
+		int			rc;
+
+		analytics_ccv_series_from_rollups(S, q->project, ccv_media(q), q->unique_viewers, q->from, q->to,
+										  q->bucket, q->time_zone, q->kind == QK_CCV_AVERAGE,
+										  &values[0], &values[1]);
+		for (i = 0; i < 2; i++)
+		{
+			params->params[i].value = values[i];
+			params->params[i].isnull = false;
+			params->params[i].pflags = PARAM_FLAG_CONST;
+			params->params[i].ptype = types[i];
+		}
+		memset(&options, 0, sizeof(options));
+		options.params = params;
+		options.read_only = true;
+		options.dest = dest;
+		rc = SPI_execute_extended(psprintf("SELECT r.bucket_start, r.metric_value"
+										   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) r(bucket_start, metric_value)"
+										   " ORDER BY %s",
+										   ord), &options);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "analytics: query failed: %s", SPI_result_code_string(rc));
+		return;
 	}
 	else if (ccv)
 	{

@@ -63,7 +63,8 @@ LANGUAGE plpgsql AS $$
 BEGIN
   EXECUTE pg_catalog.format(
     'INSERT INTO @extschema@.rollup_pending (project_id, hour)'
-    ' SELECT DISTINCT e.project_id, pg_catalog.date_bin(''1 hour'', e.emitted_at, ''2000-01-01 00:00+00'') FROM %s e', rel);
+    ' SELECT DISTINCT e.project_id, pg_catalog.date_bin(@extschema@._block_size(''hour''), e.emitted_at,'
+    ' @extschema@._block_origin(''hour'')) FROM %s e', rel);
 END $$;
 
 REVOKE ALL ON FUNCTION @extschema@._mark_partition(regclass) FROM PUBLIC;

@@ -51,6 +51,8 @@ DECLARE
     'analytics_route', 'analytics_link',                                               -- api.c (REST parsing)
     'analytics_parse_user_agent', 'analytics_continent_of', 'analytics_geoip_country_sql', -- parsers, GeoIP file
     'analytics_rollup_cover', 'analytics_ranges_sql', 'analytics_cover_raw_minutes',   -- plan.c (text, no SQL run)
+    'analytics_catalog_dims', 'analytics_catalog_dim', 'analytics_catalog_block_size',
+    'analytics_catalog_block_origin',                                                  -- catalogsql.c (rollup facts)
     'analytics_heap_handler', 'analytics_rollup_own_pending',                          -- rollup.c (table AM)
     'analytics_my_projects', 'analytics_my_scope', 'analytics_my_project', 'analytics_is_admin', -- policies (catalog scans)
     'analytics_grants_changed',                                                        -- trigger: bumps a counter

@@ -1,5 +1,35 @@
 -- analytics: rollups, their refresh and the cover of a period (README: "Derived data: rollups")
 
+-- the catalogue's rollup facts (src/catalog.h, src/catalogsql.c): the
+-- dimension numbers, the block sizes and origins; the SQL below writes none
+-- of them as a literal (called with constants, each call is folded into a
+-- constant when a statement is planned)
+CREATE OR REPLACE FUNCTION @extschema@._dims()
+RETURNS smallint[]
+AS 'MODULE_PATHNAME', 'analytics_catalog_dims'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE OR REPLACE FUNCTION @extschema@._dim(name text)
+RETURNS smallint
+AS 'MODULE_PATHNAME', 'analytics_catalog_dim'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@._dim(text) IS
+    'the number of a rollup dimension: its breakdown name (media-id, country, ...) or project';
+
+CREATE OR REPLACE FUNCTION @extschema@._block_size(level text)
+RETURNS interval
+AS 'MODULE_PATHNAME', 'analytics_catalog_block_size'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OR REPLACE FUNCTION @extschema@._block_origin(level text)
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'analytics_catalog_block_origin'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@._block_origin(text) IS
+    'where the blocks of a level (minute, 5min, hour, day, week, w4) start; _block_size: their length';
+
 -- the hours of this transaction not yet in rollup_pending (written at commit)
 CREATE OR REPLACE FUNCTION @extschema@._rollup_own_pending()
 RETURNS timestamptz[]
@@ -32,28 +62,28 @@ REVOKE ALL ON FUNCTION @extschema@._rollup_refresh(integer) FROM PUBLIC;
 CREATE OR REPLACE FUNCTION @extschema@._rollup_forget(lo timestamptz, hi timestamptz)
 RETURNS void
 LANGUAGE sql AS $$
-DELETE FROM @extschema@.rollup_hour r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket >= lo AND r.bucket < hi;
-DELETE FROM @extschema@.rollup_day r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket >= lo AND r.bucket < hi;
+DELETE FROM @extschema@.rollup_hour r WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket >= lo AND r.bucket < hi;
+DELETE FROM @extschema@.rollup_day r WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket >= lo AND r.bucket < hi;
 DELETE FROM @extschema@.rollup_5min r WHERE r.bucket >= lo AND r.bucket < hi;
 -- a week partly dropped keeps only its remaining days
-DELETE FROM @extschema@.rollup_week r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket > lo - interval '7 days' AND r.bucket < hi;
+DELETE FROM @extschema@.rollup_week r WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket > lo - @extschema@._block_size('week') AND r.bucket < hi;
 INSERT INTO @extschema@.rollup_week (project_id, dim, bucket, value, media_type, stats)
-SELECT r.project_id, r.dim, pg_catalog.date_bin('7 days', r.bucket, '2000-01-03 00:00+00'), r.value, r.media_type,
+SELECT r.project_id, r.dim, pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')), r.value, r.media_type,
        @extschema@.event_stats_merge(r.stats)
   FROM @extschema@.rollup_day r
- WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket > lo - interval '14 days' AND r.bucket < hi + interval '7 days'
-   AND pg_catalog.date_bin('7 days', r.bucket, '2000-01-03 00:00+00') > lo - interval '7 days'
-   AND pg_catalog.date_bin('7 days', r.bucket, '2000-01-03 00:00+00') < hi
+ WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket > lo - 2 * @extschema@._block_size('week') AND r.bucket < hi + @extschema@._block_size('week')
+   AND pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')) > lo - @extschema@._block_size('week')
+   AND pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')) < hi
  GROUP BY 1, 2, 3, 4, 5;
 -- and a 28-day block partly dropped: the sum of its remaining weeks
-DELETE FROM @extschema@.rollup_w4 r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket > lo - interval '28 days' AND r.bucket < hi;
+DELETE FROM @extschema@.rollup_w4 r WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket > lo - @extschema@._block_size('w4') AND r.bucket < hi;
 INSERT INTO @extschema@.rollup_w4 (project_id, dim, bucket, value, media_type, stats)
-SELECT r.project_id, r.dim, pg_catalog.date_bin('28 days', r.bucket, '2000-01-03 00:00+00'), r.value, r.media_type,
+SELECT r.project_id, r.dim, pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')), r.value, r.media_type,
        @extschema@.event_stats_merge(r.stats)
   FROM @extschema@.rollup_week r
- WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket > lo - interval '56 days' AND r.bucket < hi + interval '28 days'
-   AND pg_catalog.date_bin('28 days', r.bucket, '2000-01-03 00:00+00') > lo - interval '28 days'
-   AND pg_catalog.date_bin('28 days', r.bucket, '2000-01-03 00:00+00') < hi
+ WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket > lo - 2 * @extschema@._block_size('w4') AND r.bucket < hi + @extschema@._block_size('w4')
+   AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) > lo - @extschema@._block_size('w4')
+   AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) < hi
  GROUP BY 1, 2, 3, 4, 5;
 DELETE FROM @extschema@.rollup_pending p WHERE p.hour >= lo AND p.hour < hi;
 DELETE FROM @extschema@.rollup_ccv c WHERE c.minute >= lo AND c.minute < hi;
@@ -72,103 +102,6 @@ SELECT coalesce(pg_catalog.array_agg(DISTINCT h ORDER BY h), '{}')
         UNION ALL
         SELECT h FROM unnest(@extschema@._rollup_own_pending()) h WHERE h >= lo AND h <= hi) y
 $$;
-
--- merge [from[i], to[i]) ranges sorted by from
-CREATE OR REPLACE FUNCTION @extschema@._merge_ranges(INOUT lo timestamptz[], INOUT hi timestamptz[])
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-DECLARE
-  a timestamptz; b timestamptz; ca timestamptz; cb timestamptz;
-  olo timestamptz[] := '{}'; ohi timestamptz[] := '{}';
-BEGIN
-  FOR a, b IN SELECT x, y FROM unnest(lo, hi) AS t(x, y) WHERE x < y ORDER BY x LOOP
-    IF ca IS NULL THEN ca := a; cb := b;
-    ELSIF a <= cb THEN cb := greatest(cb, b);
-    ELSE olo := olo || ca; ohi := ohi || cb; ca := a; cb := b;
-    END IF;
-  END LOOP;
-  IF ca IS NOT NULL THEN olo := olo || ca; ohi := ohi || cb; END IF;
-  lo := olo; hi := ohi;
-END $$;
-
-CREATE OR REPLACE FUNCTION @extschema@._ccv_from_rollups(project text, media text, unique_viewers boolean,
-                                              pf timestamptz, pt timestamptz)
-RETURNS double precision[]
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-  o constant timestamptz := '2000-01-01 00:00+00';
-  ms timestamptz := pg_catalog.date_bin('1 minute', pf, o);
-  me timestamptz := pg_catalog.date_bin('1 minute', pt, o);
-  pend timestamptz[];
-  stale timestamptz[];
-  lo timestamptz[] := '{}';
-  hi timestamptz[] := '{}';
-  peak double precision := 0;
-  secs double precision := 0;
-  pk double precision;
-  sc double precision;
-  look interval;
-  r double precision[];
-  i integer;
-  q constant text := 'SELECT @extschema@.ccv(' ||
-    CASE WHEN unique_viewers THEN 'CASE WHEN e.viewer_id IS NULL THEN e.emitted_at ELSE e.emitted_at - e.value * interval ''1 second'' END'
-         ELSE 'e.emitted_at - e.value * interval ''1 second''' END ||
-    ', e.emitted_at, ' || CASE WHEN unique_viewers THEN 'e.viewer_id' ELSE 'e.session_id' END || ', $1, $2)'
-    ' FROM @extschema@.events e WHERE e.event_type = ''watch'' AND e.value > 0 AND e.emitted_at > $1'
-    ' AND e.emitted_at < $2 + $3 AND e.emitted_at - e.value * interval ''1 second'' < $2 AND e.project_id = $4' ||
-    CASE WHEN media IS NOT NULL THEN ' AND e.media_id = $5' ELSE '' END;
-BEGIN
-  IF ms < pf THEN ms := ms + interval '1 minute'; END IF;
-  IF ms >= me THEN
-    ms := pt; me := pt;             -- no whole minute: all raw
-  END IF;
-  pend := @extschema@._pending_hours(pg_catalog.date_bin('1 hour', pf, o), pt + interval '1 hour');
-  stale := ARRAY(SELECT DISTINCT x FROM unnest(pend) h, LATERAL (VALUES (h), (h - interval '1 hour')) v(x));
-  -- one media: only live streams have rows (a media id that was ever a
-  -- video, or is not rolled up yet, reads raw events); every refreshed hour
-  -- is in a week row, so the week rows answer that with an index lookup
-  IF media IS NOT NULL AND ms < me AND NOT coalesce((
-       SELECT bool_and(r.media_type = 'live-stream') FROM @extschema@.rollup_week r
-        WHERE r.project_id = project AND r.dim = 1 AND r.value = media), false) THEN
-    ms := pt; me := pt;
-  END IF;
-  IF ms < me AND media IS NULL THEN
-    SELECT max(CASE WHEN unique_viewers THEN c.peak_viewers ELSE c.peak_sessions END),
-           sum(CASE WHEN unique_viewers THEN c.secs_viewers ELSE c.secs_sessions END) INTO pk, sc
-      FROM @extschema@.rollup_ccv c
-     WHERE c.project_id = project AND c.media_id IS NULL AND c.minute >= ms AND c.minute < me
-       AND pg_catalog.date_bin('1 hour', c.minute, o) <> ALL (stale);
-  ELSIF ms < me THEN
-    SELECT max(CASE WHEN unique_viewers THEN c.peak_viewers ELSE c.peak_sessions END),
-           sum(CASE WHEN unique_viewers THEN c.secs_viewers ELSE c.secs_sessions END) INTO pk, sc
-      FROM @extschema@.rollup_ccv c
-     WHERE c.project_id = project AND c.media_id = media AND c.minute >= ms AND c.minute < me
-       AND pg_catalog.date_bin('1 hour', c.minute, o) <> ALL (stale);
-  END IF;
-  IF ms < me THEN
-    peak := greatest(peak, coalesce(pk, 0));
-    secs := secs + coalesce(sc, 0);
-  END IF;
-  -- raw pieces
-  IF pf < ms THEN lo := lo || pf; hi := hi || ms; END IF;
-  IF me < pt THEN lo := lo || me; hi := hi || pt; END IF;
-  SELECT lo || coalesce(pg_catalog.array_agg(greatest(h, ms)), '{}'), hi || coalesce(pg_catalog.array_agg(least(h + interval '1 hour', me)), '{}')
-    INTO lo, hi FROM unnest(stale) h WHERE h + interval '1 hour' > ms AND h < me;
-  SELECT * INTO lo, hi FROM @extschema@._merge_ranges(lo, hi);
-  FOR i IN 1 .. coalesce(cardinality(lo), 0) LOOP
-    -- how far past the piece a watch event covering it can be emitted
-    IF EXISTS (SELECT 1 FROM unnest(pend) h WHERE h >= pg_catalog.date_bin('1 hour', lo[i], o) AND h <= hi[i] + interval '1 hour') THEN
-      look := interval '1 hour';
-    ELSE
-      SELECT coalesce(max(w.max_value), 0) * interval '1 second' + interval '1 microsecond' INTO look
-        FROM @extschema@.rollup_watch_max w
-       WHERE w.project_id = project AND w.hour >= pg_catalog.date_bin('1 hour', lo[i], o) AND w.hour <= hi[i] + interval '1 hour';
-    END IF;
-    EXECUTE q INTO r USING lo[i], hi[i], look, project, media;
-    peak := greatest(peak, coalesce(r[1], 0));
-    secs := secs + coalesce(r[2], 0) * extract(epoch FROM hi[i] - lo[i]);
-  END LOOP;
-  RETURN ARRAY[peak, secs / extract(epoch FROM pt - pf)];
-END $$;
 
 CREATE OR REPLACE FUNCTION @extschema@._rollup_cover(pf timestamptz, pt timestamptz, max_level text, fine boolean, dim smallint,
                                           pending timestamptz[], data_lo timestamptz, data_hi timestamptz)
@@ -221,20 +154,20 @@ BEGIN
   -- consume the marks first: under READ COMMITTED each statement below sees
   -- at least every row whose mark this statement deleted
   DELETE FROM @extschema@.rollup_pending p WHERE p.hour = ANY (hrs);
-  DELETE FROM @extschema@.rollup_hour r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket = ANY (hrs);
-  FOR d IN SELECT DISTINCT pg_catalog.date_bin('1 day', h, '2000-01-01 00:00+00') FROM unnest(hrs) h ORDER BY 1 LOOP
+  DELETE FROM @extschema@.rollup_hour r WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket = ANY (hrs);
+  FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('day'), h, @extschema@._block_origin('day')) FROM unnest(hrs) h ORDER BY 1 LOOP
     -- one pass over the hours' events: every dimension per hour, and the
     -- whole project per 5 minutes
     DELETE FROM @extschema@.rollup_5min r
-     WHERE r.bucket >= d AND r.bucket < d + interval '24 hours'
-       AND pg_catalog.date_bin('1 hour', r.bucket, '2000-01-01 00:00+00') = ANY (hrs);
+     WHERE r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
+       AND pg_catalog.date_bin(@extschema@._block_size('hour'), r.bucket, @extschema@._block_origin('hour')) = ANY (hrs);
     WITH g AS (
       SELECT e.project_id,
              GROUPING(e.m5) = 0 AS fine,
-             CASE WHEN GROUPING(e.media_id) = 0 THEN 1 WHEN GROUPING(e.media_type) = 0 THEN 2
-                  WHEN GROUPING(e.continent) = 0 THEN 3 WHEN GROUPING(e.country) = 0 THEN 4
-                  WHEN GROUPING(e.device_type) = 0 THEN 5 WHEN GROUPING(e.operating_system) = 0 THEN 6
-                  WHEN GROUPING(e.browser) = 0 THEN 7 WHEN GROUPING(e.referrer) = 0 THEN 8 ELSE 0 END AS dim,
+             CASE WHEN GROUPING(e.media_id) = 0 THEN @extschema@._dim('media-id') WHEN GROUPING(e.media_type) = 0 THEN @extschema@._dim('media-type')
+                  WHEN GROUPING(e.continent) = 0 THEN @extschema@._dim('continent') WHEN GROUPING(e.country) = 0 THEN @extschema@._dim('country')
+                  WHEN GROUPING(e.device_type) = 0 THEN @extschema@._dim('device-type') WHEN GROUPING(e.operating_system) = 0 THEN @extschema@._dim('operating-system')
+                  WHEN GROUPING(e.browser) = 0 THEN @extschema@._dim('browser') WHEN GROUPING(e.referrer) = 0 THEN @extschema@._dim('referrer') ELSE @extschema@._dim('project') END AS dim,
              CASE WHEN GROUPING(e.m5) = 0 THEN e.m5 ELSE e.h END AS bucket,
              CASE WHEN GROUPING(e.media_id) = 0 THEN e.media_id WHEN GROUPING(e.media_type) = 0 THEN e.media_type::text
                   WHEN GROUPING(e.continent) = 0 THEN e.continent::text WHEN GROUPING(e.country) = 0 THEN e.country
@@ -243,11 +176,11 @@ BEGIN
                   WHEN GROUPING(e.browser) = 0 THEN e.browser WHEN GROUPING(e.referrer) = 0 THEN e.referrer END AS value,
              CASE WHEN GROUPING(e.media_id) = 0 THEN e.media_type END AS media_type,
              @extschema@.event_stats(e.event_type, e.value) AS stats
-        FROM (SELECT x.*, pg_catalog.date_bin('1 hour', x.emitted_at, '2000-01-01 00:00+00') AS h,
-                     pg_catalog.date_bin('5 minutes', x.emitted_at, '2000-01-01 00:00+00') AS m5
+        FROM (SELECT x.*, pg_catalog.date_bin(@extschema@._block_size('hour'), x.emitted_at, @extschema@._block_origin('hour')) AS h,
+                     pg_catalog.date_bin(@extschema@._block_size('5min'), x.emitted_at, @extschema@._block_origin('5min')) AS m5
                 FROM @extschema@.events x
-               WHERE x.emitted_at >= d AND x.emitted_at < d + interval '24 hours'
-                 AND pg_catalog.date_bin('1 hour', x.emitted_at, '2000-01-01 00:00+00') = ANY (hrs)) e
+               WHERE x.emitted_at >= d AND x.emitted_at < d + @extschema@._block_size('day')
+                 AND pg_catalog.date_bin(@extschema@._block_size('hour'), x.emitted_at, @extschema@._block_origin('hour')) = ANY (hrs)) e
        GROUP BY GROUPING SETS (
          (e.project_id, e.m5),
          (e.project_id, e.h),
@@ -261,23 +194,23 @@ BEGIN
          (e.project_id, e.h, e.referrer))),
     fine AS (
       INSERT INTO @extschema@.rollup_5min (project_id, dim, bucket, value, media_type, stats)
-      SELECT g.project_id, 0, g.bucket, NULL, NULL, g.stats FROM g WHERE g.fine)
+      SELECT g.project_id, @extschema@._dim('project'), g.bucket, NULL, NULL, g.stats FROM g WHERE g.fine)
     INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
     SELECT g.project_id, g.dim, g.bucket, g.value, g.media_type, g.stats FROM g WHERE NOT g.fine;
-    DELETE FROM @extschema@.rollup_day r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket = d;
+    DELETE FROM @extschema@.rollup_day r WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
     INSERT INTO @extschema@.rollup_day (project_id, dim, bucket, value, media_type, stats)
     SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
       FROM @extschema@.rollup_hour r
-     WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket >= d AND r.bucket < d + interval '24 hours'
+     WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
      GROUP BY r.project_id, r.dim, r.value, r.media_type;
   END LOOP;
   -- the weeks of those days
-  FOR d IN SELECT DISTINCT pg_catalog.date_bin('7 days', h, '2000-01-03 00:00+00') FROM unnest(hrs) h ORDER BY 1 LOOP
-    DELETE FROM @extschema@.rollup_week r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket = d;
+  FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('week'), h, @extschema@._block_origin('week')) FROM unnest(hrs) h ORDER BY 1 LOOP
+    DELETE FROM @extschema@.rollup_week r WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
     INSERT INTO @extschema@.rollup_week (project_id, dim, bucket, value, media_type, stats)
     SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
       FROM @extschema@.rollup_day r
-     WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket >= d AND r.bucket < d + interval '7 days'
+     WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
      GROUP BY r.project_id, r.dim, r.value, r.media_type;
   END LOOP;
   -- the 28-day blocks of those weeks. A block that still holds a pending
@@ -286,13 +219,13 @@ BEGIN
   -- (rewriting it each time would leave dead rows for every query to skip).
   -- Weeks are always rebuilt: the ccv of one media relies on every
   -- refreshed hour being in a week row.
-  FOR d IN SELECT DISTINCT pg_catalog.date_bin('28 days', h, '2000-01-03 00:00+00') FROM unnest(hrs) h ORDER BY 1 LOOP
-    CONTINUE WHEN EXISTS (SELECT 1 FROM @extschema@.rollup_pending p WHERE p.hour >= d AND p.hour < d + interval '28 days');
-    DELETE FROM @extschema@.rollup_w4 r WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket = d;
+  FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('w4'), h, @extschema@._block_origin('w4')) FROM unnest(hrs) h ORDER BY 1 LOOP
+    CONTINUE WHEN EXISTS (SELECT 1 FROM @extschema@.rollup_pending p WHERE p.hour >= d AND p.hour < d + @extschema@._block_size('w4'));
+    DELETE FROM @extschema@.rollup_w4 r WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
     INSERT INTO @extschema@.rollup_w4 (project_id, dim, bucket, value, media_type, stats)
     SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
       FROM @extschema@.rollup_week r
-     WHERE r.dim = ANY ('{0,1,2,3,4,5,6,7,8}') AND r.bucket >= d AND r.bucket < d + interval '28 days'
+     WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
      GROUP BY r.project_id, r.dim, r.value, r.media_type;
   END LOOP;
 
@@ -300,28 +233,28 @@ BEGIN
   -- and of h - 1 hour, so both hours' minutes are recomputed
   DELETE FROM @extschema@.rollup_watch_max w WHERE w.hour = ANY (hrs);
   INSERT INTO @extschema@.rollup_watch_max (project_id, hour, max_value)
-  SELECT e.project_id, pg_catalog.date_bin('1 hour', e.emitted_at, '2000-01-01 00:00+00'), max(e.value)
+  SELECT e.project_id, pg_catalog.date_bin(@extschema@._block_size('hour'), e.emitted_at, @extschema@._block_origin('hour')), max(e.value)
     FROM @extschema@.events e, unnest(hrs) h
-   WHERE e.event_type = 'watch' AND e.value > 0 AND e.emitted_at >= h AND e.emitted_at < h + interval '1 hour'
+   WHERE e.event_type = 'watch' AND e.value > 0 AND e.emitted_at >= h AND e.emitted_at < h + @extschema@._block_size('hour')
    GROUP BY 1, 2;
-  FOR d IN SELECT DISTINCT x FROM unnest(hrs) h, LATERAL (VALUES (h), (h - interval '1 hour')) v(x) ORDER BY 1 LOOP
-    DELETE FROM @extschema@.rollup_ccv c WHERE c.minute >= d AND c.minute < d + interval '1 hour';
+  FOR d IN SELECT DISTINCT x FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) ORDER BY 1 LOOP
+    DELETE FROM @extschema@.rollup_ccv c WHERE c.minute >= d AND c.minute < d + @extschema@._block_size('hour');
     INSERT INTO @extschema@.rollup_ccv (project_id, media_id, minute, peak_sessions, secs_sessions, peak_viewers, secs_viewers)
     SELECT g.project_id, g.live_id, g.m, (g.cs)[1]::integer, (g.cs)[2] * 60, (g.cv)[1]::integer, (g.cv)[2] * 60
       FROM (SELECT x.project_id, x.live_id, m.m, GROUPING(x.live_id) AS whole_project,
-                   @extschema@.ccv(x.s, x.e, x.session_id, m.m, m.m + interval '1 minute') AS cs,
+                   @extschema@.ccv(x.s, x.e, x.session_id, m.m, m.m + @extschema@._block_size('minute')) AS cs,
                    @extschema@.ccv(CASE WHEN x.viewer_id IS NULL THEN x.e ELSE x.s END, x.e, x.viewer_id,
-                                   m.m, m.m + interval '1 minute') AS cv
+                                   m.m, m.m + @extschema@._block_size('minute')) AS cv
               FROM (SELECT e.project_id, e.session_id, e.viewer_id,
                            CASE WHEN e.media_type = 'live-stream' THEN e.media_id END AS live_id,
                            e.emitted_at - e.value * interval '1 second' AS s, e.emitted_at AS e
                       FROM @extschema@.events e
                      WHERE e.event_type = 'watch' AND e.value > 0 AND e.emitted_at > d
-                       AND e.emitted_at < d + interval '2 hours'
-                       AND e.emitted_at - e.value * interval '1 second' < d + interval '1 hour') x,
+                       AND e.emitted_at < d + 2 * @extschema@._block_size('hour')
+                       AND e.emitted_at - e.value * interval '1 second' < d + @extschema@._block_size('hour')) x,
                    LATERAL pg_catalog.generate_series(
-                     pg_catalog.date_bin('1 minute', greatest(x.s, d), '2000-01-01 00:00+00'),
-                     least(x.e, d + interval '1 hour') - interval '1 microsecond', interval '1 minute') m(m)
+                     pg_catalog.date_bin(@extschema@._block_size('minute'), greatest(x.s, d), @extschema@._block_origin('minute')),
+                     least(x.e, d + @extschema@._block_size('hour')) - interval '1 microsecond', @extschema@._block_size('minute')) m(m)
              GROUP BY GROUPING SETS ((x.project_id, m.m), (x.project_id, x.live_id, m.m))) g
      WHERE g.whole_project = 1 OR g.live_id IS NOT NULL;
   END LOOP;
@@ -332,118 +265,3 @@ COMMENT ON FUNCTION @extschema@._rollup_refresh_hours(timestamptz[]) IS
     're-aggregates the given hours that are pending into the rollups and consumes their marks; returns how many';
 
 REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_hours(timestamptz[]) FROM PUBLIC;
-
--- ccv series of one project (all media, or one live stream) from the
--- per-minute rows of rollup_ccv, as _ccv_from_rollups does for one period:
--- every whole minute of a refreshed hour comes from its row (peak: max,
--- watcher-seconds: sum), the rest (partial minutes at the ends, hours whose
--- watch events changed, a media id that is not a live stream) from raw
--- events with one _ccv_series sweep per raw piece, cut at the bucket bounds.
--- NULL when a bucket bound inside the period is not a whole UTC minute (an
--- old zone offset with seconds): the caller then sweeps raw events.
-CREATE OR REPLACE FUNCTION @extschema@._ccv_series_from_rollups(project text, media text, unique_viewers boolean,
-                                                     pf timestamptz, pt timestamptz, bucket text, tz text)
-RETURNS TABLE (bucket_start timestamptz, peak double precision, average double precision)
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-  o constant timestamptz := '2000-01-01 00:00+00';
-  ms timestamptz := pg_catalog.date_bin('1 minute', pf, o);
-  me timestamptz := pg_catalog.date_bin('1 minute', pt, o);
-  bs timestamptz[];               -- bucket starts, and the bounds of the buckets clipped to the period
-  bf timestamptz[];
-  bt timestamptz[];
-  pend timestamptz[];
-  stale timestamptz[];
-  lo timestamptz[] := '{}';
-  hi timestamptz[] := '{}';
-  cb timestamptz[] := '{}';       -- raw contributions: bucket start, peak, watcher-seconds
-  cp double precision[] := '{}';
-  cs double precision[] := '{}';
-  rb timestamptz[];               -- rollup rows per bucket: bucket start, peak, watcher-seconds
-  rp double precision[];
-  rs double precision[];
-  bounds timestamptz[];
-  look interval;
-  r double precision[];
-  i integer;
-  q constant text := 'SELECT @extschema@._ccv_series(' ||
-    CASE WHEN unique_viewers THEN 'CASE WHEN e.viewer_id IS NULL THEN e.emitted_at ELSE e.emitted_at - e.value * interval ''1 second'' END'
-         ELSE 'e.emitted_at - e.value * interval ''1 second''' END ||
-    ', e.emitted_at, ' || CASE WHEN unique_viewers THEN 'e.viewer_id' ELSE 'e.session_id' END || ', $6)'
-    ' FROM @extschema@.events e WHERE e.event_type = ''watch'' AND e.value > 0 AND e.emitted_at > $1'
-    ' AND e.emitted_at < $2 + $3 AND e.emitted_at - e.value * interval ''1 second'' < $2 AND e.project_id = $4' ||
-    CASE WHEN media IS NOT NULL THEN ' AND e.media_id = $5' ELSE '' END;
-BEGIN
-  SELECT pg_catalog.array_agg(x.bucket_start ORDER BY x.bucket_start),
-         pg_catalog.array_agg(greatest(x.bucket_start, pf) ORDER BY x.bucket_start),
-         pg_catalog.array_agg(least(x.bucket_end, pt) ORDER BY x.bucket_start)
-    INTO bs, bf, bt
-    FROM @extschema@.time_buckets(bucket, pf, pt, tz) x;
-  IF EXISTS (SELECT 1 FROM unnest(bf) b WHERE b > pf AND pg_catalog.date_bin('1 minute', b, o) <> b) THEN
-    RETURN;
-  END IF;
-  IF ms < pf THEN ms := ms + interval '1 minute'; END IF;
-  IF ms >= me THEN
-    ms := pt; me := pt;             -- no whole minute: all raw
-  END IF;
-  pend := @extschema@._pending_hours(pg_catalog.date_bin('1 hour', pf, o), pt + interval '1 hour');
-  stale := ARRAY(SELECT DISTINCT x FROM unnest(pend) h, LATERAL (VALUES (h), (h - interval '1 hour')) v(x));
-  -- one media: only live streams have rows (see _ccv_from_rollups)
-  IF media IS NOT NULL AND ms < me AND NOT coalesce((
-       SELECT bool_and(w.media_type = 'live-stream') FROM @extschema@.rollup_week w
-        WHERE w.project_id = project AND w.dim = 1 AND w.value = media), false) THEN
-    ms := pt; me := pt;
-  END IF;
-  -- raw pieces
-  IF pf < ms THEN lo := lo || pf; hi := hi || ms; END IF;
-  IF me < pt THEN lo := lo || me; hi := hi || pt; END IF;
-  SELECT lo || coalesce(pg_catalog.array_agg(greatest(h, ms)), '{}'), hi || coalesce(pg_catalog.array_agg(least(h + interval '1 hour', me)), '{}')
-    INTO lo, hi FROM unnest(stale) h WHERE h + interval '1 hour' > ms AND h < me;
-  SELECT * INTO lo, hi FROM @extschema@._merge_ranges(lo, hi);
-  FOR i IN 1 .. coalesce(cardinality(lo), 0) LOOP
-    IF EXISTS (SELECT 1 FROM unnest(pend) h WHERE h >= pg_catalog.date_bin('1 hour', lo[i], o) AND h <= hi[i] + interval '1 hour') THEN
-      look := interval '1 hour';
-    ELSE
-      SELECT coalesce(max(w.max_value), 0) * interval '1 second' + interval '1 microsecond' INTO look
-        FROM @extschema@.rollup_watch_max w
-       WHERE w.project_id = project AND w.hour >= pg_catalog.date_bin('1 hour', lo[i], o) AND w.hour <= hi[i] + interval '1 hour';
-    END IF;
-    -- the piece cut at the bucket bounds inside it: each cell lies in one bucket
-    bounds := lo[i] || ARRAY(SELECT b FROM unnest(bf) b WHERE b > lo[i] AND b < hi[i] ORDER BY b) || hi[i];
-    EXECUTE q INTO r USING lo[i], hi[i], look, project, media, bounds;
-    IF r IS NOT NULL THEN
-      SELECT cb || pg_catalog.array_agg(@extschema@.time_bucket(bucket, bounds[c], tz) ORDER BY c),
-             cp || pg_catalog.array_agg(r[2 * c - 1] ORDER BY c),
-             cs || pg_catalog.array_agg(r[2 * c] * extract(epoch FROM bounds[c + 1] - bounds[c])::double precision ORDER BY c)
-        INTO cb, cp, cs
-        FROM generate_series(1, cardinality(bounds) - 1) c;
-    END IF;
-  END LOOP;
-  -- whole minutes of refreshed hours, per bucket
-  IF ms < me THEN
-    SELECT pg_catalog.array_agg(x.b), pg_catalog.array_agg(x.pk), pg_catalog.array_agg(x.sc) INTO rb, rp, rs
-      FROM (SELECT @extschema@.time_bucket(bucket, c.minute, tz) AS b,
-                   max(CASE WHEN unique_viewers THEN c.peak_viewers ELSE c.peak_sessions END)::double precision AS pk,
-                   sum(CASE WHEN unique_viewers THEN c.secs_viewers ELSE c.secs_sessions END) AS sc
-              FROM @extschema@.rollup_ccv c
-             WHERE c.project_id = project AND c.media_id IS NULL AND media IS NULL
-               AND c.minute >= ms AND c.minute < me
-               AND pg_catalog.date_bin('1 hour', c.minute, o) <> ALL (stale)
-             GROUP BY 1
-            UNION ALL
-            SELECT @extschema@.time_bucket(bucket, c.minute, tz),
-                   max(CASE WHEN unique_viewers THEN c.peak_viewers ELSE c.peak_sessions END)::double precision,
-                   sum(CASE WHEN unique_viewers THEN c.secs_viewers ELSE c.secs_sessions END)
-              FROM @extschema@.rollup_ccv c
-             WHERE c.project_id = project AND c.media_id = media
-               AND c.minute >= ms AND c.minute < me
-               AND pg_catalog.date_bin('1 hour', c.minute, o) <> ALL (stale)
-             GROUP BY 1) x;
-  END IF;
-  RETURN QUERY
-  SELECT u.s, greatest(coalesce(ro.pk, 0), coalesce(ra.pk, 0)),
-         (coalesce(ro.sc, 0) + coalesce(ra.sc, 0)) / extract(epoch FROM u.t - u.f)::double precision
-    FROM unnest(bs, bf, bt) u(s, f, t)
-    LEFT JOIN (SELECT x.b, max(x.p) AS pk, sum(x.s) AS sc FROM unnest(cb, cp, cs) x(b, p, s) GROUP BY x.b) ra ON ra.b = u.s
-    LEFT JOIN unnest(rb, rp, rs) ro(b, pk, sc) ON ro.b = u.s;
-END $$;

@@ -99,6 +99,10 @@ DROP FUNCTION @extschema@._json_number(double precision, boolean);
 DROP FUNCTION @extschema@._timeframe(timestamptz, timestamptz, text);
 DROP FUNCTION @extschema@._problem(integer, text, text);
 
+-- concurrent viewers from the per-minute rows: C now (src/ccvrollup.c)
+DROP FUNCTION @extschema@._ccv_from_rollups(text, text, boolean, timestamptz, timestamptz);
+DROP FUNCTION @extschema@._merge_ranges(timestamptz[], timestamptz[]);
+
 -- @@ definitions @@
 
 -- ---- after the definitions: what needs them ----
