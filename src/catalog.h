@@ -92,7 +92,7 @@ typedef struct MetricDef
 } MetricDef;
 extern const MetricDef catalog_metric_defs[];
 extern const int catalog_n_metric_defs;
-#define CAT_VIEW_METRIC "view"		/* the only metric taking view_duration */
+#define CAT_VIEW_METRIC "view"	/* the only metric taking view_duration */
 
 /* ---- the metrics of the query API ---- */
 typedef enum QueryKind

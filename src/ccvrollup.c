@@ -440,7 +440,10 @@ analytics_ccv_series_from_rollups(const char *S, const char *project, const char
 
 	ccv_plan(S, project, media, pf, pt, &p);
 
-	/* raw pieces, cut at the bucket bounds inside them: each cell lies in one bucket */
+	/*
+	 * raw pieces, cut at the bucket bounds inside them: each cell lies in one
+	 * bucket
+	 */
 	sql = raw_sql(S, true, unique_viewers, media != NULL);
 	for (i = 0; i < p.npieces; i++)
 	{

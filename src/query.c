@@ -691,8 +691,9 @@ append_ranges(StringInfo buf, const char *col, int lo, int hi, int n)
 /* the pieces of a cover: per level and sign, the ranges, as parameters */
 typedef struct Cover
 {
-	int			n[CL_NLEVELS][2];	/* ranges per level, [0] added, [1] taken out */
-	Datum		arrays[4 * CL_NLEVELS];	/* from, to, taken out from, to */
+	int			n[CL_NLEVELS][2];	/* ranges per level, [0] added, [1] taken
+									 * out */
+	Datum		arrays[4 * CL_NLEVELS]; /* from, to, taken out from, to */
 	double		raw_minutes;
 } Cover;
 
@@ -886,14 +887,14 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, Cover *c)
 	{
 		/* the pending hours of every block that may be read: 28 days around */
 		char	   *sql = one
-			? psprintf("SELECT min(r.bucket), max(r.bucket) + interval '5 minutes',"
-					   " %s._pending_hours($1 - interval '28 days', $2 + interval '28 days')"
-					   " FROM %s.rollup_5min r WHERE r.project_id = $3 AND r.dim = %d",
-					   q->schema, q->schema, CAT_DIM_PROJECT)
-			: psprintf("SELECT min(r.bucket), max(r.bucket) + interval '1 hour',"
-					   " %s._pending_hours($1 - interval '28 days', $2 + interval '28 days')"
-					   " FROM %s.rollup_hour r WHERE r.dim = %d",
-					   q->schema, q->schema, CAT_DIM_PROJECT);
+		? psprintf("SELECT min(r.bucket), max(r.bucket) + interval '5 minutes',"
+				   " %s._pending_hours($1 - interval '28 days', $2 + interval '28 days')"
+				   " FROM %s.rollup_5min r WHERE r.project_id = $3 AND r.dim = %d",
+				   q->schema, q->schema, CAT_DIM_PROJECT)
+		: psprintf("SELECT min(r.bucket), max(r.bucket) + interval '1 hour',"
+				   " %s._pending_hours($1 - interval '28 days', $2 + interval '28 days')"
+				   " FROM %s.rollup_hour r WHERE r.dim = %d",
+				   q->schema, q->schema, CAT_DIM_PROJECT);
 		SPIPlanPtr	p = SPI_prepare(sql, one ? 3 : 2, types);
 
 		if (p == NULL || SPI_keepplan(p) != 0)
@@ -1074,10 +1075,10 @@ run(const QuerySpec *q, const char *sql, const Cover *c, DestReceiver *dest)
 	if (c)
 	{
 		/*
-		 * No parallel workers (thousands of rows at most: they would only
-		 * add their start-up and the exchange of partial states), and index
-		 * scans (each piece is a small part of its table). Undone at the
-		 * end of the call, or by the abort of its (sub)transaction.
+		 * No parallel workers (thousands of rows at most: they would only add
+		 * their start-up and the exchange of partial states), and index scans
+		 * (each piece is a small part of its table). Undone at the end of the
+		 * call, or by the abort of its (sub)transaction.
 		 */
 		int			nest = NewGUCNestLevel();
 		GucContext	ctx = superuser() ? PGC_SUSET : PGC_USERSET;

@@ -22,7 +22,8 @@
 /* which function a question is asked through: its names and error hints */
 typedef enum QueryContext
 {
-	QC_METRICS,					/* analytics.metric: (metric, aggregation) pairs */
+	QC_METRICS,					/* analytics.metric: (metric, aggregation)
+								 * pairs */
 	QC_BREAKDOWN,
 	QC_TIMESERIES
 } QueryContext;
@@ -40,7 +41,8 @@ typedef enum QueryParam
 	P_DIM0 = 3,					/* $4 .. $11: the filters of dimensions 1 .. 8 */
 	P_TAG = 12,
 	P_THRESHOLD,				/* view threshold (seconds) */
-	P_SM_METRIC,				/* stats_metric(metric, aggregation, view_duration) */
+	P_SM_METRIC,				/* stats_metric(metric, aggregation,
+								 * view_duration) */
 	P_SM_AGGREGATION,
 	P_VIEW_DURATION,
 	P_BUCKET,
