@@ -1306,6 +1306,35 @@ analytics_metric(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
+/*
+ * The rows of a set-returning query function (breakdown, timeseries): the
+ * answer runs under SPI with the call bound armed (analytics.max_call_time,
+ * callbound.c), its rows go to the function's tuplestore.
+ */
+typedef void (*RowsAnswer) (QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest);
+
+static void
+run_rows(QuerySpec *q, FunctionCallInfo fcinfo, RowsAnswer answer)
+{
+	DestReceiver *dest = result_dest(fcinfo);
+	bool		owner;
+
+	SPI_connect();
+	owner = analytics_call_begin_internal();
+	PG_TRY();
+	{
+		answer(q, fcinfo, dest);
+		analytics_call_end_internal(owner, q->fname);
+	}
+	PG_CATCH();
+	{
+		analytics_call_catch(owner, q->fname);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	dest->rDestroy(dest);
+}
+
 /* ------------------------------------------------------------------------
  * analytics.breakdown
  * ------------------------------------------------------------------------
@@ -1404,28 +1433,11 @@ Datum
 analytics_breakdown(PG_FUNCTION_ARGS)
 {
 	QuerySpec	q;
-	DestReceiver *dest;
-	bool		owner;
 
 	init_spec(&q, fcinfo, "analytics.breakdown()");
 	query_resolve_metric(&q, QC_BREAKDOWN, ARG_TEXT(0), ARG_TEXT(7), !PG_ARGISNULL(8) && PG_GETARG_BOOL(8), ARG_TEXT(9));
 	resolve_projects(&q, ARG_TEXT(10));
-	dest = result_dest(fcinfo);
-
-	SPI_connect();
-	owner = analytics_call_begin_internal();
-	PG_TRY();
-	{
-		breakdown_answer(&q, fcinfo, dest);
-		analytics_call_end_internal(owner, q.fname);
-	}
-	PG_CATCH();
-	{
-		analytics_call_catch(owner, q.fname);
-	}
-	PG_END_TRY();
-	SPI_finish();
-	dest->rDestroy(dest);
+	run_rows(&q, fcinfo, breakdown_answer);
 	return (Datum) 0;
 }
 
@@ -1621,28 +1633,11 @@ Datum
 analytics_timeseries(PG_FUNCTION_ARGS)
 {
 	QuerySpec	q;
-	DestReceiver *dest;
-	bool		owner;
 
 	init_spec(&q, fcinfo, "analytics.timeseries()");
 	query_resolve_metric(&q, QC_TIMESERIES, ARG_TEXT(0), ARG_TEXT(8), !PG_ARGISNULL(9) && PG_GETARG_BOOL(9), ARG_TEXT(10));
 	resolve_projects(&q, ARG_TEXT(11));
-	dest = result_dest(fcinfo);
-
-	SPI_connect();
-	owner = analytics_call_begin_internal();
-	PG_TRY();
-	{
-		timeseries_answer(&q, fcinfo, dest);
-		analytics_call_end_internal(owner, q.fname);
-	}
-	PG_CATCH();
-	{
-		analytics_call_catch(owner, q.fname);
-	}
-	PG_END_TRY();
-	SPI_finish();
-	dest->rDestroy(dest);
+	run_rows(&q, fcinfo, timeseries_answer);
 	return (Datum) 0;
 }
 
