@@ -888,7 +888,15 @@ rest_timestamp(const char *name, const char *v, TimestampTz *out)
 	/* what timestamptz_in does, with its errors (all data exceptions) made ours */
 	dterr = ParseDateTime(s, workbuf, sizeof(workbuf), field, ftype, MAXDATEFIELDS, &nf);
 	if (dterr == 0)
+	{
+#if PG_VERSION_NUM >= 160000
+		DateTimeErrorExtra extra;
+
+		dterr = DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &tz, &extra);
+#else
 		dterr = DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &tz);
+#endif
+	}
 	if (dterr != 0 || dtype != DTK_DATE || tm2timestamp(&tt, fsec, &tz, out) != 0)
 		invalid(name, psprintf("invalid %s: \"%s\"", name, left100(v)), hint);
 	return true;
