@@ -77,7 +77,9 @@ fetch_source() { # MAJOR: download and unpack postgresql-MAJOR's Debian source i
   dsc=$(ls -v "$src"/"$pkg"_*.dsc 2>/dev/null | tail -1)
   [ -n "$dsc" ] || { echo "no source of $pkg could be downloaded" >&2; return 1; }
   rm -rf "$src/tree"
-  dpkg-source -x "$dsc" "$src/tree" >/dev/null
+  # upstream's source as it is: Debian's patches put the server's library
+  # directory under /usr/lib/postgresql, outside the cache
+  dpkg-source --skip-patches -x "$dsc" "$src/tree" >/dev/null
 }
 
 build_server() { # MAJOR: configure, build, install into $CACHE/MAJOR
@@ -100,8 +102,11 @@ build_server() { # MAJOR: configure, build, install into $CACHE/MAJOR
 rc=0
 for major in "$@"; do
   start=$(date +%s)
+  built="reused"
+  [ -x "$CACHE/$major/bin/pg_config" ] || built="built"
   build_server "$major" || { echo "postgresql $major: build failed"; rc=1; continue; }
-  echo "postgresql $major: $("$CACHE/$major/bin/pg_config" --version) in $CACHE/$major ($(( $(date +%s) - start ))s to build)"
+  [ "$built" = built ] && built="built in $(( $(date +%s) - start ))s"
+  echo "postgresql $major: $("$CACHE/$major/bin/pg_config" --version) in $CACHE/$major ($built)"
   make -s clean >/dev/null 2>&1 || true
   log="$CACHE/suite-$major.log"
   if PATH="$CACHE/$major/bin:$PATH" ANALYTICS_TEST_PORT=${ANALYTICS_TEST_PORT:-54337} \
