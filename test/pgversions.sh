@@ -84,7 +84,8 @@ fetch_source() { # MAJOR: download and unpack postgresql-MAJOR's Debian source i
 
 build_server() { # MAJOR: configure, build, install into $CACHE/MAJOR
   local major=$1 prefix="$CACHE/$1"
-  [ -x "$prefix/bin/pg_config" ] && [ -x "$prefix/lib/pgxs/src/test/isolation/pg_isolation_regress" ] && return 0
+  [ -x "$prefix/bin/pg_config" ] &&
+    [ -x "$(dirname "$("$prefix/bin/pg_config" --pgxs)")/../test/isolation/pg_isolation_regress" ] && return 0
   [ -d "$CACHE/src-$major/tree" ] || fetch_source "$major"
   cd "$CACHE/src-$major/tree"
   ./configure --prefix="$prefix" --without-icu --without-readline \
