@@ -56,7 +56,8 @@ ANALYZE analytics.media, analytics.play_totals, analytics.rollup_week;
 
 -- one EXPLAIN (ANALYZE, FORMAT JSON): the rows returned, the rows removed
 -- (by a filter, a join filter or an index recheck) and the index conditions
--- of the plan, summed over its nodes
+-- of the plan, summed over its nodes. PostgreSQL 17 names the output of an
+-- initplan (InitPlan 1).col1 where 15 prints $0: written here as 15 does
 CREATE FUNCTION pg_temp.explained(q text, OUT returned bigint, OUT removed bigint, OUT index_conds text)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -69,7 +70,7 @@ BEGIN
          sum(coalesce((node->>'Rows Removed by Filter')::bigint, 0)
              + coalesce((node->>'Rows Removed by Index Recheck')::bigint, 0)
              + coalesce((node->>'Rows Removed by Join Filter')::bigint, 0)),
-         string_agg(node->>'Index Cond', ' / ')
+         string_agg(regexp_replace(node->>'Index Cond', '\(InitPlan 1\)\.col1', '$0', 'g'), ' / ')
     INTO returned, removed, index_conds FROM n;
 END $$;
 GRANT EXECUTE ON FUNCTION pg_temp.explained(text) TO PUBLIC;

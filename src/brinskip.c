@@ -33,6 +33,12 @@
  * batches), because a relcache rebuild brings the original back; single-row
  * inserts only move the epoch on (each row has its own, so there is no
  * lookup to save for them).
+ *
+ * Under PostgreSQL 17 and later none of this is built: brininsert() keeps
+ * its range map access and BRIN descriptor in the IndexInfo for the whole
+ * statement (BrinInsertState), so a row of a range not summarized costs a
+ * share lock of the range map page it already holds pinned, which is what
+ * the cache above would save. The two entry points stay, as no-ops.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -48,6 +54,20 @@
 #include "utils/relcache.h"
 
 #include "analytics.h"
+
+#if PG_VERSION_NUM >= 170000
+
+void
+analytics_brinskip_heap_insert(void)
+{
+}
+
+void
+analytics_brinskip_patch(Relation rel)
+{
+}
+
+#else							/* PostgreSQL 15 and 16 */
 
 static uint64 insert_epoch = 0;
 
@@ -133,3 +153,5 @@ analytics_brinskip_patch(Relation rel)
 	}
 	list_free(indexes);
 }
+
+#endif							/* PG_VERSION_NUM >= 170000 */

@@ -1126,7 +1126,11 @@ drop_hold_released(ResourceReleasePhase phase, bool isCommit, bool isTopLevel, v
 	if (st == NULL || phase != RESOURCE_RELEASE_LOCKS || !isTopLevel)
 		return;
 	SET_LOCKTAG_RELATION(tag, MyDatabaseId, drop_hold_parent);
+#if PG_VERSION_NUM >= 170000
+	if (LockHeldByMe(&tag, AccessExclusiveLock, false))
+#else
 	if (LockHeldByMe(&tag, AccessExclusiveLock))
+#endif
 		return;					/* not yet: a child resource owner */
 	drop_hold_state = NULL;
 	if (isCommit && st->lock_start != 0)
@@ -1571,7 +1575,11 @@ analytics_restore_lock_release(void)
 	LOCKTAG		tag;
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, ANALYTICS_LOCK_CLASSID, ANALYTICS_RESTORE_LOCK_OBJID, 2);
+#if PG_VERSION_NUM >= 170000
+	while (LockHeldByMe(&tag, ExclusiveLock, false))
+#else
 	while (LockHeldByMe(&tag, ExclusiveLock))
+#endif
 		LockRelease(&tag, ExclusiveLock, true);
 }
 

@@ -52,6 +52,7 @@
 PG_FUNCTION_INFO_V1(analytics_api_request);
 PG_FUNCTION_INFO_V1(analytics_api_metrics);
 PG_FUNCTION_INFO_V1(analytics_api_buckets);
+
 PG_FUNCTION_INFO_V1(analytics_api_timeseries);
 
 /* the bound on one call's work (src/callbound.c), called as SQL functions are */
@@ -906,7 +907,15 @@ rest_timestamp(const char *name, const char *v, TimestampTz *out)
 	 */
 	dterr = ParseDateTime(s, workbuf, sizeof(workbuf), field, ftype, MAXDATEFIELDS, &nf);
 	if (dterr == 0)
+	{
+#if PG_VERSION_NUM >= 160000
+		DateTimeErrorExtra extra;
+
+		dterr = DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &tz, &extra);
+#else
 		dterr = DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &tz);
+#endif
+	}
 	if (dterr != 0 || dtype != DTK_DATE || tm2timestamp(&tt, fsec, &tz, out) != 0)
 		invalid(name, psprintf("invalid %s: \"%s\"", name, left100(v)), hint);
 	return true;
@@ -1063,6 +1072,33 @@ error_detail(ErrorData *edata)
 }
 
 /*
+ * A cancel of a request: analytics_call_timed_out() raises the bound's own
+ * error when its timer fired, and the cancel again when the user asked.
+ * Its error replaces edata. (A function of its own: PG_TRY blocks do not
+ * nest in one scope without shadowing warnings under PostgreSQL 16 and later.)
+ */
+static ErrorData *
+request_timed_out(ErrorData *cancel, MemoryContext cxt)
+{
+	ErrorData  *volatile edata = cancel;
+
+	PG_TRY();
+	{
+		DirectFunctionCall1(analytics_call_timed_out, CStringGetTextDatum(REQUEST_FNAME));
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		FreeErrorData(edata);
+		edata = CopyErrorData();
+		FlushErrorState();
+	}
+	PG_END_TRY();
+	return edata;
+}
+
+
+/*
  * analytics.api_request(uri text, project_id text DEFAULT NULL,
  *						 OUT status integer, OUT body jsonb)
  */
@@ -1170,18 +1206,7 @@ analytics_api_request(PG_FUNCTION_ARGS)
 			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
 			{
 				/* the bound's timer, or the user's cancel (raised again) */
-				PG_TRY();
-				{
-					DirectFunctionCall1(analytics_call_timed_out, CStringGetTextDatum(REQUEST_FNAME));
-				}
-				PG_CATCH();
-				{
-					MemoryContextSwitchTo(oldcxt);
-					FreeErrorData(edata);
-					edata = CopyErrorData();
-					FlushErrorState();
-				}
-				PG_END_TRY();
+				edata = request_timed_out(edata, oldcxt);
 			}
 			if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_DATA_EXCEPTION ||
 				ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_PROGRAM_LIMIT_EXCEEDED)

@@ -314,7 +314,12 @@ ah_tuple_delete(Relation rel, ItemPointer tid, CommandId cid, Snapshot snapshot,
 static TM_Result
 ah_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId cid,
 				Snapshot snapshot, Snapshot crosscheck, bool wait, TM_FailureData *tmfd,
-				LockTupleMode *lockmode, bool *update_indexes)
+				LockTupleMode *lockmode,
+#if PG_VERSION_NUM >= 160000
+				TU_UpdateIndexes *update_indexes)
+#else
+				bool *update_indexes)
+#endif
 {
 	note_tid(rel, otid);
 	note_slot(rel, slot);

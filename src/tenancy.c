@@ -56,6 +56,13 @@
 
 #include "analytics.h"
 
+/* this backend's local transaction id (PGPROC keeps it in vxid from 17 on) */
+#if PG_VERSION_NUM >= 170000
+#define MY_LXID (MyProc->vxid.lxid)
+#else
+#define MY_LXID (MyProc->lxid)
+#endif
+
 PG_FUNCTION_INFO_V1(analytics_my_projects);
 PG_FUNCTION_INFO_V1(analytics_is_admin);
 PG_FUNCTION_INFO_V1(analytics_admin_call);
@@ -164,7 +171,7 @@ scope_cache_hit(Oid userid, const char *setting)
 {
 	if (!scope_cache.valid)
 		return false;
-	if (scope_cache.lxid != MyProc->lxid ||
+	if (scope_cache.lxid != MY_LXID ||
 		scope_cache.stmt_start != GetCurrentStatementStartTimestamp() ||
 		scope_cache.userid != userid ||
 		scope_cache.generation != grants_generation)
@@ -280,7 +287,7 @@ scope_compute(Oid userid, const char *setting)
 		}
 	}
 
-	scope_cache.lxid = MyProc->lxid;
+	scope_cache.lxid = MY_LXID;
 	scope_cache.stmt_start = GetCurrentStatementStartTimestamp();
 	scope_cache.userid = userid;
 	scope_cache.generation = grants_generation;

@@ -15,10 +15,10 @@ pgenv_start "$TMPDIR_TEST/pg" "${ANALYTICS_TEST_PORT:-54329}" \
   "log_min_messages = log" || exit 1
 
 passed=0; failed=0
-count() { # count pg_regress result lines of a log
+count() { # count pg_regress result lines of a log (PostgreSQL 16 and later print TAP lines)
   local p f
-  p=$(grep -cE '^(ok|test|    | )?.* \.\.\. +ok' "$1" 2>/dev/null || true)
-  f=$(grep -cE '\.\.\. +FAILED' "$1" 2>/dev/null || true)
+  p=$(grep -cE '^(ok|test|    | )?.* \.\.\. +ok|^ok [0-9]+ +[-+] ' "$1" 2>/dev/null || true)
+  f=$(grep -cE '\.\.\. +FAILED|^not ok [0-9]+ +[-+] ' "$1" 2>/dev/null || true)
   passed=$((passed + p)); failed=$((failed + f))
 }
 
