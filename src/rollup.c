@@ -311,15 +311,17 @@ ah_tuple_delete(Relation rel, ItemPointer tid, CommandId cid, Snapshot snapshot,
 	return heap_routine->tuple_delete(rel, tid, cid, snapshot, crosscheck, wait, tmfd, changingPart);
 }
 
+/* what tuple_update reports about index updates: an enum from 16 on */
+#if PG_VERSION_NUM >= 160000
+typedef TU_UpdateIndexes AhUpdateIndexes;
+#else
+typedef bool AhUpdateIndexes;
+#endif
+
 static TM_Result
 ah_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId cid,
 				Snapshot snapshot, Snapshot crosscheck, bool wait, TM_FailureData *tmfd,
-				LockTupleMode *lockmode,
-#if PG_VERSION_NUM >= 160000
-				TU_UpdateIndexes *update_indexes)
-#else
-				bool *update_indexes)
-#endif
+				LockTupleMode *lockmode, AhUpdateIndexes *update_indexes)
 {
 	note_tid(rel, otid);
 	note_slot(rel, slot);
