@@ -116,4 +116,9 @@ extern void analytics_call_end_internal(bool owner, const char *fname);
 /* in PG_CATCH of a call: disarms, raises the bound's error or re-throws */
 extern void analytics_call_catch(bool owner, const char *fname) pg_attribute_noreturn();
 
+/* plan.c: the PostgreSQL side of the period cover (cover.c) */
+struct CoverPiece;
+extern int	analytics_cover_level(const char *name);
+extern Datum analytics_cover_ts_array(const struct CoverPiece *p, int n, int level, int sign, bool upper);
+
 #endif							/* ANALYTICS_H */

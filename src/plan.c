@@ -18,6 +18,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "analytics.h"
 #include "cover.h"
 
 PG_FUNCTION_INFO_V1(analytics_rollup_cover);
@@ -28,8 +29,9 @@ PG_FUNCTION_INFO_V1(analytics_cover_raw_minutes);
 static const int field_level[] = {CL_RAW, CL_5MIN, CL_HOUR, CL_DAY, CL_WEEK, CL_W4};
 #define NFIELD_LEVELS lengthof(field_level)
 
-static int
-level_by_name(const char *name)
+/* the cover level of a rollup level name (hour, day, week, w4) */
+int
+analytics_cover_level(const char *name)
 {
 	if (strcmp(name, "hour") == 0)
 		return CL_HOUR;
@@ -46,8 +48,9 @@ level_by_name(const char *name)
 	return CL_HOUR;				/* not reached */
 }
 
-static Datum
-ts_array(const CoverPiece *p, int n, int level, int sign, bool upper)
+/* the lower or upper bounds of the pieces of one level and sign, as timestamptz[] */
+Datum
+analytics_cover_ts_array(const CoverPiece *p, int n, int level, int sign, bool upper)
 {
 	Datum	   *d = palloc(sizeof(Datum) * (n > 0 ? n : 1));
 	int			i,
@@ -92,7 +95,7 @@ analytics_rollup_cover(PG_FUNCTION_ARGS)
 	memset(&in, 0, sizeof(in));
 	in.from = PG_GETARG_TIMESTAMPTZ(0);
 	in.to = PG_GETARG_TIMESTAMPTZ(1);
-	in.max_level = level_by_name(text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	in.max_level = analytics_cover_level(text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	in.fine = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
 	cover_default_weights(PG_GETARG_INT16(4), in.weight);
 	if (!PG_ARGISNULL(5))
@@ -130,10 +133,10 @@ analytics_rollup_cover(PG_FUNCTION_ARGS)
 	{
 		for (i = 0; i < (int) NFIELD_LEVELS; i++)
 		{
-			values[4 * i] = ts_array(pieces, npieces, field_level[i], 1, false);
-			values[4 * i + 1] = ts_array(pieces, npieces, field_level[i], 1, true);
-			values[4 * i + 2] = ts_array(pieces, npieces, field_level[i], -1, false);
-			values[4 * i + 3] = ts_array(pieces, npieces, field_level[i], -1, true);
+			values[4 * i] = analytics_cover_ts_array(pieces, npieces, field_level[i], 1, false);
+			values[4 * i + 1] = analytics_cover_ts_array(pieces, npieces, field_level[i], 1, true);
+			values[4 * i + 2] = analytics_cover_ts_array(pieces, npieces, field_level[i], -1, false);
+			values[4 * i + 3] = analytics_cover_ts_array(pieces, npieces, field_level[i], -1, true);
 		}
 	}
 	PG_FINALLY();

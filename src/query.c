@@ -850,19 +850,6 @@ rollup_dim(const QuerySpec *q, int breakdown)
 	return breakdown;
 }
 
-static Datum
-ts_array(const CoverPiece *p, int n, int level, int sign, bool upper)
-{
-	Datum	   *d = palloc(sizeof(Datum) * (n > 0 ? n : 1));
-	int			i,
-				k = 0;
-
-	for (i = 0; i < n; i++)
-		if (p[i].level == level && p[i].sign == sign)
-			d[k++] = TimestampTzGetDatum(upper ? p[i].hi : p[i].lo);
-	return PointerGetDatum(construct_array(d, k, TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
-
 /*
  * The cover of [from, to) for the rollups as they are now: the pending
  * hours of every block that may be read, and where refreshed rows exist:
@@ -967,10 +954,10 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, Cover *c)
 
 		for (level = CL_RAW; level < CL_NLEVELS; level++)
 		{
-			c->arrays[4 * level] = ts_array(pieces, npieces, level, 1, false);
-			c->arrays[4 * level + 1] = ts_array(pieces, npieces, level, 1, true);
-			c->arrays[4 * level + 2] = ts_array(pieces, npieces, level, -1, false);
-			c->arrays[4 * level + 3] = ts_array(pieces, npieces, level, -1, true);
+			c->arrays[4 * level] = analytics_cover_ts_array(pieces, npieces, level, 1, false);
+			c->arrays[4 * level + 1] = analytics_cover_ts_array(pieces, npieces, level, 1, true);
+			c->arrays[4 * level + 2] = analytics_cover_ts_array(pieces, npieces, level, -1, false);
+			c->arrays[4 * level + 3] = analytics_cover_ts_array(pieces, npieces, level, -1, true);
 		}
 		for (i = 0; i < npieces; i++)
 		{
@@ -1656,15 +1643,12 @@ PG_FUNCTION_INFO_V1(analytics_plan_cover);
 Datum
 analytics_plan_cover(PG_FUNCTION_ARGS)
 {
-	static const char *const level_names[] = {"hour", "day", "week", "w4"};
-	static const int levels[] = {CL_HOUR, CL_DAY, CL_WEEK, CL_W4};
 	QuerySpec	q;
 	Cover		c;
 	TupleDesc	tupdesc;
 	Datum		values[4 * CL_NLEVELS];
 	bool		nulls[4 * CL_NLEVELS];
-	char	   *level;
-	int			max_level = -1;
+	int			max_level;
 	int			i;
 	HeapTuple	result;
 
@@ -1673,15 +1657,7 @@ analytics_plan_cover(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE || tupdesc->natts != 4 * CL_NLEVELS)
 		elog(ERROR, "analytics._plan_cover: unexpected result type");
 	init_spec(&q, fcinfo, "analytics._plan_cover()");
-	level = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	for (i = 0; i < (int) lengthof(levels); i++)
-		if (strcmp(level, level_names[i]) == 0)
-			max_level = levels[i];
-	if (max_level < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid rollup level: \"%s\"", level),
-				 errhint("Valid levels are: hour, day, week, w4.")));
+	max_level = analytics_cover_level(text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	q.from = PG_GETARG_TIMESTAMPTZ(0);
 	q.to = PG_GETARG_TIMESTAMPTZ(1);
 	q.has_period = true;
