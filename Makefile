@@ -4,7 +4,7 @@ MODULE_big   = analytics
 OBJS         = src/analytics.o src/maintenance.o src/worker.o \
                src/stats.o src/ccv.o src/timebucket.o src/uri.o src/api.o \
                src/ping.o src/continent.o src/ingest.o src/iso8601.o src/useragent.o src/ua_yaml.o src/ua_prefilter.o src/enrich.o src/siphash.o \
-               src/geoip.o src/rollup.o src/tenancy.o src/import.o src/brinskip.o src/cover.o src/plan.o \
+               src/geoip.o src/rollup.o src/citus.o src/tenancy.o src/import.o src/brinskip.o src/cover.o src/plan.o \
                src/keptquery.o src/callbound.o src/catalog.o src/query.o src/rest.o \
                src/ccvrollup.o src/catalogsql.o
 # SQL: the install script of EXTVERSION and the upgrade scripts to it are
@@ -12,7 +12,7 @@ OBJS         = src/analytics.o src/maintenance.o src/worker.o \
 # scripts of earlier versions are installed as they are
 EXTVERSION   = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" analytics.control)
 SQL_SOURCES  = $(addprefix src/sql/,types.sql storage.sql schema.sql stats.sql ccv.sql timebucket.sql \
-               tenancy.sql maintenance.sql rollups.sql ingest.sql restore.sql query.sql api.sql pin.sql)
+               citus.sql tenancy.sql maintenance.sql rollups.sql ingest.sql restore.sql query.sql api.sql pin.sql)
 SQL_UPDATES  = $(wildcard src/sql/updates/*--*.sql)
 DATA         = $(wildcard src/sql/released/analytics--*.sql)
 DATA_built   = build/sql/analytics--$(EXTVERSION).sql \
@@ -82,6 +82,12 @@ test/ua_corpus: test/ua_corpus.c $(UA_SRCS) $(UA_HDRS)
 	$(CC) -std=c99 -O2 -Wall -Wextra -Werror -Isrc -o $@ $(filter %.c,$^) -lpcre2-8
 
 # the Debian package, built from a clean copy of the tree outside the repository (test/deb.sh)
+# the extension distributed on Citus: a coordinator, two workers and a single
+# node compared (test/citus_test.sh); needs Citus built by test/citus_build.sh
+.PHONY: test-citus
+test-citus:
+	./test/citus_test.sh
+
 .PHONY: deb deb-test
 deb:
 	./test/deb.sh

@@ -118,6 +118,11 @@ extern void analytics_call_catch(bool owner, const char *fname) pg_attribute_nor
 
 /* plan.c: the PostgreSQL side of the period cover (cover.c) */
 struct CoverPiece;
+/* citus.c: the shards of a Citus cluster (README, "Scaling out") */
+extern bool analytics_citus_installed(void);
+extern Oid	analytics_citus_local_placement(Oid relid);
+extern Oid	analytics_citus_colocated_shard(Relation rel, const char *target);
+
 extern int	analytics_cover_level(const char *name);
 extern Datum analytics_cover_ts_array(const struct CoverPiece *p, int n, int level, int sign, bool upper);
 

@@ -58,6 +58,9 @@
 
 typedef struct PendingKey
 {
+	Oid			target;			/* InvalidOid: analytics.rollup_pending; else
+								 * its Citus shard co-located with the
+								 * written shard */
 	int64		hour;			/* TimestampTz of the UTC hour start */
 	char		project[PROJECT_KEYLEN];	/* NUL-padded */
 } PendingKey;
@@ -69,6 +72,7 @@ typedef struct PendingEntry
 
 typedef struct LongPending
 {
+	Oid			target;
 	int64		hour;
 	char	   *project;
 } LongPending;
@@ -91,6 +95,7 @@ static List *pending_long = NIL;	/* LongPending *, project id >=
 #define NOTE_CACHE_SIZE 64
 typedef struct NoteCacheSlot
 {
+	Oid			target;
 	int64		hour;
 	int			len;			/* -1: empty */
 	char		project[PROJECT_KEYLEN];
@@ -105,6 +110,7 @@ bool		analytics_rollup_tracking_suspended = false;
 static Oid	cached_relid = InvalidOid;
 static AttrNumber cached_project_att;
 static AttrNumber cached_emitted_att;
+static Oid	cached_target;		/* where the marks of cached_relid go */
 
 static void
 reset_pending(void)
@@ -143,12 +149,14 @@ lookup_atts(Relation rel)
 				 errmsg("table \"%s\" cannot use access method analytics_heap",
 						RelationGetRelationName(rel)),
 				 errdetail("analytics_heap is for partitions of analytics.events: it needs the columns project_id text and emitted_at timestamptz.")));
+	/* a shard on a Citus worker: the marks go to the co-located shard */
+	cached_target = analytics_citus_colocated_shard(rel, PENDING_TABLE);
 	cached_relid = relid;
 }
 
 /* note the (project, hour) of one row */
 static void
-note_values(const char *project, int len, TimestampTz emitted_at)
+note_values(Oid target, const char *project, int len, TimestampTz emitted_at)
 {
 	PendingKey	key;
 	int64		hour;
@@ -176,12 +184,13 @@ note_values(const char *project, int len, TimestampTz emitted_at)
 		foreach(lc, pending_long)
 		{
 			lp = lfirst(lc);
-			if (lp->hour == hour && strlen(lp->project) == (size_t) len &&
+			if (lp->target == target && lp->hour == hour && strlen(lp->project) == (size_t) len &&
 				memcmp(lp->project, project, len) == 0)
 				return;
 		}
 		old = MemoryContextSwitchTo(pending_cxt);
 		lp = palloc(sizeof(LongPending));
+		lp->target = target;
 		lp->hour = hour;
 		lp->project = pnstrdup(project, len);
 		pending_long = lappend(pending_long, lp);
@@ -197,16 +206,17 @@ note_values(const char *project, int len, TimestampTz emitted_at)
 		note_cache_valid = true;
 	}
 	{
-		uint32		h = 2166136261u ^ (uint32) (hour / USECS_PER_HOUR);
+		uint32		h = (2166136261u ^ (uint32) (hour / USECS_PER_HOUR)) + (uint32) target;
 
 		for (int i = 0; i < len; i++)
 			h = (h ^ (unsigned char) project[i]) * 16777619u;
 		slot = &note_cache[h % NOTE_CACHE_SIZE];
 	}
-	if (slot->len == len && slot->hour == hour && memcmp(slot->project, project, len) == 0)
+	if (slot->len == len && slot->hour == hour && slot->target == target && memcmp(slot->project, project, len) == 0)
 		return;
 
 	memset(&key, 0, sizeof(key));
+	key.target = target;
 	key.hour = hour;
 	memcpy(key.project, project, len);
 
@@ -225,6 +235,7 @@ note_values(const char *project, int len, TimestampTz emitted_at)
 							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 	(void) hash_search(pending, &key, HASH_ENTER, NULL);
+	slot->target = target;
 	slot->hour = hour;
 	slot->len = len;
 	memcpy(slot->project, project, len);
@@ -250,7 +261,7 @@ note_slot(Relation rel, TupleTableSlot *slot)
 		if (isnull)
 			return;
 		project = DatumGetTextPP(d);
-		note_values(VARDATA_ANY(project), VARSIZE_ANY_EXHDR(project), ts);
+		note_values(cached_target, VARDATA_ANY(project), VARSIZE_ANY_EXHDR(project), ts);
 		if ((Pointer) project != DatumGetPointer(d))
 			pfree(project);
 	}
@@ -395,15 +406,43 @@ insert_mark(Relation rel, const char *project, int64 hour)
 	heap_freetuple(tup);
 }
 
+/* the relation the marks of target go to, opened once per flush */
+typedef struct MarkTarget
+{
+	Oid			target;
+	Relation	rel;
+} MarkTarget;
+
+static Relation
+mark_relation(List **opened, Oid target, Oid pending_relid)
+{
+	ListCell   *lc;
+	MarkTarget *t;
+
+	foreach(lc, *opened)
+	{
+		t = lfirst(lc);
+		if (t->target == target)
+			return t->rel;
+	}
+	t = palloc(sizeof(MarkTarget));
+	t->target = target;
+	t->rel = table_open(OidIsValid(target) ? target : pending_relid, RowExclusiveLock);
+	if (RelationGetDescr(t->rel)->natts != 2)
+		elog(ERROR, "unexpected row type of %s", RelationGetRelationName(t->rel));
+	*opened = lappend(*opened, t);
+	return t->rel;
+}
+
 static void
 flush_pending(void)
 {
 	Oid			nsp;
 	Oid			relid;
-	Relation	rel;
 	HASH_SEQ_STATUS seq;
 	PendingEntry *e;
 	ListCell   *lc;
+	List	   *opened = NIL;
 
 	if ((pending == NULL || hash_get_num_entries(pending) == 0) && pending_long == NIL)
 		return;
@@ -413,22 +452,21 @@ flush_pending(void)
 	if (!OidIsValid(relid))
 		return;					/* the extension is being created or dropped */
 
-	rel = table_open(relid, RowExclusiveLock);
-	if (RelationGetDescr(rel)->natts != 2)
-		elog(ERROR, "unexpected row type of %s.%s", ANALYTICS_SCHEMA, PENDING_TABLE);
 	if (pending)
 	{
 		hash_seq_init(&seq, pending);
 		while ((e = hash_seq_search(&seq)) != NULL)
-			insert_mark(rel, e->key.project, e->key.hour);
+			insert_mark(mark_relation(&opened, e->key.target, relid), e->key.project, e->key.hour);
 	}
 	foreach(lc, pending_long)
 	{
 		LongPending *lp = lfirst(lc);
 
-		insert_mark(rel, lp->project, lp->hour);
+		insert_mark(mark_relation(&opened, lp->target, relid), lp->project, lp->hour);
 	}
-	table_close(rel, NoLock);
+	foreach(lc, opened)
+		table_close(((MarkTarget *) lfirst(lc))->rel, NoLock);
+	list_free_deep(opened);
 }
 
 static void

@@ -239,7 +239,8 @@ scope_compute(Oid userid, const char *setting)
 		snap = GetActiveSnapshot();
 
 		scope_cache.projects = MemoryContextAlloc(scope_cxt, sizeof(char *) * cap);
-		rel = table_open(relid, AccessShareLock);
+		/* on a Citus node: the local shard of the reference table */
+		rel = table_open(analytics_citus_local_placement(relid), AccessShareLock);
 		if (RelationGetDescr(rel)->natts < 2 ||
 			TupleDescAttr(RelationGetDescr(rel), 0)->atttypid != REGROLEOID ||
 			TupleDescAttr(RelationGetDescr(rel), 1)->atttypid != TEXTOID)

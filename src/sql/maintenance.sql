@@ -85,8 +85,11 @@ DECLARE
   policies boolean;
   fresh boolean;
 BEGIN
-  -- the DDL of securing a partition fires this trigger again
-  IF pg_catalog.current_setting('analytics_internal.securing', true) = 'on' THEN
+  -- the DDL of securing a partition fires this trigger again; on a Citus
+  -- worker, tables come from the coordinator (shells and shards: secured and
+  -- marked there; README "Scaling out")
+  IF pg_catalog.current_setting('analytics_internal.securing', true) = 'on'
+     OR @extschema@._citus_node() = 'worker' THEN
     RETURN;
   END IF;
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger_ddl_commands() c
@@ -158,7 +161,8 @@ AS $$
 DECLARE
   p regclass;
 BEGIN
-  IF @extschema@._restoring() OR pg_catalog.to_regclass('@extschema@.events') IS NULL THEN
+  IF @extschema@._restoring() OR pg_catalog.to_regclass('@extschema@.events') IS NULL
+     OR @extschema@._citus_node() = 'worker' THEN
     RETURN;
   END IF;
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger_ddl_commands() c,

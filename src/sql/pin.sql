@@ -54,7 +54,9 @@ DECLARE
     'analytics_catalog_dims', 'analytics_catalog_dim', 'analytics_catalog_block_size',
     'analytics_catalog_block_origin',                                                  -- catalogsql.c (rollup facts)
     'analytics_heap_handler', 'analytics_rollup_own_pending',                          -- rollup.c (table AM)
-    'analytics_my_projects', 'analytics_my_scope', 'analytics_my_project', 'analytics_is_admin', -- policies (catalog scans)
+    -- policies (catalog scans; on a Citus node, one catalogue query whose
+    -- every name and operator is qualified, src/citus.c)
+    'analytics_my_projects', 'analytics_my_scope', 'analytics_my_project', 'analytics_is_admin',
     'analytics_grants_changed',                                                        -- trigger: bumps a counter
     -- the one exception: the INSTEAD OF row trigger of analytics.events_import
     -- runs SQL (the batch INSERT, every 4096 rows) but is called per row, and

@@ -103,8 +103,15 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   g record;
-  tenant_pred constant text := 'project_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT @extschema@._my_projects()) AS pg_catalog.text[]))';
-  admin_pred constant text := '(SELECT @extschema@._my_projects()) IS NULL';
+  -- the distributed form has no subquery (Citus refuses them in policies;
+  -- README "Scaling out"): _my_projects() is then evaluated per row, from its
+  -- per-statement cache
+  tenant_pred constant text := CASE WHEN @extschema@._distributed_policies()
+                                    THEN 'project_id OPERATOR(pg_catalog.=) ANY (@extschema@._my_projects())'
+                                    ELSE 'project_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT @extschema@._my_projects()) AS pg_catalog.text[]))' END;
+  admin_pred constant text := CASE WHEN @extschema@._distributed_policies()
+                                   THEN '@extschema@._my_projects() IS NULL'
+                                   ELSE '(SELECT @extschema@._my_projects()) IS NULL' END;
   has_admin constant boolean := EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = 'analytics_admin');
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
@@ -314,19 +321,22 @@ AS $$
      AND EXISTS (SELECT 1 FROM pg_catalog.pg_policy p
                   WHERE p.polrelid = rel AND p.polname = 'tenant_rows' AND p.polcmd = '*' AND p.polpermissive
                     AND p.polroles = '{0}'::oid[]
-                    AND pg_catalog.pg_get_expr(p.polqual, p.polrelid)
-                        = '(project_id = ANY (( SELECT @extschema@._my_projects() AS _my_projects)::text[]))'
-                    AND pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)
-                        = '(project_id = ANY (( SELECT @extschema@._my_projects() AS _my_projects)::text[]))')
+                    AND pg_catalog.pg_get_expr(p.polqual, p.polrelid) = f.tenant
+                    AND pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) = f.tenant)
      AND (NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = 'analytics_admin')
           OR EXISTS (SELECT 1 FROM pg_catalog.pg_policy p
                       WHERE p.polrelid = rel AND p.polname = 'admin_rows' AND p.polcmd = '*' AND p.polpermissive
                         AND p.polroles = ARRAY[(SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = 'analytics_admin')]
-                        AND pg_catalog.pg_get_expr(p.polqual, p.polrelid)
-                            = '(( SELECT @extschema@._my_projects() AS _my_projects) IS NULL)'
-                        AND pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)
-                            = '(( SELECT @extschema@._my_projects() AS _my_projects) IS NULL)'))
-    FROM pg_catalog.pg_class c WHERE c.oid = rel
+                        AND pg_catalog.pg_get_expr(p.polqual, p.polrelid) = f.admin
+                        AND pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) = f.admin))
+    FROM pg_catalog.pg_class c,
+         (SELECT CASE WHEN @extschema@._distributed_policies()
+                      THEN '(project_id = ANY (@extschema@._my_projects()))'
+                      ELSE '(project_id = ANY (( SELECT @extschema@._my_projects() AS _my_projects)::text[]))' END AS tenant,
+                 CASE WHEN @extschema@._distributed_policies()
+                      THEN '(@extschema@._my_projects() IS NULL)'
+                      ELSE '(( SELECT @extschema@._my_projects() AS _my_projects) IS NULL)' END AS admin) f
+   WHERE c.oid = rel
 $$;
 
 REVOKE ALL ON FUNCTION @extschema@._has_tenant_policies(regclass) FROM PUBLIC;

@@ -1,0 +1,130 @@
+-- analytics: scaling out on Citus (README: "Scaling out")
+--
+-- analytics.distribute() turns the installation on a Citus coordinator into
+-- the distributed layout: every table with a project_id column
+-- hash-distributed on project_id and co-located with analytics.events (a
+-- project's events, rollups, pending marks, playbacks and play totals on one
+-- worker), the small global tables as reference tables (a copy on every
+-- node). src/citus.c tells C code where the rows of a table are on a node.
+--
+
+CREATE OR REPLACE FUNCTION @extschema@._citus_node()
+RETURNS text
+AS 'MODULE_PATHNAME', 'analytics_citus_node'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@._citus_node() IS
+    'none (no Citus in this database), coordinator or worker';
+
+CREATE OR REPLACE FUNCTION @extschema@._distributed()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'analytics_distributed'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@._distributed() IS
+    'true once analytics.distribute() made analytics.events a Citus table';
+
+-- Policies take their distributed form (no subquery: Citus refuses them in
+-- policies of distributed tables) once the layout is distributed, or while
+-- distribute() converts it.
+CREATE OR REPLACE FUNCTION @extschema@._distributed_policies()
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT pg_catalog.current_setting('analytics_internal.distributing', true) OPERATOR(pg_catalog.=) 'on'
+      OR @extschema@._distributed()
+$$;
+
+REVOKE ALL ON FUNCTION @extschema@._distributed_policies() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.distribute()
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  node constant text := @extschema@._citus_node();
+  reference constant text[] := ARRAY['settings', 'secrets', 'project_grants'];
+  made_reference text[] := '{}';
+  made_distributed text[] := '{}';
+  t text;
+  r record;
+BEGIN
+  IF NOT @extschema@._is_admin() THEN
+    RAISE EXCEPTION 'permission denied for function distribute'
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Only administrators (members of the owner of analytics.events or of analytics_admin) distribute the tables.';
+  END IF;
+  IF node = 'none' THEN
+    RAISE EXCEPTION 'citus is not installed in this database'
+      USING ERRCODE = 'feature_not_supported',
+            DETAIL = 'analytics.distribute() distributes the tables of the extension with Citus.',
+            HINT = 'Install Citus on every node (test/citus_build.sh builds it), add citus first in shared_preload_libraries, run CREATE EXTENSION citus and add the workers (citus_add_node); then call analytics.distribute() on the coordinator.';
+  END IF;
+  IF node = 'worker' THEN
+    RAISE EXCEPTION 'analytics.distribute() runs on the Citus coordinator'
+      USING ERRCODE = 'feature_not_supported',
+            HINT = 'Connect to the coordinator and call it there.';
+  END IF;
+
+  -- the tenant policies in their distributed form (no subquery) on every
+  -- table with a project_id column, partitions included
+  PERFORM pg_catalog.set_config('analytics_internal.distributing', 'on', true);
+  FOR r IN SELECT c.oid::regclass AS rel
+             FROM pg_catalog.pg_class c
+            WHERE c.relnamespace = '@extschema@'::regnamespace AND c.relkind IN ('r', 'p')
+              AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                           WHERE a.attrelid = c.oid AND a.attname = 'project_id' AND NOT a.attisdropped)
+              AND c.oid <> '@extschema@.project_grants'::regclass
+              AND NOT @extschema@._has_tenant_policies(c.oid)
+            ORDER BY c.oid LOOP
+    PERFORM pg_catalog.set_config('analytics_internal.securing', 'on', true);
+    PERFORM @extschema@._secure_table(r.rel);
+    PERFORM pg_catalog.set_config('analytics_internal.securing', '', true);
+  END LOOP;
+  DROP POLICY IF EXISTS own_grants ON @extschema@.project_grants;
+  CREATE POLICY own_grants ON @extschema@.project_grants FOR SELECT
+      USING (pg_catalog.pg_has_role(role, 'USAGE') OR @extschema@._is_admin());
+
+  -- the triggers of the reference tables run where their rows are written:
+  -- project_grants' (it resets the policies' cache of the writing session);
+  -- not secrets_replace, which lets a restored secret replace the one
+  -- CREATE EXTENSION made (a distributed cluster is restored Citus's way,
+  -- README "Scaling out") and would query the table from its shards
+  PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = '@extschema@.secrets'::regclass) THEN
+    ALTER TABLE @extschema@.secrets DISABLE TRIGGER secrets_replace;
+  END IF;
+  FOREACH t IN ARRAY reference LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
+                    WHERE p.logicalrelid = pg_catalog.format('@extschema@.%I', t)::regclass) THEN
+      PERFORM pg_catalog.create_reference_table(pg_catalog.format('@extschema@.%I', t)::regclass);
+      made_reference := made_reference || t;
+    END IF;
+  END LOOP;
+
+  -- analytics.events first, then every other table with a project_id
+  -- column (its partitions follow it), co-located with it
+  FOR r IN SELECT c.relname::text AS name
+             FROM pg_catalog.pg_class c
+            WHERE c.relnamespace = '@extschema@'::regnamespace AND c.relkind IN ('r', 'p')
+              AND NOT c.relispartition
+              AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                           WHERE a.attrelid = c.oid AND a.attname = 'project_id' AND NOT a.attisdropped)
+              AND c.relname <> ALL (reference)
+            ORDER BY c.relname <> 'events', c.relname LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
+                    WHERE p.logicalrelid = pg_catalog.format('@extschema@.%I', r.name)::regclass) THEN
+      PERFORM pg_catalog.create_distributed_table(pg_catalog.format('@extschema@.%I', r.name)::regclass, 'project_id',
+                                                  colocate_with => CASE WHEN r.name = 'events' THEN 'default'
+                                                                        ELSE '@extschema@.events' END);
+      made_distributed := made_distributed || r.name;
+    END IF;
+  END LOOP;
+  PERFORM pg_catalog.set_config('analytics_internal.distributing', '', true);
+  RETURN pg_catalog.jsonb_build_object('reference_tables', made_reference, 'distributed_tables', made_distributed);
+END $$;
+
+COMMENT ON FUNCTION @extschema@.distribute() IS
+    'on a Citus coordinator: distributes the extension''s tables on project_id, co-located with analytics.events, and makes settings, secrets and project_grants reference tables; administrators only; harmless when run again';

@@ -1,0 +1,136 @@
+#!/bin/bash
+# make test-citus: the extension distributed on Citus (README "Scaling out").
+# Starts a coordinator and two workers (test/citus_cluster.sh) and a
+# single-node cluster, loads the same events into both, distributes the
+# coordinator's tables (analytics.distribute()) and checks, each printed as
+# PASS or FAIL: the layout, one viewer-id secret, ingest through the
+# coordinator (INSERT, COPY, events_import, ingest_ping), freshness (every
+# written hour marked pending in the co-located shard), tenancy on the
+# workers, maintenance, and every compared answer equal to the single node's.
+# Needs Citus installed into the PostgreSQL of pg_config (test/citus_build.sh);
+# without it, says how to get it and exits 2.
+#   ANALYTICS_CITUS_PORT (default 55720): coordinator; +1, +2 the workers,
+#   +3 the single node.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. test/pgenv.sh
+. test/citus_cluster.sh
+
+if ! citus_installed; then
+  echo "citus is not installed into $(pg_config --pkglibdir)." >&2
+  echo "Build it from source: git clone https://github.com/citusdata/citus;" >&2
+  echo "  CITUS_SRC=\$PWD/citus test/citus_build.sh   (then: make test-citus)" >&2
+  exit 2
+fi
+BASE=${ANALYTICS_CITUS_PORT:-55720}
+pgenv_prepare citus || exit 1
+ROOT=$WORK
+trap 'citus_stop; pgenv_stop; rm -rf "$ROOT"' EXIT
+
+citus_start "$ROOT/citus" "$BASE" 2 || exit 1
+C="-h 127.0.0.1 -p $BASE"
+pgenv_start "$ROOT/single" "$((BASE + 3))" "shared_preload_libraries = 'analytics'" >/dev/null || exit 1
+S="-h $ROOT/single -p $((BASE + 3))"
+
+passed=0; failed=0
+check() { # NAME EXPECTED ACTUAL
+  if [ "$2" == "$3" ]; then echo "PASS  $1"; passed=$((passed + 1))
+  else echo "FAIL  $1"; echo "      expected: $2" | head -c 2000; echo; echo "      got:      $3" | head -c 2000; echo
+       failed=$((failed + 1)); fi
+}
+q() { # CONN SQL: one value
+  # shellcheck disable=SC2086
+  psql -X -q -At $1 -U postgres -d postgres -v ON_ERROR_STOP=1 -c "$2" 2>&1
+}
+
+for conn in "$C" "$S"; do
+  q "$conn" "CREATE EXTENSION analytics" >/dev/null
+  q "$conn" "SELECT analytics.run_maintenance()" >/dev/null
+done
+
+# ---- layout -------------------------------------------------------------
+d1=$(q "$C" "SELECT analytics.distribute()")
+check "distribute(): every table" \
+  '{"reference_tables": ["settings", "secrets", "project_grants"], "distributed_tables": ["events", "events_out_of_range", "media", "ping_sessions", "play_totals", "rollup_5min", "rollup_ccv", "rollup_day", "rollup_hour", "rollup_pending", "rollup_w4", "rollup_watch_max", "rollup_week"]}' \
+  "$(echo "$d1" | grep reference_tables)"
+check "distribute() again: nothing to do" '{"reference_tables": [], "distributed_tables": []}' \
+  "$(q "$C" "SELECT analytics.distribute()")"
+check "co-located with analytics.events, on project_id" "0" \
+  "$(q "$C" "SELECT count(*) FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid
+              WHERE c.relnamespace = 'analytics'::regnamespace AND p.partmethod = 'h'
+                AND (p.colocationid <> (SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = 'analytics.events'::regclass)
+                     OR column_to_column_name(p.logicalrelid, p.partkey) <> 'project_id')")"
+check "one viewer-id secret on every node" "1" \
+  "$(q "$C" "SELECT count(DISTINCT v) FROM (SELECT md5(value::text) v FROM analytics.secrets
+              UNION ALL SELECT result FROM run_command_on_workers(\$\$SELECT md5(value::text) FROM analytics.secrets\$\$)) x")"
+check "without Citus: a clear error" "ERROR:  citus is not installed in this database" \
+  "$(q "$S" "SELECT analytics.distribute()" | head -1)"
+
+# ---- the same events into both -----------------------------------------
+load="INSERT INTO analytics.events (project_id, event_type, emitted_at, session_id, viewer_id, media_id, media_type, country, device_type, browser, value)
+SELECT 'p' || (i % 7), (ARRAY['impression','play','start','end','watch','view'])[1 + i % 6]::analytics.event_type,
+       date_trunc('hour', now()) - interval '3 days' + (i * 37 % 4300) * interval '1 minute',
+       md5('s' || (i % 400))::uuid, (i % 150)::bigint, 'm' || (i % 11),
+       (CASE WHEN i % 11 = 3 THEN 'live-stream' ELSE 'video' END)::analytics.media_type,
+       (ARRAY['FR','US','DE',NULL])[1 + i % 4], (ARRAY['computer','phone','tv'])[1 + i % 3]::analytics.device_type,
+       (ARRAY['Chrome','Firefox','Safari'])[1 + i % 3], CASE WHEN i % 6 = 4 THEN 10 + i % 50 END
+  FROM generate_series(1, 20000) i"
+for conn in "$C" "$S"; do q "$conn" "$load" >/dev/null; done
+check "INSERT through the coordinator" "20000" "$(q "$C" "SELECT count(*) FROM analytics.events")"
+copyrows="COPY (SELECT project_id, event_type, emitted_at + interval '1 second', session_id, viewer_id, media_id, media_type, country FROM analytics.events WHERE project_id = 'p3' AND emitted_at < now() - interval '2 days') TO STDOUT"
+for conn in "$C" "$S"; do
+  # shellcheck disable=SC2086
+  psql -X -q $S -U postgres -d postgres -c "$copyrows" |
+    psql -X -q $conn -U postgres -d postgres -c "COPY analytics.events (project_id, event_type, emitted_at, session_id, viewer_id, media_id, media_type, country) FROM STDIN"
+done
+check "COPY through the coordinator" "$(q "$S" "SELECT count(*) FROM analytics.events")" "$(q "$C" "SELECT count(*) FROM analytics.events")"
+imp="INSERT INTO analytics.events_import (project_id, event_type, emitted_at, session_id, media_id, media_type)
+     SELECT 'p' || (i % 3), 'play', now() - interval '90 minutes' + i * interval '1 second', md5('i' || i)::uuid, 'm1', 'video'
+       FROM generate_series(1, 50) i"
+for conn in "$C" "$S"; do q "$conn" "$imp" >/dev/null; done
+check "events_import through the coordinator" "50" "$(q "$C" "SELECT count(*) FROM analytics.events WHERE session_id IN (SELECT md5('i' || i)::uuid FROM generate_series(1, 50) i)")"
+ping="SELECT analytics.ingest_ping(jsonb_build_object('emitted_at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+        'session', jsonb_build_object('loaded_at', to_char(date_trunc('minute', now()) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                                      'video_id', 'vi1', 'session_id', '6f9619ff-8b86-d011-b42d-00c04fc964ff'),
+        'events', jsonb_build_array(jsonb_build_object('emitted_at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'type', 'play', 'at', 0))),
+        NULL, 'FR', NULL, 'p9')->>'events'"
+check "ingest_ping through the coordinator" "1" "$(q "$C" "$ping")"
+q "$S" "$ping" >/dev/null
+
+# ---- freshness: every written (project, hour) is pending ----------------
+check "every written hour marked pending (in the co-located shards)" "0" \
+  "$(q "$C" "SELECT count(*) FROM (SELECT DISTINCT project_id, date_bin('1 hour', emitted_at, '2000-01-01') h FROM analytics.events
+              EXCEPT SELECT project_id, hour FROM analytics.rollup_pending) x")"
+
+# ---- tenancy ------------------------------------------------------------
+for conn in "$C" "$S"; do
+  q "$conn" "CREATE ROLE citus_tenant LOGIN" >/dev/null
+  q "$conn" "SELECT analytics.grant_project('citus_tenant', 'p2')" >/dev/null
+done
+check "a tenant reads its project's rows only (policies on the workers)" \
+  "$(q "$S" "SET ROLE citus_tenant; SELECT count(*) || '/' || count(DISTINCT project_id) FROM analytics.events")" \
+  "$(q "$C" "SET ROLE citus_tenant; SELECT count(*) || '/' || count(DISTINCT project_id) FROM analytics.events")"
+check "a tenant cannot write another project's events" "ERROR" \
+  "$(q "$C" "SET ROLE citus_tenant; INSERT INTO analytics.events (project_id, event_type, emitted_at, session_id, media_id, media_type) VALUES ('p3', 'play', now(), md5('x')::uuid, 'm1', 'video')" | head -1 | cut -c1-5)"
+
+# ---- maintenance --------------------------------------------------------
+check "maintenance refreshes every pending hour" "0" \
+  "$(q "$C" "SELECT (analytics.run_maintenance()->>'rollup_hours_failed')")"
+q "$S" "SELECT analytics.run_maintenance()" >/dev/null
+
+# ---- the same answers ---------------------------------------------------
+answers() { # CONN: one line per question
+  q "$1" "SELECT 'metric plays p1 ' || analytics.metric('play', 'count', now() - interval '4 days', now(), project_id => 'p1')
+    UNION ALL SELECT 'metric plays all ' || analytics.metric('play', 'count', now() - interval '4 days', now())
+    UNION ALL SELECT 'breakdown country p2 ' || (SELECT string_agg(b::text, ',') FROM analytics.breakdown('play', 'country', now() - interval '4 days', now(), project_id => 'p2') b)
+    UNION ALL SELECT 'timeseries hour p4 ' || (SELECT string_agg(t::text, ',') FROM analytics.timeseries('play', now() - interval '2 days', now(), 'hour', project_id => 'p4') t)
+    UNION ALL SELECT 'api breakdown media ' || analytics.api_request('/data/buckets/play/media-id?from=' || to_char((now() - interval '4 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'p5')::text"
+}
+want=$(answers "$S"); got=$(answers "$C")
+while IFS= read -r line; do
+  key=$(echo "$line" | cut -d' ' -f1-3)
+  check "same answer: $key" "$line" "$(echo "$got" | grep -F -- "$key" | head -1)"
+done <<<"$want"
+
+echo "citus: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
