@@ -775,15 +775,19 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
  *	   a ping that fails gets its error as its reply, and is left out;
  *	2. the playbacks of the valid pings, sorted by key, are created or
  *	   locked by one statement (_ping_states_lock: INSERT ... ON CONFLICT
- *	   DO UPDATE ... WHERE false, which locks an existing row; sorted, so
- *	   two batches never wait for each other in a cycle) and their states
- *	   read;
+ *	   DO UPDATE ... WHERE false, which locks an existing row without
+ *	   writing a new version of it; each key is inserted or locked in
+ *	   turn, in key order, so two batches never wait for each other in a
+ *	   cycle), and their states read by a second one;
  *	3. the pings are normalized in the order of the batch (two pings of one
  *	   playback see each other's state); a ping the normalizer refuses, or
  *	   one that would store an event outside the accepted range of
  *	   emitted_at, gets its error and leaves the state as it was;
  *	4. all the events are inserted by one INSERT (as the caller: privileges
- *	   and row-level security apply), the states stored by one UPDATE.
+ *	   and row-level security apply), the states stored by one UPDATE
+ *	   (updated_at, which only the idle timeout reads, is moved when it is
+ *	   a minute old or more: the update then touches no index and stays a
+ *	   HOT update most of the time).
  * Nothing is written before step 2 and nothing after step 4 can fail for a
  * single ping, so no subtransaction is needed: the errors of steps 1 and 3
  * are raised by code that writes nothing and holds no resource, caught, and
@@ -871,9 +875,11 @@ extern Datum analytics_check_emitted_at(PG_FUNCTION_ARGS);
 /*
  * analytics._ping_states_lock(project_id text[], session_id uuid[],
  * loaded_at timestamptz[], media_id text[], media_type text[]) RETURNS
- * bytea[]: the state rows of these playbacks (distinct keys, in the order
- * the caller sorted them), created (zeroed) on first sight and locked, in
- * that order.  SECURITY DEFINER.
+ * bytea[]: the states of these playbacks (distinct keys, in the order the
+ * caller sorted them), created (zeroed) on first sight and locked, in that
+ * order; each element is the state followed by the row's ctid (6 bytes,
+ * for _ping_states_store: the row is locked, so it stays there).
+ * SECURITY DEFINER.
  */
 Datum
 analytics_ping_states_lock(PG_FUNCTION_ARGS)
@@ -905,7 +911,7 @@ analytics_ping_states_lock(PG_FUNCTION_ARGS)
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "could not lock the session states: %s", SPI_result_code_string(ret));
 	ret = SPI_execute_plan(prepare(&plan_read_sessions,
-								   "SELECT s.state FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+								   "SELECT s.state, s.ctid FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
 								   " pg_catalog.unnest($3)) WITH ORDINALITY AS k(p, s, l, i)"
 								   " JOIN analytics.ping_sessions s"
 								   " ON s.project_id = k.p AND s.session_id = k.s AND s.loaded_at = k.l"
@@ -917,15 +923,19 @@ analytics_ping_states_lock(PG_FUNCTION_ARGS)
 	for (int i = 0; i < n; i++)
 	{
 		bool		isnull;
+		bool		tidnull;
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		Datum		tid = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &tidnull);
 		bytea	   *b;
 		bytea	   *c;
 
-		if (isnull)
+		if (isnull || tidnull)
 			elog(ERROR, "corrupt session state");
 		b = DatumGetByteaPP(d);
-		c = MemoryContextAlloc(outer, VARSIZE_ANY(b));
-		memcpy(c, b, VARSIZE_ANY(b));
+		c = MemoryContextAlloc(outer, VARHDRSZ + VARSIZE_ANY_EXHDR(b) + sizeof(ItemPointerData));
+		SET_VARSIZE(c, VARHDRSZ + VARSIZE_ANY_EXHDR(b) + sizeof(ItemPointerData));
+		memcpy(VARDATA(c), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
+		memcpy(VARDATA(c) + VARSIZE_ANY_EXHDR(b), DatumGetPointer(tid), sizeof(ItemPointerData));
 		states[i] = PointerGetDatum(c);
 	}
 	SPI_finish();
@@ -934,26 +944,28 @@ analytics_ping_states_lock(PG_FUNCTION_ARGS)
 }
 
 /*
- * analytics._ping_states_store(project_id text[], session_id uuid[],
- * loaded_at timestamptz[], state bytea[]): writes the states of playbacks
- * locked by _ping_states_lock.  SECURITY DEFINER.
+ * analytics._ping_states_store(project_id text[], row tid[], state bytea[]):
+ * writes the states of playbacks locked by _ping_states_lock (row: their
+ * ctids, which it returned).  SECURITY DEFINER.
  */
 Datum
 analytics_ping_states_store(PG_FUNCTION_ARGS)
 {
-	Oid			types[4] = {TEXTARRAYOID, UUIDARRAYOID, TIMESTAMPTZARRAYOID, BYTEAARRAYOID};
-	Datum		values[4];
+	Oid			types[3] = {TEXTARRAYOID, TIDARRAYOID, BYTEAARRAYOID};
+	Datum		values[3];
 	int			n = ArrayGetNItems(ARR_NDIM(PG_GETARG_ARRAYTYPE_P(0)), ARR_DIMS(PG_GETARG_ARRAYTYPE_P(0)));
 	int			ret;
 
-	batch_state_args(fcinfo, "_ping_states_store", 4, values);
+	batch_state_args(fcinfo, "_ping_states_store", 3, values);
 
 	SPI_connect();
 	ret = SPI_execute_plan(prepare(&plan_store_sessions,
-								   "UPDATE analytics.ping_sessions s SET state = u.st, updated_at = pg_catalog.now()"
-								   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
-								   " pg_catalog.unnest($4)) AS u(p, s, l, st)"
-								   " WHERE s.project_id = u.p AND s.session_id = u.s AND s.loaded_at = u.l", 4, types),
+								   "UPDATE analytics.ping_sessions s SET state = u.st,"
+								   " updated_at = CASE WHEN s.updated_at >= pg_catalog.now() - '1 minute'::interval"
+								   " THEN s.updated_at ELSE pg_catalog.now() END"
+								   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3))"
+								   " AS u(p, c, st)"
+								   " WHERE s.ctid = u.c AND s.project_id = u.p", 3, types),
 						   values, NULL, false, 0);
 	if (ret != SPI_OK_UPDATE || SPI_processed != (uint64) n)
 		elog(ERROR, "could not store the session states");
@@ -1144,11 +1156,11 @@ batch_state_call(FmgrInfo *outer, bool store, int nargs, Datum *args, char **pro
 	if (fns == NULL)
 	{
 		Oid			lock_types[5] = {TEXTARRAYOID, UUIDARRAYOID, TIMESTAMPTZARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
-		Oid			store_types[4] = {TEXTARRAYOID, UUIDARRAYOID, TIMESTAMPTZARRAYOID, BYTEAARRAYOID};
+		Oid			store_types[3] = {TEXTARRAYOID, TIDARRAYOID, BYTEAARRAYOID};
 
 		fns = MemoryContextAllocZero(outer->fn_mcxt, sizeof(BatchStateFns));
 		analytics_lookup_internal(&fns->lock, outer->fn_mcxt, "_ping_states_lock", 5, lock_types);
-		analytics_lookup_internal(&fns->store, outer->fn_mcxt, "_ping_states_store", 4, store_types);
+		analytics_lookup_internal(&fns->store, outer->fn_mcxt, "_ping_states_store", 3, store_types);
 		outer->fn_extra = fns;
 	}
 	InitFunctionCallInfoData(*fc, store ? &fns->store : &fns->lock, nargs, InvalidOid, NULL, NULL);
@@ -1183,6 +1195,7 @@ analytics_ingest_pings(PG_FUNCTION_ARGS)
 	int			nplay = 0;
 	BatchPing **play_first;
 	ping_state *states;
+	ItemPointerData *rows;
 	TimestampTz now;
 	TimestampTz oldest;
 	char	   *checked = NULL;
@@ -1272,6 +1285,7 @@ analytics_ingest_pings(PG_FUNCTION_ARGS)
 		sorted[i]->playback = nplay - 1;
 	}
 	states = palloc0(sizeof(ping_state) * Max(nplay, 1));
+	rows = palloc0(sizeof(ItemPointerData) * Max(nplay, 1));
 	if (nplay > 0)
 	{
 		Datum	   *p = palloc(sizeof(Datum) * nplay);
@@ -1309,9 +1323,10 @@ analytics_ingest_pings(PG_FUNCTION_ARGS)
 		{
 			bytea	   *b = DatumGetByteaPP(st[i]);
 
-			if (stnull[i] || VARSIZE_ANY_EXHDR(b) != sizeof(ping_state))
+			if (stnull[i] || VARSIZE_ANY_EXHDR(b) != sizeof(ping_state) + sizeof(ItemPointerData))
 				elog(ERROR, "corrupt session state");
 			memcpy(&states[i], VARDATA_ANY(b), sizeof(ping_state));
+			memcpy(&rows[i], VARDATA_ANY(b) + sizeof(ping_state), sizeof(ItemPointerData));
 		}
 
 		/* 3. normalize, in the order of the batch */
@@ -1474,29 +1489,24 @@ analytics_ingest_pings(PG_FUNCTION_ARGS)
 	if (nplay > 0)
 	{
 		Datum	   *p = palloc(sizeof(Datum) * nplay);
-		Datum	   *s = palloc(sizeof(Datum) * nplay);
-		Datum	   *l = palloc(sizeof(Datum) * nplay);
+		Datum	   *c = palloc(sizeof(Datum) * nplay);
 		Datum	   *st = palloc(sizeof(Datum) * nplay);
-		Datum		args[4];
+		Datum		args[3];
 
 		for (i = 0; i < nplay; i++)
 		{
-			PingReq    *r = &play_first[i]->r;
 			bytea	   *b = palloc(VARHDRSZ + sizeof(ping_state));
 
 			SET_VARSIZE(b, VARHDRSZ + sizeof(ping_state));
 			memcpy(VARDATA(b), &states[i], sizeof(ping_state));
-			p[i] = CStringGetTextDatum(r->project);
-			s[i] = UUIDPGetDatum(&r->sid);
-			l[i] = TimestampTzGetDatum(r->in.loaded_at_us);
+			p[i] = CStringGetTextDatum(play_first[i]->r.project);
+			c[i] = PointerGetDatum(&rows[i]);
 			st[i] = PointerGetDatum(b);
 		}
 		args[0] = PointerGetDatum(construct_array(p, nplay, TEXTOID, -1, false, TYPALIGN_INT));
-		args[1] = PointerGetDatum(construct_array(s, nplay, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
-		args[2] = PointerGetDatum(construct_array(l, nplay, TIMESTAMPTZOID, sizeof(TimestampTz),
-												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		args[3] = PointerGetDatum(construct_array(st, nplay, BYTEAOID, -1, false, TYPALIGN_INT));
-		(void) batch_state_call(fcinfo->flinfo, true, 4, args, projects, nprojects);
+		args[1] = PointerGetDatum(construct_array(c, nplay, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT));
+		args[2] = PointerGetDatum(construct_array(st, nplay, BYTEAOID, -1, false, TYPALIGN_INT));
+		(void) batch_state_call(fcinfo->flinfo, true, 3, args, projects, nprojects);
 	}
 	SPI_finish();
 

@@ -105,10 +105,10 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 REVOKE ALL ON FUNCTION @extschema@._ping_states_lock(text[], uuid[], timestamptz[], text[], text[]) FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION @extschema@._ping_states_store(project_id text[], session_id uuid[], loaded_at timestamptz[], state bytea[])
+CREATE OR REPLACE FUNCTION @extschema@._ping_states_store(project_id text[], "row" tid[], state bytea[])
 RETURNS void
 AS 'MODULE_PATHNAME', 'analytics_ping_states_store'
 LANGUAGE C VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
-REVOKE ALL ON FUNCTION @extschema@._ping_states_store(text[], uuid[], timestamptz[], bytea[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._ping_states_store(text[], tid[], bytea[]) FROM PUBLIC;

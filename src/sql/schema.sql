@@ -132,7 +132,7 @@ CREATE TABLE @extschema@.ping_sessions (
     created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
     PRIMARY KEY (project_id, session_id, loaded_at)
-);
+) WITH (fillfactor = 50);  -- room on each page for the new version of a state: updates stay HOT
 CREATE INDEX ping_sessions_updated_at_idx ON @extschema@.ping_sessions (updated_at);
 
 --
