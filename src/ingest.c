@@ -773,12 +773,11 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
  *
  *	1. every ping is read and checked as ingest_ping does (ping_parse);
  *	   a ping that fails gets its error as its reply, and is left out;
- *	2. the playbacks of the valid pings, sorted by key, are created or
- *	   locked by one statement (_ping_states_lock: INSERT ... ON CONFLICT
- *	   DO UPDATE ... WHERE false, which locks an existing row without
- *	   writing a new version of it; each key is inserted or locked in
- *	   turn, in key order, so two batches never wait for each other in a
- *	   cycle), and their states read by a second one;
+ *	2. the playbacks of the valid pings, sorted by key, are locked and their
+ *	   states read (_ping_states_lock: one SELECT ... FOR UPDATE for those
+ *	   that exist, in key order; then, for new playbacks only, one INSERT
+ *	   ... ON CONFLICT DO UPDATE ... WHERE false, which creates them or
+ *	   locks those another session just created, and one read);
  *	3. the pings are normalized in the order of the batch (two pings of one
  *	   playback see each other's state); a ping the normalizer refuses, or
  *	   one that would store an event outside the accepted range of
@@ -872,13 +871,64 @@ PG_FUNCTION_INFO_V1(analytics_ingest_pings);
 /* maintenance.c: the emitted_at range check of analytics.events */
 extern Datum analytics_check_emitted_at(PG_FUNCTION_ARGS);
 
+/* the state and ctid of row `row` of SPI_tuptable (columns i, state, ctid) */
+static Datum
+state_and_ctid(MemoryContext mcxt, uint64 row, int64 *index)
+{
+	bool		inull,
+				isnull,
+				tidnull;
+	HeapTuple	t = SPI_tuptable->vals[row];
+	TupleDesc	td = SPI_tuptable->tupdesc;
+	Datum		i = SPI_getbinval(t, td, 1, &inull);
+	Datum		d = SPI_getbinval(t, td, 2, &isnull);
+	Datum		tid = SPI_getbinval(t, td, 3, &tidnull);
+	bytea	   *b;
+	bytea	   *c;
+
+	if (inull || isnull || tidnull)
+		elog(ERROR, "corrupt session state");
+	*index = DatumGetInt64(i);
+	b = DatumGetByteaPP(d);
+	c = MemoryContextAlloc(mcxt, VARHDRSZ + VARSIZE_ANY_EXHDR(b) + sizeof(ItemPointerData));
+	SET_VARSIZE(c, VARHDRSZ + VARSIZE_ANY_EXHDR(b) + sizeof(ItemPointerData));
+	memcpy(VARDATA(c), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
+	memcpy(VARDATA(c) + VARSIZE_ANY_EXHDR(b), DatumGetPointer(tid), sizeof(ItemPointerData));
+	return PointerGetDatum(c);
+}
+
+/* the elements of a one-dimension array whose flag is set */
+static Datum
+array_subset(Datum array, Oid elemtype, const bool *keep, int nkeep)
+{
+	ArrayType  *a = DatumGetArrayTypeP(array);
+	int16		len;
+	bool		byval;
+	char		align;
+	Datum	   *d;
+	bool	   *nulls;
+	Datum	   *out = palloc(sizeof(Datum) * Max(nkeep, 1));
+	int			n,
+				k = 0;
+
+	get_typlenbyvalalign(elemtype, &len, &byval, &align);
+	deconstruct_array(a, elemtype, len, byval, align, &d, &nulls, &n);
+	for (int i = 0; i < n; i++)
+		if (keep[i])
+			out[k++] = d[i];
+	return PointerGetDatum(construct_array(out, k, elemtype, len, byval, align));
+}
+
 /*
  * analytics._ping_states_lock(project_id text[], session_id uuid[],
  * loaded_at timestamptz[], media_id text[], media_type text[]) RETURNS
  * bytea[]: the states of these playbacks (distinct keys, in the order the
- * caller sorted them), created (zeroed) on first sight and locked, in that
- * order; each element is the state followed by the row's ctid (6 bytes,
- * for _ping_states_store: the row is locked, so it stays there).
+ * caller sorted them), locked, and created (zeroed) on first sight; each
+ * element is the state followed by the row's ctid (6 bytes, for
+ * _ping_states_store: the row is locked, so it stays there).  The rows
+ * that exist are locked first (SELECT ... FOR UPDATE, in key order), then
+ * the new ones inserted or, when another session created one meanwhile,
+ * locked (INSERT ... ON CONFLICT DO UPDATE ... WHERE false, in key order).
  * SECURITY DEFINER.
  */
 Datum
@@ -889,6 +939,8 @@ analytics_ping_states_lock(PG_FUNCTION_ARGS)
 	bytea	   *zero = palloc0(VARHDRSZ + sizeof(ping_state));
 	int			n = ArrayGetNItems(ARR_NDIM(PG_GETARG_ARRAYTYPE_P(0)), ARR_DIMS(PG_GETARG_ARRAYTYPE_P(0)));
 	Datum	   *states;
+	bool	   *missing;
+	int			nmissing = n;
 	int			ret;
 	int			dims[1];
 	int			lbs[1] = {1};
@@ -897,46 +949,68 @@ analytics_ping_states_lock(PG_FUNCTION_ARGS)
 	batch_state_args(fcinfo, "_ping_states_lock", 5, values);
 	SET_VARSIZE(zero, VARHDRSZ + sizeof(ping_state));
 	values[5] = PointerGetDatum(zero);
+	states = palloc0(sizeof(Datum) * Max(n, 1));
+	missing = palloc(sizeof(bool) * Max(n, 1));
+	memset(missing, true, sizeof(bool) * Max(n, 1));
 
 	SPI_connect();
-	ret = SPI_execute_plan(prepare(&plan_upsert_sessions,
-								   "INSERT INTO analytics.ping_sessions AS s"
-								   " (project_id, session_id, loaded_at, media_id, media_type, state)"
-								   " SELECT k.p, k.s, k.l, k.m, k.t::analytics.media_type, $6"
-								   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
-								   " pg_catalog.unnest($4), pg_catalog.unnest($5)) AS k(p, s, l, m, t)"
-								   " ON CONFLICT (project_id, session_id, loaded_at) DO UPDATE SET state = s.state WHERE false",
-								   6, types),
-						   values, NULL, false, 0);
-	if (ret != SPI_OK_INSERT)
-		elog(ERROR, "could not lock the session states: %s", SPI_result_code_string(ret));
+	/* the playbacks already there, locked in key order */
 	ret = SPI_execute_plan(prepare(&plan_read_sessions,
-								   "SELECT s.state, s.ctid FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+								   "SELECT k.i, s.state, s.ctid FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
 								   " pg_catalog.unnest($3)) WITH ORDINALITY AS k(p, s, l, i)"
 								   " JOIN analytics.ping_sessions s"
 								   " ON s.project_id = k.p AND s.session_id = k.s AND s.loaded_at = k.l"
-								   " ORDER BY k.i", 3, types),
+								   " ORDER BY k.i FOR UPDATE OF s", 3, types),
 						   values, NULL, false, 0);
-	if (ret != SPI_OK_SELECT || SPI_processed != (uint64) n)
-		elog(ERROR, "could not lock the session states");
-	states = MemoryContextAlloc(outer, sizeof(Datum) * Max(n, 1));
-	for (int i = 0; i < n; i++)
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not lock the session states: %s", SPI_result_code_string(ret));
+	for (uint64 r = 0; r < SPI_processed; r++)
 	{
-		bool		isnull;
-		bool		tidnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-		Datum		tid = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &tidnull);
-		bytea	   *b;
-		bytea	   *c;
+		int64		i;
+		Datum		d = state_and_ctid(outer, r, &i);
 
-		if (isnull || tidnull)
-			elog(ERROR, "corrupt session state");
-		b = DatumGetByteaPP(d);
-		c = MemoryContextAlloc(outer, VARHDRSZ + VARSIZE_ANY_EXHDR(b) + sizeof(ItemPointerData));
-		SET_VARSIZE(c, VARHDRSZ + VARSIZE_ANY_EXHDR(b) + sizeof(ItemPointerData));
-		memcpy(VARDATA(c), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
-		memcpy(VARDATA(c) + VARSIZE_ANY_EXHDR(b), DatumGetPointer(tid), sizeof(ItemPointerData));
-		states[i] = PointerGetDatum(c);
+		if (i < 1 || i > n || !missing[i - 1])
+			elog(ERROR, "could not lock the session states");
+		states[i - 1] = d;
+		missing[i - 1] = false;
+		nmissing--;
+	}
+
+	/* the new ones: created, or locked if another session just did */
+	if (nmissing > 0)
+	{
+		Datum		sub[6];
+		Oid			elem[5] = {TEXTOID, UUIDOID, TIMESTAMPTZOID, TEXTOID, TEXTOID};
+		int			k = 0;
+
+		for (int a = 0; a < 5; a++)
+			sub[a] = array_subset(values[a], elem[a], missing, nmissing);
+		sub[5] = values[5];
+		ret = SPI_execute_plan(prepare(&plan_upsert_sessions,
+									   "INSERT INTO analytics.ping_sessions AS s"
+									   " (project_id, session_id, loaded_at, media_id, media_type, state)"
+									   " SELECT pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
+									   " pg_catalog.unnest($4), pg_catalog.unnest($5)::analytics.media_type, $6"
+									   " ON CONFLICT (project_id, session_id, loaded_at) DO UPDATE SET state = s.state WHERE false",
+									   6, types),
+							   sub, NULL, false, 0);
+		if (ret != SPI_OK_INSERT)
+			elog(ERROR, "could not lock the session states: %s", SPI_result_code_string(ret));
+		ret = SPI_execute_plan(plan_read_sessions, sub, NULL, false, 0);
+		if (ret != SPI_OK_SELECT || SPI_processed != (uint64) nmissing)
+			elog(ERROR, "could not lock the session states");
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			int64		i;
+			Datum		d = state_and_ctid(outer, r, &i);
+
+			/* i numbers the missing keys: the i-th missing one */
+			while (k < n && !missing[k])
+				k++;
+			if (k >= n || i != (int64) r + 1)
+				elog(ERROR, "could not lock the session states");
+			states[k++] = d;
+		}
 	}
 	SPI_finish();
 	dims[0] = n;
@@ -963,8 +1037,7 @@ analytics_ping_states_store(PG_FUNCTION_ARGS)
 								   "UPDATE analytics.ping_sessions s SET state = u.st,"
 								   " updated_at = CASE WHEN s.updated_at >= pg_catalog.now() - '1 minute'::interval"
 								   " THEN s.updated_at ELSE pg_catalog.now() END"
-								   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3))"
-								   " AS u(p, c, st)"
+								   " FROM (SELECT pg_catalog.unnest($1) AS p, pg_catalog.unnest($2) AS c, pg_catalog.unnest($3) AS st) AS u"
 								   " WHERE s.ctid = u.c AND s.project_id = u.p", 3, types),
 						   values, NULL, false, 0);
 	if (ret != SPI_OK_UPDATE || SPI_processed != (uint64) n)
@@ -1087,29 +1160,68 @@ try_ping(void (*fn) (void *), void *arg, MemoryContext mcxt)
 	return result;
 }
 
+/* building the reply as a jsonb value (no text to parse again) */
 static void
-append_problem(StringInfo buf, const ErrorData *ed)
+push_key(JsonbParseState **st, const char *key)
 {
-	appendStringInfoString(buf, "{\"error\": ");
-	escape_json(buf, ed->message ? ed->message : "");
-	appendStringInfoString(buf, ", \"sqlstate\": ");
-	escape_json(buf, unpack_sql_state(ed->sqlerrcode));
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = (char *) key;
+	v.val.string.len = strlen(key);
+	(void) pushJsonbValue(st, WJB_KEY, &v);
+}
+
+static void
+push_string(JsonbParseState **st, const char *key, const char *value)
+{
+	JsonbValue	v;
+
+	push_key(st, key);
+	v.type = jbvString;
+	v.val.string.val = (char *) value;
+	v.val.string.len = strlen(value);
+	(void) pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+static void
+push_int(JsonbParseState **st, const char *key, int64 value)
+{
+	JsonbValue	v;
+
+	push_key(st, key);
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(value);
+	(void) pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+/* ingest_ping's reply (append_reply), as an element of the array */
+static void
+push_reply(JsonbParseState **st, const pg_uuid_t *sid, const ping_output *out)
+{
+	(void) pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+	push_string(st, "session", DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(sid))));
+	push_int(st, "events", (int64) out->n);
+	push_int(st, "dropped_old", out->dropped_old);
+	push_int(st, "dropped_future", out->dropped_future);
+	push_int(st, "replayed", out->skipped_replayed);
+	(void) pushJsonbValue(st, WJB_END_OBJECT, NULL);
+}
+
+/* a refused ping's reply: its error */
+static void
+push_problem(JsonbParseState **st, const ErrorData *ed)
+{
+	(void) pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+	push_string(st, "error", ed->message ? ed->message : "");
+	push_string(st, "sqlstate", unpack_sql_state(ed->sqlerrcode));
 	if (ed->column_name)
-	{
-		appendStringInfoString(buf, ", \"field\": ");
-		escape_json(buf, ed->column_name);
-	}
+		push_string(st, "field", ed->column_name);
 	if (ed->detail)
-	{
-		appendStringInfoString(buf, ", \"detail\": ");
-		escape_json(buf, ed->detail);
-	}
+		push_string(st, "detail", ed->detail);
 	if (ed->hint)
-	{
-		appendStringInfoString(buf, ", \"hint\": ");
-		escape_json(buf, ed->hint);
-	}
-	appendStringInfoChar(buf, '}');
+		push_string(st, "hint", ed->hint);
+	(void) pushJsonbValue(st, WJB_END_OBJECT, NULL);
 }
 
 /* playback keys, sorted: project, session id, loaded_at */
@@ -1202,7 +1314,6 @@ analytics_ingest_pings(PG_FUNCTION_ARGS)
 	char	  **projects;
 	int			nprojects = 0;
 	size_t		nevents = 0;
-	StringInfoData reply;
 	MemoryContext mcxt = CurrentMemoryContext;
 	int			i;
 
@@ -1473,13 +1584,13 @@ analytics_ingest_pings(PG_FUNCTION_ARGS)
 									   "INSERT INTO analytics.events"
 									   " (project_id, emitted_at, event_type, value, media_id, media_type, session_id,"
 									   "  viewer_id, referrer, continent, country, device_type, operating_system, browser)"
-									   " SELECT e.p, e.ts, e.ty::analytics.event_type, e.v, e.m, e.mt::analytics.media_type, e.s,"
-									   "  e.vi, e.r, e.co::analytics.continent, e.c, e.d::analytics.device_type, e.os, e.b"
-									   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
-									   " pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7),"
-									   " pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10), pg_catalog.unnest($11),"
-									   " pg_catalog.unnest($12), pg_catalog.unnest($13), pg_catalog.unnest($14))"
-									   " AS e(p, ts, ty, v, m, mt, s, vi, r, co, c, d, os, b)", 14, types),
+									   /* set-returning functions in the target list: run in
+										* step, row by row (ProjectSet), nothing materialized */
+									   " SELECT pg_catalog.unnest($1), pg_catalog.unnest($2),"
+									   "  pg_catalog.unnest($3)::analytics.event_type, pg_catalog.unnest($4), pg_catalog.unnest($5),"
+									   "  pg_catalog.unnest($6)::analytics.media_type, pg_catalog.unnest($7), pg_catalog.unnest($8),"
+									   "  pg_catalog.unnest($9), pg_catalog.unnest($10)::analytics.continent, pg_catalog.unnest($11),"
+									   "  pg_catalog.unnest($12)::analytics.device_type, pg_catalog.unnest($13), pg_catalog.unnest($14)", 14, types),
 							   values, NULL, false, 0);
 		if (ret != SPI_OK_INSERT)
 			elog(ERROR, "could not insert the pings' events: %s", SPI_result_code_string(ret));
@@ -1511,19 +1622,21 @@ analytics_ingest_pings(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	/* the replies */
-	initStringInfo(&reply);
-	appendStringInfoChar(&reply, '[');
-	for (i = 0; i < n; i++)
 	{
-		if (i > 0)
-			appendStringInfoString(&reply, ", ");
-		if (bps[i].error != NULL)
-			append_problem(&reply, bps[i].error);
-		else
-			append_reply(&reply, &bps[i].r.sid, &bps[i].out);
+		JsonbParseState *st = NULL;
+		JsonbValue *res;
+
+		(void) pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
+		for (i = 0; i < n; i++)
+		{
+			if (bps[i].error != NULL)
+				push_problem(&st, bps[i].error);
+			else
+				push_reply(&st, &bps[i].r.sid, &bps[i].out);
+		}
+		res = pushJsonbValue(&st, WJB_END_ARRAY, NULL);
+		PG_RETURN_JSONB_P(JsonbValueToJsonb(res));
 	}
-	appendStringInfoChar(&reply, ']');
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(reply.data)));
 }
 
 /* analytics.continent_of(country text) RETURNS text */

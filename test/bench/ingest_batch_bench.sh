@@ -67,12 +67,26 @@ VACUUM ANALYZE bench_pings, bench_batches;
 SQL
 $PSQL -At -c "SELECT 'batch text: ' || pg_size_pretty(avg(length(pings))::bigint) || ' per batch' FROM bench_batches"
 
-run() { # label script transactions-per-client
-  local out
+# CPU seconds used by the cluster so far: the postmaster, its live children
+# and the children it has reaped (backends that ended), in clock ticks
+server_ticks() {
+  local pm
+  pm=$(head -1 "$WORK/pg/data/postmaster.pid")
+  { awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat"
+    for c in $(pgrep -P "$pm"); do awk '{print $14 + $15}' "/proc/$c/stat" 2>/dev/null || true; done; } | awk '{s += $1} END {print s}'
+}
+run() { # label script transactions-per-client pings-per-transaction
+  local out t0 t1
+  t0=$(server_ticks)
   out=$("$PG_BINDIR/pgbench" -n -D n=-1 -f "$2" -c "$CLIENTS" -j "$CLIENTS" -t "$3" postgres 2>&1)
+  sleep 0.5
+  t1=$(server_ticks)
   echo "$out" | grep -E "ERROR|error" | head -3 || true
   echo "$out" | awk -v label="$1" -v per="$4" '/^tps/ {printf "%-34s %8.1f calls/s  %9.0f pings/s\n", label, $3, $3 * per}
                                             /latency average/ {print "  latency average " $4 " ms"}'
+  # the figure that does not depend on what else runs on the machine
+  awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v n=$(($3 * $4 * CLIENTS)) \
+    'BEGIN {us = t / hz * 1e6 / n; printf "  server CPU: %.1f s, %.1f us per ping = %.0f pings/s per core\n", t / hz, us, 1e6 / us}'
 }
 
 echo "== ingest_pings, $BATCH pings per call, $CLIENTS clients, synchronous_commit = on"
