@@ -27,6 +27,7 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <sys/socket.h>
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -35,6 +36,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/inet.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -1091,7 +1093,15 @@ parse_elem(void *arg)
 
 	ipt = elem_text(a->elem, "client_ip");
 	if (ipt != NULL)
-		ip = DatumGetInetPP(DirectFunctionCall1(inet_in, CStringGetDatum(text_to_cstring(ipt))));
+	{
+		char	   *s = text_to_cstring(ipt);
+		unsigned char addr[16];
+
+		/* what inet_in accepts, checked first so that the error names the field */
+		if (pg_inet_net_pton(strchr(s, ':') ? PGSQL_AF_INET6 : PGSQL_AF_INET, s, addr, -1) < 0)
+			invalid_argument("client_ip", "not an IP address");
+		ip = DatumGetInetPP(DirectFunctionCall1(inet_in, CStringGetDatum(s)));
+	}
 	v = get_key(a->elem, "payload");
 	if (v != NULL && v->type != jbvNull)
 		payload = JsonbValueToJsonb(v);
