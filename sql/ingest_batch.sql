@@ -128,7 +128,11 @@ SELECT jsonb_array_elements(analytics.ingest_pings(jsonb_build_array(
          jsonb_build_object('payload', pg_temp.payload('0b0a0000-0000-4000-8000-000000000004', 0, 2, '[]'),
                             'project_id', ''),
          jsonb_build_object('payload', '[1]', 'project_id', 'pb_batch'),
-         jsonb_build_object('project_id', 'pb_batch'))));
+         jsonb_build_object('project_id', 'pb_batch'),
+         NULL::jsonb, '"a string"'::jsonb, '[]'::jsonb,
+         jsonb_build_object('payload', jsonb_build_object('emitted_at', pg_temp.t(2),
+                                                          'session', jsonb_build_object('loaded_at', pg_temp.t(0), 'video_id', 'v1', 'session_id', 'not-a-uuid')),
+                            'project_id', 'pb_batch', 'country', '{"deep": [[[[1]]]]}'))));
 -- an empty batch
 SELECT analytics.ingest_pings('[]');
 
