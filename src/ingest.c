@@ -787,8 +787,9 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
  *	4. all the events are inserted by one INSERT (as the caller: privileges
  *	   and row-level security apply), the states stored by one UPDATE
  *	   (updated_at, which only the idle timeout reads, is moved when it is
- *	   a minute old or more: the update then touches no index and stays a
- *	   HOT update most of the time).
+ *	   older than a tenth of analytics.session_idle_timeout, at most a
+ *	   minute: the update then touches no index and stays a HOT update
+ *	   most of the time).
  * Nothing is written before step 2 and nothing after step 4 can fail for a
  * single ping, so no subtransaction is needed: the errors of steps 1 and 3
  * are raised by code that writes nothing and holds no resource, caught, and
@@ -1027,20 +1028,27 @@ analytics_ping_states_lock(PG_FUNCTION_ARGS)
 Datum
 analytics_ping_states_store(PG_FUNCTION_ARGS)
 {
-	Oid			types[3] = {TEXTARRAYOID, TIDARRAYOID, BYTEAARRAYOID};
-	Datum		values[3];
+	Oid			types[4] = {TEXTARRAYOID, TIDARRAYOID, BYTEAARRAYOID, TIMESTAMPTZOID};
+	Datum		values[4];
 	int			n = ArrayGetNItems(ARR_NDIM(PG_GETARG_ARRAYTYPE_P(0)), ARR_DIMS(PG_GETARG_ARRAYTYPE_P(0)));
+	int64		lag_s = Min(60, analytics_session_idle_timeout / 10);
 	int			ret;
 
 	batch_state_args(fcinfo, "_ping_states_store", 3, values);
 
+	/*
+	 * updated_at (read by the idle timeout only) moves when it is older than
+	 * a tenth of analytics.session_idle_timeout, at most a minute: most
+	 * updates then change no indexed column and stay HOT
+	 */
+	values[3] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp() - lag_s * USECS_PER_SEC);
+
 	SPI_connect();
 	ret = SPI_execute_plan(prepare(&plan_store_sessions,
 								   "UPDATE analytics.ping_sessions s SET state = u.st,"
-								   " updated_at = CASE WHEN s.updated_at >= pg_catalog.now() - '1 minute'::interval"
-								   " THEN s.updated_at ELSE pg_catalog.now() END"
+								   " updated_at = CASE WHEN s.updated_at >= $4 THEN s.updated_at ELSE pg_catalog.now() END"
 								   " FROM (SELECT pg_catalog.unnest($1) AS p, pg_catalog.unnest($2) AS c, pg_catalog.unnest($3) AS st) AS u"
-								   " WHERE s.ctid = u.c AND s.project_id = u.p", 3, types),
+								   " WHERE s.ctid = u.c AND s.project_id = u.p", 4, types),
 						   values, NULL, false, 0);
 	if (ret != SPI_OK_UPDATE || SPI_processed != (uint64) n)
 		elog(ERROR, "could not store the session states");
