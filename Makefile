@@ -26,7 +26,7 @@ REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan in
                hostile_input search_path
 REGRESS_OPTS = --inputdir=.
 # isolation specs live in test/specs, their expected output in expected/
-ISOLATION      = maintenance_concurrency ingest_during_maintenance ingest_concurrency rollup_concurrency \
+ISOLATION      = maintenance_concurrency ingest_during_maintenance ingest_concurrency ingest_batch_concurrency rollup_concurrency \
                  retention_drop_concurrency
 ISOLATION_OPTS = --inputdir=test --outputdir=.
 
