@@ -108,8 +108,8 @@ if [ "$ROUNDS" -gt 0 ]; then
   if [ "${PERF:-0}" = 1 ]; then
     for tag in analytics_events text_events; do
       echo "-- perf of the COPY backend (last round): $tag"
-      perf report -i "$WORK/perf.$tag" --pid "$(head -1 "$WORK/pid.$tag")" --no-children --sort dso,symbol --stdio 2>/dev/null \
-        | grep -E '^ +[0-9]' | head -30
+      perf report -i "$WORK/perf.$tag" --pid "$(head -1 "$WORK/pid.$tag")" --percentage relative \
+        --no-children --sort dso,symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -30 || true
     done
   fi
 fi
