@@ -2,7 +2,9 @@
  * ingest.c
  *		analytics.ingest_ping(payload, user_agent, country, client_ip,
  *		project_id): the PostgreSQL wrapper of the plain-C ping normalizer
- *		(src/ping.c), and analytics.continent_of(country).  The ISO 8601
+ *		(src/ping.c); analytics.ingest_pings(pings), the same for a batch of
+ *		pings in one call (below, "ingest_pings"); analytics.continent_of
+ *		(country) and the country check of analytics.events.  The ISO 8601
  *		timestamps of a ping are parsed by src/iso8601.c.
  *
  * One call = one ping of one playback = (session id, session.loaded_at):
@@ -790,8 +792,9 @@ analytics_ingest_ping(PG_FUNCTION_ARGS)
  *	   older than a tenth of analytics.session_idle_timeout, at most a
  *	   minute: the update then touches no index and stays a HOT update
  *	   most of the time).
- * Nothing is written before step 2 and nothing after step 4 can fail for a
- * single ping, so no subtransaction is needed: the errors of steps 1 and 3
+ * Nothing is written before step 2, and step 4 cannot fail because of one
+ * ping (every value it writes was checked before, the emitted_at range
+ * included), so no subtransaction is needed: the errors of steps 1 and 3
  * are raised by code that writes nothing and holds no resource, caught, and
  * turned into the ping's reply (only data exceptions, program limits and
  * the project privilege: any other error fails the call).
