@@ -20,13 +20,13 @@ DATA_built   = build/sql/analytics--$(EXTVERSION).sql \
 EXTRA_CLEAN  = build/sql
 SHLIB_LINK  += -lmaxminddb
 
-REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan ingest enrich geoip ping_bounds worker maintenance_faults \
+REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan ingest ingest_batch enrich geoip ping_bounds worker maintenance_faults \
                api_data api_metric api_breakdown api_timeseries api_json api_errors ccv_sweep \
                rollup_equivalence rollup_cover kept_query brin_insert dump_layout tenancy import_subxact partition_security tenant_explain \
                hostile_input search_path
 REGRESS_OPTS = --inputdir=.
 # isolation specs live in test/specs, their expected output in expected/
-ISOLATION      = maintenance_concurrency ingest_during_maintenance ingest_concurrency rollup_concurrency \
+ISOLATION      = maintenance_concurrency ingest_during_maintenance ingest_concurrency ingest_batch_concurrency rollup_concurrency \
                  retention_drop_concurrency
 ISOLATION_OPTS = --inputdir=test --outputdir=.
 

@@ -449,7 +449,7 @@ INSERT INTO sp_no_sql VALUES
   -- per row, and runs only schema-qualified SQL (see the script)
   ('analytics_import_row'),
   -- per row, run no SQL
-  ('analytics_check_emitted_at'), ('analytics_ccv_series_transfn_uuid'),
+  ('analytics_check_emitted_at'), ('analytics_check_country'), ('analytics_ccv_series_transfn_uuid'),
   ('analytics_ccv_series_transfn_bigint'), ('analytics_ccv_series_final');
 CREATE TEMP VIEW sp_functions AS
 SELECT p.oid::regprocedure AS fn, l.lanname, p.prokind, p.prosrc, p.prosqlbody IS NOT NULL AS standard_body,

@@ -203,6 +203,14 @@ CREATE FUNCTION pg_temp.ping(project text) RETURNS jsonb LANGUAGE sql AS $$
                                                           'type', 'ready'))),
          project_id => project) - 'session' FROM t7_anchor $$;
 GRANT EXECUTE ON FUNCTION pg_temp.ping(text) TO PUBLIC;
+CREATE FUNCTION pg_temp.ping_payload() RETURNS jsonb LANGUAGE sql AS $$
+  SELECT jsonb_build_object(
+           'emitted_at', to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+           'session', jsonb_build_object('loaded_at', to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                                         'video_id', 'm_batch'),
+           'events', jsonb_build_array(jsonb_build_object('emitted_at', to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                                                          'type', 'ready'))) FROM t7_anchor $$;
+GRANT EXECUTE ON FUNCTION pg_temp.ping_payload() TO PUBLIC;
 SET ROLE regress_t7_a;
 SELECT pg_temp.ping('t7a');
 SELECT pg_temp.ping('t7b');
@@ -211,11 +219,19 @@ SET analytics.project_id = 't7a';
 SELECT pg_temp.ping(NULL);
 SELECT pg_temp.ping('t7b');
 RESET analytics.project_id;
+-- ingest_pings: the same rights, ping by ping: t7a's stored, t7b's refused
+-- (its reply is the 42501 error), in one call
+SELECT r - 'session' - 'hint' - 'detail' AS reply
+  FROM jsonb_array_elements(analytics.ingest_pings((
+         SELECT jsonb_agg(jsonb_build_object('project_id', p, 'payload', pg_temp.ping_payload()) ORDER BY p)
+           FROM unnest(ARRAY['t7a', 't7b']) p))) r;
 -- the session state is not theirs to read or write, even through the
 -- functions ingest_ping uses
 SELECT count(*) FROM analytics.ping_sessions;
 SELECT analytics._ping_state_lock('t7a', gen_random_uuid(), now(), 'm', 'video');
 SELECT analytics._ping_state_store('t7a', gen_random_uuid(), now(), '\x00');
+SELECT analytics._ping_states_lock('{t7a}', ARRAY[gen_random_uuid()], ARRAY[now()], '{m}', '{video}');
+SELECT analytics._ping_states_store('{t7a}', '{"(0,1)"}', '{"\\x00"}');
 -- nor the secrets, the settings, the grants
 SELECT * FROM analytics.secrets;
 UPDATE analytics.settings SET retention = '1 day';
@@ -264,7 +280,8 @@ SELECT count(*) >= 6 AS tables_checked,
 -- the SECURITY DEFINER functions: all with a pinned search_path, none
 -- executable by a tenant
 SELECT count(*) FILTER (WHERE p.proname IN ('_set_retention', '_run_maintenance', '_grant_project', '_revoke_project',
-                                            '_ping_state_lock', '_ping_state_store')) AS ours,
+                                            '_ping_state_lock', '_ping_state_store', '_ping_states_lock',
+                                            '_ping_states_store')) AS ours,
        coalesce(string_agg(p.proname, ', ') FILTER (WHERE NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)),
                 'none') AS search_path_not_pinned,
        coalesce(string_agg(p.proname, ', ') FILTER (WHERE has_function_privilege('regress_t7_a', p.oid, 'EXECUTE')),

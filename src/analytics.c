@@ -21,6 +21,8 @@ bool		analytics_maintenance_in_worker = true;
 char	   *analytics_project_id = NULL;
 int			analytics_max_ping_bytes = 65536;
 int			analytics_max_ping_events = 500;
+int			analytics_max_batch_pings = 1000;
+int			analytics_max_batch_bytes = 16 * 1024 * 1024;
 int			analytics_session_idle_timeout = 86400;
 char	   *analytics_uap_regexes = NULL;
 char	   *analytics_geoip_database = NULL;
@@ -120,6 +122,22 @@ _PG_init(void)
 							&analytics_max_ping_events,
 							500, 1, 1000,
 							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("analytics.max_batch_pings",
+							"Most pings one ingest_pings call accepts.",
+							NULL,
+							&analytics_max_batch_pings,
+							1000, 1, 100000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("analytics.max_batch_bytes",
+							"Largest argument (jsonb bytes) one ingest_pings call accepts.",
+							NULL,
+							&analytics_max_batch_bytes,
+							16 * 1024 * 1024, 1024, 256 * 1024 * 1024,
+							PGC_SUSET, GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("analytics.session_idle_timeout",

@@ -49,6 +49,8 @@ extern bool analytics_maintenance_in_worker;
 extern char *analytics_project_id;
 extern int	analytics_max_ping_bytes;
 extern int	analytics_max_ping_events;
+extern int	analytics_max_batch_pings;
+extern int	analytics_max_batch_bytes;
 extern int	analytics_session_idle_timeout; /* seconds */
 extern char *analytics_uap_regexes;
 extern char *analytics_geoip_database;	/* path of a MaxMind DB file, or "" */

@@ -13,6 +13,14 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.ingest_ping(jsonb, text, text, inet, text) IS
     'normalizes one player ping (@api.video/player-analytics 1.x format) into analytics.events; returns {"session": id, ...}';
 
+CREATE OR REPLACE FUNCTION @extschema@.ingest_pings(pings jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'analytics_ingest_pings'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.ingest_pings(jsonb) IS
+    'ingest_ping for a batch in one call: pings is a JSON array of {"payload", "user_agent", "country", "client_ip", "project_id"}; returns the array of the replies, a refused ping''s being {"error", "sqlstate", "field", ...}';
+
 CREATE OR REPLACE FUNCTION @extschema@.continent_of(country text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'analytics_continent_of'
@@ -86,3 +94,21 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 REVOKE ALL ON FUNCTION @extschema@._ping_state_store(text, uuid, timestamptz, bytea) FROM PUBLIC;
+
+-- the session states of ingest_pings, as the owner (called by ingest_pings only)
+CREATE OR REPLACE FUNCTION @extschema@._ping_states_lock(project_id text[], session_id uuid[], loaded_at timestamptz[],
+                                              media_id text[], media_type text[])
+RETURNS bytea[]
+AS 'MODULE_PATHNAME', 'analytics_ping_states_lock'
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+REVOKE ALL ON FUNCTION @extschema@._ping_states_lock(text[], uuid[], timestamptz[], text[], text[]) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._ping_states_store(project_id text[], "row" tid[], state bytea[])
+RETURNS void
+AS 'MODULE_PATHNAME', 'analytics_ping_states_store'
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+REVOKE ALL ON FUNCTION @extschema@._ping_states_store(text[], tid[], bytea[]) FROM PUBLIC;

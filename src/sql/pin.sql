@@ -66,9 +66,9 @@ DECLARE
     -- operator, no cast, no unqualified name) and must stay so; the
     -- statement-level trigger _import_flush is pinned.
     'analytics_import_row',
-    -- per row and run no SQL: the emitted_at range check (the CHECK
-    -- constraint calls it for every row) and the ccv series aggregate
-    'analytics_check_emitted_at', 'analytics_ccv_series_transfn_uuid',
+    -- per row and run no SQL: the emitted_at range and country checks (the CHECK
+    -- constraints call them for every row) and the ccv series aggregate
+    'analytics_check_emitted_at', 'analytics_check_country', 'analytics_ccv_series_transfn_uuid',
     'analytics_ccv_series_transfn_bigint', 'analytics_ccv_series_final'
   ];
   ext oid := (SELECT e.oid FROM pg_catalog.pg_extension e

@@ -3,6 +3,7 @@
 # ping, then heartbeats) of random playbacks to analytics.ingest_ping.
 #   test/bench/ingest_bench.sh [SECONDS] [CLIENTS]     defaults: 20 2
 # ENRICH=0 sends no user agent and no client IP (no enrichment work).
+# Batches of pings (ingest_pings): test/bench/ingest_batch_bench.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS=${1:-20}

@@ -137,6 +137,16 @@ BEGIN
 END $$;
 SELECT @extschema@._secure_table('@extschema@.events_out_of_range');
 
+-- the country rule, checked by a C function instead of a regular
+-- expression (same rule: two ASCII capital letters; schema.sql). The rows
+-- stored comply already; re-adding the constraint checks them once.
+ALTER TABLE @extschema@.events DROP CONSTRAINT events_country_check,
+    ADD CONSTRAINT events_country_check CHECK (@extschema@._check_country(country));
+
+-- the states of playbacks are rewritten by every ping: room on each page
+-- for the new version, so that the update stays HOT (schema.sql)
+ALTER TABLE @extschema@.ping_sessions SET (fillfactor = 50);
+
 -- the range of emitted_at: the CHECK constraint, NOT VALID (adding it does
 -- not scan the partitions under the lock); the rows that violate it are
 -- moved out just below, so every stored row complies (VALIDATE CONSTRAINT
