@@ -39,8 +39,10 @@ CREATE TABLE @extschema@.rollup_cube_hour (
     stats            double precision[] NOT NULL
 );
 CREATE INDEX rollup_cube_hour_idx ON @extschema@.rollup_cube_hour (project_id, bucket);
--- all projects, and the refresh's deletes
-CREATE INDEX rollup_cube_hour_bucket_idx ON @extschema@.rollup_cube_hour (bucket);
+-- all projects, and the refresh's deletes; the project second, so that a
+-- question about one project (a generic plan: the project a parameter)
+-- prefers the index above
+CREATE INDEX rollup_cube_hour_bucket_idx ON @extschema@.rollup_cube_hour (bucket, project_id);
 COMMENT ON TABLE @extschema@.rollup_cube_hour IS
     'event_stats per UTC hour, project and combination of media type, continent, country, device type, operating system and browser (derived from analytics.events by maintenance)';
 CREATE TABLE @extschema@.rollup_cube_day (LIKE @extschema@.rollup_cube_hour INCLUDING ALL);
