@@ -130,6 +130,36 @@ SELECT 'timeseries', format('SELECT * FROM analytics.timeseries(%L, %L, %L, %L, 
        (VALUES ('UTC'), ('Europe/Paris'), ('Asia/Kolkata')) z(tz),
        periods, (VALUES (NULL::jsonb), ('{"country": "DE"}')) f(filter)
  WHERE (i <> 'minute' OR period LIKE 'inside%') AND (tz = 'UTC' OR metric = 'play');
+-- the cube: two filters, a filter on one dimension with a breakdown by
+-- another, all projects with a filter, series with filters
+INSERT INTO shapes
+SELECT 'cube breakdown', format('SELECT * FROM analytics.breakdown(%L, %L, %L, %L, %L, aggregation => %L, project_id => %L)',
+                                m.metric, d, pf, pt, filter, CASE WHEN m.metric LIKE '%-time' THEN aggregation END, project)
+  FROM (VALUES ('play', 'count'), ('play-rate', NULL), ('watch-time', 'average'), ('impression-time', 'sum'), ('view', NULL)) m(metric, aggregation),
+       (VALUES ('media-type'), ('continent'), ('country'), ('device-type'), ('operating-system'), ('browser')) b(d),
+       periods,
+       (VALUES ('{"country": "FR"}'::jsonb), ('{"deviceType": ["phone", "tv"], "browser": "chrome"}'), ('{"mediaType": "live-stream"}'),
+               ('{"continent": ["EU", "NA"], "operatingSystem": ["ios", "linux"]}')) f(filter),
+       LATERAL (SELECT (ARRAY['rq1', NULL, 'rq2'])[1 + abs(hashtext(m.metric || d || filter::text || period)) % 3] AS project) pr
+ WHERE abs(hashtext(period || m.metric || d || filter::text)) % 4 = 0;
+INSERT INTO shapes
+SELECT 'cube metric', format('SELECT analytics.metric(%L, %L, %L, %L, %L, project_id => %L) AS metric',
+                             metric, aggregation, pf, pt, filter, project)
+  FROM metrics, periods,
+       (VALUES ('{"country": ["FR", "US"], "deviceType": "phone"}'::jsonb), ('{"mediaType": "video", "browser": "firefox"}'),
+               ('{"continent": "EU", "deviceType": ["computer", "tv"], "operatingSystem": "windows"}')) f(filter),
+       LATERAL (SELECT (ARRAY['rq1', NULL, 'rq2'])[1 + abs(hashtext(metric || aggregation || filter::text || period)) % 3] AS project) pr
+ WHERE abs(hashtext(period || metric || aggregation || filter::text)) % 3 = 0;
+INSERT INTO shapes
+SELECT 'cube timeseries', format('SELECT * FROM analytics.timeseries(%L, %L, %L, %L, %L, time_zone => %L, project_id => %L)',
+                                 metric, pf, pt, i, filter, tz, project)
+  FROM (VALUES ('play'), ('watch-time'), ('impression-time')) m(metric),
+       (VALUES ('hour'), ('day'), ('week')) iv(i),
+       (VALUES ('UTC'), ('Europe/Paris'), ('Asia/Kolkata')) z(tz),
+       periods,
+       (VALUES ('{"country": "FR", "browser": ["chrome", "safari"]}'::jsonb), ('{"mediaType": "live-stream", "continent": "EU"}')) f(filter),
+       LATERAL (SELECT (ARRAY['rq1', NULL, 'rq3'])[1 + abs(hashtext(metric || i || tz || filter::text || period)) % 3] AS project) pr
+ WHERE (tz = 'UTC' OR metric = 'play') AND abs(hashtext(period || metric || i || tz || filter::text)) % 3 = 0;
 INSERT INTO shapes
 SELECT 'ccv', format('SELECT analytics.metric(''ccv'', %L, %L, %L, %L, unique_viewers => %L, project_id => %L) AS metric',
                      agg, pf, pt, filter, uv, CASE WHEN filter IS NULL THEN 'rq2' ELSE 'rq1' END)
@@ -217,6 +247,8 @@ SELECT analytics.set_retention('2 days');
 SELECT jsonb_array_length(r->'partitions_dropped') >= 2 AS dropped FROM analytics.run_maintenance() r;
 SELECT count(*) AS rollup_rows_before_cutoff
   FROM analytics.rollup_hour WHERE bucket < date_trunc('day', now() - interval '2 days');
+SELECT count(*) AS cube_rows_before_cutoff
+  FROM analytics.rollup_cube_hour WHERE bucket < date_trunc('day', now() - interval '2 days');
 DELETE FROM periods;
 INSERT INTO periods VALUES ('retained', date_trunc('hour', now() - interval '2 days') + interval '1 hour', now()),
                            ('retained, unaligned', now() - interval '1 day 23 hours 3 minutes', now() - interval '1 hour 1 second');
@@ -230,4 +262,7 @@ SELECT sum(seq_scan + coalesce(idx_scan, 0)) > 1000 AS rollups_read
 -- week rows were used by queries (more scans than the refreshes' own)
 SELECT sum(seq_scan + coalesce(idx_scan, 0)) > 500 AS weeks_read
   FROM pg_stat_user_tables WHERE relname = 'rollup_week';
+-- and so was the cube's (two filters, a filter and another breakdown)
+SELECT sum(seq_scan + coalesce(idx_scan, 0)) > 500 AS cube_read
+  FROM pg_stat_user_tables WHERE relname LIKE 'rollup_cube_%';
 SELECT sum(differ) AS total_differences, sum(answers) > 20000 AS many_answers FROM results;

@@ -140,6 +140,7 @@ typedef struct DimDef
 	const char *filter_key;		/* filterBy key; NULL: none */
 	const char *column;			/* the value over events "e" (text) */
 	bool		multi;			/* filter takes an array of strings */
+	bool		cube;			/* a column of the cube (rollup_cube_*) */
 } DimDef;
 #define CAT_NDIMS 9
 #define CAT_DIM_PROJECT		0
@@ -149,6 +150,13 @@ typedef struct DimDef
 #define CAT_DIM_CONTINENT	3
 #define CAT_DIM_COUNTRY		4
 #define CAT_DIM_DEVICE_TYPE	5
+/*
+ * The cube (rollup_cube_hour, _day, _week, _w4): one row per hour or block,
+ * project and combination of the dimensions marked cube, their columns
+ * named as in analytics.events. Not a dimension of the one-dimension
+ * rollups: the query layer and the cover (weights) use the number.
+ */
+#define CAT_DIM_CUBE		CAT_NDIMS
 extern const DimDef catalog_dims[CAT_NDIMS];
 #define CAT_FILTER_TAG "tag"	/* the filter key that is no dimension */
 

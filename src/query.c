@@ -62,6 +62,11 @@ static const char *const level_tables[CL_NLEVELS] = {
 	NULL, "rollup_5min", "rollup_hour", "rollup_day", "rollup_week", "rollup_w4"
 };
 
+/* the cube's tables of the levels CL_HOUR .. CL_W4 (no 5-minute rows) */
+static const char *const cube_tables[CL_NLEVELS] = {
+	NULL, NULL, "rollup_cube_hour", "rollup_cube_day", "rollup_cube_week", "rollup_cube_w4"
+};
+
 /* ------------------------------------------------------------------------
  * Errors
  * ------------------------------------------------------------------------
@@ -745,6 +750,15 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 					appendStringInfoString(buf, "NULL::timestamptz");
 				appendStringInfo(buf, " AS t, %s AS v, ", raw_dim ? raw_dim : "NULL::text");
 			}
+			else if (dim == CAT_DIM_CUBE)
+			{
+				/* cube rows "e": the columns of events, the filters as on them */
+				if (k == 0)
+					appendStringInfoString(&stats, "e.stats");
+				else
+					appendStringInfo(&stats, "e.stats[%d]", k);
+				appendStringInfo(buf, "SELECT e.bucket AS t, %s AS v, ", raw_dim ? raw_dim : "NULL::text");
+			}
 			else
 			{
 				if (k == 0)
@@ -767,6 +781,14 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 				append_types(buf, q);
 				append_where(buf, q);
 				appendStringInfoString(buf, " GROUP BY 1, 2");
+			}
+			else if (dim == CAT_DIM_CUBE)
+			{
+				appendStringInfo(buf, " AS stats FROM %s.%s e WHERE ", S, cube_tables[level]);
+				append_ranges(buf, "e.bucket", COVER_PARAM(level, neg), COVER_PARAM(level, neg) + 1, c->n[level][neg]);
+				append_where(buf, q);
+				appendStringInfoString(buf, " AND ");
+				append_counted(buf, q, "e.stats");
 			}
 			else
 			{
@@ -810,9 +832,9 @@ append_merged_having(StringInfo buf, const QuerySpec *q)
  * ------------------------------------------------------------------------
  */
 
-/* the rollup dimension that can answer with these filters and breakdown, or -1 */
+/* the one-dimension rollup that can answer with these filters and breakdown, or -1 */
 static int
-rollup_dim(const QuerySpec *q, int breakdown)
+rollup_dim1(const QuerySpec *q, int breakdown)
 {
 	bool		media_keys = q->filter[CAT_DIM_MEDIA] || q->tag != NULL;
 	bool		media_type = q->filter[CAT_DIM_MEDIA_TYPE];
@@ -848,6 +870,39 @@ rollup_dim(const QuerySpec *q, int breakdown)
 	if (media_keys || media_type || n_other > 1 || (n_other == 1 && other_dim != breakdown))
 		return -1;
 	return breakdown;
+}
+
+/*
+ * Can the cube answer: a stats metric whose filters and breakdown (-1:
+ * none) all are columns of the cube?
+ */
+static bool
+cube_applies(const QuerySpec *q, int breakdown)
+{
+	int			d;
+
+	if (q->kind != QK_STATS || !analytics_use_rollups || q->tag != NULL)
+		return false;
+	if (breakdown >= 0 && !catalog_dims[breakdown].cube)
+		return false;
+	for (d = 1; d < CAT_NDIMS; d++)
+		if (q->filter[d] && !catalog_dims[d].cube)
+			return false;
+	return true;
+}
+
+/*
+ * The rollup dimension that can answer with these filters and breakdown;
+ * else CAT_DIM_CUBE when the cube can; else -1 (raw events).
+ */
+static int
+rollup_dim(const QuerySpec *q, int breakdown)
+{
+	int			dim = rollup_dim1(q, breakdown);
+
+	if (dim < 0 && cube_applies(q, breakdown))
+		return CAT_DIM_CUBE;
+	return dim;
 }
 
 /*

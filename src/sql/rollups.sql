@@ -85,6 +85,27 @@ SELECT r.project_id, r.dim, pg_catalog.date_bin(@extschema@._block_size('w4'), r
    AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) > lo - @extschema@._block_size('w4')
    AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) < hi
  GROUP BY 1, 2, 3, 4, 5;
+-- the cube, likewise
+DELETE FROM @extschema@.rollup_cube_hour r WHERE r.bucket >= lo AND r.bucket < hi;
+DELETE FROM @extschema@.rollup_cube_day r WHERE r.bucket >= lo AND r.bucket < hi;
+DELETE FROM @extschema@.rollup_cube_week r WHERE r.bucket > lo - @extschema@._block_size('week') AND r.bucket < hi;
+INSERT INTO @extschema@.rollup_cube_week (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+SELECT r.project_id, pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')), r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser,
+       @extschema@.event_stats_merge(r.stats)
+  FROM @extschema@.rollup_cube_day r
+ WHERE r.bucket > lo - 2 * @extschema@._block_size('week') AND r.bucket < hi + @extschema@._block_size('week')
+   AND pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')) > lo - @extschema@._block_size('week')
+   AND pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')) < hi
+ GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
+DELETE FROM @extschema@.rollup_cube_w4 r WHERE r.bucket > lo - @extschema@._block_size('w4') AND r.bucket < hi;
+INSERT INTO @extschema@.rollup_cube_w4 (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+SELECT r.project_id, pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')), r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser,
+       @extschema@.event_stats_merge(r.stats)
+  FROM @extschema@.rollup_cube_week r
+ WHERE r.bucket > lo - 2 * @extschema@._block_size('w4') AND r.bucket < hi + @extschema@._block_size('w4')
+   AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) > lo - @extschema@._block_size('w4')
+   AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) < hi
+ GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
 DELETE FROM @extschema@.rollup_pending p WHERE p.hour >= lo AND p.hour < hi;
 DELETE FROM @extschema@.rollup_ccv c WHERE c.minute >= lo AND c.minute < hi;
 DELETE FROM @extschema@.rollup_watch_max w WHERE w.hour >= lo AND w.hour < hi;
@@ -156,25 +177,18 @@ BEGIN
   DELETE FROM @extschema@.rollup_pending p WHERE p.hour = ANY (hrs);
   DELETE FROM @extschema@.rollup_hour r WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket = ANY (hrs);
   FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('day'), h, @extschema@._block_origin('day')) FROM unnest(hrs) h ORDER BY 1 LOOP
-    -- one pass over the hours' events: every dimension per hour, and the
-    -- whole project per 5 minutes
+    -- one pass over the hours' events: the cube per hour (every combination
+    -- of the low-cardinality dimensions), media ids and referrers per hour,
+    -- the whole project per 5 minutes
     DELETE FROM @extschema@.rollup_5min r
      WHERE r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
        AND pg_catalog.date_bin(@extschema@._block_size('hour'), r.bucket, @extschema@._block_origin('hour')) = ANY (hrs);
+    DELETE FROM @extschema@.rollup_cube_hour r WHERE r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
     WITH g AS (
       SELECT e.project_id,
-             GROUPING(e.m5) = 0 AS fine,
-             CASE WHEN GROUPING(e.media_id) = 0 THEN @extschema@._dim('media-id') WHEN GROUPING(e.media_type) = 0 THEN @extschema@._dim('media-type')
-                  WHEN GROUPING(e.continent) = 0 THEN @extschema@._dim('continent') WHEN GROUPING(e.country) = 0 THEN @extschema@._dim('country')
-                  WHEN GROUPING(e.device_type) = 0 THEN @extschema@._dim('device-type') WHEN GROUPING(e.operating_system) = 0 THEN @extschema@._dim('operating-system')
-                  WHEN GROUPING(e.browser) = 0 THEN @extschema@._dim('browser') WHEN GROUPING(e.referrer) = 0 THEN @extschema@._dim('referrer') ELSE @extschema@._dim('project') END AS dim,
+             CASE WHEN GROUPING(e.m5) = 0 THEN 0 WHEN GROUPING(e.media_id) = 0 THEN 1 WHEN GROUPING(e.referrer) = 0 THEN 2 ELSE 3 END AS kind,
              CASE WHEN GROUPING(e.m5) = 0 THEN e.m5 ELSE e.h END AS bucket,
-             CASE WHEN GROUPING(e.media_id) = 0 THEN e.media_id WHEN GROUPING(e.media_type) = 0 THEN e.media_type::text
-                  WHEN GROUPING(e.continent) = 0 THEN e.continent::text WHEN GROUPING(e.country) = 0 THEN e.country
-                  WHEN GROUPING(e.device_type) = 0 THEN e.device_type::text
-                  WHEN GROUPING(e.operating_system) = 0 THEN e.operating_system
-                  WHEN GROUPING(e.browser) = 0 THEN e.browser WHEN GROUPING(e.referrer) = 0 THEN e.referrer END AS value,
-             CASE WHEN GROUPING(e.media_id) = 0 THEN e.media_type END AS media_type,
+             e.media_id, e.referrer, e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser,
              @extschema@.event_stats(e.event_type, e.value) AS stats
         FROM (SELECT x.*, pg_catalog.date_bin(@extschema@._block_size('hour'), x.emitted_at, @extschema@._block_origin('hour')) AS h,
                      pg_catalog.date_bin(@extschema@._block_size('5min'), x.emitted_at, @extschema@._block_origin('5min')) AS m5
@@ -183,20 +197,49 @@ BEGIN
                  AND pg_catalog.date_bin(@extschema@._block_size('hour'), x.emitted_at, @extschema@._block_origin('hour')) = ANY (hrs)) e
        GROUP BY GROUPING SETS (
          (e.project_id, e.m5),
-         (e.project_id, e.h),
          (e.project_id, e.h, e.media_id, e.media_type),
-         (e.project_id, e.h, e.media_type),
-         (e.project_id, e.h, e.continent),
-         (e.project_id, e.h, e.country),
-         (e.project_id, e.h, e.device_type),
-         (e.project_id, e.h, e.operating_system),
-         (e.project_id, e.h, e.browser),
-         (e.project_id, e.h, e.referrer))),
+         (e.project_id, e.h, e.referrer),
+         (e.project_id, e.h, e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser))),
     fine AS (
       INSERT INTO @extschema@.rollup_5min (project_id, dim, bucket, value, media_type, stats)
-      SELECT g.project_id, @extschema@._dim('project'), g.bucket, NULL, NULL, g.stats FROM g WHERE g.fine)
+      SELECT g.project_id, @extschema@._dim('project'), g.bucket, NULL, NULL, g.stats FROM g WHERE g.kind = 0),
+    cube AS (
+      INSERT INTO @extschema@.rollup_cube_hour (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+      SELECT g.project_id, g.bucket, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
+        FROM g WHERE g.kind = 3)
     INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
-    SELECT g.project_id, g.dim, g.bucket, g.value, g.media_type, g.stats FROM g WHERE NOT g.fine;
+    SELECT g.project_id, CASE WHEN g.kind = 1 THEN @extschema@._dim('media-id') ELSE @extschema@._dim('referrer') END, g.bucket,
+           CASE WHEN g.kind = 1 THEN g.media_id ELSE g.referrer END, CASE WHEN g.kind = 1 THEN g.media_type END, g.stats
+      FROM g WHERE g.kind IN (1, 2);
+    -- the other dimensions and the whole project per hour: sums of the
+    -- hours' cube rows (fewer rows than their events)
+    INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
+    SELECT c.project_id,
+           CASE WHEN GROUPING(c.media_type) = 0 THEN @extschema@._dim('media-type') WHEN GROUPING(c.continent) = 0 THEN @extschema@._dim('continent')
+                WHEN GROUPING(c.country) = 0 THEN @extschema@._dim('country') WHEN GROUPING(c.device_type) = 0 THEN @extschema@._dim('device-type')
+                WHEN GROUPING(c.operating_system) = 0 THEN @extschema@._dim('operating-system')
+                WHEN GROUPING(c.browser) = 0 THEN @extschema@._dim('browser') ELSE @extschema@._dim('project') END,
+           c.bucket,
+           CASE WHEN GROUPING(c.media_type) = 0 THEN c.media_type::text WHEN GROUPING(c.continent) = 0 THEN c.continent::text
+                WHEN GROUPING(c.country) = 0 THEN c.country WHEN GROUPING(c.device_type) = 0 THEN c.device_type::text
+                WHEN GROUPING(c.operating_system) = 0 THEN c.operating_system WHEN GROUPING(c.browser) = 0 THEN c.browser END,
+           NULL, @extschema@.event_stats_merge(c.stats)
+      FROM @extschema@.rollup_cube_hour c
+     WHERE c.bucket = ANY (hrs) AND c.bucket >= d AND c.bucket < d + @extschema@._block_size('day')
+     GROUP BY GROUPING SETS (
+       (c.project_id, c.bucket),
+       (c.project_id, c.bucket, c.media_type),
+       (c.project_id, c.bucket, c.continent),
+       (c.project_id, c.bucket, c.country),
+       (c.project_id, c.bucket, c.device_type),
+       (c.project_id, c.bucket, c.operating_system),
+       (c.project_id, c.bucket, c.browser));
+    DELETE FROM @extschema@.rollup_cube_day r WHERE r.bucket = d;
+    INSERT INTO @extschema@.rollup_cube_day (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+    SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+      FROM @extschema@.rollup_cube_hour r
+     WHERE r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
+     GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
     DELETE FROM @extschema@.rollup_day r WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
     INSERT INTO @extschema@.rollup_day (project_id, dim, bucket, value, media_type, stats)
     SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
@@ -212,6 +255,12 @@ BEGIN
       FROM @extschema@.rollup_day r
      WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
      GROUP BY r.project_id, r.dim, r.value, r.media_type;
+    DELETE FROM @extschema@.rollup_cube_week r WHERE r.bucket = d;
+    INSERT INTO @extschema@.rollup_cube_week (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+    SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+      FROM @extschema@.rollup_cube_day r
+     WHERE r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
+     GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
   END LOOP;
   -- the 28-day blocks of those weeks. A block that still holds a pending
   -- hour is never read (queries read its weeks, days and hours instead): it
@@ -227,6 +276,12 @@ BEGIN
       FROM @extschema@.rollup_week r
      WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
      GROUP BY r.project_id, r.dim, r.value, r.media_type;
+    DELETE FROM @extschema@.rollup_cube_w4 r WHERE r.bucket = d;
+    INSERT INTO @extschema@.rollup_cube_w4 (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+    SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+      FROM @extschema@.rollup_cube_week r
+     WHERE r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
+     GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
   END LOOP;
 
   -- concurrent viewers: a watch event emitted in hour h covers minutes of h

@@ -232,6 +232,41 @@ CREATE TABLE @extschema@.rollup_w4 (LIKE @extschema@.rollup_hour INCLUDING ALL);
 COMMENT ON TABLE @extschema@.rollup_w4 IS
     'event_stats per 28 days (from Monday 2000-01-03 00:00 UTC), project and dimension value (sum of the block''s rollup_week rows)';
 
+-- The cube (README: "Derived data: rollups"): event_stats per UTC hour,
+-- project and combination of the low-cardinality dimensions (media type,
+-- continent, country, device type, operating system, browser). It answers
+-- questions whose filters and breakdown all are among these dimensions and
+-- that no one-dimension rollup serves (two filters, a filter on one
+-- dimension with a breakdown by another). Days, weeks and 28-day blocks are
+-- the sums of the finer rows, rebuilt with them, as for the rollups.
+CREATE TABLE @extschema@.rollup_cube_hour (
+    project_id       text NOT NULL,
+    bucket           timestamptz NOT NULL,
+    media_type       @extschema@.media_type NOT NULL,
+    continent        @extschema@.continent,
+    country          text,
+    device_type      @extschema@.device_type NOT NULL,
+    operating_system text NOT NULL,
+    browser          text NOT NULL,
+    stats            double precision[] NOT NULL
+);
+CREATE INDEX rollup_cube_hour_idx ON @extschema@.rollup_cube_hour (project_id, bucket);
+-- all projects, and the refresh's deletes; the project second, so that a
+-- question about one project (a generic plan: the project a parameter)
+-- prefers the index above
+CREATE INDEX rollup_cube_hour_bucket_idx ON @extschema@.rollup_cube_hour (bucket, project_id);
+COMMENT ON TABLE @extschema@.rollup_cube_hour IS
+    'event_stats per UTC hour, project and combination of media type, continent, country, device type, operating system and browser (derived from analytics.events by maintenance)';
+CREATE TABLE @extschema@.rollup_cube_day (LIKE @extschema@.rollup_cube_hour INCLUDING ALL);
+COMMENT ON TABLE @extschema@.rollup_cube_day IS
+    'the cube per UTC day (sum of the day''s rollup_cube_hour rows)';
+CREATE TABLE @extschema@.rollup_cube_week (LIKE @extschema@.rollup_cube_hour INCLUDING ALL);
+COMMENT ON TABLE @extschema@.rollup_cube_week IS
+    'the cube per week from Monday 00:00 UTC (sum of the week''s rollup_cube_day rows)';
+CREATE TABLE @extschema@.rollup_cube_w4 (LIKE @extschema@.rollup_cube_hour INCLUDING ALL);
+COMMENT ON TABLE @extschema@.rollup_cube_w4 IS
+    'the cube per 28 days from Monday 2000-01-03 00:00 UTC (sum of the block''s rollup_cube_week rows)';
+
 -- Rows an earlier version stored outside the range (they stopped every
 -- maintenance run) are set aside here, with their plays, not lost: only
 -- administrators and the rows' own tenants (row-level security) read them.

@@ -25,6 +25,36 @@ COMMENT ON TABLE @extschema@.events_out_of_range IS
     'events stored by analytics < 0.6 with emitted_at outside the accepted range, set aside by the upgrade to 0.6';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.events_out_of_range', '');
 
+-- new tables (schema.sql): the cube; every hour with events is marked
+-- pending after the definitions, so the next refresh builds it
+CREATE TABLE @extschema@.rollup_cube_hour (
+    project_id       text NOT NULL,
+    bucket           timestamptz NOT NULL,
+    media_type       @extschema@.media_type NOT NULL,
+    continent        @extschema@.continent,
+    country          text,
+    device_type      @extschema@.device_type NOT NULL,
+    operating_system text NOT NULL,
+    browser          text NOT NULL,
+    stats            double precision[] NOT NULL
+);
+CREATE INDEX rollup_cube_hour_idx ON @extschema@.rollup_cube_hour (project_id, bucket);
+-- all projects, and the refresh's deletes; the project second, so that a
+-- question about one project (a generic plan: the project a parameter)
+-- prefers the index above
+CREATE INDEX rollup_cube_hour_bucket_idx ON @extschema@.rollup_cube_hour (bucket, project_id);
+COMMENT ON TABLE @extschema@.rollup_cube_hour IS
+    'event_stats per UTC hour, project and combination of media type, continent, country, device type, operating system and browser (derived from analytics.events by maintenance)';
+CREATE TABLE @extschema@.rollup_cube_day (LIKE @extschema@.rollup_cube_hour INCLUDING ALL);
+COMMENT ON TABLE @extschema@.rollup_cube_day IS
+    'the cube per UTC day (sum of the day''s rollup_cube_hour rows)';
+CREATE TABLE @extschema@.rollup_cube_week (LIKE @extschema@.rollup_cube_hour INCLUDING ALL);
+COMMENT ON TABLE @extschema@.rollup_cube_week IS
+    'the cube per week from Monday 00:00 UTC (sum of the week''s rollup_cube_day rows)';
+CREATE TABLE @extschema@.rollup_cube_w4 (LIKE @extschema@.rollup_cube_hour INCLUDING ALL);
+COMMENT ON TABLE @extschema@.rollup_cube_w4 IS
+    'the cube per 28 days from Monday 2000-01-03 00:00 UTC (sum of the block''s rollup_cube_week rows)';
+
 -- the initial privileges of the relations and the schema as they are
 -- before the update's grants (restored at the end: see there)
 CREATE TABLE @extschema@._update_init_privs AS
@@ -136,6 +166,8 @@ BEGIN
   END LOOP;
 END $$;
 SELECT @extschema@._secure_table('@extschema@.events_out_of_range');
+SELECT @extschema@._secure_table(r) FROM unnest(ARRAY['@extschema@.rollup_cube_hour', '@extschema@.rollup_cube_day',
+                                                       '@extschema@.rollup_cube_week', '@extschema@.rollup_cube_w4']::regclass[]) r;
 
 -- the country rule, checked by a C function instead of a regular
 -- expression (same rule: two ASCII capital letters; schema.sql). The rows
@@ -196,6 +228,13 @@ BEGIN
     ALTER TABLE @extschema@.events VALIDATE CONSTRAINT events_emitted_at_range;
   END IF;
 END $$;
+
+-- the cube is empty: every hour with events is marked pending, so that
+-- queries read those hours raw until the next refresh builds the cube (and
+-- rebuilds the one-dimension rollups of the same hours, unchanged)
+INSERT INTO @extschema@.rollup_pending (project_id, hour)
+SELECT DISTINCT e.project_id, pg_catalog.date_bin(@extschema@._block_size('hour'), e.emitted_at, @extschema@._block_origin('hour'))
+  FROM @extschema@.events e;
 
 -- No maintenance on a half-restored database (restore.sql): a restoring
 -- session holds the advisory lock (6385249, 9) from CREATE EXTENSION on
