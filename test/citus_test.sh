@@ -51,7 +51,7 @@ done
 # ---- layout -------------------------------------------------------------
 d1=$(q "$C" "SELECT analytics.distribute()")
 check "distribute(): every table" \
-  '{"reference_tables": ["settings", "secrets", "project_grants"], "distributed_tables": ["events", "events_out_of_range", "media", "ping_sessions", "play_totals", "rollup_5min", "rollup_ccv", "rollup_day", "rollup_hour", "rollup_pending", "rollup_w4", "rollup_watch_max", "rollup_week"]}' \
+  '{"reference_tables": ["settings", "secrets", "project_grants"], "distributed_tables": ["events", "events_out_of_range", "media", "ping_sessions", "play_totals", "rollup_5min", "rollup_ccv", "rollup_cube_day", "rollup_cube_hour", "rollup_cube_w4", "rollup_cube_week", "rollup_day", "rollup_hour", "rollup_pending", "rollup_w4", "rollup_watch_max", "rollup_week"]}' \
   "$(echo "$d1" | grep reference_tables)"
 check "distribute() again: nothing to do" '{"reference_tables": [], "distributed_tables": []}' \
   "$(q "$C" "SELECT analytics.distribute()")"
