@@ -1,9 +1,11 @@
 #!/bin/bash
 # One-command benchmark: ingest, dashboard questions, sizes; PostgreSQL vs ClickHouse.
 #
-#   test/bench/bench.sh [--small] [-n EVENTS] [-d DAYS] [-r RUNS] [-p PROJECTS]
+#   test/bench/bench.sh [--small] [-n EVENTS] [-d DAYS] [-r RUNS] [-b SECONDS] [-p PROJECTS] [-i SECONDS]
 #
-#   defaults      -n 20000000 -d 30 -r 9 -p 20; --small = -n 200000 -d 3 (CI smoke)
+#   defaults      -n 20000000 -d 30 -r 25 -b 30 -p 20 -i 600; --small = -n 200000 -d 3 -i 20 (CI smoke)
+#                 -b: a question stops after this many seconds of runs (at least 5 runs)
+#                 -i: the sustained-ingest run's length (0: skip it)
 #   environment   BENCH_PG_PORT (55510), BENCH_CH_PORT / BENCH_CH_HTTP_PORT (59000 / 58123)
 #
 # What it does (everything in one /tmp/analytics-bench.* folder, removed on exit):
@@ -24,15 +26,17 @@
 # Prints figures only; asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-N=20000000 D=30 R=25 P=20
+N=20000000 D=30 R=25 P=20 B=30 I=600
 while [ $# -gt 0 ]; do
   case $1 in
-    --small) N=200000 D=3 ;;
+    --small) N=200000 D=3 I=20 ;;
     -n) N=$2; shift ;;
     -d) D=$2; shift ;;
     -r) R=$2; shift ;;
+    -b) B=$2; shift ;;
     -p) P=$2; shift ;;
-    *) sed -n '2,8p' "$0" >&2; exit 2 ;;
+    -i) I=$2; shift ;;
+    *) sed -n '2,10p' "$0" >&2; exit 2 ;;
   esac
   shift
 done
@@ -110,18 +114,63 @@ VIDEO=$($PSQL -At -c "SELECT media_id FROM analytics.events WHERE project_id = '
 # ---- 3. PostgreSQL: questions, API vs plain SQL -----------------------------
 say "timing the questions on PostgreSQL ($R runs each after a warm-up)"
 W="project_id = 'p001' AND event_type = 'play' AND emitted_at >= now() - interval '30 days' AND emitted_at < now()"
-$PSQL -At -F $'\t' -v runs="$R" -v live="$LIVE" -v video="$VIDEO" -v w="$W" -v answers="$WORK/answers" -v equiv="$WORK/equiv" > "$WORK/pg.tsv" <<'SQL'
-CREATE FUNCTION pg_temp.bench(q text, runs int) RETURNS double precision[] LANGUAGE plpgsql AS $$
-DECLARE t0 timestamptz; d double precision[] := '{}'; i int;
+$PSQL -At -F $'\t' -v runs="$R" -v budget="$B" -v live="$LIVE" -v video="$VIDEO" -v w="$W" -v answers="$WORK/answers" \
+      -v equiv="$WORK/equiv" -v check="$WORK/check.tsv" > "$WORK/pg.tsv" <<'SQL'
+-- q `runs` times after a warm-up, or fewer (at least 5) once `budget` seconds
+-- have passed; NULL (printed -) if it fails
+CREATE FUNCTION pg_temp.bench(q text, runs int, budget double precision) RETURNS double precision[] LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz; ts timestamptz := clock_timestamp(); d double precision[] := '{}'; i int;
 BEGIN
   EXECUTE q;                                   -- warm-up
   FOR i IN 1..runs LOOP
     t0 := clock_timestamp();
     EXECUTE q;
     d := d || extract(epoch FROM clock_timestamp() - t0) * 1000;
+    EXIT WHEN i >= 5 AND clock_timestamp() - ts > budget * interval '1 second';
   END LOOP;
   RETURN d;
+EXCEPTION WHEN others THEN
+  RAISE WARNING 'question failed: %: %', SQLERRM, q;
+  RETURN NULL;
 END $$;
+-- the same as the tenant role (README "Tenancy": a role per tenant, given
+-- its project by analytics.grant_project), back to the owner afterwards
+CREATE FUNCTION pg_temp.bench_as(who text, q text, runs int, budget double precision) RETURNS double precision[] LANGUAGE plpgsql AS $$
+DECLARE d double precision[];
+BEGIN
+  PERFORM set_config('role', who, true);
+  d := pg_temp.bench(q, runs, budget);
+  PERFORM set_config('role', 'none', true);
+  RETURN d;
+END $$;
+-- a question's whole answer: its rows as JSON arrays in column order
+CREATE FUNCTION pg_temp.rows(q text) RETURNS json LANGUAGE plpgsql AS $$
+DECLARE r json; BEGIN
+  EXECUTE 'SELECT coalesce(json_agg(row_to_json(x)), ''[]'') FROM (' || q || ') x' INTO r; RETURN r;
+EXCEPTION WHEN others THEN RAISE WARNING 'question failed: %: %', SQLERRM, q; RETURN NULL;
+END $$;
+CREATE FUNCTION pg_temp.rows_as(who text, q text) RETURNS json LANGUAGE plpgsql AS $$
+DECLARE r json; BEGIN
+  PERFORM set_config('role', who, true); r := pg_temp.rows(q); PERFORM set_config('role', 'none', true); RETURN r;
+END $$;
+-- two answers are the same: as many rows, the same values column by column
+-- (numbers within 1e-9 relative: sums in another order), in the same order
+CREATE FUNCTION pg_temp.same(a json, b json) RETURNS boolean LANGUAGE sql AS $$
+  SELECT json_array_length(a) = json_array_length(b) AND coalesce(bool_and(
+           CASE WHEN json_typeof(va) = 'number' AND json_typeof(vb) = 'number'
+                THEN abs(va::text::float8 - vb::text::float8) <= 1e-9 * greatest(abs(vb::text::float8), 1)
+                ELSE va::text = vb::text END), true)
+    FROM json_array_elements(a) WITH ORDINALITY ra(r, i)
+    JOIN json_array_elements(b) WITH ORDINALITY rb(r, i) ON ra.i = rb.i
+    CROSS JOIN LATERAL (SELECT x.v AS va, y.v AS vb FROM json_each(ra.r) WITH ORDINALITY x(k, v, o)
+                          JOIN json_each(rb.r) WITH ORDINALITY y(k, v, o) ON x.o = y.o) c $$;
+-- the plain SQL of a series: every bucket of [now - span, now) in zone tz, empty ones 0
+CREATE FUNCTION pg_temp.series(agg text, cond text, unit text, tz text, span text) RETURNS text LANGUAGE sql AS $$
+  SELECT format($q$SELECT b AT TIME ZONE %3$L AS emitted_at, coalesce(m, 0)::float8 AS metric_value
+    FROM generate_series(date_trunc(%2$L, (now() - interval %4$L) AT TIME ZONE %3$L), now() AT TIME ZONE %3$L, interval '1 %2$s') b
+    LEFT JOIN (SELECT date_trunc(%2$L, emitted_at AT TIME ZONE %3$L) AS k, %1$s AS m FROM analytics.events
+                WHERE %5$s AND emitted_at >= now() - interval %4$L AND emitted_at < now() GROUP BY 1) e ON e.k = b
+   WHERE b < now() AT TIME ZONE %3$L ORDER BY 1$q$, agg, unit, tz, span, cond) $$;
 CREATE FUNCTION pg_temp.pct(d double precision[], p double precision) RETURNS numeric LANGUAGE sql AS $$
   SELECT round(percentile_disc(p) WITHIN GROUP (ORDER BY x)::numeric, 1) FROM unnest(d) x $$;
 CREATE FUNCTION pg_temp.answer(q text) RETURNS text LANGUAGE plpgsql AS $$
@@ -161,26 +210,101 @@ INSERT INTO questions VALUES
        UNION ALL
        SELECT least(emitted_at, now()), -1 FROM analytics.events
         WHERE project_id = 'p001' AND media_id = '%1$s' AND event_type = 'watch' AND emitted_at > now() - interval '1 day' AND emitted_at < now() + interval '1 hour' AND emitted_at - value * interval '1 second' < now()) s) x$$, :'live'));
+-- the off-rollup shapes (issue 17): several filters, a filter on another
+-- dimension than the breakdown, unique viewers, ccv of a whole project, local
+-- days/weeks/months, referrers; each answer is compared with the plain SQL's
+\set p 'project_id = \'p001\' AND emitted_at >= now() - interval \'30 days\' AND emitted_at < now()'
+\set a 'emitted_at >= now() - interval \'30 days\' AND emitted_at < now()'
+INSERT INTO questions VALUES
+ (10, 'plays per day, filter browser + device type',
+  $$SELECT * FROM analytics.timeseries('play', now() - interval '30 days', now(), 'day', '{"browser": "chrome", "deviceType": "phone"}', project_id => 'p001')$$,
+  pg_temp.series('count(*)', $$project_id = 'p001' AND event_type = 'play' AND browser = 'chrome' AND device_type = 'phone'$$, 'day', 'UTC', '30 days')),
+ (11, 'plays by device type, filter country = FR',
+  $$SELECT * FROM analytics.breakdown('play', 'device-type', now() - interval '30 days', now(), '{"country": "FR"}', project_id => 'p001')$$,
+  $$SELECT device_type::text, count(*)::float8 FROM analytics.events WHERE event_type = 'play' AND country = 'FR' AND $$ || :'p' || ' GROUP BY 1 ORDER BY 2 DESC, 1'),
+ (12, 'watch time by country, live-stream, all projects',
+  $$SELECT * FROM analytics.breakdown('watch-time', 'country', now() - interval '30 days', now(), '{"mediaType": "live-stream"}')$$,
+  $$SELECT coalesce(country, 'unknown'), sum(value) FROM analytics.events WHERE event_type = 'watch' AND media_type = 'live-stream' AND $$ || :'a' || ' GROUP BY 1 ORDER BY 2 DESC, 1'),
+ (13, 'avg impression time, filter continent + device',
+  $$SELECT analytics.metric('impression-time', 'average', now() - interval '30 days', now(), '{"continent": "EU", "deviceType": "computer"}', project_id => 'p001')$$,
+  $$SELECT avg(value) FROM analytics.events WHERE event_type = 'impression' AND continent = 'EU' AND device_type = 'computer' AND $$ || :'p'),
+ (14, 'unique viewers (5 s views)',
+  $$SELECT analytics.metric('view', 'count', now() - interval '30 days', now(), unique_viewers => true, project_id => 'p001')$$,
+  $$SELECT count(DISTINCT viewer_id)::float8 FROM analytics.events WHERE event_type = 'view' AND value = 5 AND $$ || :'p'),
+ (15, 'unique viewers by country',
+  $$SELECT * FROM analytics.breakdown('view', 'country', now() - interval '30 days', now(), unique_viewers => true, project_id => 'p001')$$,
+  $$SELECT coalesce(country, 'unknown'), count(DISTINCT viewer_id)::float8 FROM analytics.events WHERE event_type = 'view' AND value = 5 AND $$ || :'p' || ' GROUP BY 1 ORDER BY 2 DESC, 1'),
+ (16, 'ccv peak, all media of 1 project, 1 d',
+  $$SELECT analytics.metric('ccv', 'peak', now() - interval '1 day', now(), project_id => 'p001')$$,
+  $$SELECT max(c)::float8 FROM (SELECT sum(d) OVER (ORDER BY t, d) AS c FROM (
+       SELECT greatest(emitted_at - value * interval '1 second', now() - interval '1 day') AS t, 1 AS d FROM analytics.events
+        WHERE project_id = 'p001' AND event_type = 'watch' AND emitted_at > now() - interval '1 day' AND emitted_at < now() + interval '1 hour' AND emitted_at - value * interval '1 second' < now()
+       UNION ALL
+       SELECT least(emitted_at, now()), -1 FROM analytics.events
+        WHERE project_id = 'p001' AND event_type = 'watch' AND emitted_at > now() - interval '1 day' AND emitted_at < now() + interval '1 hour' AND emitted_at - value * interval '1 second' < now()) s) x$$),
+ (17, 'plays per day, Asia/Kolkata',
+  $$SELECT * FROM analytics.timeseries('play', now() - interval '30 days', now(), 'day', time_zone => 'Asia/Kolkata', project_id => 'p001')$$,
+  pg_temp.series('count(*)', $$project_id = 'p001' AND event_type = 'play'$$, 'day', 'Asia/Kolkata', '30 days')),
+ (18, 'plays per week, Asia/Kolkata',
+  $$SELECT * FROM analytics.timeseries('play', now() - interval '30 days', now(), 'week', time_zone => 'Asia/Kolkata', project_id => 'p001')$$,
+  pg_temp.series('count(*)', $$project_id = 'p001' AND event_type = 'play'$$, 'week', 'Asia/Kolkata', '30 days')),
+ (19, 'plays per month, Asia/Kolkata',
+  $$SELECT * FROM analytics.timeseries('play', now() - interval '30 days', now(), 'month', time_zone => 'Asia/Kolkata', project_id => 'p001')$$,
+  pg_temp.series('count(*)', $$project_id = 'p001' AND event_type = 'play'$$, 'month', 'Asia/Kolkata', '30 days')),
+ (20, 'watch time per day, America/New_York',
+  $$SELECT * FROM analytics.timeseries('watch-time', now() - interval '30 days', now(), 'day', time_zone => 'America/New_York', project_id => 'p001')$$,
+  pg_temp.series('sum(value)', $$project_id = 'p001' AND event_type = 'watch'$$, 'day', 'America/New_York', '30 days')),
+ (21, 'plays per week, America/New_York',
+  $$SELECT * FROM analytics.timeseries('play', now() - interval '30 days', now(), 'week', time_zone => 'America/New_York', project_id => 'p001')$$,
+  pg_temp.series('count(*)', $$project_id = 'p001' AND event_type = 'play'$$, 'week', 'America/New_York', '30 days')),
+ (22, 'plays per month, America/New_York',
+  $$SELECT * FROM analytics.timeseries('play', now() - interval '30 days', now(), 'month', time_zone => 'America/New_York', project_id => 'p001')$$,
+  pg_temp.series('count(*)', $$project_id = 'p001' AND event_type = 'play'$$, 'month', 'America/New_York', '30 days')),
+ (23, 'plays by referrer',
+  $$SELECT * FROM analytics.breakdown('play', 'referrer', now() - interval '30 days', now(), project_id => 'p001')$$,
+  $$SELECT referrer, count(*)::float8 FROM analytics.events WHERE event_type = 'play' AND $$ || :'p' || ' GROUP BY 1 ORDER BY 2 DESC, 1'),
+ (24, 'watch time by referrer, phones (api_request)',
+  -- as an API server calls it (README "Querying: the JSON API"): the page's rows
+  $$SELECT d->>'dimensionValue', (d->>'metricValue')::float8 FROM analytics.api_request(format(
+      '/data/buckets/watch-time/referrer?from=%s&to=%s&filterBy[deviceType]=phone&pageSize=100',
+      to_char((now() - interval '30 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+      to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')), 'p001') r, jsonb_array_elements(r.body->'data') d$$,
+  $$SELECT referrer, sum(value) FROM analytics.events WHERE event_type = 'watch' AND device_type = 'phone' AND $$ || :'p' || ' GROUP BY 1 ORDER BY 2 DESC, 1');
 \o :answers
-SELECT n, pg_temp.answer(plain) FROM questions ORDER BY n;
+SELECT n, pg_temp.answer(plain) FROM questions WHERE n < 10 ORDER BY n;
 \o
 -- the equivalence test at full size: every question's API answer with the
 -- rollups and from raw events only (counts identical, floats within 1e-9)
-CREATE FUNCTION pg_temp.rows_with(q text, rollups text) RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE r jsonb; BEGIN
+CREATE FUNCTION pg_temp.rows_with(q text, rollups text) RETURNS json LANGUAGE plpgsql AS $$
+DECLARE r json; BEGIN
   PERFORM set_config('analytics.use_rollups', rollups, false);
-  EXECUTE 'SELECT coalesce(jsonb_agg(to_jsonb(x)), ''[]'') FROM (' || q || ') x' INTO r;
+  r := pg_temp.rows(q);
   PERFORM set_config('analytics.use_rollups', 'on', false);
   RETURN r;
 END $$;
 \o :equiv
-SELECT count(*) FILTER (WHERE a = b OR (jsonb_array_length(a) = 1 AND jsonb_array_length(b) = 1
-         AND abs((a->0->>'metric')::float8 - (b->0->>'metric')::float8) <= 1e-9 * greatest(abs((b->0->>'metric')::float8), 1)))
+SELECT count(*) FILTER (WHERE pg_temp.same(a, b))
        || ' of ' || count(*) || ' questions give the same answer with and without rollups'
   FROM (SELECT pg_temp.rows_with(api, 'on') AS a, pg_temp.rows_with(api, 'off') AS b FROM questions) x;
 \o
-SELECT n, question, pg_temp.pct(a, 0.5), pg_temp.pct(a, 0.95), pg_temp.pct(p, 0.5), pg_temp.pct(p, 0.95)
-  FROM (SELECT n, question, pg_temp.bench(api, :runs) AS a, pg_temp.bench(plain, :runs) AS p FROM questions ORDER BY n) r
+-- the tenant: a role given p001 (all-project questions read only p001 for it)
+CREATE ROLE bench_tenant LOGIN;
+SELECT analytics.grant_project('bench_tenant', 'p001') \g /dev/null
+-- the off-rollup shapes' answers: API = plain SQL (whole answers), and on the
+-- one-project questions the tenant's API answer = the owner's
+\o :check
+SELECT n, CASE WHEN n < 10 THEN '-' WHEN a IS NULL OR p IS NULL THEN 'ERR' WHEN pg_temp.same(a, p) THEN 'OK'
+               ELSE 'DIFF' END,
+       CASE WHEN api NOT LIKE '%p001%' THEN '-' WHEN t IS NULL THEN 'ERR' WHEN pg_temp.same(a, t) THEN 'OK' ELSE 'DIFF' END,
+       CASE WHEN n >= 10 AND NOT coalesce(pg_temp.same(a, p), false)
+            THEN left(coalesce(a::text, 'error'), 300) || ' <> ' || left(coalesce(p::text, 'error'), 300) END
+  FROM (SELECT n, api, pg_temp.rows(api) AS a, CASE WHEN n >= 10 THEN pg_temp.rows(plain) END AS p,
+               pg_temp.rows_as('bench_tenant', api) AS t FROM questions) x ORDER BY n;
+\o
+SELECT n, question, pg_temp.pct(a, 0.5), pg_temp.pct(a, 0.95), pg_temp.pct(p, 0.5), pg_temp.pct(p, 0.95),
+       pg_temp.pct(t, 0.5), pg_temp.pct(t, 0.95)
+  FROM (SELECT n, question, pg_temp.bench(api, :runs, :budget) AS a, pg_temp.bench(plain, :runs, :budget) AS p,
+               pg_temp.bench_as('bench_tenant', api, :runs, :budget) AS t FROM questions ORDER BY n) r
  ORDER BY n;
 SQL
 
@@ -342,4 +466,4 @@ awk -F '\t' 'FILENAME == ARGV[1] { ch50[$1] = $2; ch95[$1] = $3; next }
     x = ($3 > 0) ? sprintf("%.0f", $5 / $3) : "-"
     printf "%-2s %-42s %9s %9s %9s %9s %7s %7s %9s %9s %7s\n", $1, $2, $3, $4, $5, $6, r, x, c, c9, rc }' "$WORK/ch.tsv" "$WORK/pg.tsv"
 echo
-cat "$WORK/summary"
+cat "$WORK/summary"; cp "$WORK/check.tsv" "$WORK/pg.tsv" /tmp/s23d-dbg/ 2>/dev/null || true
