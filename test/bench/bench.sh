@@ -3,7 +3,7 @@
 #
 #   test/bench/bench.sh [--small] [-n EVENTS] [-d DAYS] [-r RUNS] [-b SECONDS] [-p PROJECTS] [-i SECONDS]
 #
-#   defaults      -n 20000000 -d 30 -r 25 -b 30 -p 20 -i 600; --small = -n 200000 -d 3 -i 20 (CI smoke)
+#   defaults      -n 20000000 -d 30 -r 25 -b 30 -p 20 -i 600; --small = -n 200000 -d 3 -r 9 -i 20 (CI smoke)
 #                 -b: a question stops after this many seconds of runs (at least 5 runs)
 #                 -i: the sustained-ingest run's length (0: skip it)
 #   environment   BENCH_PG_PORT (55510), BENCH_CH_PORT / BENCH_CH_HTTP_PORT (59000 / 58123)
@@ -29,7 +29,7 @@ cd "$(dirname "$0")/../.."
 N=20000000 D=30 R=25 P=20 B=30 I=600
 while [ $# -gt 0 ]; do
   case $1 in
-    --small) N=200000 D=3 I=20 ;;
+    --small) N=200000 D=3 R=9 I=20 ;;
     -n) N=$2; shift ;;
     -d) D=$2; shift ;;
     -r) R=$2; shift ;;
@@ -101,7 +101,7 @@ say "building the rollups (run_maintenance)"
 t0=$(date +%s.%N)
 HOURS=$($PSQL -At -c "SET analytics.maintenance_in_worker = off" -c "SELECT analytics.run_maintenance()->>'rollup_hours_refreshed'")
 t1=$(date +%s.%N)
-res "rollup build after the load (run_maintenance)" "$(awk -v a="$t0" -v b="$t1" -v h="$HOURS" 'BEGIN { printf "%.1f s for %d hours", b - a, h }')"
+res "rollup build after the load (run_maintenance)" "$(awk -v a="$t0" -v b="$t1" -v h="$HOURS" -v n="$N" 'BEGIN { printf "%.1f s for %d hours: %.0f events/s", b - a, h, n / (b - a) }')"
 # the state autovacuum reaches a minute later: every table vacuumed and analyzed
 # (before, the 5-minute, week, 28-day and ccv rollups were left to autovacuum,
 # which had or had not analyzed them when the questions ran)
@@ -355,22 +355,87 @@ SQL
 "$PG_BINDIR/pgbench" -n -f "$WORK/ping.sql" -c 2 -j 2 -T 10 postgres > "$WORK/pgbench.log" 2>&1 || grep -m3 -iE "error|tps" "$WORK/pgbench.log" >&2
 TPS=$(awk '/^tps/ { printf "%.0f", $3 }' "$WORK/pgbench.log")
 res "ingest_ping, 2 clients, with user agent + IP" "${TPS:-?} pings/s"
+# derived data = every analytics.* table (and materialized view, and their
+# partitions) but the events' partitions and the source tables below, so any
+# new derived table (a cube, rollup_*) is counted without naming it here
+SOURCE="'settings', 'secrets', 'media', 'play_totals', 'project_grants', 'ping_sessions', 'events_out_of_range'"
 $PSQL -At -F $'\t' -c "
+  CREATE TEMP VIEW derived AS
+    SELECT c.oid FROM pg_class c
+     WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'm')
+       AND c.oid NOT IN (SELECT relid FROM pg_partition_tree('analytics.events'))
+       AND c.relname NOT IN ($SOURCE)
+       AND NOT EXISTS (SELECT FROM pg_partition_ancestors(c.oid) a JOIN pg_class t ON t.oid = a.relid
+                        WHERE t.relnamespace = 'analytics'::regnamespace AND t.relname IN ($SOURCE))" -c "
   SELECT 'size: analytics.events (' || count(*) || ' partitions)', pg_size_pretty(sum(pg_total_relation_size(partition)))
     FROM analytics.partitions()
   UNION ALL
-  SELECT * FROM (SELECT 'size: ' || c.oid::regclass, pg_size_pretty(pg_total_relation_size(c.oid)) FROM pg_class c
-    WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'm') AND NOT c.relispartition
-    ORDER BY pg_total_relation_size(c.oid) DESC) d
+  SELECT * FROM (SELECT 'size: ' || c.oid::regclass, pg_size_pretty(s) FROM pg_class c,
+      LATERAL (SELECT CASE WHEN c.relkind = 'p' THEN (SELECT sum(pg_total_relation_size(t.relid)) FROM pg_partition_tree(c.oid) t)
+                           ELSE pg_total_relation_size(c.oid) END AS s) t
+    WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'm', 'p') AND NOT c.relispartition
+      AND c.oid <> 'analytics.events'::regclass
+    ORDER BY s DESC) d
   UNION ALL SELECT 'size: plain_events (no index)', pg_size_pretty(pg_total_relation_size('plain_events'))
   UNION ALL
-  SELECT 'size: derived data (every rollup_* table + BRIN) / raw events', round(100.0 * (
-           (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c
-             WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind = 'r' AND c.relname LIKE 'rollup\_%')
+  SELECT 'size: derived data (' || (SELECT count(*) FROM derived) || ' tables + BRIN) / raw events', round(100.0 * (
+           (SELECT sum(pg_total_relation_size(oid)) FROM derived)
            + (SELECT coalesce(sum(pg_relation_size(i.indexrelid)), 0) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
                JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'brin' AND i.indrelid IN (SELECT partition FROM analytics.partitions())))
-         / (SELECT sum(pg_table_size(partition)) FROM analytics.partitions()), 1) || ' %'" |
+         / (SELECT sum(pg_table_size(partition)) FROM analytics.partitions()), 1) || ' %'
+  UNION ALL
+  SELECT 'size: derived tables counted', (SELECT string_agg(oid::regclass::text, ' ' ORDER BY oid::regclass::text) FROM derived)" |
   while IFS=$'\t' read -r k v; do res "$k" "$v"; done
+
+# ---- 4b. sustained ingest: COPY at full speed while maintenance runs -----------
+# One client COPYs batches of generated events of the last minute (test/gen
+# -e now, a new seed each batch) back to back for $I seconds, while another
+# runs run_maintenance() in a loop (README "Retention and maintenance": the
+# background worker or a scheduler does the same); every ~30 s: the events/s
+# written since the last line and the backlog in analytics.rollup_pending.
+if [ "$I" -gt 0 ]; then
+  say "sustained ingest: COPY for $I s, run_maintenance in a loop"
+  BATCH=$(( N >= 2000000 ? 200000 : 20000 )) EVERY=$(( I >= 120 ? 30 : 5 ))
+  backlog() {   # rows hours old-hours oldest-age-s
+    $PSQL -At -F ' ' -c "SELECT count(*), count(DISTINCT hour),
+        count(DISTINCT hour) FILTER (WHERE hour + interval '1 hour' < now() - interval '1 minute'),
+        coalesce(round(extract(epoch FROM now() - min(hour))), 0) FROM analytics.rollup_pending"
+  }
+  ( while [ ! -e "$WORK/ingest.stop" ]; do
+      # in this session (the worker looks for an extension named analytics, this is analytics_bench)
+      $PSQL -At -c "SET analytics.maintenance_in_worker = off" \
+            -c "SELECT analytics.run_maintenance()->>'rollup_hours_refreshed'" >> "$WORK/maint.log" 2>&1 || true
+      sleep 1
+    done ) &
+  MPID=$!
+  t0=$(date +%s.%N) tl=$t0 total=0 last=0 seed=100
+  while :; do
+    now=$(date +%s.%N)
+    awk -v a="$t0" -v b="$now" -v i="$I" 'BEGIN { exit !(b - a >= i) }' && break
+    ./test/gen -n "$BATCH" -d 0.000694 -e "$(date +%s)" -p "$P" -m 500 -s $((seed++)) |
+      $PSQL -c "\\copy analytics.events FROM pstdin"
+    total=$((total + BATCH))
+    now=$(date +%s.%N)
+    if awk -v a="$tl" -v b="$now" -v e="$EVERY" 'BEGIN { exit !(b - a >= e) }'; then
+      read -r rows hours old age <<< "$(backlog)"
+      res "sustained ingest, t = $(awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.0f", b - a }') s" \
+        "$(awk -v n=$((total - last)) -v a="$tl" -v b="$now" 'BEGIN { printf "%.0f", n / (b - a) }') events/s; pending: $rows rows, $hours hours ($old ended > 1 min ago), oldest $age s old"
+      tl=$now last=$total
+    fi
+  done
+  t1=$(date +%s.%N)
+  res "sustained ingest: COPY, $I s, batches of $BATCH" "$(rate "$total" "$t0" "$t1")"
+  # how long the backlog takes to drain once the COPY stops
+  while :; do
+    read -r rows hours old age <<< "$(backlog)"
+    [ "$hours" -eq 0 ] && break
+    awk -v a="$t1" -v b="$(date +%s.%N)" -v i="$I" 'BEGIN { exit !(b - a >= (i > 60 ? i : 60)) }' && break
+    sleep 1
+  done
+  res "sustained ingest: backlog after the COPY stopped" "$rows rows, $hours hours after $(awk -v a="$t1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }') s"
+  touch "$WORK/ingest.stop"; wait "$MPID" || true
+  res "sustained ingest: maintenance runs / hours refreshed" "$(grep -c '^[0-9]' "$WORK/maint.log" || true) / $(awk '/^[0-9]+$/ { h += $1 } END { print h + 0 }' "$WORK/maint.log")"
+fi
 
 # ---- 5. ClickHouse -----------------------------------------------------------
 : > "$WORK/ch.tsv"
@@ -439,6 +504,25 @@ XML
        SELECT arrayJoin([(greatest($e - toInt64(value * 1000), $lo), 1), (least($e, $hi), -1)]) AS p, p.1 AS t, p.2 AS d
          FROM events WHERE project_id = 'p001' AND media_id = '$LIVE' AND event_type = 'watch'
           AND emitted_at >= now() - INTERVAL 1 DAY AND emitted_at < now() + INTERVAL 1 HOUR AND $e - toInt64(value * 1000) < $hi)"
+    # 10-24: the off-rollup shapes (series without empty buckets: 18.16 has no WITH FILL)
+    "SELECT toStartOfDay(emitted_at) AS d, count() FROM events WHERE browser = 'chrome' AND device_type = 'phone' AND $w GROUP BY d ORDER BY d"
+    "SELECT device_type, count() AS n FROM events WHERE country = 'FR' AND $w GROUP BY device_type ORDER BY n DESC, device_type"
+    "SELECT ifNull(country, 'unknown') AS c, sum(value) AS s FROM events WHERE event_type = 'watch' AND media_type = 'live-stream' AND $w2 GROUP BY c ORDER BY s DESC, c"
+    "SELECT avg(value) FROM events WHERE project_id = 'p001' AND event_type = 'impression' AND continent = 'EU' AND device_type = 'computer' AND $w2"
+    "SELECT uniqExact(viewer_id) FROM events WHERE project_id = 'p001' AND event_type = 'view' AND value = 5 AND $w2"
+    "SELECT ifNull(country, 'unknown') AS c, uniqExact(viewer_id) AS n FROM events WHERE project_id = 'p001' AND event_type = 'view' AND value = 5 AND $w2 GROUP BY c ORDER BY n DESC, c"
+    "SELECT arrayReduce('max', arrayCumSum(arrayMap(x -> x.2, arraySort(groupArray((t, d)))))) FROM (
+       SELECT arrayJoin([(greatest($e - toInt64(value * 1000), $lo), 1), (least($e, $hi), -1)]) AS p, p.1 AS t, p.2 AS d
+         FROM events WHERE project_id = 'p001' AND event_type = 'watch'
+          AND emitted_at >= now() - INTERVAL 1 DAY AND emitted_at < now() + INTERVAL 1 HOUR AND $e - toInt64(value * 1000) < $hi)"
+    "SELECT toDate(emitted_at, 'Asia/Kolkata') AS d, count() FROM events WHERE $w GROUP BY d ORDER BY d"
+    "SELECT toMonday(emitted_at, 'Asia/Kolkata') AS d, count() FROM events WHERE $w GROUP BY d ORDER BY d"
+    "SELECT toStartOfMonth(emitted_at, 'Asia/Kolkata') AS d, count() FROM events WHERE $w GROUP BY d ORDER BY d"
+    "SELECT toDate(emitted_at, 'America/New_York') AS d, sum(value) FROM events WHERE project_id = 'p001' AND event_type = 'watch' AND $w2 GROUP BY d ORDER BY d"
+    "SELECT toMonday(emitted_at, 'America/New_York') AS d, count() FROM events WHERE $w GROUP BY d ORDER BY d"
+    "SELECT toStartOfMonth(emitted_at, 'America/New_York') AS d, count() FROM events WHERE $w GROUP BY d ORDER BY d"
+    "SELECT referrer, count() AS n FROM events WHERE $w GROUP BY referrer ORDER BY n DESC, referrer"
+    "SELECT referrer, sum(value) AS s FROM events WHERE project_id = 'p001' AND event_type = 'watch' AND device_type = 'phone' AND $w2 GROUP BY referrer ORDER BY s DESC, referrer"
   )
   say "timing the questions on ClickHouse ($R runs each after a warm-up)"
   for i in "${!CHQ[@]}"; do
@@ -459,11 +543,14 @@ echo "analytics benchmark: $N events, $D days, $P projects, $R runs (ms; API = a
 echo "SQL = the same question as a plain GROUP BY over analytics.events, CH = ClickHouse $( (clickhouse-client --version 2>/dev/null || echo -) | grep -oE '[0-9]+(\.[0-9]+)+' | head -1) MergeTree)"
 echo
 awk -F '\t' 'FILENAME == ARGV[1] { ch50[$1] = $2; ch95[$1] = $3; next }
-  FNR == 1 { printf "%-2s %-42s %9s %9s %9s %9s %7s %7s %9s %9s %7s\n", "#", "question", "API p50", "API p95", "SQL p50", "SQL p95", "API/SQL", "SQL/API", "CH p50", "CH p95", "API/CH" }
-  { r = ($5 > 0) ? sprintf("%.2f", $3 / $5) : "-"
-    c = ($1 in ch50) ? ch50[$1] : "-"; c9 = ($1 in ch95) ? ch95[$1] : "-"
-    rc = ($1 in ch50 && ch50[$1] > 0) ? sprintf("%.3f", $3 / ch50[$1]) : "-"
-    x = ($3 > 0) ? sprintf("%.0f", $5 / $3) : "-"
-    printf "%-2s %-42s %9s %9s %9s %9s %7s %7s %9s %9s %7s\n", $1, $2, $3, $4, $5, $6, r, x, c, c9, rc }' "$WORK/ch.tsv" "$WORK/pg.tsv"
+  FILENAME == ARGV[2] { ok[$1] = $2; tok[$1] = $3; next }
+  function v(x) { return x == "" ? "-" : x }
+  FNR == 1 { printf "%-2s %-46s %8s %8s %8s %8s %7s %8s %8s %8s %8s %7s %7s %7s\n", "#", "question", "API p50", "API p95", "SQL p50", "SQL p95",
+                    "API/SQL", "ten p50", "ten p95", "CH p50", "CH p95", "API/CH", "API=SQL", "ten=own" }
+  { r = ($3 != "" && $5 > 0) ? sprintf("%.2f", $3 / $5) : "-"
+    rc = ($3 != "" && $1 in ch50 && ch50[$1] > 0) ? sprintf("%.3f", $3 / ch50[$1]) : "-"
+    printf "%-2s %-46s %8s %8s %8s %8s %7s %8s %8s %8s %8s %7s %7s %7s\n", $1, $2, v($3), v($4), v($5), v($6), r, v($7), v($8),
+           ($1 in ch50) ? ch50[$1] : "-", ($1 in ch95) ? ch95[$1] : "-", rc, v(ok[$1]), v(tok[$1]) }' "$WORK/ch.tsv" "$WORK/check.tsv" "$WORK/pg.tsv"
+awk -F '\t' '$4 != "" { print "DIFF " $1 ": " $4 }' "$WORK/check.tsv"
 echo
-cat "$WORK/summary"; cp "$WORK/check.tsv" "$WORK/pg.tsv" /tmp/s23d-dbg/ 2>/dev/null || true
+cat "$WORK/summary"
