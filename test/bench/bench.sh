@@ -15,11 +15,19 @@
 #     analytics.events and into a plain unpartitioned table of the same columns
 #     (two rounds in alternating order, the better of each, autovacuum off);
 #  3. times each dashboard question RUNS times (default 25: on this VM the p50
-#     of 9 runs moved by 2x between runs) after a warm-up, through the API
-#     (analytics.metric / breakdown / timeseries) and as the plain SQL GROUP BY
-#     over analytics.events: p50 / p95 in ms and API/SQL ratio;
+#     of 9 runs moved by 2x between runs; fewer, at least 5, once a question
+#     has run for -b seconds) after a warm-up, through the API (analytics.metric
+#     / breakdown / timeseries, one through api_request), as the plain SQL GROUP
+#     BY over analytics.events, and through the API as a tenant role given p001
+#     by analytics.grant_project: p50 / p95 in ms and API/SQL ratio. 1-9 are
+#     the shapes the rollups anticipate, 10-24 off-rollup shapes (issue 17),
+#     whose whole API answer is compared with the plain SQL's (API=SQL OK/DIFF);
+#     the tenant's answers with the owner's (ten=own);
 #  4. ingest_ping rate (pgbench, 2 clients, 10 s) and table sizes (events, and
 #     every other analytics.* table, so derived tables/rollups show up);
+#     a sustained-ingest run (-i seconds): COPY of generated events of the
+#     last minute at full speed while run_maintenance runs in a loop, the
+#     events/s and the rollup_pending backlog every 30 s (5 s in short runs);
 #  5. if clickhouse-server is installed: a private ClickHouse server (as user
 #     clickhouse, 127.0.0.1 only), a MergeTree copy of the same events, the same
 #     questions through clickhouse-client (p50 / p95); skipped with a note otherwise.
