@@ -20,7 +20,7 @@
 #     / breakdown / timeseries, one through api_request), as the plain SQL GROUP
 #     BY over analytics.events, and through the API as a tenant role given p001
 #     by analytics.grant_project: p50 / p95 in ms and API/SQL ratio. 1-9 are
-#     the shapes the rollups anticipate, 10-24 off-rollup shapes (issue 17),
+#     the shapes the rollups anticipate, 10-24 off-rollup shapes (a dashboard asks them too),
 #     whose whole API answer is compared with the plain SQL's (API=SQL OK/DIFF);
 #     the tenant's answers with the owner's (ten=own);
 #  4. ingest_ping rate (pgbench, 2 clients, 10 s) and table sizes (events, and
@@ -218,7 +218,7 @@ INSERT INTO questions VALUES
        UNION ALL
        SELECT least(emitted_at, now()), -1 FROM analytics.events
         WHERE project_id = 'p001' AND media_id = '%1$s' AND event_type = 'watch' AND emitted_at > now() - interval '1 day' AND emitted_at < now() + interval '1 hour' AND emitted_at - value * interval '1 second' < now()) s) x$$, :'live'));
--- the off-rollup shapes (issue 17): several filters, a filter on another
+-- the off-rollup shapes: several filters, a filter on another
 -- dimension than the breakdown, unique viewers, ccv of a whole project, local
 -- days/weeks/months, referrers; each answer is compared with the plain SQL's
 \set p 'project_id = \'p001\' AND emitted_at >= now() - interval \'30 days\' AND emitted_at < now()'
