@@ -1,9 +1,11 @@
 #!/bin/bash
 # One-command benchmark: ingest, dashboard questions, sizes; PostgreSQL vs ClickHouse.
 #
-#   test/bench/bench.sh [--small] [-n EVENTS] [-d DAYS] [-r RUNS] [-p PROJECTS]
+#   test/bench/bench.sh [--small] [-n EVENTS] [-d DAYS] [-r RUNS] [-b SECONDS] [-p PROJECTS] [-i SECONDS]
 #
-#   defaults      -n 20000000 -d 30 -r 9 -p 20; --small = -n 200000 -d 3 (CI smoke)
+#   defaults      -n 20000000 -d 30 -r 25 -b 30 -p 20 -i 600; --small = -n 200000 -d 3 -r 9 -i 20 (CI smoke)
+#                 -b: a question stops after this many seconds of runs (at least 5 runs)
+#                 -i: the sustained-ingest run's length (0: skip it)
 #   environment   BENCH_PG_PORT (55510), BENCH_CH_PORT / BENCH_CH_HTTP_PORT (59000 / 58123)
 #
 # What it does (everything in one /tmp/analytics-bench.* folder, removed on exit):
@@ -13,26 +15,36 @@
 #     analytics.events and into a plain unpartitioned table of the same columns
 #     (two rounds in alternating order, the better of each, autovacuum off);
 #  3. times each dashboard question RUNS times (default 25: on this VM the p50
-#     of 9 runs moved by 2x between runs) after a warm-up, through the API
-#     (analytics.metric / breakdown / timeseries) and as the plain SQL GROUP BY
-#     over analytics.events: p50 / p95 in ms and API/SQL ratio;
+#     of 9 runs moved by 2x between runs; fewer, at least 5, once a question
+#     has run for -b seconds) after a warm-up, through the API (analytics.metric
+#     / breakdown / timeseries, one through api_request), as the plain SQL GROUP
+#     BY over analytics.events, and through the API as a tenant role given p001
+#     by analytics.grant_project: p50 / p95 in ms and API/SQL ratio. 1-9 are
+#     the shapes the rollups anticipate, 10-24 off-rollup shapes (a dashboard asks them too),
+#     whose whole API answer is compared with the plain SQL's (API=SQL OK/DIFF);
+#     the tenant's answers with the owner's (ten=own);
 #  4. ingest_ping rate (pgbench, 2 clients, 10 s) and table sizes (events, and
 #     every other analytics.* table, so derived tables/rollups show up);
+#     a sustained-ingest run (-i seconds): COPY of generated events of the
+#     last minute at full speed while run_maintenance runs in a loop, the
+#     events/s and the rollup_pending backlog every 30 s (5 s in short runs);
 #  5. if clickhouse-server is installed: a private ClickHouse server (as user
 #     clickhouse, 127.0.0.1 only), a MergeTree copy of the same events, the same
 #     questions through clickhouse-client (p50 / p95); skipped with a note otherwise.
 # Prints figures only; asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-N=20000000 D=30 R=25 P=20
+N=20000000 D=30 R=25 P=20 B=30 I=600
 while [ $# -gt 0 ]; do
   case $1 in
-    --small) N=200000 D=3 ;;
+    --small) N=200000 D=3 R=9 I=20 ;;
     -n) N=$2; shift ;;
     -d) D=$2; shift ;;
     -r) R=$2; shift ;;
+    -b) B=$2; shift ;;
     -p) P=$2; shift ;;
-    *) sed -n '2,8p' "$0" >&2; exit 2 ;;
+    -i) I=$2; shift ;;
+    *) sed -n '2,10p' "$0" >&2; exit 2 ;;
   esac
   shift
 done
@@ -97,7 +109,7 @@ say "building the rollups (run_maintenance)"
 t0=$(date +%s.%N)
 HOURS=$($PSQL -At -c "SET analytics.maintenance_in_worker = off" -c "SELECT analytics.run_maintenance()->>'rollup_hours_refreshed'")
 t1=$(date +%s.%N)
-res "rollup build after the load (run_maintenance)" "$(awk -v a="$t0" -v b="$t1" -v h="$HOURS" 'BEGIN { printf "%.1f s for %d hours", b - a, h }')"
+res "rollup build after the load (run_maintenance)" "$(awk -v a="$t0" -v b="$t1" -v h="$HOURS" -v n="$N" 'BEGIN { printf "%.1f s for %d hours: %.0f events/s", b - a, h, n / (b - a) }')"
 # the state autovacuum reaches a minute later: every table vacuumed and analyzed
 # (before, the 5-minute, week, 28-day and ccv rollups were left to autovacuum,
 # which had or had not analyzed them when the questions ran)
@@ -110,18 +122,63 @@ VIDEO=$($PSQL -At -c "SELECT media_id FROM analytics.events WHERE project_id = '
 # ---- 3. PostgreSQL: questions, API vs plain SQL -----------------------------
 say "timing the questions on PostgreSQL ($R runs each after a warm-up)"
 W="project_id = 'p001' AND event_type = 'play' AND emitted_at >= now() - interval '30 days' AND emitted_at < now()"
-$PSQL -At -F $'\t' -v runs="$R" -v live="$LIVE" -v video="$VIDEO" -v w="$W" -v answers="$WORK/answers" -v equiv="$WORK/equiv" > "$WORK/pg.tsv" <<'SQL'
-CREATE FUNCTION pg_temp.bench(q text, runs int) RETURNS double precision[] LANGUAGE plpgsql AS $$
-DECLARE t0 timestamptz; d double precision[] := '{}'; i int;
+$PSQL -At -F $'\t' -v runs="$R" -v budget="$B" -v live="$LIVE" -v video="$VIDEO" -v w="$W" -v answers="$WORK/answers" \
+      -v equiv="$WORK/equiv" -v check="$WORK/check.tsv" > "$WORK/pg.tsv" <<'SQL'
+-- q `runs` times after a warm-up, or fewer (at least 5) once `budget` seconds
+-- have passed; NULL (printed -) if it fails
+CREATE FUNCTION pg_temp.bench(q text, runs int, budget double precision) RETURNS double precision[] LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz; ts timestamptz := clock_timestamp(); d double precision[] := '{}'; i int;
 BEGIN
   EXECUTE q;                                   -- warm-up
   FOR i IN 1..runs LOOP
     t0 := clock_timestamp();
     EXECUTE q;
     d := d || extract(epoch FROM clock_timestamp() - t0) * 1000;
+    EXIT WHEN i >= 5 AND clock_timestamp() - ts > budget * interval '1 second';
   END LOOP;
   RETURN d;
+EXCEPTION WHEN others THEN
+  RAISE WARNING 'question failed: %: %', SQLERRM, q;
+  RETURN NULL;
 END $$;
+-- the same as the tenant role (README "Tenancy": a role per tenant, given
+-- its project by analytics.grant_project), back to the owner afterwards
+CREATE FUNCTION pg_temp.bench_as(who text, q text, runs int, budget double precision) RETURNS double precision[] LANGUAGE plpgsql AS $$
+DECLARE d double precision[];
+BEGIN
+  PERFORM set_config('role', who, true);
+  d := pg_temp.bench(q, runs, budget);
+  PERFORM set_config('role', 'none', true);
+  RETURN d;
+END $$;
+-- a question's whole answer: its rows as JSON arrays in column order
+CREATE FUNCTION pg_temp.rows(q text) RETURNS json LANGUAGE plpgsql AS $$
+DECLARE r json; BEGIN
+  EXECUTE 'SELECT coalesce(json_agg(row_to_json(x)), ''[]'') FROM (' || q || ') x' INTO r; RETURN r;
+EXCEPTION WHEN others THEN RAISE WARNING 'question failed: %: %', SQLERRM, q; RETURN NULL;
+END $$;
+CREATE FUNCTION pg_temp.rows_as(who text, q text) RETURNS json LANGUAGE plpgsql AS $$
+DECLARE r json; BEGIN
+  PERFORM set_config('role', who, true); r := pg_temp.rows(q); PERFORM set_config('role', 'none', true); RETURN r;
+END $$;
+-- two answers are the same: as many rows, the same values column by column
+-- (numbers within 1e-9 relative: sums in another order), in the same order
+CREATE FUNCTION pg_temp.same(a json, b json) RETURNS boolean LANGUAGE sql AS $$
+  SELECT json_array_length(a) = json_array_length(b) AND coalesce(bool_and(
+           CASE WHEN json_typeof(va) = 'number' AND json_typeof(vb) = 'number'
+                THEN abs(va::text::float8 - vb::text::float8) <= 1e-9 * greatest(abs(vb::text::float8), 1)
+                ELSE va::text = vb::text END), true)
+    FROM json_array_elements(a) WITH ORDINALITY ra(r, i)
+    JOIN json_array_elements(b) WITH ORDINALITY rb(r, i) ON ra.i = rb.i
+    CROSS JOIN LATERAL (SELECT x.v AS va, y.v AS vb FROM json_each(ra.r) WITH ORDINALITY x(k, v, o)
+                          JOIN json_each(rb.r) WITH ORDINALITY y(k, v, o) ON x.o = y.o) c $$;
+-- the plain SQL of a series: every bucket of [now - span, now) in zone tz, empty ones 0
+CREATE FUNCTION pg_temp.series(agg text, cond text, unit text, tz text, span text) RETURNS text LANGUAGE sql AS $$
+  SELECT format($q$SELECT b AT TIME ZONE %3$L AS emitted_at, coalesce(m, 0)::float8 AS metric_value
+    FROM generate_series(date_trunc(%2$L, (now() - interval %4$L) AT TIME ZONE %3$L), now() AT TIME ZONE %3$L, interval '1 %2$s') b
+    LEFT JOIN (SELECT date_trunc(%2$L, emitted_at AT TIME ZONE %3$L) AS k, %1$s AS m FROM analytics.events
+                WHERE %5$s AND emitted_at >= now() - interval %4$L AND emitted_at < now() GROUP BY 1) e ON e.k = b
+   WHERE b < now() AT TIME ZONE %3$L ORDER BY 1$q$, agg, unit, tz, span, cond) $$;
 CREATE FUNCTION pg_temp.pct(d double precision[], p double precision) RETURNS numeric LANGUAGE sql AS $$
   SELECT round(percentile_disc(p) WITHIN GROUP (ORDER BY x)::numeric, 1) FROM unnest(d) x $$;
 CREATE FUNCTION pg_temp.answer(q text) RETURNS text LANGUAGE plpgsql AS $$
@@ -161,26 +218,101 @@ INSERT INTO questions VALUES
        UNION ALL
        SELECT least(emitted_at, now()), -1 FROM analytics.events
         WHERE project_id = 'p001' AND media_id = '%1$s' AND event_type = 'watch' AND emitted_at > now() - interval '1 day' AND emitted_at < now() + interval '1 hour' AND emitted_at - value * interval '1 second' < now()) s) x$$, :'live'));
+-- the off-rollup shapes: several filters, a filter on another
+-- dimension than the breakdown, unique viewers, ccv of a whole project, local
+-- days/weeks/months, referrers; each answer is compared with the plain SQL's
+\set p 'project_id = \'p001\' AND emitted_at >= now() - interval \'30 days\' AND emitted_at < now()'
+\set a 'emitted_at >= now() - interval \'30 days\' AND emitted_at < now()'
+INSERT INTO questions VALUES
+ (10, 'plays per day, filter browser + device type',
+  $$SELECT * FROM analytics.timeseries('play', now() - interval '30 days', now(), 'day', '{"browser": "chrome", "deviceType": "phone"}', project_id => 'p001')$$,
+  pg_temp.series('count(*)', $$project_id = 'p001' AND event_type = 'play' AND browser = 'chrome' AND device_type = 'phone'$$, 'day', 'UTC', '30 days')),
+ (11, 'plays by device type, filter country = FR',
+  $$SELECT * FROM analytics.breakdown('play', 'device-type', now() - interval '30 days', now(), '{"country": "FR"}', project_id => 'p001')$$,
+  $$SELECT device_type::text, count(*)::float8 FROM analytics.events WHERE event_type = 'play' AND country = 'FR' AND $$ || :'p' || ' GROUP BY 1 ORDER BY 2 DESC, 1'),
+ (12, 'watch time by country, live-stream, all projects',
+  $$SELECT * FROM analytics.breakdown('watch-time', 'country', now() - interval '30 days', now(), '{"mediaType": "live-stream"}')$$,
+  $$SELECT coalesce(country, 'unknown'), sum(value) FROM analytics.events WHERE event_type = 'watch' AND media_type = 'live-stream' AND $$ || :'a' || ' GROUP BY 1 ORDER BY 2 DESC, 1'),
+ (13, 'avg impression time, filter continent + device',
+  $$SELECT analytics.metric('impression-time', 'average', now() - interval '30 days', now(), '{"continent": "EU", "deviceType": "computer"}', project_id => 'p001')$$,
+  $$SELECT avg(value) FROM analytics.events WHERE event_type = 'impression' AND continent = 'EU' AND device_type = 'computer' AND $$ || :'p'),
+ (14, 'unique viewers (5 s views)',
+  $$SELECT analytics.metric('view', 'count', now() - interval '30 days', now(), unique_viewers => true, project_id => 'p001')$$,
+  $$SELECT count(DISTINCT viewer_id)::float8 FROM analytics.events WHERE event_type = 'view' AND value = 5 AND $$ || :'p'),
+ (15, 'unique viewers by country',
+  $$SELECT * FROM analytics.breakdown('view', 'country', now() - interval '30 days', now(), unique_viewers => true, project_id => 'p001')$$,
+  $$SELECT coalesce(country, 'unknown'), count(DISTINCT viewer_id)::float8 FROM analytics.events WHERE event_type = 'view' AND value = 5 AND $$ || :'p' || ' GROUP BY 1 ORDER BY 2 DESC, 1'),
+ (16, 'ccv peak, all media of 1 project, 1 d',
+  $$SELECT analytics.metric('ccv', 'peak', now() - interval '1 day', now(), project_id => 'p001')$$,
+  $$SELECT max(c)::float8 FROM (SELECT sum(d) OVER (ORDER BY t, d) AS c FROM (
+       SELECT greatest(emitted_at - value * interval '1 second', now() - interval '1 day') AS t, 1 AS d FROM analytics.events
+        WHERE project_id = 'p001' AND event_type = 'watch' AND emitted_at > now() - interval '1 day' AND emitted_at < now() + interval '1 hour' AND emitted_at - value * interval '1 second' < now()
+       UNION ALL
+       SELECT least(emitted_at, now()), -1 FROM analytics.events
+        WHERE project_id = 'p001' AND event_type = 'watch' AND emitted_at > now() - interval '1 day' AND emitted_at < now() + interval '1 hour' AND emitted_at - value * interval '1 second' < now()) s) x$$),
+ (17, 'plays per day, Asia/Kolkata',
+  $$SELECT * FROM analytics.timeseries('play', now() - interval '30 days', now(), 'day', time_zone => 'Asia/Kolkata', project_id => 'p001')$$,
+  pg_temp.series('count(*)', $$project_id = 'p001' AND event_type = 'play'$$, 'day', 'Asia/Kolkata', '30 days')),
+ (18, 'plays per week, Asia/Kolkata',
+  $$SELECT * FROM analytics.timeseries('play', now() - interval '30 days', now(), 'week', time_zone => 'Asia/Kolkata', project_id => 'p001')$$,
+  pg_temp.series('count(*)', $$project_id = 'p001' AND event_type = 'play'$$, 'week', 'Asia/Kolkata', '30 days')),
+ (19, 'plays per month, Asia/Kolkata',
+  $$SELECT * FROM analytics.timeseries('play', now() - interval '30 days', now(), 'month', time_zone => 'Asia/Kolkata', project_id => 'p001')$$,
+  pg_temp.series('count(*)', $$project_id = 'p001' AND event_type = 'play'$$, 'month', 'Asia/Kolkata', '30 days')),
+ (20, 'watch time per day, America/New_York',
+  $$SELECT * FROM analytics.timeseries('watch-time', now() - interval '30 days', now(), 'day', time_zone => 'America/New_York', project_id => 'p001')$$,
+  pg_temp.series('sum(value)', $$project_id = 'p001' AND event_type = 'watch'$$, 'day', 'America/New_York', '30 days')),
+ (21, 'plays per week, America/New_York',
+  $$SELECT * FROM analytics.timeseries('play', now() - interval '30 days', now(), 'week', time_zone => 'America/New_York', project_id => 'p001')$$,
+  pg_temp.series('count(*)', $$project_id = 'p001' AND event_type = 'play'$$, 'week', 'America/New_York', '30 days')),
+ (22, 'plays per month, America/New_York',
+  $$SELECT * FROM analytics.timeseries('play', now() - interval '30 days', now(), 'month', time_zone => 'America/New_York', project_id => 'p001')$$,
+  pg_temp.series('count(*)', $$project_id = 'p001' AND event_type = 'play'$$, 'month', 'America/New_York', '30 days')),
+ (23, 'plays by referrer',
+  $$SELECT * FROM analytics.breakdown('play', 'referrer', now() - interval '30 days', now(), project_id => 'p001')$$,
+  $$SELECT referrer, count(*)::float8 FROM analytics.events WHERE event_type = 'play' AND $$ || :'p' || ' GROUP BY 1 ORDER BY 2 DESC, 1'),
+ (24, 'watch time by referrer, phones (api_request)',
+  -- as an API server calls it (README "Querying: the JSON API"): the page's rows
+  $$SELECT d->>'dimensionValue', (d->>'metricValue')::float8 FROM analytics.api_request(format(
+      '/data/buckets/watch-time/referrer?from=%s&to=%s&filterBy[deviceType]=phone&pageSize=100',
+      to_char((now() - interval '30 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+      to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')), 'p001') r, jsonb_array_elements(r.body->'data') d$$,
+  $$SELECT referrer, sum(value) FROM analytics.events WHERE event_type = 'watch' AND device_type = 'phone' AND $$ || :'p' || ' GROUP BY 1 ORDER BY 2 DESC, 1');
 \o :answers
-SELECT n, pg_temp.answer(plain) FROM questions ORDER BY n;
+SELECT n, pg_temp.answer(plain) FROM questions WHERE n < 10 ORDER BY n;
 \o
 -- the equivalence test at full size: every question's API answer with the
 -- rollups and from raw events only (counts identical, floats within 1e-9)
-CREATE FUNCTION pg_temp.rows_with(q text, rollups text) RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE r jsonb; BEGIN
+CREATE FUNCTION pg_temp.rows_with(q text, rollups text) RETURNS json LANGUAGE plpgsql AS $$
+DECLARE r json; BEGIN
   PERFORM set_config('analytics.use_rollups', rollups, false);
-  EXECUTE 'SELECT coalesce(jsonb_agg(to_jsonb(x)), ''[]'') FROM (' || q || ') x' INTO r;
+  r := pg_temp.rows(q);
   PERFORM set_config('analytics.use_rollups', 'on', false);
   RETURN r;
 END $$;
 \o :equiv
-SELECT count(*) FILTER (WHERE a = b OR (jsonb_array_length(a) = 1 AND jsonb_array_length(b) = 1
-         AND abs((a->0->>'metric')::float8 - (b->0->>'metric')::float8) <= 1e-9 * greatest(abs((b->0->>'metric')::float8), 1)))
+SELECT count(*) FILTER (WHERE pg_temp.same(a, b))
        || ' of ' || count(*) || ' questions give the same answer with and without rollups'
   FROM (SELECT pg_temp.rows_with(api, 'on') AS a, pg_temp.rows_with(api, 'off') AS b FROM questions) x;
 \o
-SELECT n, question, pg_temp.pct(a, 0.5), pg_temp.pct(a, 0.95), pg_temp.pct(p, 0.5), pg_temp.pct(p, 0.95)
-  FROM (SELECT n, question, pg_temp.bench(api, :runs) AS a, pg_temp.bench(plain, :runs) AS p FROM questions ORDER BY n) r
+-- the tenant: a role given p001 (all-project questions read only p001 for it)
+CREATE ROLE bench_tenant LOGIN;
+SELECT analytics.grant_project('bench_tenant', 'p001') \g /dev/null
+-- the off-rollup shapes' answers: API = plain SQL (whole answers), and on the
+-- one-project questions the tenant's API answer = the owner's
+\o :check
+SELECT n, CASE WHEN n < 10 THEN '-' WHEN a IS NULL OR p IS NULL THEN 'ERR' WHEN pg_temp.same(a, p) THEN 'OK'
+               ELSE 'DIFF' END,
+       CASE WHEN api NOT LIKE '%p001%' THEN '-' WHEN t IS NULL THEN 'ERR' WHEN pg_temp.same(a, t) THEN 'OK' ELSE 'DIFF' END,
+       CASE WHEN n >= 10 AND NOT coalesce(pg_temp.same(a, p), false)
+            THEN left(coalesce(a::text, 'error'), 300) || ' <> ' || left(coalesce(p::text, 'error'), 300) END
+  FROM (SELECT n, api, pg_temp.rows(api) AS a, CASE WHEN n >= 10 THEN pg_temp.rows(plain) END AS p,
+               pg_temp.rows_as('bench_tenant', api) AS t FROM questions) x ORDER BY n;
+\o
+SELECT n, question, pg_temp.pct(a, 0.5), pg_temp.pct(a, 0.95), pg_temp.pct(p, 0.5), pg_temp.pct(p, 0.95),
+       pg_temp.pct(t, 0.5), pg_temp.pct(t, 0.95)
+  FROM (SELECT n, question, pg_temp.bench(api, :runs, :budget) AS a, pg_temp.bench(plain, :runs, :budget) AS p,
+               pg_temp.bench_as('bench_tenant', api, :runs, :budget) AS t FROM questions ORDER BY n) r
  ORDER BY n;
 SQL
 
@@ -231,22 +363,87 @@ SQL
 "$PG_BINDIR/pgbench" -n -f "$WORK/ping.sql" -c 2 -j 2 -T 10 postgres > "$WORK/pgbench.log" 2>&1 || grep -m3 -iE "error|tps" "$WORK/pgbench.log" >&2
 TPS=$(awk '/^tps/ { printf "%.0f", $3 }' "$WORK/pgbench.log")
 res "ingest_ping, 2 clients, with user agent + IP" "${TPS:-?} pings/s"
+# derived data = every analytics.* table (and materialized view, and their
+# partitions) but the events' partitions and the source tables below, so any
+# new derived table (a cube, rollup_*) is counted without naming it here
+SOURCE="'settings', 'secrets', 'media', 'play_totals', 'project_grants', 'ping_sessions', 'events_out_of_range'"
 $PSQL -At -F $'\t' -c "
+  CREATE TEMP VIEW derived AS
+    SELECT c.oid FROM pg_class c
+     WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'm')
+       AND c.oid NOT IN (SELECT relid FROM pg_partition_tree('analytics.events'))
+       AND c.relname NOT IN ($SOURCE)
+       AND NOT EXISTS (SELECT FROM pg_partition_ancestors(c.oid) a JOIN pg_class t ON t.oid = a.relid
+                        WHERE t.relnamespace = 'analytics'::regnamespace AND t.relname IN ($SOURCE))" -c "
   SELECT 'size: analytics.events (' || count(*) || ' partitions)', pg_size_pretty(sum(pg_total_relation_size(partition)))
     FROM analytics.partitions()
   UNION ALL
-  SELECT * FROM (SELECT 'size: ' || c.oid::regclass, pg_size_pretty(pg_total_relation_size(c.oid)) FROM pg_class c
-    WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'm') AND NOT c.relispartition
-    ORDER BY pg_total_relation_size(c.oid) DESC) d
+  SELECT * FROM (SELECT 'size: ' || c.oid::regclass, pg_size_pretty(s) FROM pg_class c,
+      LATERAL (SELECT CASE WHEN c.relkind = 'p' THEN (SELECT sum(pg_total_relation_size(t.relid)) FROM pg_partition_tree(c.oid) t)
+                           ELSE pg_total_relation_size(c.oid) END AS s) t
+    WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'm', 'p') AND NOT c.relispartition
+      AND c.oid <> 'analytics.events'::regclass
+    ORDER BY s DESC) d
   UNION ALL SELECT 'size: plain_events (no index)', pg_size_pretty(pg_total_relation_size('plain_events'))
   UNION ALL
-  SELECT 'size: derived data (every rollup_* table + BRIN) / raw events', round(100.0 * (
-           (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c
-             WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind = 'r' AND c.relname LIKE 'rollup\_%')
+  SELECT 'size: derived data (' || (SELECT count(*) FROM derived) || ' tables + BRIN) / raw events', round(100.0 * (
+           (SELECT sum(pg_total_relation_size(oid)) FROM derived)
            + (SELECT coalesce(sum(pg_relation_size(i.indexrelid)), 0) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
                JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'brin' AND i.indrelid IN (SELECT partition FROM analytics.partitions())))
-         / (SELECT sum(pg_table_size(partition)) FROM analytics.partitions()), 1) || ' %'" |
+         / (SELECT sum(pg_table_size(partition)) FROM analytics.partitions()), 1) || ' %'
+  UNION ALL
+  SELECT 'size: derived tables counted', (SELECT string_agg(oid::regclass::text, ' ' ORDER BY oid::regclass::text) FROM derived)" |
   while IFS=$'\t' read -r k v; do res "$k" "$v"; done
+
+# ---- 4b. sustained ingest: COPY at full speed while maintenance runs -----------
+# One client COPYs batches of generated events of the last minute (test/gen
+# -e now, a new seed each batch) back to back for $I seconds, while another
+# runs run_maintenance() in a loop (README "Retention and maintenance": the
+# background worker or a scheduler does the same); every ~30 s: the events/s
+# written since the last line and the backlog in analytics.rollup_pending.
+if [ "$I" -gt 0 ]; then
+  say "sustained ingest: COPY for $I s, run_maintenance in a loop"
+  BATCH=$(( N >= 2000000 ? 200000 : 20000 )) EVERY=$(( I >= 120 ? 30 : 5 ))
+  backlog() {   # rows hours old-hours oldest-age-s
+    $PSQL -At -F ' ' -c "SELECT count(*), count(DISTINCT hour),
+        count(DISTINCT hour) FILTER (WHERE hour + interval '1 hour' < now() - interval '1 minute'),
+        coalesce(round(extract(epoch FROM now() - min(hour))), 0) FROM analytics.rollup_pending"
+  }
+  ( while [ ! -e "$WORK/ingest.stop" ]; do
+      # in this session (the worker looks for an extension named analytics, this is analytics_bench)
+      $PSQL -At -c "SET analytics.maintenance_in_worker = off" \
+            -c "SELECT analytics.run_maintenance()->>'rollup_hours_refreshed'" >> "$WORK/maint.log" 2>&1 || true
+      sleep 1
+    done ) &
+  MPID=$!
+  t0=$(date +%s.%N) tl=$t0 total=0 last=0 seed=100
+  while :; do
+    now=$(date +%s.%N)
+    awk -v a="$t0" -v b="$now" -v i="$I" 'BEGIN { exit !(b - a >= i) }' && break
+    ./test/gen -n "$BATCH" -d 0.000694 -e "$(date +%s)" -p "$P" -m 500 -s $((seed++)) |
+      $PSQL -c "\\copy analytics.events FROM pstdin"
+    total=$((total + BATCH))
+    now=$(date +%s.%N)
+    if awk -v a="$tl" -v b="$now" -v e="$EVERY" 'BEGIN { exit !(b - a >= e) }'; then
+      read -r rows hours old age <<< "$(backlog)"
+      res "sustained ingest, t = $(awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.0f", b - a }') s" \
+        "$(awk -v n=$((total - last)) -v a="$tl" -v b="$now" 'BEGIN { printf "%.0f", n / (b - a) }') events/s; pending: $rows rows, $hours hours ($old ended > 1 min ago), oldest $age s old"
+      tl=$now last=$total
+    fi
+  done
+  t1=$(date +%s.%N)
+  res "sustained ingest: COPY, $I s, batches of $BATCH" "$(rate "$total" "$t0" "$t1")"
+  # how long the backlog takes to drain once the COPY stops
+  while :; do
+    read -r rows hours old age <<< "$(backlog)"
+    [ "$hours" -eq 0 ] && break
+    awk -v a="$t1" -v b="$(date +%s.%N)" -v i="$I" 'BEGIN { exit !(b - a >= (i > 60 ? i : 60)) }' && break
+    sleep 1
+  done
+  res "sustained ingest: backlog after the COPY stopped" "$rows rows, $hours hours after $(awk -v a="$t1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }') s"
+  touch "$WORK/ingest.stop"; wait "$MPID" || true
+  res "sustained ingest: maintenance runs / hours refreshed" "$(grep -c '^[0-9]' "$WORK/maint.log" || true) / $(awk '/^[0-9]+$/ { h += $1 } END { print h + 0 }' "$WORK/maint.log")"
+fi
 
 # ---- 5. ClickHouse -----------------------------------------------------------
 : > "$WORK/ch.tsv"
@@ -315,6 +512,25 @@ XML
        SELECT arrayJoin([(greatest($e - toInt64(value * 1000), $lo), 1), (least($e, $hi), -1)]) AS p, p.1 AS t, p.2 AS d
          FROM events WHERE project_id = 'p001' AND media_id = '$LIVE' AND event_type = 'watch'
           AND emitted_at >= now() - INTERVAL 1 DAY AND emitted_at < now() + INTERVAL 1 HOUR AND $e - toInt64(value * 1000) < $hi)"
+    # 10-24: the off-rollup shapes (series without empty buckets: 18.16 has no WITH FILL)
+    "SELECT toStartOfDay(emitted_at) AS d, count() FROM events WHERE browser = 'chrome' AND device_type = 'phone' AND $w GROUP BY d ORDER BY d"
+    "SELECT device_type, count() AS n FROM events WHERE country = 'FR' AND $w GROUP BY device_type ORDER BY n DESC, device_type"
+    "SELECT ifNull(country, 'unknown') AS c, sum(value) AS s FROM events WHERE event_type = 'watch' AND media_type = 'live-stream' AND $w2 GROUP BY c ORDER BY s DESC, c"
+    "SELECT avg(value) FROM events WHERE project_id = 'p001' AND event_type = 'impression' AND continent = 'EU' AND device_type = 'computer' AND $w2"
+    "SELECT uniqExact(viewer_id) FROM events WHERE project_id = 'p001' AND event_type = 'view' AND value = 5 AND $w2"
+    "SELECT ifNull(country, 'unknown') AS c, uniqExact(viewer_id) AS n FROM events WHERE project_id = 'p001' AND event_type = 'view' AND value = 5 AND $w2 GROUP BY c ORDER BY n DESC, c"
+    "SELECT arrayReduce('max', arrayCumSum(arrayMap(x -> x.2, arraySort(groupArray((t, d)))))) FROM (
+       SELECT arrayJoin([(greatest($e - toInt64(value * 1000), $lo), 1), (least($e, $hi), -1)]) AS p, p.1 AS t, p.2 AS d
+         FROM events WHERE project_id = 'p001' AND event_type = 'watch'
+          AND emitted_at >= now() - INTERVAL 1 DAY AND emitted_at < now() + INTERVAL 1 HOUR AND $e - toInt64(value * 1000) < $hi)"
+    "SELECT toDate(emitted_at, 'Asia/Kolkata') AS d, count() FROM events WHERE $w GROUP BY d ORDER BY d"
+    "SELECT toMonday(emitted_at, 'Asia/Kolkata') AS d, count() FROM events WHERE $w GROUP BY d ORDER BY d"
+    "SELECT toStartOfMonth(emitted_at, 'Asia/Kolkata') AS d, count() FROM events WHERE $w GROUP BY d ORDER BY d"
+    "SELECT toDate(emitted_at, 'America/New_York') AS d, sum(value) FROM events WHERE project_id = 'p001' AND event_type = 'watch' AND $w2 GROUP BY d ORDER BY d"
+    "SELECT toMonday(emitted_at, 'America/New_York') AS d, count() FROM events WHERE $w GROUP BY d ORDER BY d"
+    "SELECT toStartOfMonth(emitted_at, 'America/New_York') AS d, count() FROM events WHERE $w GROUP BY d ORDER BY d"
+    "SELECT referrer, count() AS n FROM events WHERE $w GROUP BY referrer ORDER BY n DESC, referrer"
+    "SELECT referrer, sum(value) AS s FROM events WHERE project_id = 'p001' AND event_type = 'watch' AND device_type = 'phone' AND $w2 GROUP BY referrer ORDER BY s DESC, referrer"
   )
   say "timing the questions on ClickHouse ($R runs each after a warm-up)"
   for i in "${!CHQ[@]}"; do
@@ -335,11 +551,14 @@ echo "analytics benchmark: $N events, $D days, $P projects, $R runs (ms; API = a
 echo "SQL = the same question as a plain GROUP BY over analytics.events, CH = ClickHouse $( (clickhouse-client --version 2>/dev/null || echo -) | grep -oE '[0-9]+(\.[0-9]+)+' | head -1) MergeTree)"
 echo
 awk -F '\t' 'FILENAME == ARGV[1] { ch50[$1] = $2; ch95[$1] = $3; next }
-  FNR == 1 { printf "%-2s %-42s %9s %9s %9s %9s %7s %7s %9s %9s %7s\n", "#", "question", "API p50", "API p95", "SQL p50", "SQL p95", "API/SQL", "SQL/API", "CH p50", "CH p95", "API/CH" }
-  { r = ($5 > 0) ? sprintf("%.2f", $3 / $5) : "-"
-    c = ($1 in ch50) ? ch50[$1] : "-"; c9 = ($1 in ch95) ? ch95[$1] : "-"
-    rc = ($1 in ch50 && ch50[$1] > 0) ? sprintf("%.3f", $3 / ch50[$1]) : "-"
-    x = ($3 > 0) ? sprintf("%.0f", $5 / $3) : "-"
-    printf "%-2s %-42s %9s %9s %9s %9s %7s %7s %9s %9s %7s\n", $1, $2, $3, $4, $5, $6, r, x, c, c9, rc }' "$WORK/ch.tsv" "$WORK/pg.tsv"
+  FILENAME == ARGV[2] { ok[$1] = $2; tok[$1] = $3; next }
+  function v(x) { return x == "" ? "-" : x }
+  FNR == 1 { printf "%-2s %-46s %8s %8s %8s %8s %7s %8s %8s %8s %8s %7s %7s %7s\n", "#", "question", "API p50", "API p95", "SQL p50", "SQL p95",
+                    "API/SQL", "ten p50", "ten p95", "CH p50", "CH p95", "API/CH", "API=SQL", "ten=own" }
+  { r = ($3 != "" && $5 > 0) ? sprintf("%.2f", $3 / $5) : "-"
+    rc = ($3 != "" && $1 in ch50 && ch50[$1] > 0) ? sprintf("%.3f", $3 / ch50[$1]) : "-"
+    printf "%-2s %-46s %8s %8s %8s %8s %7s %8s %8s %8s %8s %7s %7s %7s\n", $1, $2, v($3), v($4), v($5), v($6), r, v($7), v($8),
+           ($1 in ch50) ? ch50[$1] : "-", ($1 in ch95) ? ch95[$1] : "-", rc, v(ok[$1]), v(tok[$1]) }' "$WORK/ch.tsv" "$WORK/check.tsv" "$WORK/pg.tsv"
+awk -F '\t' '$4 != "" { print "DIFF " $1 ": " $4 }' "$WORK/check.tsv"
 echo
 cat "$WORK/summary"
