@@ -386,7 +386,21 @@ cover_plan(const CoverInput *in, CoverPiece **out, int *nout)
 		qsort(c.pending, in->npending, sizeof(int64_t), cmp_int64);
 		c.npending = in->npending;
 	}
-	if (in->from < in->to)
+	if (in->from < in->to && in->max_level == CL_5MIN && in->fine)
+	{
+		/*
+		 * no block coarser than 5 minutes (a series whose bucket bounds are
+		 * whole 5 minutes but not whole hours, such as days in a zone half
+		 * an hour from UTC): each hour's part with 5-minute rows and raw
+		 * events, so that every piece lies inside one 5 minutes
+		 */
+		int64_t		h;
+
+		for (h = cover_floor(CL_HOUR, in->from); h < in->to; h += cover_size(CL_HOUR))
+			sub(&c, &l, h < in->from ? in->from : h,
+				h + cover_size(CL_HOUR) > in->to ? in->to : h + cover_size(CL_HOUR));
+	}
+	else if (in->from < in->to)
 		cover_level(&c, &l, in->max_level < CL_HOUR ? CL_HOUR : in->max_level > CL_W4 ? CL_W4 : in->max_level,
 					in->from, in->to, 0);
 	free(c.pending);

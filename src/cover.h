@@ -48,7 +48,8 @@ typedef struct CoverInput
 	int64_t		from;
 	int64_t		to;
 	int			max_level;		/* CL_HOUR .. CL_W4: the coarsest blocks
-								 * allowed */
+								 * allowed; CL_5MIN (with fine): 5-minute
+								 * rows and raw events only */
 	int			fine;			/* 5-minute rows exist for this dimension */
 	const int64_t *pending;		/* pending hour starts, any order */
 	int			npending;

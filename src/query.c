@@ -1512,10 +1512,11 @@ buckets_whole_minutes(const QuerySpec *q)
 /*
  * The coarsest rollup level whose rows fall into one bucket each (every
  * bucket bound a whole UTC hour; day rows: a whole UTC day; week rows: a
- * Monday), or -1.
+ * Monday; with fine, the 5-minute rows of a whole project: whole 5 minutes,
+ * e.g. days in Asia/Kolkata), or -1.
  */
 static int
-buckets_tier(const QuerySpec *q)
+buckets_tier(const QuerySpec *q, bool fine)
 {
 	Oid			types[4] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
 	Datum		values[4];
@@ -1526,12 +1527,14 @@ buckets_tier(const QuerySpec *q)
 	if (strcmp(q->time_zone, "UTC") == 0)
 		/* UTC hours, days, weeks (from Monday) and months (from a day) */
 		return strcmp(q->bucket, "hour") == 0 ? CL_HOUR : strcmp(q->bucket, "week") == 0 ? CL_WEEK : CL_DAY;
-	sql = psprintf("SELECT CASE WHEN NOT bool_and(pg_catalog.date_bin('1 hour', b.t, '%s') = b.t) THEN -1"
+	sql = psprintf("SELECT CASE WHEN NOT bool_and(pg_catalog.date_bin('5 minutes', b.t, '%s') = b.t) THEN -1"
+				   " WHEN NOT bool_and(pg_catalog.date_bin('1 hour', b.t, '%s') = b.t) THEN %d"
 				   " WHEN $1 = 'hour' OR NOT bool_and(pg_catalog.date_bin('1 day', b.t, '%s') = b.t) THEN %d"
 				   " WHEN bool_and(pg_catalog.date_bin('7 days', b.t, '%s') = b.t) THEN %d"
 				   " ELSE %d END"
 				   " FROM %s.time_buckets($1, $2, $3, $4) x, LATERAL (VALUES (x.bucket_start), (x.bucket_end)) b(t)",
-				   CAT_ORIGIN_TEXT, CAT_ORIGIN_TEXT, CL_HOUR, CAT_WEEK_ORIGIN_TEXT, CL_WEEK, CL_DAY, q->schema);
+				   CAT_ORIGIN_TEXT, CAT_ORIGIN_TEXT, fine ? CL_5MIN : -1,
+				   CAT_ORIGIN_TEXT, CL_HOUR, CAT_WEEK_ORIGIN_TEXT, CL_WEEK, CL_DAY, q->schema);
 	values[0] = CStringGetTextDatum(q->bucket);
 	values[1] = TimestampTzGetDatum(q->from);
 	values[2] = TimestampTzGetDatum(q->to);
@@ -1635,7 +1638,7 @@ timeseries_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 		int			tier = -1;
 
 		if (dim >= 0 && strcmp(q->bucket, "minute") != 0)
-			tier = buckets_tier(q);
+			tier = buckets_tier(q, dim == CAT_DIM_PROJECT);
 		appendStringInfo(&sql, "SELECT b.bucket_start, coalesce(v.metric_value, $%d) AS metric_value"
 						 " FROM %s.time_buckets($%d, $%d, $%d, $%d) b LEFT JOIN (",
 						 P_EMPTY_VALUE, S, P_BUCKET, P_FROM, P_TO, P_TIME_ZONE);
