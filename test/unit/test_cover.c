@@ -157,8 +157,9 @@ main(void)
 
 		in.from = base + (next() % 2 ? pick(-40 * DAY, 0) / MIN * MIN : pick(-40 * DAY, 0));
 		in.to = in.from + (next() % 4 == 0 ? pick(1, 3 * HOUR) : pick(1, 70 * DAY));
-		in.max_level = CL_HOUR + (int) (next() % 4);
-		in.fine = next() % 2;
+		in.max_level = CL_5MIN + (int) (next() % 5);
+		/* 5-minute pieces only: a whole project's series in a zone half an hour from UTC */
+		in.fine = in.max_level == CL_5MIN ? 1 : (int) (next() % 2);
 		in.npending = (int) (next() % 6);
 		for (i = 0; i < in.npending; i++)
 			pend[i] = in.from + pick(-30 * DAY, 100 * DAY) / HOUR * HOUR;
