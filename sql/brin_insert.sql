@@ -29,10 +29,13 @@ CREATE FUNCTION pg_temp.brin_index() RETURNS regclass LANGUAGE sql AS $$
    WHERE i.indrelid = (SELECT e.tableoid FROM analytics.events e WHERE e.project_id = 'brin' LIMIT 1)
      AND c.oid = i.indexrelid AND a.oid = c.relam AND a.amname = 'brin' $$;
 
+-- the COPY file: a name of this run's own (concurrent runs on one machine
+-- don't mix)
+SELECT format('/tmp/analytics_brin_insert_%s_%s.copy', pg_backend_pid(), substr(md5(random()::text), 1, 8)) AS copyfile \gset
 -- 1. 20,000 rows by COPY (batches of inserts), hours 0..9, no range summarized
 COPY (SELECT 'brin', t0 + (i % 10) * interval '1 hour' + (i / 10) * interval '100 ms', 'play', 'b' || (i % 7)
-        FROM bt, generate_series(0, 19999) i) TO '/tmp/analytics_brin_insert_test.copy';
-COPY analytics.events (project_id, emitted_at, event_type, media_id) FROM '/tmp/analytics_brin_insert_test.copy';
+        FROM bt, generate_series(0, 19999) i) TO :'copyfile';
+COPY analytics.events (project_id, emitted_at, event_type, media_id) FROM :'copyfile';
 SELECT * FROM pg_temp.counts(0, 10);
 SELECT * FROM pg_temp.counts(3, 4);
 -- 2. summarize every range (also the last, partial one), then more rows
@@ -41,8 +44,8 @@ SELECT * FROM pg_temp.counts(3, 4);
 SELECT pg_temp.brin_index() IS NOT NULL AS has_brin,
        brin_summarize_new_values(pg_temp.brin_index()) > 0 AS summarized;
 COPY (SELECT 'brin', t0 + interval '12 hours' + i * interval '1 second', 'play', 'c'
-        FROM bt, generate_series(0, 2999) i) TO '/tmp/analytics_brin_insert_test.copy';
-COPY analytics.events (project_id, emitted_at, event_type, media_id) FROM '/tmp/analytics_brin_insert_test.copy';
+        FROM bt, generate_series(0, 2999) i) TO :'copyfile';
+COPY analytics.events (project_id, emitted_at, event_type, media_id) FROM :'copyfile';
 INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id)
 SELECT 'brin', t0 + interval '13 hours' + i * interval '1 second', 'play', 'd' FROM bt, generate_series(0, 499) i;
 SELECT * FROM pg_temp.counts(12, 13);
@@ -55,3 +58,6 @@ SELECT 'brin', t0 + i * interval '1 second', 'play', 'e' FROM bt, generate_serie
 SELECT * FROM pg_temp.counts(0, 1);
 SELECT * FROM pg_temp.counts(0, 14);
 DELETE FROM analytics.events WHERE project_id = 'brin';
+SELECT 'rm -f ' || quote_literal(:'copyfile') AS rm_copyfile \gset
+CREATE TEMP TABLE brin_rm (line text);
+COPY brin_rm FROM PROGRAM :'rm_copyfile';

@@ -57,7 +57,8 @@ ANALYZE analytics.media, analytics.play_totals, analytics.rollup_week;
 -- one EXPLAIN (ANALYZE, FORMAT JSON): the rows returned, the rows removed
 -- (by a filter, a join filter or an index recheck) and the index conditions
 -- of the plan, summed over its nodes. PostgreSQL 17 names the output of an
--- initplan (InitPlan 1).col1 where 15 prints $0: written here as 15 does
+-- initplan (InitPlan 1).col1 where 15 prints $0: written here as 15 does;
+-- 18 prints row counts with two decimals (read through numeric)
 CREATE FUNCTION pg_temp.explained(q text, OUT returned bigint, OUT removed bigint, OUT index_conds text)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -66,10 +67,10 @@ BEGIN
   EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || q INTO plan;
   WITH RECURSIVE n(node) AS (SELECT plan->0->'Plan'
                              UNION ALL SELECT c FROM n, jsonb_array_elements(n.node->'Plans') c)
-  SELECT (SELECT (plan->0->'Plan'->>'Actual Rows')::bigint),
-         sum(coalesce((node->>'Rows Removed by Filter')::bigint, 0)
-             + coalesce((node->>'Rows Removed by Index Recheck')::bigint, 0)
-             + coalesce((node->>'Rows Removed by Join Filter')::bigint, 0)),
+  SELECT (SELECT (plan->0->'Plan'->>'Actual Rows')::numeric::bigint),
+         sum(coalesce((node->>'Rows Removed by Filter')::numeric::bigint, 0)
+             + coalesce((node->>'Rows Removed by Index Recheck')::numeric::bigint, 0)
+             + coalesce((node->>'Rows Removed by Join Filter')::numeric::bigint, 0)),
          string_agg(regexp_replace(node->>'Index Cond', '\(InitPlan 1\)\.col1', '$0', 'g'), ' / ')
     INTO returned, removed, index_conds FROM n;
 END $$;

@@ -12,6 +12,8 @@
 #include "storage/dsm.h"
 #include "utils/relcache.h"
 
+#include "pgcompat.h"
+
 #define ANALYTICS_SCHEMA "analytics"
 #define ANALYTICS_EVENTS "events"
 #define ANALYTICS_DEFAULT_PARTITION "events_default"
@@ -116,7 +118,7 @@ extern bool analytics_call_begin_internal(void);
 extern void analytics_call_end_internal(bool owner, const char *fname);
 
 /* in PG_CATCH of a call: disarms, raises the bound's error or re-throws */
-extern void analytics_call_catch(bool owner, const char *fname) pg_attribute_noreturn();
+pg_noreturn extern void analytics_call_catch(bool owner, const char *fname);
 
 /* plan.c: the PostgreSQL side of the period cover (cover.c) */
 struct CoverPiece;

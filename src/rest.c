@@ -45,6 +45,7 @@
 #include "utils/timestamp.h"
 
 #include "api.h"
+#include "pgcompat.h"
 #include "query.h"
 #include "timebucket.h"
 #include "uri.h"
@@ -71,8 +72,7 @@ extern PGDLLEXPORT Datum analytics_default_interval(PG_FUNCTION_ARGS);
  */
 
 /* an invalid argument: SQLSTATE 22023, the REST name in COLUMN_NAME */
-static void
-pg_attribute_noreturn()
+pg_noreturn static void
 invalid(const char *name, const char *message, const char *hint)
 {
 	ereport(ERROR,

@@ -50,6 +50,7 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+#include "pgcompat.h"
 #include "timebucket.h"
 
 PG_FUNCTION_INFO_V1(analytics_time_bucket);
@@ -122,8 +123,8 @@ error_value(const char *value, int len)
 	return psprintf("%s...", pnstrdup(value, cut));
 }
 
-static void report_invalid_bucket(const char *value, int len) pg_attribute_noreturn();
-static void report_invalid_time_zone(const char *value, int len) pg_attribute_noreturn();
+pg_noreturn static void report_invalid_bucket(const char *value, int len);
+pg_noreturn static void report_invalid_time_zone(const char *value, int len);
 
 static void
 report_invalid_bucket(const char *value, int len)
@@ -315,7 +316,7 @@ floor_mod(int64 a, int64 b)
 	return m;
 }
 
-static void report_out_of_range(void) pg_attribute_noreturn();
+pg_noreturn static void report_out_of_range(void);
 
 static void
 report_out_of_range(void)

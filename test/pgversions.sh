@@ -5,7 +5,8 @@
 # Everything built (sources, the server, apt's lists) goes into a cache outside
 # the repository: $ANALYTICS_PG_CACHE, else /var/cache/analytics-pg when we are
 # root, else ~/.cache/analytics-pg. The system's apt sources are not touched:
-# a temporary source list names Debian trixie's deb-src. A server already
+# a temporary source list names Debian trixie's deb-src (DEBIAN_SUITE=sid for
+# 18, which trixie does not have). A server already
 # installed in the cache is reused. The suite runs on ANALYTICS_TEST_PORT
 # (default 54337) and the script prints its result line per version.
 set -euo pipefail
