@@ -90,6 +90,7 @@ cover_default_weights(int dim, double weight[CL_NLEVELS])
 	static const double media[CL_NLEVELS] = {0.5, 1, 1, 6, 11, 13};
 	static const double country[CL_NLEVELS] = {0.5, 1, 1, 2, 2.1, 2.2};
 	static const double other[CL_NLEVELS] = {0.5, 1, 1, 1.3, 1.4, 1.5};
+
 	/*
 	 * The cube, measured on the same data (2M events over 3 days, 20
 	 * projects: the benchmark's density): ~60 rows per project and hour, a
@@ -98,7 +99,7 @@ cover_default_weights(int dim, double weight[CL_NLEVELS])
 	 */
 	static const double cube[CL_NLEVELS] = {0.38, 1, 1, 5.6, 15, 30};
 	const double *w = dim == CAT_DIM_PROJECT ? whole : dim == CAT_DIM_MEDIA ? media : dim == CAT_DIM_COUNTRY ? country
-		: dim == CAT_DIM_CUBE ? cube : other;
+	: dim == CAT_DIM_CUBE ? cube : other;
 
 	memcpy(weight, w, sizeof(double) * CL_NLEVELS);
 }
@@ -390,9 +391,9 @@ cover_plan(const CoverInput *in, CoverPiece **out, int *nout)
 	{
 		/*
 		 * no block coarser than 5 minutes (a series whose bucket bounds are
-		 * whole 5 minutes but not whole hours, such as days in a zone half
-		 * an hour from UTC): each hour's part with 5-minute rows and raw
-		 * events, so that every piece lies inside one 5 minutes
+		 * whole 5 minutes but not whole hours, such as days in a zone half an
+		 * hour from UTC): each hour's part with 5-minute rows and raw events,
+		 * so that every piece lies inside one 5 minutes
 		 */
 		int64_t		h;
 

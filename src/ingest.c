@@ -52,6 +52,7 @@
 #include "enrich.h"
 #include "geoip.h"
 #include "iso8601.h"
+#include "jsonbuild.h"
 #include "parseutil.h"
 #include "ping.h"
 
@@ -289,12 +290,9 @@ take_ticket(const char *project)
 				 errhint("Call analytics.ingest_ping.")));
 }
 
-/*
- * The arguments of _ping_state_lock / _ping_state_store, checked: none NULL
- * and the caller holds the project's ticket (set by ingest_ping).
- */
+/* the arguments of an internal function, none of them NULL */
 static void
-state_args(FunctionCallInfo fcinfo, const char *fname, int nargs, Datum *values)
+args_not_null(FunctionCallInfo fcinfo, const char *fname, int nargs, Datum *values)
 {
 	for (int i = 0; i < nargs; i++)
 	{
@@ -302,6 +300,16 @@ state_args(FunctionCallInfo fcinfo, const char *fname, int nargs, Datum *values)
 			elog(ERROR, "analytics.%s: argument %d is NULL", fname, i + 1);
 		values[i] = PG_GETARG_DATUM(i);
 	}
+}
+
+/*
+ * The arguments of _ping_state_lock / _ping_state_store, checked: none NULL
+ * and the caller holds the project's ticket (set by ingest_ping).
+ */
+static void
+state_args(FunctionCallInfo fcinfo, const char *fname, int nargs, Datum *values)
+{
+	args_not_null(fcinfo, fname, nargs, values);
 	take_ticket(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 }
 
@@ -861,12 +869,7 @@ take_batch_ticket(ArrayType *projects)
 static void
 batch_state_args(FunctionCallInfo fcinfo, const char *fname, int nargs, Datum *values)
 {
-	for (int i = 0; i < nargs; i++)
-	{
-		if (PG_ARGISNULL(i))
-			elog(ERROR, "analytics.%s: argument %d is NULL", fname, i + 1);
-		values[i] = PG_GETARG_DATUM(i);
-	}
+	args_not_null(fcinfo, fname, nargs, values);
 	take_batch_ticket(PG_GETARG_ARRAYTYPE_P(0));
 }
 
@@ -1108,7 +1111,10 @@ parse_elem(void *arg)
 		char	   *s = text_to_cstring(ipt);
 		unsigned char addr[16];
 
-		/* what inet_in accepts, checked first so that the error names the field */
+		/*
+		 * what inet_in accepts, checked first so that the error names the
+		 * field
+		 */
 		if (pg_inet_net_pton(strchr(s, ':') ? PGSQL_AF_INET6 : PGSQL_AF_INET, s, addr, -1) < 0)
 			invalid_argument("client_ip", "not an IP address");
 		ip = DatumGetInetPP(DirectFunctionCall1(inet_in, CStringGetDatum(s)));
@@ -1182,50 +1188,16 @@ try_ping(void (*fn) (void *), void *arg, MemoryContext mcxt)
 }
 
 /* building the reply as a jsonb value (no text to parse again) */
-static void
-push_key(JsonbParseState **st, const char *key)
-{
-	JsonbValue	v;
-
-	v.type = jbvString;
-	v.val.string.val = (char *) key;
-	v.val.string.len = strlen(key);
-	(void) pushJsonbValue(st, WJB_KEY, &v);
-}
-
-static void
-push_string(JsonbParseState **st, const char *key, const char *value)
-{
-	JsonbValue	v;
-
-	push_key(st, key);
-	v.type = jbvString;
-	v.val.string.val = (char *) value;
-	v.val.string.len = strlen(value);
-	(void) pushJsonbValue(st, WJB_VALUE, &v);
-}
-
-static void
-push_int(JsonbParseState **st, const char *key, int64 value)
-{
-	JsonbValue	v;
-
-	push_key(st, key);
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(value);
-	(void) pushJsonbValue(st, WJB_VALUE, &v);
-}
-
 /* ingest_ping's reply (append_reply), as an element of the array */
 static void
 push_reply(JsonbParseState **st, const pg_uuid_t *sid, const ping_output *out)
 {
 	(void) pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
-	push_string(st, "session", DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(sid))));
-	push_int(st, "events", (int64) out->n);
-	push_int(st, "dropped_old", out->dropped_old);
-	push_int(st, "dropped_future", out->dropped_future);
-	push_int(st, "replayed", out->skipped_replayed);
+	kv_string(st, "session", DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(sid))));
+	kv_int(st, "events", (int64) out->n);
+	kv_int(st, "dropped_old", out->dropped_old);
+	kv_int(st, "dropped_future", out->dropped_future);
+	kv_int(st, "replayed", out->skipped_replayed);
 	(void) pushJsonbValue(st, WJB_END_OBJECT, NULL);
 }
 
@@ -1234,14 +1206,14 @@ static void
 push_problem(JsonbParseState **st, const ErrorData *ed)
 {
 	(void) pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
-	push_string(st, "error", ed->message ? ed->message : "");
-	push_string(st, "sqlstate", unpack_sql_state(ed->sqlerrcode));
+	kv_string(st, "error", ed->message ? ed->message : "");
+	kv_string(st, "sqlstate", unpack_sql_state(ed->sqlerrcode));
 	if (ed->column_name)
-		push_string(st, "field", ed->column_name);
+		kv_string(st, "field", ed->column_name);
 	if (ed->detail)
-		push_string(st, "detail", ed->detail);
+		kv_string(st, "detail", ed->detail);
 	if (ed->hint)
-		push_string(st, "hint", ed->hint);
+		kv_string(st, "hint", ed->hint);
 	(void) pushJsonbValue(st, WJB_END_OBJECT, NULL);
 }
 
@@ -1605,8 +1577,11 @@ analytics_ingest_pings(PG_FUNCTION_ARGS)
 									   "INSERT INTO analytics.events"
 									   " (project_id, emitted_at, event_type, value, media_id, media_type, session_id,"
 									   "  viewer_id, referrer, continent, country, device_type, operating_system, browser)"
-									   /* set-returning functions in the target list: run in
-										* step, row by row (ProjectSet), nothing materialized */
+
+		/*
+		 * set-returning functions in the target list: run in step, row by row
+		 * (ProjectSet), nothing materialized
+		 */
 									   " SELECT pg_catalog.unnest($1), pg_catalog.unnest($2),"
 									   "  pg_catalog.unnest($3)::analytics.event_type, pg_catalog.unnest($4), pg_catalog.unnest($5),"
 									   "  pg_catalog.unnest($6)::analytics.media_type, pg_catalog.unnest($7), pg_catalog.unnest($8),"

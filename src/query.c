@@ -752,7 +752,10 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 			}
 			else if (dim == CAT_DIM_CUBE)
 			{
-				/* cube rows "e": the columns of events, the filters as on them */
+				/*
+				 * cube rows "e": the columns of events, the filters as on
+				 * them
+				 */
 				if (k == 0)
 					appendStringInfoString(&stats, "e.stats");
 				else

@@ -45,6 +45,7 @@
 #include "utils/timestamp.h"
 
 #include "api.h"
+#include "jsonbuild.h"
 #include "pgcompat.h"
 #include "query.h"
 #include "timebucket.h"
@@ -121,58 +122,6 @@ rest_metric(QueryContext ctx, const char *metric, const char *aggregation,
  * jsonb building
  * ------------------------------------------------------------------------
  */
-static void
-push_key(JsonbParseState **st, const char *key)
-{
-	JsonbValue	v;
-
-	v.type = jbvString;
-	v.val.string.val = (char *) key;
-	v.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &v);
-}
-
-/* a string, or null */
-static void
-push_string(JsonbParseState **st, JsonbIteratorToken tok, const char *s)
-{
-	JsonbValue	v;
-
-	if (s == NULL)
-		v.type = jbvNull;
-	else
-	{
-		v.type = jbvString;
-		v.val.string.val = (char *) s;
-		v.val.string.len = strlen(s);
-	}
-	pushJsonbValue(st, tok, &v);
-}
-
-static void
-push_int(JsonbParseState **st, JsonbIteratorToken tok, int64 i)
-{
-	JsonbValue	v;
-
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(i);
-	pushJsonbValue(st, tok, &v);
-}
-
-static void
-kv_string(JsonbParseState **st, const char *key, const char *s)
-{
-	push_key(st, key);
-	push_string(st, WJB_VALUE, s);
-}
-
-static void
-kv_int(JsonbParseState **st, const char *key, int64 i)
-{
-	push_key(st, key);
-	push_int(st, WJB_VALUE, i);
-}
-
 /*
  * A metric value in JSON: 0 for NULL (empty denominator) and NaN; counts as
  * integers (round(v)::bigint); else what to_jsonb(double precision) gives

@@ -59,8 +59,8 @@
 typedef struct PendingKey
 {
 	Oid			target;			/* InvalidOid: analytics.rollup_pending; else
-								 * its Citus shard co-located with the
-								 * written shard */
+								 * its Citus shard co-located with the written
+								 * shard */
 	int64		hour;			/* TimestampTz of the UTC hour start */
 	char		project[PROJECT_KEYLEN];	/* NUL-padded */
 } PendingKey;
