@@ -59,9 +59,12 @@ COMMENT ON FUNCTION @extschema@._rollup_refresh(integer) IS
 
 REVOKE ALL ON FUNCTION @extschema@._rollup_refresh(integer) FROM PUBLIC;
 
+-- PL/pgSQL, not SQL: Citus cannot plan a distributed statement with the
+-- parameters of an SQL-language function (README "Scaling out (Citus)")
 CREATE OR REPLACE FUNCTION @extschema@._rollup_forget(lo timestamptz, hi timestamptz)
 RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
 DELETE FROM @extschema@.rollup_hour r WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket >= lo AND r.bucket < hi;
 DELETE FROM @extschema@.rollup_day r WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket >= lo AND r.bucket < hi;
 DELETE FROM @extschema@.rollup_5min r WHERE r.bucket >= lo AND r.bucket < hi;
@@ -109,7 +112,7 @@ SELECT r.project_id, pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket
 DELETE FROM @extschema@.rollup_pending p WHERE p.hour >= lo AND p.hour < hi;
 DELETE FROM @extschema@.rollup_ccv c WHERE c.minute >= lo AND c.minute < hi;
 DELETE FROM @extschema@.rollup_watch_max w WHERE w.hour >= lo AND w.hour < hi;
-$$;
+END $$;
 
 REVOKE ALL ON FUNCTION @extschema@._rollup_forget(timestamptz, timestamptz) FROM PUBLIC;
 
