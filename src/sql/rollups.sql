@@ -117,15 +117,18 @@ END $$;
 REVOKE ALL ON FUNCTION @extschema@._rollup_forget(timestamptz, timestamptz) FROM PUBLIC;
 
 -- the hours in [lo, hi] that rollup rows do not cover yet: marked pending
--- (committed), or written by this transaction (marked at its commit)
+-- (committed), or written by this transaction (marked at its commit).
+-- PL/pgSQL, not SQL: Citus cannot plan a distributed statement with the
+-- parameters of an SQL-language function (README "Scaling out (Citus)")
 CREATE OR REPLACE FUNCTION @extschema@._pending_hours(lo timestamptz, hi timestamptz)
 RETURNS timestamptz[]
-LANGUAGE sql STABLE AS $$
-SELECT coalesce(pg_catalog.array_agg(DISTINCT h ORDER BY h), '{}')
-  FROM (SELECT x.hour AS h FROM @extschema@.rollup_pending x WHERE x.hour >= lo AND x.hour <= hi
-        UNION ALL
-        SELECT h FROM unnest(@extschema@._rollup_own_pending()) h WHERE h >= lo AND h <= hi) y
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN (SELECT coalesce(pg_catalog.array_agg(DISTINCT h ORDER BY h), '{}')
+            FROM (SELECT x.hour AS h FROM @extschema@.rollup_pending x WHERE x.hour >= lo AND x.hour <= hi
+                  UNION ALL
+                  SELECT h FROM unnest(@extschema@._rollup_own_pending()) h WHERE h >= lo AND h <= hi) y);
+END $$;
 
 CREATE OR REPLACE FUNCTION @extschema@._rollup_cover(pf timestamptz, pt timestamptz, max_level text, fine boolean, dim smallint,
                                           pending timestamptz[], data_lo timestamptz, data_hi timestamptz)
