@@ -1166,7 +1166,12 @@ run(const QuerySpec *q, const char *sql, const Cover *c, DestReceiver *dest)
 
 		(void) set_config_option("max_parallel_workers_per_gather", "0", ctx, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 		(void) set_config_option("enable_seqscan", "off", ctx, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-		analytics_kept_run(sql, n, types, values, nulls, q->has_projects && c->raw_minutes <= 10, dest);
+		/*
+		 * distributed (Citus): never the generic plan, where Citus cannot
+		 * tell the one worker of project_id = $3[1] (custom plans fold it)
+		 */
+		analytics_kept_run(sql, n, types, values, nulls,
+						   q->has_projects && c->raw_minutes <= 10 && !analytics_citus_distributed(), dest);
 		AtEOXact_GUC(true, nest);
 	}
 	else
