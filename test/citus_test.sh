@@ -142,6 +142,14 @@ while IFS= read -r line; do
   check "same answer: $key" "$line" "$(echo "$got" | grep -F -- "$key" | head -1)"
 done <<<"$want"
 
+# ---- freshness after the refresh: a late event in the next answer -------
+late="INSERT INTO analytics.events (project_id, event_type, emitted_at, session_id, media_id, media_type)
+      VALUES ('p1', 'play', date_trunc('hour', now()) - interval '47 hours 30 minutes', md5('late')::uuid, 'm1', 'video')"
+plays="SELECT analytics.metric('play', 'count', date_trunc('hour', now()) - interval '3 days', date_trunc('hour', now()), project_id => 'p1')
+          || ' ' || analytics.metric('play', 'count', date_trunc('hour', now()) - interval '3 days', date_trunc('hour', now()))"
+for conn in "$S" "$C"; do q "$conn" "$late" >/dev/null; done
+check "a late event into a refreshed hour: in the next answer" "$(q "$S" "$plays")" "$(q "$C" "$plays")"
+
 # ---- retention: the oldest day's partition dropped, its plays archived --
 for conn in "$S" "$C"; do q "$conn" "SELECT analytics.set_retention('2 days')" >/dev/null; done
 keep="r->'partitions_dropped', r->'plays_archived', r->'deferred'"
