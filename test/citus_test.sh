@@ -142,6 +142,12 @@ while IFS= read -r line; do
   check "same answer: $key" "$line" "$(echo "$got" | grep -F -- "$key" | head -1)"
 done <<<"$want"
 
+tq="SET ROLE citus_tenant; SELECT analytics.metric('play', 'count', now() - interval '4 days', now(), project_id => 'p2')
+    || ' ' || analytics.metric('play', 'count', now() - interval '4 days', now())
+    || ' ' || analytics.metric('play', 'count', now() - interval '4 days', now(), project_id => 'p3')
+    || ' ' || (analytics.api_request('/data/buckets/play/country', 'p2')).body->'data'"
+check "a tenant's questions: its project's answers only" "$(q "$S" "$tq")" "$(q "$C" "$tq")"
+
 # ---- freshness after the refresh: a late event in the next answer -------
 late="INSERT INTO analytics.events (project_id, event_type, emitted_at, session_id, media_id, media_type)
       VALUES ('p1', 'play', date_trunc('hour', now()) - interval '47 hours 30 minutes', md5('late')::uuid, 'm1', 'video')"
