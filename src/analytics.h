@@ -124,6 +124,7 @@ pg_noreturn extern void analytics_call_catch(bool owner, const char *fname);
 struct CoverPiece;
 /* citus.c: the shards of a Citus cluster (README, "Scaling out") */
 extern bool analytics_citus_installed(void);
+extern bool analytics_citus_distributed(void);
 extern Oid	analytics_citus_local_placement(Oid relid);
 extern Oid	analytics_citus_colocated_shard(Relation rel, const char *target);
 

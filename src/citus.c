@@ -164,19 +164,29 @@ analytics_citus_node(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(group == 0 ? "coordinator" : "worker"));
 }
 
-/* analytics._distributed(): is analytics.events a Citus table? */
-Datum
-analytics_distributed(PG_FUNCTION_ARGS)
+/*
+ * Is analytics.events a Citus table (the layout of analytics.distribute())?
+ * Without Citus: false at the cost of one catalog lookup.
+ */
+bool
+analytics_citus_distributed(void)
 {
 	Oid			nsp;
 	Oid			events;
 
 	if (!analytics_citus_installed())
-		PG_RETURN_BOOL(false);
+		return false;
 	nsp = get_namespace_oid(ANALYTICS_SCHEMA, true);
 	events = OidIsValid(nsp) ? get_relname_relid(ANALYTICS_EVENTS, nsp) : InvalidOid;
 	if (!OidIsValid(events))
-		PG_RETURN_BOOL(false);
-	PG_RETURN_BOOL(query_int8("SELECT 1::pg_catalog.int8 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1",
-							  OIDOID, ObjectIdGetDatum(events)) == 1);
+		return false;
+	return query_int8("SELECT 1::pg_catalog.int8 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1",
+					  OIDOID, ObjectIdGetDatum(events)) == 1;
+}
+
+/* analytics._distributed(): is analytics.events a Citus table? */
+Datum
+analytics_distributed(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(analytics_citus_distributed());
 }

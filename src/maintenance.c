@@ -904,12 +904,14 @@ place_day(MaintState *st, DayWork *dw)
 	Oid			defoid;
 	TimestampTz lo = day_start(dw->day);
 	TimestampTz hi = day_start(dw->day + 1);
-	Oid			argtypes[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		values[2];
+	Oid			argtypes[3] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[3];
 	int			ret;
 
 	values[0] = TimestampTzGetDatum(lo);
 	values[1] = TimestampTzGetDatum(hi);
+	/* now(), as a parameter: Citus refuses functions in DO UPDATE SET */
+	values[2] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 
 	/* parent first, then the default partition */
 	LockRelationOid(parent, ShareUpdateExclusiveLock);
@@ -935,10 +937,10 @@ place_day(MaintState *st, DayWork *dw)
 									"  INSERT INTO analytics.play_totals AS t (project_id, media_id, media_type, plays)"
 									"  SELECT project_id, media_id, media_type, n FROM plays"
 									"  ON CONFLICT (project_id, media_id, media_type)"
-									"  DO UPDATE SET plays = t.plays + excluded.plays, updated_at = now())"
+									"  DO UPDATE SET plays = t.plays + excluded.plays, updated_at = $3)"
 									" SELECT (SELECT count(*) FROM gone)::bigint,"
 									"        (SELECT coalesce(sum(n), 0) FROM plays)::bigint",
-									2, argtypes, values, NULL, false, 0);
+									3, argtypes, values, NULL, false, 0);
 		if (ret != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "could not discard expired rows: %s", SPI_result_code_string(ret));
 		st->rows_discarded += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -1179,6 +1181,8 @@ step_drop(MaintState *st, void *arg)
 	int			ret;
 	bool		isnull;
 	int64		plays;
+	Oid			nowtype = TIMESTAMPTZOID;
+	Datum		nowval;
 
 	/* keeps the partition attached (DETACH and DROP need the parent AE) */
 	LockRelationOid(parent, AccessShareLock);
@@ -1209,9 +1213,11 @@ step_drop(MaintState *st, void *arg)
 					 "  INSERT INTO analytics.play_totals AS t (project_id, media_id, media_type, plays)"
 					 "  SELECT project_id, media_id, media_type, n FROM plays"
 					 "  ON CONFLICT (project_id, media_id, media_type)"
-					 "  DO UPDATE SET plays = t.plays + excluded.plays, updated_at = now())"
+					 "  DO UPDATE SET plays = t.plays + excluded.plays, updated_at = $1)"
 					 " SELECT coalesce(sum(n), 0)::bigint FROM plays", qname);
-	ret = SPI_execute(sql.data, false, 0);
+	/* now(), as a parameter: Citus refuses functions in DO UPDATE SET */
+	nowval = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	ret = SPI_execute_with_args(sql.data, 1, &nowtype, &nowval, NULL, false, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not archive the plays of %s: %s", qname, SPI_result_code_string(ret));
 	plays = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

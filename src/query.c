@@ -917,7 +917,9 @@ static void
 plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, Cover *c)
 {
 	static SPIPlanPtr plans[2];
+	static SPIPlanPtr dplans[3];
 	int			one = q->has_projects ? 1 : 0;
+	bool		dist = analytics_citus_distributed();
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 	Oid			types[3] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
@@ -928,7 +930,37 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, Cover *c)
 	int			rc;
 	int			i;
 
-	if (plans[one] == NULL)
+	/*
+	 * Distributed (Citus, README "Scaling out"): the pending hours apart.
+	 * Citus sends a statement on one project's rows, functions and all, to
+	 * the worker that holds them, where _pending_hours cannot read the
+	 * marks of the other projects (a distributed query from a shard's).
+	 */
+	if (dist && dplans[one] == NULL)
+	{
+		char	   *sql = one
+		? psprintf("SELECT min(r.bucket), max(r.bucket) + interval '5 minutes', NULL::timestamptz[]"
+				   " FROM %s.rollup_5min r WHERE r.project_id = $3 AND r.dim = %d",
+				   q->schema, CAT_DIM_PROJECT)
+		: psprintf("SELECT min(r.bucket), max(r.bucket) + interval '1 hour', NULL::timestamptz[]"
+				   " FROM %s.rollup_hour r WHERE r.dim = %d",
+				   q->schema, CAT_DIM_PROJECT);
+		SPIPlanPtr	p = SPI_prepare(sql, one ? 3 : 2, types);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "analytics: could not prepare the cover query: %s", SPI_result_code_string(SPI_result));
+		dplans[one] = p;
+	}
+	if (dist && dplans[2] == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(psprintf("SELECT %s._pending_hours_distributed($1 - interval '28 days', $2 + interval '28 days')",
+											 q->schema), 2, types);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "analytics: could not prepare the cover query: %s", SPI_result_code_string(SPI_result));
+		dplans[2] = p;
+	}
+	if (!dist && plans[one] == NULL)
 	{
 		/* the pending hours of every block that may be read: 28 days around */
 		char	   *sql = one
@@ -956,7 +988,7 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, Cover *c)
 	{
 		char		cnulls[3] = {nulls[0] ? 'n' : ' ', nulls[1] ? 'n' : ' ', nulls[2] ? 'n' : ' '};
 
-		rc = SPI_execute_plan(plans[one], values, cnulls, true, 1);
+		rc = SPI_execute_plan(dist ? dplans[one] : plans[one], values, cnulls, true, 1);
 	}
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "analytics: the cover query failed: %s", SPI_result_code_string(rc));
@@ -976,6 +1008,13 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, Cover *c)
 		bool		hi_null = isnull;
 		Datum		pend = SPI_getbinval(tup, desc, 3, &isnull);
 
+		if (dist)
+		{
+			rc = SPI_execute_plan(dplans[2], values, NULL, true, 1);
+			if (rc != SPI_OK_SELECT || SPI_processed != 1)
+				elog(ERROR, "analytics: the cover query failed: %s", SPI_result_code_string(rc));
+			pend = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		}
 		in.has_data = !lo_null && !hi_null;
 		if (in.has_data)
 		{
@@ -1130,7 +1169,12 @@ run(const QuerySpec *q, const char *sql, const Cover *c, DestReceiver *dest)
 
 		(void) set_config_option("max_parallel_workers_per_gather", "0", ctx, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 		(void) set_config_option("enable_seqscan", "off", ctx, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-		analytics_kept_run(sql, n, types, values, nulls, q->has_projects && c->raw_minutes <= 10, dest);
+		/*
+		 * distributed (Citus): never the generic plan, where Citus cannot
+		 * tell the one worker of project_id = $3[1] (custom plans fold it)
+		 */
+		analytics_kept_run(sql, n, types, values, nulls,
+						   q->has_projects && c->raw_minutes <= 10 && !analytics_citus_distributed(), dest);
 		AtEOXact_GUC(true, nest);
 	}
 	else

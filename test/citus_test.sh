@@ -6,7 +6,9 @@
 # PASS or FAIL: the layout, one viewer-id secret, ingest through the
 # coordinator (INSERT, COPY, events_import, ingest_ping), freshness (every
 # written hour marked pending in the co-located shard), tenancy on the
-# workers, maintenance, and every compared answer equal to the single node's.
+# workers, maintenance (the rollup refresh, retention with play totals, each
+# equal to the single node's), and every compared answer equal to the single
+# node's.
 # Needs Citus installed into the PostgreSQL of pg_config (test/citus_build.sh);
 # without it, says how to get it and exits 2.
 #   ANALYTICS_CITUS_PORT (default 55720): coordinator; +1, +2 the workers,
@@ -85,7 +87,7 @@ for conn in "$C" "$S"; do
 done
 check "COPY through the coordinator" "$(q "$S" "SELECT count(*) FROM analytics.events")" "$(q "$C" "SELECT count(*) FROM analytics.events")"
 imp="INSERT INTO analytics.events_import (project_id, event_type, emitted_at, session_id, media_id, media_type)
-     SELECT 'p' || (i % 3), 'play', now() - interval '90 minutes' + i * interval '1 second', md5('i' || i)::uuid, 'm1', 'video'
+     SELECT 'p' || (i % 3), 'play', date_trunc('hour', now()) - interval '90 minutes' + i * interval '1 second', md5('i' || i)::uuid, 'm1', 'video'
        FROM generate_series(1, 50) i"
 for conn in "$C" "$S"; do q "$conn" "$imp" >/dev/null; done
 check "events_import through the coordinator" "50" "$(q "$C" "SELECT count(*) FROM analytics.events WHERE session_id IN (SELECT md5('i' || i)::uuid FROM generate_series(1, 50) i)")"
@@ -117,6 +119,14 @@ check "a tenant cannot write another project's events" "ERROR" \
 check "maintenance refreshes every pending hour" "0" \
   "$(q "$C" "SELECT (analytics.run_maintenance()->>'rollup_hours_failed')")"
 q "$S" "SELECT analytics.run_maintenance()" >/dev/null
+rollups() { # CONN: each rollup table's rows, counted and hashed
+  local t
+  for t in rollup_5min rollup_hour rollup_day rollup_week rollup_w4 rollup_cube_hour rollup_cube_day rollup_cube_week \
+           rollup_cube_w4 rollup_ccv rollup_watch_max rollup_pending; do
+    echo "$t $(q "$1" "SELECT count(*) || ' ' || md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM analytics.$t x")"
+  done
+}
+check "the refreshed rollups equal the single node's" "$(rollups "$S")" "$(rollups "$C")"
 
 # ---- the same answers ---------------------------------------------------
 answers() { # CONN: one line per question
@@ -131,6 +141,30 @@ while IFS= read -r line; do
   key=$(echo "$line" | cut -d' ' -f1-3)
   check "same answer: $key" "$line" "$(echo "$got" | grep -F -- "$key" | head -1)"
 done <<<"$want"
+
+tq="SET ROLE citus_tenant; SELECT analytics.metric('play', 'count', now() - interval '4 days', now(), project_id => 'p2')
+    || ' ' || analytics.metric('play', 'count', now() - interval '4 days', now())
+    || ' ' || analytics.metric('play', 'count', now() - interval '4 days', now(), project_id => 'p3')
+    || ' ' || (analytics.api_request('/data/buckets/play/country', 'p2')).body->'data'"
+check "a tenant's questions: its project's answers only" "$(q "$S" "$tq")" "$(q "$C" "$tq")"
+
+# ---- freshness after the refresh: a late event in the next answer -------
+late="INSERT INTO analytics.events (project_id, event_type, emitted_at, session_id, media_id, media_type)
+      VALUES ('p1', 'play', date_trunc('hour', now()) - interval '47 hours 30 minutes', md5('late')::uuid, 'm1', 'video')"
+plays="SELECT analytics.metric('play', 'count', date_trunc('hour', now()) - interval '3 days', date_trunc('hour', now()), project_id => 'p1')
+          || ' ' || analytics.metric('play', 'count', date_trunc('hour', now()) - interval '3 days', date_trunc('hour', now()))"
+for conn in "$S" "$C"; do q "$conn" "$late" >/dev/null; done
+check "a late event into a refreshed hour: in the next answer" "$(q "$S" "$plays")" "$(q "$C" "$plays")"
+
+# ---- retention: the oldest day's partition dropped, its plays archived --
+for conn in "$S" "$C"; do q "$conn" "SELECT analytics.set_retention('2 days')" >/dev/null; done
+keep="r->'partitions_dropped', r->'plays_archived', r->'deferred'"
+want=$(q "$S" "SELECT $keep FROM analytics.run_maintenance() r")
+check "retention drops the expired partition and archives its plays" "$want" \
+  "$(q "$C" "SELECT $keep FROM analytics.run_maintenance() r")"
+totals="SELECT count(*) || ' ' || sum(plays) || ' ' || md5(string_agg(project_id || '/' || media_id || '/' || media_type || '/' || plays, ',' ORDER BY project_id, media_id, media_type)) FROM analytics.play_totals"
+check "play_totals grown by the dropped plays, as on one node" "$(q "$S" "$totals")" "$(q "$C" "$totals")"
+check "the rollups after retention equal the single node's" "$(rollups "$S")" "$(rollups "$C")"
 
 echo "citus: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
