@@ -170,6 +170,181 @@ RETURNS double precision
 AS 'MODULE_PATHNAME', 'analytics_cover_raw_minutes'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- The rollup refresh of given hours of one project (pid) or of every
+-- project (pid NULL). Every statement restricts each table it reads or
+-- writes with (pid IS NULL OR project_id = pid); the statements are planned
+-- for their values (plan_cache_mode), so that on a single node the
+-- condition folds away and on a distributed layout (README "Scaling out
+-- (Citus)") it is project_id = <the project>, a router query that Citus runs
+-- on the worker holding the project (Citus refuses GROUPING SETS in a query
+-- over several shards). A project's rows depend on its own events only:
+-- refreshing each project's pending hours gives the rows the refresh of
+-- every project gives.
+CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh_scope(hrs timestamptz[], pid text)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
+AS $$
+DECLARE
+  d timestamptz;
+BEGIN
+  -- one refresh at a time (maintenance also holds its own lock)
+  PERFORM pg_catalog.pg_advisory_xact_lock(6385249, 3);
+  SELECT pg_catalog.array_agg(x.h ORDER BY x.h) INTO hrs
+    FROM (SELECT DISTINCT p.hour AS h FROM @extschema@.rollup_pending p WHERE (pid IS NULL OR p.project_id = pid) AND p.hour = ANY (hrs)) x;
+  IF hrs IS NULL THEN
+    RETURN 0;
+  END IF;
+  -- consume the marks first: under READ COMMITTED each statement below sees
+  -- at least every row whose mark this statement deleted
+  DELETE FROM @extschema@.rollup_pending p WHERE (pid IS NULL OR p.project_id = pid) AND p.hour = ANY (hrs);
+  DELETE FROM @extschema@.rollup_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = ANY (hrs);
+  FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('day'), h, @extschema@._block_origin('day')) FROM unnest(hrs) h ORDER BY 1 LOOP
+    -- one pass over the hours' events: the cube per hour (every combination
+    -- of the low-cardinality dimensions), media ids and referrers per hour,
+    -- the whole project per 5 minutes
+    DELETE FROM @extschema@.rollup_5min r
+     WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
+       AND pg_catalog.date_bin(@extschema@._block_size('hour'), r.bucket, @extschema@._block_origin('hour')) = ANY (hrs);
+    DELETE FROM @extschema@.rollup_cube_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
+    WITH g AS (
+      SELECT e.project_id,
+             CASE WHEN GROUPING(e.m5) = 0 THEN 0 WHEN GROUPING(e.media_id) = 0 THEN 1 WHEN GROUPING(e.referrer) = 0 THEN 2 ELSE 3 END AS kind,
+             CASE WHEN GROUPING(e.m5) = 0 THEN e.m5 ELSE e.h END AS bucket,
+             e.media_id, e.referrer, e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser,
+             @extschema@.event_stats(e.event_type, e.value) AS stats
+        FROM (SELECT x.*, pg_catalog.date_bin(@extschema@._block_size('hour'), x.emitted_at, @extschema@._block_origin('hour')) AS h,
+                     pg_catalog.date_bin(@extschema@._block_size('5min'), x.emitted_at, @extschema@._block_origin('5min')) AS m5
+                FROM @extschema@.events x
+               WHERE (pid IS NULL OR x.project_id = pid) AND x.emitted_at >= d AND x.emitted_at < d + @extschema@._block_size('day')
+                 AND pg_catalog.date_bin(@extschema@._block_size('hour'), x.emitted_at, @extschema@._block_origin('hour')) = ANY (hrs)) e
+       GROUP BY GROUPING SETS (
+         (e.project_id, e.m5),
+         (e.project_id, e.h, e.media_id, e.media_type),
+         (e.project_id, e.h, e.referrer),
+         (e.project_id, e.h, e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser))),
+    fine AS (
+      INSERT INTO @extschema@.rollup_5min (project_id, dim, bucket, value, media_type, stats)
+      SELECT g.project_id, @extschema@._dim('project'), g.bucket, NULL, NULL, g.stats FROM g WHERE g.kind = 0),
+    cube AS (
+      INSERT INTO @extschema@.rollup_cube_hour (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+      SELECT g.project_id, g.bucket, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
+        FROM g WHERE g.kind = 3)
+    INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
+    SELECT g.project_id, CASE WHEN g.kind = 1 THEN @extschema@._dim('media-id') ELSE @extschema@._dim('referrer') END, g.bucket,
+           CASE WHEN g.kind = 1 THEN g.media_id ELSE g.referrer END, CASE WHEN g.kind = 1 THEN g.media_type END, g.stats
+      FROM g WHERE g.kind IN (1, 2);
+    -- the other dimensions and the whole project per hour: sums of the
+    -- hours' cube rows (fewer rows than their events)
+    INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
+    SELECT c.project_id,
+           CASE WHEN GROUPING(c.media_type) = 0 THEN @extschema@._dim('media-type') WHEN GROUPING(c.continent) = 0 THEN @extschema@._dim('continent')
+                WHEN GROUPING(c.country) = 0 THEN @extschema@._dim('country') WHEN GROUPING(c.device_type) = 0 THEN @extschema@._dim('device-type')
+                WHEN GROUPING(c.operating_system) = 0 THEN @extschema@._dim('operating-system')
+                WHEN GROUPING(c.browser) = 0 THEN @extschema@._dim('browser') ELSE @extschema@._dim('project') END,
+           c.bucket,
+           CASE WHEN GROUPING(c.media_type) = 0 THEN c.media_type::text WHEN GROUPING(c.continent) = 0 THEN c.continent::text
+                WHEN GROUPING(c.country) = 0 THEN c.country WHEN GROUPING(c.device_type) = 0 THEN c.device_type::text
+                WHEN GROUPING(c.operating_system) = 0 THEN c.operating_system WHEN GROUPING(c.browser) = 0 THEN c.browser END,
+           NULL, @extschema@.event_stats_merge(c.stats)
+      FROM @extschema@.rollup_cube_hour c
+     WHERE (pid IS NULL OR c.project_id = pid) AND c.bucket = ANY (hrs) AND c.bucket >= d AND c.bucket < d + @extschema@._block_size('day')
+     GROUP BY GROUPING SETS (
+       (c.project_id, c.bucket),
+       (c.project_id, c.bucket, c.media_type),
+       (c.project_id, c.bucket, c.continent),
+       (c.project_id, c.bucket, c.country),
+       (c.project_id, c.bucket, c.device_type),
+       (c.project_id, c.bucket, c.operating_system),
+       (c.project_id, c.bucket, c.browser));
+    DELETE FROM @extschema@.rollup_cube_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+    INSERT INTO @extschema@.rollup_cube_day (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+    SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+      FROM @extschema@.rollup_cube_hour r
+     WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
+     GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+    DELETE FROM @extschema@.rollup_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
+    INSERT INTO @extschema@.rollup_day (project_id, dim, bucket, value, media_type, stats)
+    SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
+      FROM @extschema@.rollup_hour r
+     WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
+     GROUP BY r.project_id, r.dim, r.value, r.media_type;
+  END LOOP;
+  -- the weeks of those days
+  FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('week'), h, @extschema@._block_origin('week')) FROM unnest(hrs) h ORDER BY 1 LOOP
+    DELETE FROM @extschema@.rollup_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
+    INSERT INTO @extschema@.rollup_week (project_id, dim, bucket, value, media_type, stats)
+    SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
+      FROM @extschema@.rollup_day r
+     WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
+     GROUP BY r.project_id, r.dim, r.value, r.media_type;
+    DELETE FROM @extschema@.rollup_cube_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+    INSERT INTO @extschema@.rollup_cube_week (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+    SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+      FROM @extschema@.rollup_cube_day r
+     WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
+     GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+  END LOOP;
+  -- the 28-day blocks of those weeks. A block that still holds a pending
+  -- hour is never read (queries read its weeks, days and hours instead): it
+  -- is rebuilt with the refresh of its last pending hour, not once per batch
+  -- (rewriting it each time would leave dead rows for every query to skip).
+  -- Weeks are always rebuilt: the ccv of one media relies on every
+  -- refreshed hour being in a week row.
+  FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('w4'), h, @extschema@._block_origin('w4')) FROM unnest(hrs) h ORDER BY 1 LOOP
+    CONTINUE WHEN EXISTS (SELECT 1 FROM @extschema@.rollup_pending p WHERE (pid IS NULL OR p.project_id = pid) AND p.hour >= d AND p.hour < d + @extschema@._block_size('w4'));
+    DELETE FROM @extschema@.rollup_w4 r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
+    INSERT INTO @extschema@.rollup_w4 (project_id, dim, bucket, value, media_type, stats)
+    SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
+      FROM @extschema@.rollup_week r
+     WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
+     GROUP BY r.project_id, r.dim, r.value, r.media_type;
+    DELETE FROM @extschema@.rollup_cube_w4 r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+    INSERT INTO @extschema@.rollup_cube_w4 (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+    SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+      FROM @extschema@.rollup_cube_week r
+     WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
+     GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+  END LOOP;
+
+  -- concurrent viewers: a watch event emitted in hour h covers minutes of h
+  -- and of h - 1 hour, so both hours' minutes are recomputed
+  DELETE FROM @extschema@.rollup_watch_max w WHERE (pid IS NULL OR w.project_id = pid) AND w.hour = ANY (hrs);
+  INSERT INTO @extschema@.rollup_watch_max (project_id, hour, max_value)
+  SELECT e.project_id, pg_catalog.date_bin(@extschema@._block_size('hour'), e.emitted_at, @extschema@._block_origin('hour')), max(e.value)
+    FROM @extschema@.events e, unnest(hrs) h
+   WHERE (pid IS NULL OR e.project_id = pid) AND e.event_type = 'watch' AND e.value > 0 AND e.emitted_at >= h AND e.emitted_at < h + @extschema@._block_size('hour')
+   GROUP BY 1, 2;
+  FOR d IN SELECT DISTINCT x FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) ORDER BY 1 LOOP
+    DELETE FROM @extschema@.rollup_ccv c WHERE (pid IS NULL OR c.project_id = pid) AND c.minute >= d AND c.minute < d + @extschema@._block_size('hour');
+    INSERT INTO @extschema@.rollup_ccv (project_id, media_id, minute, peak_sessions, secs_sessions, peak_viewers, secs_viewers)
+    SELECT g.project_id, g.live_id, g.m, (g.cs)[1]::integer, (g.cs)[2] * 60, (g.cv)[1]::integer, (g.cv)[2] * 60
+      FROM (SELECT x.project_id, x.live_id, m.m, GROUPING(x.live_id) AS whole_project,
+                   @extschema@.ccv(x.s, x.e, x.session_id, m.m, m.m + @extschema@._block_size('minute')) AS cs,
+                   @extschema@.ccv(CASE WHEN x.viewer_id IS NULL THEN x.e ELSE x.s END, x.e, x.viewer_id,
+                                   m.m, m.m + @extschema@._block_size('minute')) AS cv
+              FROM (SELECT e.project_id, e.session_id, e.viewer_id,
+                           CASE WHEN e.media_type = 'live-stream' THEN e.media_id END AS live_id,
+                           e.emitted_at - e.value * interval '1 second' AS s, e.emitted_at AS e
+                      FROM @extschema@.events e
+                     WHERE (pid IS NULL OR e.project_id = pid) AND e.event_type = 'watch' AND e.value > 0 AND e.emitted_at > d
+                       AND e.emitted_at < d + 2 * @extschema@._block_size('hour')
+                       AND e.emitted_at - e.value * interval '1 second' < d + @extschema@._block_size('hour')) x,
+                   LATERAL pg_catalog.generate_series(
+                     pg_catalog.date_bin(@extschema@._block_size('minute'), greatest(x.s, d), @extschema@._block_origin('minute')),
+                     least(x.e, d + @extschema@._block_size('hour')) - interval '1 microsecond', @extschema@._block_size('minute')) m(m)
+             GROUP BY GROUPING SETS ((x.project_id, m.m), (x.project_id, x.live_id, m.m))) g
+     WHERE g.whole_project = 1 OR g.live_id IS NOT NULL;
+  END LOOP;
+  RETURN pg_catalog.array_length(hrs, 1);
+END $$;
+
+COMMENT ON FUNCTION @extschema@._rollup_refresh_scope(timestamptz[], text) IS
+    're-aggregates the given hours that are pending for one project (pid), or for every project (pid NULL), into the rollups and consumes their marks';
+
+REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_scope(timestamptz[], text) FROM PUBLIC;
+
 -- The rollup refresh of given hours (those still pending), the unit that
 -- maintenance retries on its own when a batch fails (README: Retention and
 -- maintenance): one hour whose refresh fails never holds the others.
@@ -179,168 +354,26 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  d timestamptz;
   pid text;
   phrs timestamptz[];
 BEGIN
-  -- one refresh at a time (maintenance also holds its own lock)
-  PERFORM pg_catalog.pg_advisory_xact_lock(6385249, 3);
-  SELECT pg_catalog.array_agg(x.h ORDER BY x.h) INTO hrs
-    FROM (SELECT DISTINCT p.hour AS h FROM @extschema@.rollup_pending p WHERE p.hour = ANY (hrs)) x;
-  IF hrs IS NULL THEN
-    RETURN 0;
-  END IF;
   -- distributed (Citus): each project on the worker that holds it
   IF @extschema@._distributed() THEN
+    -- one refresh at a time (maintenance also holds its own lock)
+    PERFORM pg_catalog.pg_advisory_xact_lock(6385249, 3);
+    SELECT pg_catalog.array_agg(x.h ORDER BY x.h) INTO hrs
+      FROM (SELECT DISTINCT p.hour AS h FROM @extschema@.rollup_pending p WHERE p.hour = ANY (hrs)) x;
+    IF hrs IS NULL THEN
+      RETURN 0;
+    END IF;
     FOR pid, phrs IN SELECT p.project_id, pg_catalog.array_agg(DISTINCT p.hour ORDER BY p.hour)
                        FROM @extschema@.rollup_pending p WHERE p.hour = ANY (hrs)
                       GROUP BY p.project_id ORDER BY p.project_id LOOP
-      PERFORM @extschema@._rollup_refresh_project(pid, phrs);
+      PERFORM @extschema@._rollup_refresh_scope(phrs, pid);
     END LOOP;
     RETURN pg_catalog.array_length(hrs, 1);
   END IF;
-  -- consume the marks first: under READ COMMITTED each statement below sees
-  -- at least every row whose mark this statement deleted
-  DELETE FROM @extschema@.rollup_pending p WHERE p.hour = ANY (hrs);
-  DELETE FROM @extschema@.rollup_hour r WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket = ANY (hrs);
-  FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('day'), h, @extschema@._block_origin('day')) FROM unnest(hrs) h ORDER BY 1 LOOP
-    -- one pass over the hours' events: the cube per hour (every combination
-    -- of the low-cardinality dimensions), media ids and referrers per hour,
-    -- the whole project per 5 minutes
-    DELETE FROM @extschema@.rollup_5min r
-     WHERE r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
-       AND pg_catalog.date_bin(@extschema@._block_size('hour'), r.bucket, @extschema@._block_origin('hour')) = ANY (hrs);
-    DELETE FROM @extschema@.rollup_cube_hour r WHERE r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
-    WITH g AS (
-      SELECT e.project_id,
-             CASE WHEN GROUPING(e.m5) = 0 THEN 0 WHEN GROUPING(e.media_id) = 0 THEN 1 WHEN GROUPING(e.referrer) = 0 THEN 2 ELSE 3 END AS kind,
-             CASE WHEN GROUPING(e.m5) = 0 THEN e.m5 ELSE e.h END AS bucket,
-             e.media_id, e.referrer, e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser,
-             @extschema@.event_stats(e.event_type, e.value) AS stats
-        FROM (SELECT x.*, pg_catalog.date_bin(@extschema@._block_size('hour'), x.emitted_at, @extschema@._block_origin('hour')) AS h,
-                     pg_catalog.date_bin(@extschema@._block_size('5min'), x.emitted_at, @extschema@._block_origin('5min')) AS m5
-                FROM @extschema@.events x
-               WHERE x.emitted_at >= d AND x.emitted_at < d + @extschema@._block_size('day')
-                 AND pg_catalog.date_bin(@extschema@._block_size('hour'), x.emitted_at, @extschema@._block_origin('hour')) = ANY (hrs)) e
-       GROUP BY GROUPING SETS (
-         (e.project_id, e.m5),
-         (e.project_id, e.h, e.media_id, e.media_type),
-         (e.project_id, e.h, e.referrer),
-         (e.project_id, e.h, e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser))),
-    fine AS (
-      INSERT INTO @extschema@.rollup_5min (project_id, dim, bucket, value, media_type, stats)
-      SELECT g.project_id, @extschema@._dim('project'), g.bucket, NULL, NULL, g.stats FROM g WHERE g.kind = 0),
-    cube AS (
-      INSERT INTO @extschema@.rollup_cube_hour (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-      SELECT g.project_id, g.bucket, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
-        FROM g WHERE g.kind = 3)
-    INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
-    SELECT g.project_id, CASE WHEN g.kind = 1 THEN @extschema@._dim('media-id') ELSE @extschema@._dim('referrer') END, g.bucket,
-           CASE WHEN g.kind = 1 THEN g.media_id ELSE g.referrer END, CASE WHEN g.kind = 1 THEN g.media_type END, g.stats
-      FROM g WHERE g.kind IN (1, 2);
-    -- the other dimensions and the whole project per hour: sums of the
-    -- hours' cube rows (fewer rows than their events)
-    INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
-    SELECT c.project_id,
-           CASE WHEN GROUPING(c.media_type) = 0 THEN @extschema@._dim('media-type') WHEN GROUPING(c.continent) = 0 THEN @extschema@._dim('continent')
-                WHEN GROUPING(c.country) = 0 THEN @extschema@._dim('country') WHEN GROUPING(c.device_type) = 0 THEN @extschema@._dim('device-type')
-                WHEN GROUPING(c.operating_system) = 0 THEN @extschema@._dim('operating-system')
-                WHEN GROUPING(c.browser) = 0 THEN @extschema@._dim('browser') ELSE @extschema@._dim('project') END,
-           c.bucket,
-           CASE WHEN GROUPING(c.media_type) = 0 THEN c.media_type::text WHEN GROUPING(c.continent) = 0 THEN c.continent::text
-                WHEN GROUPING(c.country) = 0 THEN c.country WHEN GROUPING(c.device_type) = 0 THEN c.device_type::text
-                WHEN GROUPING(c.operating_system) = 0 THEN c.operating_system WHEN GROUPING(c.browser) = 0 THEN c.browser END,
-           NULL, @extschema@.event_stats_merge(c.stats)
-      FROM @extschema@.rollup_cube_hour c
-     WHERE c.bucket = ANY (hrs) AND c.bucket >= d AND c.bucket < d + @extschema@._block_size('day')
-     GROUP BY GROUPING SETS (
-       (c.project_id, c.bucket),
-       (c.project_id, c.bucket, c.media_type),
-       (c.project_id, c.bucket, c.continent),
-       (c.project_id, c.bucket, c.country),
-       (c.project_id, c.bucket, c.device_type),
-       (c.project_id, c.bucket, c.operating_system),
-       (c.project_id, c.bucket, c.browser));
-    DELETE FROM @extschema@.rollup_cube_day r WHERE r.bucket = d;
-    INSERT INTO @extschema@.rollup_cube_day (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-    SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_cube_hour r
-     WHERE r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
-     GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-    DELETE FROM @extschema@.rollup_day r WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_day (project_id, dim, bucket, value, media_type, stats)
-    SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_hour r
-     WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
-     GROUP BY r.project_id, r.dim, r.value, r.media_type;
-  END LOOP;
-  -- the weeks of those days
-  FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('week'), h, @extschema@._block_origin('week')) FROM unnest(hrs) h ORDER BY 1 LOOP
-    DELETE FROM @extschema@.rollup_week r WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_week (project_id, dim, bucket, value, media_type, stats)
-    SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_day r
-     WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
-     GROUP BY r.project_id, r.dim, r.value, r.media_type;
-    DELETE FROM @extschema@.rollup_cube_week r WHERE r.bucket = d;
-    INSERT INTO @extschema@.rollup_cube_week (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-    SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_cube_day r
-     WHERE r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
-     GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-  END LOOP;
-  -- the 28-day blocks of those weeks. A block that still holds a pending
-  -- hour is never read (queries read its weeks, days and hours instead): it
-  -- is rebuilt with the refresh of its last pending hour, not once per batch
-  -- (rewriting it each time would leave dead rows for every query to skip).
-  -- Weeks are always rebuilt: the ccv of one media relies on every
-  -- refreshed hour being in a week row.
-  FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('w4'), h, @extschema@._block_origin('w4')) FROM unnest(hrs) h ORDER BY 1 LOOP
-    CONTINUE WHEN EXISTS (SELECT 1 FROM @extschema@.rollup_pending p WHERE p.hour >= d AND p.hour < d + @extschema@._block_size('w4'));
-    DELETE FROM @extschema@.rollup_w4 r WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_w4 (project_id, dim, bucket, value, media_type, stats)
-    SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_week r
-     WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
-     GROUP BY r.project_id, r.dim, r.value, r.media_type;
-    DELETE FROM @extschema@.rollup_cube_w4 r WHERE r.bucket = d;
-    INSERT INTO @extschema@.rollup_cube_w4 (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-    SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_cube_week r
-     WHERE r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
-     GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-  END LOOP;
-
-  -- concurrent viewers: a watch event emitted in hour h covers minutes of h
-  -- and of h - 1 hour, so both hours' minutes are recomputed
-  DELETE FROM @extschema@.rollup_watch_max w WHERE w.hour = ANY (hrs);
-  INSERT INTO @extschema@.rollup_watch_max (project_id, hour, max_value)
-  SELECT e.project_id, pg_catalog.date_bin(@extschema@._block_size('hour'), e.emitted_at, @extschema@._block_origin('hour')), max(e.value)
-    FROM @extschema@.events e, unnest(hrs) h
-   WHERE e.event_type = 'watch' AND e.value > 0 AND e.emitted_at >= h AND e.emitted_at < h + @extschema@._block_size('hour')
-   GROUP BY 1, 2;
-  FOR d IN SELECT DISTINCT x FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) ORDER BY 1 LOOP
-    DELETE FROM @extschema@.rollup_ccv c WHERE c.minute >= d AND c.minute < d + @extschema@._block_size('hour');
-    INSERT INTO @extschema@.rollup_ccv (project_id, media_id, minute, peak_sessions, secs_sessions, peak_viewers, secs_viewers)
-    SELECT g.project_id, g.live_id, g.m, (g.cs)[1]::integer, (g.cs)[2] * 60, (g.cv)[1]::integer, (g.cv)[2] * 60
-      FROM (SELECT x.project_id, x.live_id, m.m, GROUPING(x.live_id) AS whole_project,
-                   @extschema@.ccv(x.s, x.e, x.session_id, m.m, m.m + @extschema@._block_size('minute')) AS cs,
-                   @extschema@.ccv(CASE WHEN x.viewer_id IS NULL THEN x.e ELSE x.s END, x.e, x.viewer_id,
-                                   m.m, m.m + @extschema@._block_size('minute')) AS cv
-              FROM (SELECT e.project_id, e.session_id, e.viewer_id,
-                           CASE WHEN e.media_type = 'live-stream' THEN e.media_id END AS live_id,
-                           e.emitted_at - e.value * interval '1 second' AS s, e.emitted_at AS e
-                      FROM @extschema@.events e
-                     WHERE e.event_type = 'watch' AND e.value > 0 AND e.emitted_at > d
-                       AND e.emitted_at < d + 2 * @extschema@._block_size('hour')
-                       AND e.emitted_at - e.value * interval '1 second' < d + @extschema@._block_size('hour')) x,
-                   LATERAL pg_catalog.generate_series(
-                     pg_catalog.date_bin(@extschema@._block_size('minute'), greatest(x.s, d), @extschema@._block_origin('minute')),
-                     least(x.e, d + @extschema@._block_size('hour')) - interval '1 microsecond', @extschema@._block_size('minute')) m(m)
-             GROUP BY GROUPING SETS ((x.project_id, m.m), (x.project_id, x.live_id, m.m))) g
-     WHERE g.whole_project = 1 OR g.live_id IS NOT NULL;
-  END LOOP;
-  RETURN pg_catalog.array_length(hrs, 1);
+  RETURN @extschema@._rollup_refresh_scope(hrs, NULL);
 END $$;
 
 COMMENT ON FUNCTION @extschema@._rollup_refresh_hours(timestamptz[]) IS
@@ -348,173 +381,3 @@ COMMENT ON FUNCTION @extschema@._rollup_refresh_hours(timestamptz[]) IS
 
 REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_hours(timestamptz[]) FROM PUBLIC;
 
--- The same refresh for one project, on a distributed layout (README
--- "Scaling out (Citus)"): every statement of _rollup_refresh_hours with
--- project_id = pid added to each table it reads or writes, so that Citus
--- runs it as a router query on the worker that holds the project (Citus
--- refuses GROUPING SETS in a query over several shards). A project's rows
--- depend on its own events only: refreshing each project's pending hours
--- gives the rows the single-node refresh of those hours gives.
-CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh_project(pid text, hrs timestamptz[])
-RETURNS integer
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  d timestamptz;
-BEGIN
-  -- one refresh at a time (maintenance also holds its own lock)
-  PERFORM pg_catalog.pg_advisory_xact_lock(6385249, 3);
-  SELECT pg_catalog.array_agg(x.h ORDER BY x.h) INTO hrs
-    FROM (SELECT DISTINCT p.hour AS h FROM @extschema@.rollup_pending p WHERE p.project_id = pid AND p.hour = ANY (hrs)) x;
-  IF hrs IS NULL THEN
-    RETURN 0;
-  END IF;
-  -- consume the marks first: under READ COMMITTED each statement below sees
-  -- at least every row whose mark this statement deleted
-  DELETE FROM @extschema@.rollup_pending p WHERE p.project_id = pid AND p.hour = ANY (hrs);
-  DELETE FROM @extschema@.rollup_hour r WHERE r.project_id = pid AND r.dim = ANY (@extschema@._dims()) AND r.bucket = ANY (hrs);
-  FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('day'), h, @extschema@._block_origin('day')) FROM unnest(hrs) h ORDER BY 1 LOOP
-    -- one pass over the hours' events: the cube per hour (every combination
-    -- of the low-cardinality dimensions), media ids and referrers per hour,
-    -- the whole project per 5 minutes
-    DELETE FROM @extschema@.rollup_5min r
-     WHERE r.project_id = pid AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
-       AND pg_catalog.date_bin(@extschema@._block_size('hour'), r.bucket, @extschema@._block_origin('hour')) = ANY (hrs);
-    DELETE FROM @extschema@.rollup_cube_hour r WHERE r.project_id = pid AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
-    WITH g AS (
-      SELECT e.project_id,
-             CASE WHEN GROUPING(e.m5) = 0 THEN 0 WHEN GROUPING(e.media_id) = 0 THEN 1 WHEN GROUPING(e.referrer) = 0 THEN 2 ELSE 3 END AS kind,
-             CASE WHEN GROUPING(e.m5) = 0 THEN e.m5 ELSE e.h END AS bucket,
-             e.media_id, e.referrer, e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser,
-             @extschema@.event_stats(e.event_type, e.value) AS stats
-        FROM (SELECT x.*, pg_catalog.date_bin(@extschema@._block_size('hour'), x.emitted_at, @extschema@._block_origin('hour')) AS h,
-                     pg_catalog.date_bin(@extschema@._block_size('5min'), x.emitted_at, @extschema@._block_origin('5min')) AS m5
-                FROM @extschema@.events x
-               WHERE x.project_id = pid AND x.emitted_at >= d AND x.emitted_at < d + @extschema@._block_size('day')
-                 AND pg_catalog.date_bin(@extschema@._block_size('hour'), x.emitted_at, @extschema@._block_origin('hour')) = ANY (hrs)) e
-       GROUP BY GROUPING SETS (
-         (e.project_id, e.m5),
-         (e.project_id, e.h, e.media_id, e.media_type),
-         (e.project_id, e.h, e.referrer),
-         (e.project_id, e.h, e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser))),
-    fine AS (
-      INSERT INTO @extschema@.rollup_5min (project_id, dim, bucket, value, media_type, stats)
-      SELECT g.project_id, @extschema@._dim('project'), g.bucket, NULL, NULL, g.stats FROM g WHERE g.kind = 0),
-    cube AS (
-      INSERT INTO @extschema@.rollup_cube_hour (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-      SELECT g.project_id, g.bucket, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
-        FROM g WHERE g.kind = 3)
-    INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
-    SELECT g.project_id, CASE WHEN g.kind = 1 THEN @extschema@._dim('media-id') ELSE @extschema@._dim('referrer') END, g.bucket,
-           CASE WHEN g.kind = 1 THEN g.media_id ELSE g.referrer END, CASE WHEN g.kind = 1 THEN g.media_type END, g.stats
-      FROM g WHERE g.kind IN (1, 2);
-    -- the other dimensions and the whole project per hour: sums of the
-    -- hours' cube rows (fewer rows than their events)
-    INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
-    SELECT c.project_id,
-           CASE WHEN GROUPING(c.media_type) = 0 THEN @extschema@._dim('media-type') WHEN GROUPING(c.continent) = 0 THEN @extschema@._dim('continent')
-                WHEN GROUPING(c.country) = 0 THEN @extschema@._dim('country') WHEN GROUPING(c.device_type) = 0 THEN @extschema@._dim('device-type')
-                WHEN GROUPING(c.operating_system) = 0 THEN @extschema@._dim('operating-system')
-                WHEN GROUPING(c.browser) = 0 THEN @extschema@._dim('browser') ELSE @extschema@._dim('project') END,
-           c.bucket,
-           CASE WHEN GROUPING(c.media_type) = 0 THEN c.media_type::text WHEN GROUPING(c.continent) = 0 THEN c.continent::text
-                WHEN GROUPING(c.country) = 0 THEN c.country WHEN GROUPING(c.device_type) = 0 THEN c.device_type::text
-                WHEN GROUPING(c.operating_system) = 0 THEN c.operating_system WHEN GROUPING(c.browser) = 0 THEN c.browser END,
-           NULL, @extschema@.event_stats_merge(c.stats)
-      FROM @extschema@.rollup_cube_hour c
-     WHERE c.project_id = pid AND c.bucket = ANY (hrs) AND c.bucket >= d AND c.bucket < d + @extschema@._block_size('day')
-     GROUP BY GROUPING SETS (
-       (c.project_id, c.bucket),
-       (c.project_id, c.bucket, c.media_type),
-       (c.project_id, c.bucket, c.continent),
-       (c.project_id, c.bucket, c.country),
-       (c.project_id, c.bucket, c.device_type),
-       (c.project_id, c.bucket, c.operating_system),
-       (c.project_id, c.bucket, c.browser));
-    DELETE FROM @extschema@.rollup_cube_day r WHERE r.project_id = pid AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_cube_day (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-    SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_cube_hour r
-     WHERE r.project_id = pid AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
-     GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-    DELETE FROM @extschema@.rollup_day r WHERE r.project_id = pid AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_day (project_id, dim, bucket, value, media_type, stats)
-    SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_hour r
-     WHERE r.project_id = pid AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
-     GROUP BY r.project_id, r.dim, r.value, r.media_type;
-  END LOOP;
-  -- the weeks of those days
-  FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('week'), h, @extschema@._block_origin('week')) FROM unnest(hrs) h ORDER BY 1 LOOP
-    DELETE FROM @extschema@.rollup_week r WHERE r.project_id = pid AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_week (project_id, dim, bucket, value, media_type, stats)
-    SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_day r
-     WHERE r.project_id = pid AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
-     GROUP BY r.project_id, r.dim, r.value, r.media_type;
-    DELETE FROM @extschema@.rollup_cube_week r WHERE r.project_id = pid AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_cube_week (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-    SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_cube_day r
-     WHERE r.project_id = pid AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
-     GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-  END LOOP;
-  -- the 28-day blocks of those weeks. A block that still holds a pending
-  -- hour is never read (queries read its weeks, days and hours instead): it
-  -- is rebuilt with the refresh of its last pending hour, not once per batch
-  -- (rewriting it each time would leave dead rows for every query to skip).
-  -- Weeks are always rebuilt: the ccv of one media relies on every
-  -- refreshed hour being in a week row.
-  FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('w4'), h, @extschema@._block_origin('w4')) FROM unnest(hrs) h ORDER BY 1 LOOP
-    CONTINUE WHEN EXISTS (SELECT 1 FROM @extschema@.rollup_pending p WHERE p.project_id = pid AND p.hour >= d AND p.hour < d + @extschema@._block_size('w4'));
-    DELETE FROM @extschema@.rollup_w4 r WHERE r.project_id = pid AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_w4 (project_id, dim, bucket, value, media_type, stats)
-    SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_week r
-     WHERE r.project_id = pid AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
-     GROUP BY r.project_id, r.dim, r.value, r.media_type;
-    DELETE FROM @extschema@.rollup_cube_w4 r WHERE r.project_id = pid AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_cube_w4 (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-    SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_cube_week r
-     WHERE r.project_id = pid AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
-     GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-  END LOOP;
-
-  -- concurrent viewers: a watch event emitted in hour h covers minutes of h
-  -- and of h - 1 hour, so both hours' minutes are recomputed
-  DELETE FROM @extschema@.rollup_watch_max w WHERE w.project_id = pid AND w.hour = ANY (hrs);
-  INSERT INTO @extschema@.rollup_watch_max (project_id, hour, max_value)
-  SELECT e.project_id, pg_catalog.date_bin(@extschema@._block_size('hour'), e.emitted_at, @extschema@._block_origin('hour')), max(e.value)
-    FROM @extschema@.events e, unnest(hrs) h
-   WHERE e.project_id = pid AND e.event_type = 'watch' AND e.value > 0 AND e.emitted_at >= h AND e.emitted_at < h + @extschema@._block_size('hour')
-   GROUP BY 1, 2;
-  FOR d IN SELECT DISTINCT x FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) ORDER BY 1 LOOP
-    DELETE FROM @extschema@.rollup_ccv c WHERE c.project_id = pid AND c.minute >= d AND c.minute < d + @extschema@._block_size('hour');
-    INSERT INTO @extschema@.rollup_ccv (project_id, media_id, minute, peak_sessions, secs_sessions, peak_viewers, secs_viewers)
-    SELECT g.project_id, g.live_id, g.m, (g.cs)[1]::integer, (g.cs)[2] * 60, (g.cv)[1]::integer, (g.cv)[2] * 60
-      FROM (SELECT x.project_id, x.live_id, m.m, GROUPING(x.live_id) AS whole_project,
-                   @extschema@.ccv(x.s, x.e, x.session_id, m.m, m.m + @extschema@._block_size('minute')) AS cs,
-                   @extschema@.ccv(CASE WHEN x.viewer_id IS NULL THEN x.e ELSE x.s END, x.e, x.viewer_id,
-                                   m.m, m.m + @extschema@._block_size('minute')) AS cv
-              FROM (SELECT e.project_id, e.session_id, e.viewer_id,
-                           CASE WHEN e.media_type = 'live-stream' THEN e.media_id END AS live_id,
-                           e.emitted_at - e.value * interval '1 second' AS s, e.emitted_at AS e
-                      FROM @extschema@.events e
-                     WHERE e.project_id = pid AND e.event_type = 'watch' AND e.value > 0 AND e.emitted_at > d
-                       AND e.emitted_at < d + 2 * @extschema@._block_size('hour')
-                       AND e.emitted_at - e.value * interval '1 second' < d + @extschema@._block_size('hour')) x,
-                   LATERAL pg_catalog.generate_series(
-                     pg_catalog.date_bin(@extschema@._block_size('minute'), greatest(x.s, d), @extschema@._block_origin('minute')),
-                     least(x.e, d + @extschema@._block_size('hour')) - interval '1 microsecond', @extschema@._block_size('minute')) m(m)
-             GROUP BY GROUPING SETS ((x.project_id, m.m), (x.project_id, x.live_id, m.m))) g
-     WHERE g.whole_project = 1 OR g.live_id IS NOT NULL;
-  END LOOP;
-  RETURN pg_catalog.array_length(hrs, 1);
-END $$;
-
-COMMENT ON FUNCTION @extschema@._rollup_refresh_project(text, timestamptz[]) IS
-    'on a distributed layout: re-aggregates the given hours that are pending for one project into its rollups and consumes its marks';
-
-REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_project(text, timestamptz[]) FROM PUBLIC;
