@@ -129,12 +129,14 @@ rollups() { # CONN: each rollup table's rows, counted and hashed
 check "the refreshed rollups equal the single node's" "$(rollups "$S")" "$(rollups "$C")"
 
 # ---- the same answers ---------------------------------------------------
+# one end of every period for both servers (whole seconds: the JSON API's)
+T=$(q "$S" "SELECT date_trunc('second', now())")
 answers() { # CONN: one line per question
-  q "$1" "SELECT 'metric plays p1 ' || analytics.metric('play', 'count', now() - interval '4 days', now(), project_id => 'p1')
-    UNION ALL SELECT 'metric plays all ' || analytics.metric('play', 'count', now() - interval '4 days', now())
-    UNION ALL SELECT 'breakdown country p2 ' || (SELECT string_agg(b::text, ',') FROM analytics.breakdown('play', 'country', now() - interval '4 days', now(), project_id => 'p2') b)
-    UNION ALL SELECT 'timeseries hour p4 ' || (SELECT string_agg(t::text, ',') FROM analytics.timeseries('play', now() - interval '2 days', now(), 'hour', project_id => 'p4') t)
-    UNION ALL SELECT 'api breakdown media ' || analytics.api_request('/data/buckets/play/media-id?from=' || to_char((now() - interval '4 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'p5')::text"
+  q "$1" "SELECT 'metric plays p1 ' || analytics.metric('play', 'count', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, project_id => 'p1')
+    UNION ALL SELECT 'metric plays all ' || analytics.metric('play', 'count', '$T'::timestamptz - interval '4 days', '$T'::timestamptz)
+    UNION ALL SELECT 'breakdown country p2 ' || (SELECT string_agg(b::text, ',') FROM analytics.breakdown('play', 'country', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, project_id => 'p2') b)
+    UNION ALL SELECT 'timeseries hour p4 ' || (SELECT string_agg(t::text, ',') FROM analytics.timeseries('play', '$T'::timestamptz - interval '2 days', '$T'::timestamptz, 'hour', project_id => 'p4') t)
+    UNION ALL SELECT 'api breakdown media ' || analytics.api_request('/data/buckets/play/media-id?from=' || to_char(('$T'::timestamptz - interval '4 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || '&to=' || to_char('$T'::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'p5')::text"
 }
 want=$(answers "$S"); got=$(answers "$C")
 while IFS= read -r line; do
