@@ -17,22 +17,8 @@ citus_start() {
   mkdir -p "$CITUS_DIR"; [ "$(id -u)" -eq 0 ] && chown postgres: "$CITUS_DIR"
   for ((i = 0; i <= n; i++)); do
     port=$((base + i)); dir="$CITUS_DIR/n$i"
-    mkdir -p "$dir"; [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
-    _pg_as "$PG_BINDIR/initdb" -D "$dir/data" -U postgres -A trust --no-sync -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 \
-      || { cat "$dir/initdb.log"; return 1; }
-    {
-      echo "port = $port"
-      echo "listen_addresses = '127.0.0.1'"
-      echo "unix_socket_directories = '$dir'"
-      echo "fsync = off"
-      echo "max_worker_processes = 32"
-      echo "max_connections = 200"
-      echo "shared_preload_libraries = 'citus,analytics'"
-      echo "wal_level = logical"
-      echo "citus.log_remote_commands = off"
-    } | _pg_as tee -a "$dir/data/postgresql.conf" >/dev/null
-    _pg_as "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
-      || { cat "$dir/server.log"; return 1; }
+    pgenv_cluster "$dir" "$port" "listen_addresses = '127.0.0.1'" "max_worker_processes = 32" \
+      "max_connections = 200" "shared_preload_libraries = 'citus,analytics'" "wal_level = logical" || return 1
     CITUS_PORTS+=("$port")
     psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "CREATE EXTENSION citus" >/dev/null || return 1
   done

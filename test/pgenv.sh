@@ -3,6 +3,7 @@
 #                                         install the extension, and set WORK
 #                                         to a new /tmp/analytics-NAME.* folder
 #   pgenv_start DIR PORT [extra postgresql.conf lines...]
+#   pgenv_cluster DIR PORT [lines...]     the same cluster, PGHOST/PGPORT untouched
 #   pgenv_stop
 # The cluster runs as the postgres user when we are root (PostgreSQL refuses
 # to run as root), listens only on a Unix socket in DIR, on PORT.
@@ -23,22 +24,29 @@ _pg_as() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-pgenv_start() {
-  PGENV_DIR=$1; local port=$2; shift 2
-  mkdir -p "$PGENV_DIR"
-  [ "$(id -u)" -eq 0 ] && chown postgres: "$PGENV_DIR"
-  _pg_as "$PG_BINDIR/initdb" -D "$PGENV_DIR/data" -U postgres -A trust --no-sync -E UTF8 --locale=C >"$PGENV_DIR/initdb.log" 2>&1 \
-    || { cat "$PGENV_DIR/initdb.log"; return 1; }
+# initdb, the settings (later lines win), start: a cluster in DIR on PORT,
+# its Unix socket in DIR
+pgenv_cluster() {
+  local dir=$1 port=$2; shift 2
+  mkdir -p "$dir"
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+  _pg_as "$PG_BINDIR/initdb" -D "$dir/data" -U postgres -A trust --no-sync -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 \
+    || { cat "$dir/initdb.log"; return 1; }
   {
     echo "port = $port"
     echo "listen_addresses = ''"
-    echo "unix_socket_directories = '$PGENV_DIR'"
+    echo "unix_socket_directories = '$dir'"
     echo "fsync = off"
     echo "max_worker_processes = 16"
     for line in "$@"; do echo "$line"; done
-  } | _pg_as tee -a "$PGENV_DIR/data/postgresql.conf" >/dev/null
-  _pg_as "$PG_BINDIR/pg_ctl" -D "$PGENV_DIR/data" -l "$PGENV_DIR/server.log" -w -t 60 start >/dev/null \
-    || { cat "$PGENV_DIR/server.log"; return 1; }
+  } | _pg_as tee -a "$dir/data/postgresql.conf" >/dev/null
+  _pg_as "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
+    || { cat "$dir/server.log"; return 1; }
+}
+
+pgenv_start() {
+  PGENV_DIR=$1; local port=$2; shift 2
+  pgenv_cluster "$PGENV_DIR" "$port" "$@" || return 1
   export PGHOST=$PGENV_DIR PGPORT=$port PGUSER=postgres
 }
 
