@@ -276,7 +276,12 @@ INSERT INTO questions VALUES
   $$SELECT d->>'dimensionValue', (d->>'metricValue')::float8 FROM analytics.api_request(format(
       '/data/buckets/watch-time/referrer?from=%s&to=%s&filterBy[deviceType]=phone&pageSize=100',
       to_char((now() - interval '30 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-      to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')), 'p001') r, jsonb_array_elements(r.body->'data') d$$,
+      to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')), 'p001') r,
+    -- a status other than 200 (e.g. the 503 of analytics.max_call_time) fails the
+    -- question (ERR; the warning's "invalid input syntax" quotes the status and
+    -- the problem's detail), never an empty answer
+    jsonb_array_elements(CASE WHEN r.status = 200 THEN r.body->'data'
+                              ELSE to_jsonb(('status ' || r.status || ': ' || coalesce(r.body->>'detail', ''))::int) END) d$$,
   $$SELECT referrer, sum(value) FROM analytics.events WHERE event_type = 'watch' AND device_type = 'phone' AND $$ || :'p' || ' GROUP BY 1 ORDER BY 2 DESC, 1');
 \o :answers
 SELECT n, pg_temp.answer(plain) FROM questions WHERE n < 10 ORDER BY n;
