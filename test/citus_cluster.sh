@@ -5,6 +5,7 @@
 #                                         BASEPORT+1 .. BASEPORT+N; exports
 #                                         PGHOST/PGPORT of the coordinator
 #   citus_stop                            stops every node, removes DIR
+# CITUS_CONF (an array): more postgresql.conf lines for every node.
 # Needs Citus installed into the PostgreSQL of pg_config (test/citus_build.sh).
 
 citus_installed() {
@@ -12,13 +13,15 @@ citus_installed() {
 }
 
 citus_start() {
+  [ -n "${CITUS_CONF+x}" ] || CITUS_CONF=()
   CITUS_DIR=$1; local base=$2 n=${3:-2} i port dir
   CITUS_PORTS=()
   mkdir -p "$CITUS_DIR"; [ "$(id -u)" -eq 0 ] && chown postgres: "$CITUS_DIR"
   for ((i = 0; i <= n; i++)); do
     port=$((base + i)); dir="$CITUS_DIR/n$i"
     pgenv_cluster "$dir" "$port" "listen_addresses = '127.0.0.1'" "max_worker_processes = 32" \
-      "max_connections = 200" "shared_preload_libraries = 'citus,analytics'" "wal_level = logical" || return 1
+      "max_connections = 200" "shared_preload_libraries = 'citus,analytics'" "wal_level = logical" \
+      "${CITUS_CONF[@]}" || return 1
     CITUS_PORTS+=("$port")
     psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "CREATE EXTENSION citus" >/dev/null || return 1
   done

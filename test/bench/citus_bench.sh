@@ -1,0 +1,104 @@
+#!/bin/bash
+# The extension on Citus against a single node (README "Scaling out"): the
+# same generated events (test/gen) COPYed into a single node and through a
+# Citus coordinator with two workers (all on this machine), the rollups
+# built, then the p50 of each question on both, side by side, with the
+# answers compared.
+#   test/bench/citus_bench.sh [-n EVENTS] [-d DAYS] [-p PROJECTS] [-r RUNS]
+#   defaults: 2000000 events, 7 days, 20 projects, 9 runs
+# Needs Citus installed (test/citus_build.sh). Ports: ANALYTICS_CITUS_BENCH_PORT
+# (default 55780) for the coordinator, +1 and +2 the workers, +3 the single
+# node. Everything lives in one /tmp folder, removed on exit.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+N=2000000 D=7 P=20 R=9
+while [ $# -gt 0 ]; do
+  case $1 in
+    -n) N=$2; shift ;;
+    -d) D=$2; shift ;;
+    -p) P=$2; shift ;;
+    -r) R=$2; shift ;;
+    *) echo "usage: $0 [-n EVENTS] [-d DAYS] [-p PROJECTS] [-r RUNS]" >&2; exit 2 ;;
+  esac
+  shift
+done
+. test/pgenv.sh
+. test/citus_cluster.sh
+citus_installed || { echo "citus is not installed: see test/citus_build.sh" >&2; exit 2; }
+BASE=${ANALYTICS_CITUS_BENCH_PORT:-55780}
+pgenv_prepare citusbench gen || exit 1
+ROOT=$WORK
+trap 'citus_stop; pgenv_stop; rm -rf "$ROOT"' EXIT
+say() { echo "== $*" >&2; }
+
+END=$(( $(date +%s) / 60 * 60 ))
+say "generating $N events over $D days, $P projects"
+./test/gen -n "$N" -d "$D" -e "$END" -p "$P" -m 500 -s 11 > "$ROOT/events.copy"
+chmod 644 "$ROOT/events.copy"
+
+conf=("shared_buffers = '2GB'" "work_mem = '64MB'" "synchronous_commit = off" "max_wal_size = '4GB'" "jit = off"
+      "autovacuum = off")
+CITUS_CONF=("${conf[@]}")
+citus_start "$ROOT/citus" "$BASE" 2 || exit 1
+pgenv_cluster "$ROOT/single" "$((BASE + 3))" "shared_preload_libraries = 'analytics'" "${conf[@]}" || exit 1
+C=(-h 127.0.0.1 -p "$BASE"); S=(-h "$ROOT/single" -p "$((BASE + 3))")
+q() { local -n conn=$1; psql -X -q -At "${conn[@]}" -U postgres -d postgres -v ON_ERROR_STOP=1 -c "$2"; }
+
+setup="SELECT analytics.set_retention('$(( (D > 30 ? D : 30) + 2 )) days');
+SET analytics.maintenance_in_worker = off;
+INSERT INTO analytics.events (emitted_at, event_type, media_id)
+  SELECT to_timestamp($END) - d * interval '1 day', 'error', 'x' FROM generate_series(0, $D) d;
+SELECT analytics.run_maintenance();
+DELETE FROM analytics.events;"
+for side in S C; do
+  q $side "CREATE EXTENSION analytics" >/dev/null
+  [ $side = C ] && q C "SELECT analytics.distribute()" >/dev/null
+  q $side "$setup" >/dev/null
+done
+
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+declare -A COPY BUILD
+for side in S C; do
+  say "COPY ($side)"
+  t0=$(date +%s.%N)
+  q $side "\\copy analytics.events FROM '$ROOT/events.copy'" >/dev/null
+  t1=$(date +%s.%N); COPY[$side]=$(secs "$t0" "$t1")
+  say "rollups ($side)"
+  t0=$(date +%s.%N)
+  q $side "SET analytics.maintenance_in_worker = off; SELECT analytics.run_maintenance()" >/dev/null
+  t1=$(date +%s.%N); BUILD[$side]=$(secs "$t0" "$t1")
+  # statistics (autovacuum is off): Citus passes VACUUM ANALYZE on to the shards
+  q $side "VACUUM ANALYZE" >/dev/null
+done
+
+# the questions: one project (routed to its worker on Citus) and all projects
+mapfile -t QS <<EOF
+play count, 1 project, ${D} d|SELECT analytics.metric('play', 'count', now() - interval '$D days', now(), project_id => 'p001')
+plays by country, 1 project|SELECT string_agg(b::text, ',') FROM analytics.breakdown('play', 'country', now() - interval '$D days', now(), project_id => 'p001') b
+plays per day, 1 project|SELECT string_agg(t::text, ',') FROM analytics.timeseries('play', now() - interval '$D days', now(), 'day', project_id => 'p001') t
+plays by device, country FR (cube), 1 project|SELECT string_agg(b::text, ',') FROM analytics.breakdown('play', 'device-type', now() - interval '$D days', now(), '{"country": "FR"}', project_id => 'p001') b
+watch time, 1 media, 1 project|SELECT analytics.metric('watch-time', 'sum', now() - interval '$D days', now(), '{"mediaId": "p001-v1"}', project_id => 'p001')
+plays by media top 25, all projects|SELECT string_agg(b::text, ',') FROM (SELECT * FROM analytics.breakdown('play', 'media-id', now() - interval '$D days', now()) LIMIT 25) b
+plays by country, all projects|SELECT string_agg(b::text, ',') FROM analytics.breakdown('play', 'country', now() - interval '$D days', now()) b
+JSON API, plays by country, 1 project|SELECT (analytics.api_request('/data/buckets/play/country?from=' || to_char((now() - interval '$D days') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'p001')).body->'data'
+EOF
+p50() { # CONN SQL: the p50 of R runs in ms (after one warm-up)
+  local -n conn=$1
+  { echo "\\timing on"; for ((i = 0; i <= R; i++)); do echo "$2;"; done; } |
+    psql -X -q -At "${conn[@]}" -U postgres -d postgres 2>&1 | awk '/^Time:/ { print $2 }' | tail -n "$R" |
+    sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] }'
+}
+say "timing ($R runs each)"
+printf '\n%-45s %10s %10s %8s %s\n' "question (events: $N, $D days, $P projects)" "single" "citus" "ratio" "answer"
+for entry in "${QS[@]}"; do
+  name=${entry%%|*}; sql=${entry#*|}
+  a=$(q S "$sql"); b=$(q C "$sql")
+  s=$(p50 S "$sql"); c=$(p50 C "$sql")
+  printf '%-45s %10s %10s %8s %s\n' "$name" "$s" "$c" "$(awk -v a="$s" -v b="$c" 'BEGIN { printf "%.2f", b / a }')" \
+    "$([ "$a" == "$b" ] && echo same || echo DIFF)"
+done
+printf '\n%-45s %10s %10s %8s\n' "COPY of the events (s)" "${COPY[S]}" "${COPY[C]}" \
+  "$(awk -v a="${COPY[S]}" -v b="${COPY[C]}" 'BEGIN { printf "%.2f", b / a }')"
+printf '%-45s %10s %10s %8s\n' "building the rollups (s)" "${BUILD[S]}" "${BUILD[C]}" \
+  "$(awk -v a="${BUILD[S]}" -v b="${BUILD[C]}" 'BEGIN { printf "%.2f", b / a }')"
+echo "(coordinator and two workers on this one machine: Citus's figures include its round trips, not more cores)"
