@@ -16,6 +16,16 @@
 
 #define ANALYTICS_SCHEMA "analytics"
 #define ANALYTICS_EVENTS "events"
+
+/*
+ * this backend's local transaction id (PGPROC keeps it in vxid from 17 on);
+ * the includer includes storage/proc.h
+ */
+#if PG_VERSION_NUM >= 170000
+#define MY_LXID (MyProc->vxid.lxid)
+#else
+#define MY_LXID (MyProc->lxid)
+#endif
 #define ANALYTICS_DEFAULT_PARTITION "events_default"
 
 /* days between 1970-01-01 and 2000-01-01 (the PostgreSQL epoch) */
@@ -122,6 +132,7 @@ pg_noreturn extern void analytics_call_catch(bool owner, const char *fname);
 
 /* plan.c: the PostgreSQL side of the period cover (cover.c) */
 struct CoverPiece;
+
 /* citus.c: the shards of a Citus cluster (README, "Scaling out") */
 extern bool analytics_citus_installed(void);
 extern bool analytics_citus_distributed(void);

@@ -26,11 +26,13 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -40,11 +42,25 @@
 PG_FUNCTION_INFO_V1(analytics_citus_node);
 PG_FUNCTION_INFO_V1(analytics_distributed);
 
-/* is the extension citus installed in this database? */
+/*
+ * Is the extension citus installed in this database? Asked by every query
+ * function and policy scope: the answer is kept for the rest of the command
+ * (a CREATE or DROP EXTENSION is a new command).
+ */
 bool
 analytics_citus_installed(void)
 {
-	return OidIsValid(get_extension_oid("citus", true));
+	static LocalTransactionId lxid = InvalidLocalTransactionId;
+	static CommandId cid;
+	static bool installed;
+
+	if (lxid != MY_LXID || cid != GetCurrentCommandId(false))
+	{
+		installed = OidIsValid(get_extension_oid("citus", true));
+		lxid = MY_LXID;
+		cid = GetCurrentCommandId(false);
+	}
+	return installed;
 }
 
 /* one int8 (or NULL: -1) from a query with one oid/int8 parameter */

@@ -56,13 +56,6 @@
 
 #include "analytics.h"
 
-/* this backend's local transaction id (PGPROC keeps it in vxid from 17 on) */
-#if PG_VERSION_NUM >= 170000
-#define MY_LXID (MyProc->vxid.lxid)
-#else
-#define MY_LXID (MyProc->lxid)
-#endif
-
 PG_FUNCTION_INFO_V1(analytics_my_projects);
 PG_FUNCTION_INFO_V1(analytics_is_admin);
 PG_FUNCTION_INFO_V1(analytics_admin_call);
