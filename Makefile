@@ -37,6 +37,10 @@ PG_CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter  # PostgreSQL's own hea
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# no generated dependency files: every object is rebuilt when any header
+# of src/ changes (a struct shared by two files must never differ between them)
+$(OBJS): $(wildcard src/*.h)
+
 # --- generated SQL scripts (src/sql/assemble.pl) ---------------------------
 
 build/sql/analytics--$(EXTVERSION).sql: src/sql/assemble.pl $(SQL_SOURCES)
