@@ -100,8 +100,14 @@ cover_default_weights(int dim, double weight[CL_NLEVELS])
 	 * growing with longer blocks.
 	 */
 	static const double cube[CL_NLEVELS] = {0.38, 1, 1, 5.6, 15, 30};
+
+	/*
+	 * The referrer cube, same data: ~1.4x the cube's rows per hour (a raw
+	 * minute ~0.27 of an hour's rows), a day ~14x an hour
+	 */
+	static const double refcube[CL_NLEVELS] = {0.27, 1, 1, 14, 40, 90};
 	const double *w = dim == CAT_DIM_PROJECT ? whole : dim == CAT_DIM_MEDIA ? media : dim == CAT_DIM_COUNTRY ? country
-	: dim == CAT_DIM_CUBE ? cube : other;
+	: dim == CAT_DIM_CUBE ? cube : dim == CAT_DIM_REFCUBE ? refcube : other;
 
 	memcpy(weight, w, sizeof(double) * CL_NLEVELS);
 }

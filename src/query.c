@@ -68,6 +68,11 @@ static const char *const cube_tables[CL_NLEVELS] = {
 	NULL, NULL, "rollup_cube_hour", "rollup_cube_day", "rollup_cube_week", "rollup_cube_w4"
 };
 
+/* the referrer cube's */
+static const char *const refcube_tables[CL_NLEVELS] = {
+	NULL, NULL, "rollup_refcube_hour", "rollup_refcube_day", "rollup_refcube_week", "rollup_refcube_w4"
+};
+
 /* ------------------------------------------------------------------------
  * Errors
  * ------------------------------------------------------------------------
@@ -789,7 +794,7 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 					appendStringInfoString(buf, "NULL::timestamptz");
 				appendStringInfo(buf, " AS t, %s AS v, ", raw_dim ? raw_dim : "NULL::text");
 			}
-			else if (dim == CAT_DIM_CUBE)
+			else if (dim == CAT_DIM_CUBE || dim == CAT_DIM_REFCUBE)
 			{
 				/*
 				 * cube rows "e": the columns of events, the filters as on
@@ -824,9 +829,10 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 				append_where(buf, q);
 				appendStringInfoString(buf, " GROUP BY 1, 2");
 			}
-			else if (dim == CAT_DIM_CUBE)
+			else if (dim == CAT_DIM_CUBE || dim == CAT_DIM_REFCUBE)
 			{
-				appendStringInfo(buf, " AS stats FROM %s.%s e WHERE ", S, cube_tables[level]);
+				appendStringInfo(buf, " AS stats FROM %s.%s e WHERE ", S,
+								 dim == CAT_DIM_CUBE ? cube_tables[level] : refcube_tables[level]);
 				append_ranges(buf, "e.bucket", COVER_PARAM(level, neg), COVER_PARAM(level, neg) + 1, c->n[level][neg]);
 				append_where(buf, q);
 				appendStringInfoString(buf, " AND ");
@@ -916,34 +922,37 @@ rollup_dim1(const QuerySpec *q, int breakdown)
 
 /*
  * Can the cube answer: a stats metric whose filters and breakdown (-1:
- * none) all are columns of the cube?
+ * none) all are columns of the cube (with referrer: of the referrer cube)?
  */
 static bool
-cube_applies(const QuerySpec *q, int breakdown)
+cube_applies(const QuerySpec *q, int breakdown, bool referrer)
 {
 	int			d;
 
 	if (q->kind != QK_STATS || !analytics_use_rollups || q->tag != NULL)
 		return false;
-	if (breakdown >= 0 && !catalog_dims[breakdown].cube)
+	if (breakdown >= 0 && !catalog_dims[breakdown].cube && !(referrer && breakdown == CAT_DIM_REFERRER))
 		return false;
 	for (d = 1; d < CAT_NDIMS; d++)
-		if (q->filter[d] && !catalog_dims[d].cube)
+		if (q->filter[d] && !catalog_dims[d].cube && !(referrer && d == CAT_DIM_REFERRER))
 			return false;
 	return true;
 }
 
 /*
  * The rollup dimension that can answer with these filters and breakdown;
- * else CAT_DIM_CUBE when the cube can; else -1 (raw events).
+ * else CAT_DIM_CUBE when the cube can; else CAT_DIM_REFCUBE when the
+ * referrer cube can; else -1 (raw events).
  */
 static int
 rollup_dim(const QuerySpec *q, int breakdown)
 {
 	int			dim = rollup_dim1(q, breakdown);
 
-	if (dim < 0 && cube_applies(q, breakdown))
+	if (dim < 0 && cube_applies(q, breakdown, false))
 		return CAT_DIM_CUBE;
+	if (dim < 0 && cube_applies(q, breakdown, true))
+		return CAT_DIM_REFCUBE;
 	return dim;
 }
 
