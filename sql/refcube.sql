@@ -18,14 +18,14 @@ INSERT INTO analytics.events (project_id, emitted_at, event_type, value, media_i
                               device_type, operating_system, browser)
 SELECT p, (SELECT a FROM rc_anchor) + interval '1 day' + h * interval '1 hour' + n * interval '1 minute',
        ty::analytics.event_type, v, 'm1', 'video', ref, 'EU', c, dev::analytics.device_type, 'android', 'chrome'
-  FROM (VALUES ('rc1', 'play', NULL, 'https://a.example/', 'FR', 'phone', 2, 3),
-               ('rc1', 'play', NULL, 'https://a.example/', 'DE', 'computer', 5, 2),
-               ('rc1', 'play', NULL, 'https://b.example/', 'FR', 'phone', 5, 4),
+  FROM (VALUES ('rc1', 'play', NULL, 'https://rc-a.example/', 'FR', 'phone', 2, 3),
+               ('rc1', 'play', NULL, 'https://rc-a.example/', 'DE', 'computer', 5, 2),
+               ('rc1', 'play', NULL, 'https://rc-b.example/', 'FR', 'phone', 5, 4),
                ('rc1', 'play', NULL, '', 'FR', 'phone', 2, 1),
-               ('rc1', 'watch', 10, 'https://a.example/', 'FR', 'phone', 2, 1),
-               ('rc1', 'watch', 20, 'https://a.example/', 'FR', 'phone', 2, 1),
-               ('rc1', 'watch', 30, 'https://b.example/', 'FR', 'computer', 5, 1),
-               ('rc2', 'play', NULL, 'https://a.example/', 'FR', 'phone', 2, 6)) d(p, ty, v, ref, c, dev, h, k),
+               ('rc1', 'watch', 10, 'https://rc-a.example/', 'FR', 'phone', 2, 1),
+               ('rc1', 'watch', 20, 'https://rc-a.example/', 'FR', 'phone', 2, 1),
+               ('rc1', 'watch', 30, 'https://rc-b.example/', 'FR', 'computer', 5, 1),
+               ('rc2', 'play', NULL, 'https://rc-a.example/', 'FR', 'phone', 2, 6)) d(p, ty, v, ref, c, dev, h, k),
        generate_series(1, k) n;
 SELECT (r->>'rollup_hours_refreshed')::int >= 2 AS refreshed FROM analytics.run_maintenance() r;
 SELECT project_id, count(*) AS refcube_hour_rows, sum(stats[2]) AS plays
@@ -46,22 +46,22 @@ BEGIN
   RETURN NEXT;
   question := 'plays by country, referrer A (rc1)';
   SELECT string_agg(dimension_value || '=' || metric_value, ' ') INTO answer
-    FROM analytics.breakdown('play', 'country', f, t, '{"referrer": "https://a.example/"}', project_id => 'rc1');
+    FROM analytics.breakdown('play', 'country', f, t, '{"referrer": "https://rc-a.example/"}', project_id => 'rc1');
   RETURN NEXT;
   question := 'watch time by referrer, country FR (rc1)';
   SELECT string_agg(dimension_value || '=' || metric_value, ' ') INTO answer
     FROM analytics.breakdown('watch-time', 'referrer', f, t, '{"country": "FR"}', aggregation => 'sum', project_id => 'rc1');
   RETURN NEXT;
   question := 'play count, referrer B, device type phone (rc1)';
-  answer := analytics.metric('play', 'count', f, t, '{"referrer": "https://b.example/", "deviceType": "phone"}', project_id => 'rc1');
+  answer := analytics.metric('play', 'count', f, t, '{"referrer": "https://rc-b.example/", "deviceType": "phone"}', project_id => 'rc1');
   RETURN NEXT;
   question := 'plays per day, referrer A, country FR (rc1)';
   SELECT string_agg(metric_value::text, ' ' ORDER BY emitted_at) INTO answer
-    FROM analytics.timeseries('play', f, t, 'day', '{"referrer": "https://a.example/", "country": "FR"}', project_id => 'rc1');
+    FROM analytics.timeseries('play', f, t, 'day', '{"referrer": "https://rc-a.example/", "country": "FR"}', project_id => 'rc1');
   RETURN NEXT;
-  question := 'plays by referrer, country FR (all projects)';
-  SELECT string_agg(quote_literal(dimension_value) || '=' || metric_value, ' ') INTO answer
-    FROM analytics.breakdown('play', 'referrer', f, t, '{"country": "FR"}');
+  question := 'plays by country, referrer A, device type phone (all projects)';
+  SELECT string_agg(dimension_value || '=' || metric_value, ' ') INTO answer
+    FROM analytics.breakdown('play', 'country', f, t, '{"referrer": "https://rc-a.example/", "deviceType": "phone"}');
   RETURN NEXT;
 END $$;
 GRANT EXECUTE ON FUNCTION pg_temp.answers() TO PUBLIC;
@@ -82,7 +82,7 @@ DECLARE
 BEGIN
   FOREACH t IN ARRAY ARRAY['rollup_refcube_hour', 'rollup_refcube_day', 'rollup_refcube_week', 'rollup_refcube_w4'] LOOP
     EXECUTE format('UPDATE analytics.%I SET stats[2] = stats[2] + $1 WHERE project_id = ''rc1'' AND country = ''FR'''
-                   ' AND referrer = ''https://a.example/'' AND stats[2] > 0', t) USING d;
+                   ' AND referrer = ''https://rc-a.example/'' AND stats[2] > 0', t) USING d;
   END LOOP;
 END $$;
 SELECT pg_temp.nudge(100);
@@ -94,11 +94,11 @@ SELECT pg_temp.nudge(-100);
 
 -- a pending hour is read raw: a late play, before any refresh, counts at once
 INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id, referrer, continent, country, device_type, operating_system, browser)
-SELECT 'rc1', a + interval '1 day 5 hours 30 minutes', 'play', 'm1', 'https://b.example/', 'EU', 'FR', 'phone', 'android', 'chrome' FROM rc_anchor;
-SELECT analytics.metric('play', 'count', a, a + interval '3 days', '{"referrer": "https://b.example/", "deviceType": "phone"}', project_id => 'rc1') AS with_late_play
+SELECT 'rc1', a + interval '1 day 5 hours 30 minutes', 'play', 'm1', 'https://rc-b.example/', 'EU', 'FR', 'phone', 'android', 'chrome' FROM rc_anchor;
+SELECT analytics.metric('play', 'count', a, a + interval '3 days', '{"referrer": "https://rc-b.example/", "deviceType": "phone"}', project_id => 'rc1') AS with_late_play
   FROM rc_anchor;
 SELECT (r->>'rollup_hours_refreshed')::int >= 1 AS refreshed FROM analytics.run_maintenance() r;
-SELECT analytics.metric('play', 'count', a, a + interval '3 days', '{"referrer": "https://b.example/", "deviceType": "phone"}', project_id => 'rc1') AS refreshed_late_play
+SELECT analytics.metric('play', 'count', a, a + interval '3 days', '{"referrer": "https://rc-b.example/", "deviceType": "phone"}', project_id => 'rc1') AS refreshed_late_play
   FROM rc_anchor;
 
 -- a tenant: its project's referrer cube rows only, the same answers
