@@ -58,6 +58,9 @@ typedef struct CoverInput
 	int64_t		data_hi;
 	double		weight[CL_NLEVELS]; /* cost of one block per level; [CL_RAW]:
 									 * per minute */
+	int			positive;		/* added pieces only, never two that overlap:
+								 * for what cannot be taken out again
+								 * (distinct counts) */
 } CoverInput;
 
 /* default weights for a dimension of the rollups (0 whole project .. 8) */

@@ -62,6 +62,11 @@ static const char *const level_tables[CL_NLEVELS] = {
 	NULL, "rollup_5min", "rollup_hour", "rollup_day", "rollup_week", "rollup_w4"
 };
 
+/* the viewer ids of the levels CL_HOUR and CL_DAY */
+static const char *const viewers_tables[CL_NLEVELS] = {
+	NULL, NULL, "rollup_viewers_hour", "rollup_viewers_day", NULL, NULL
+};
+
 /* the cube's tables of the levels CL_HOUR .. CL_W4 (no 5-minute rows) */
 static const char *const cube_tables[CL_NLEVELS] = {
 	NULL, NULL, "rollup_cube_hour", "rollup_cube_day", "rollup_cube_week", "rollup_cube_w4"
@@ -909,12 +914,76 @@ rollup_dim(const QuerySpec *q, int breakdown)
 }
 
 /*
+ * Can the viewer ids (rollup_viewers_hour, _day) answer: unique viewers
+ * whose filters and breakdown (-1: none) all are columns of the cube?
+ */
+static bool
+viewers_apply(const QuerySpec *q, int breakdown)
+{
+	int			d;
+
+	if (q->kind != QK_VIEW_UNIQUE || !analytics_use_rollups || q->tag != NULL)
+		return false;
+	if (breakdown >= 0 && !catalog_dims[breakdown].cube)
+		return false;
+	for (d = 1; d < CAT_NDIMS; d++)
+		if (q->filter[d] && !catalog_dims[d].cube)
+			return false;
+	return true;
+}
+
+/*
+ * The rows (v, ids) of unique viewers over a cover of added pieces only
+ * (days, hours, raw events: disjoint): per piece and dimension value
+ * (raw_dim: its column, over events or the viewer rows "e"; NULL for none)
+ * the viewer ids, an array per row of rollup_viewers_hour / _day, the
+ * array_agg of the raw events' ids (NULLs included: the group shows, as
+ * count(DISTINCT viewer_id) shows it, and _viewers_count skips them).
+ */
+static void
+append_viewer_rows(StringInfo buf, const QuerySpec *q, const Cover *c, const char *raw_dim)
+{
+	const char *S = q->schema;
+	const char *v = raw_dim ? raw_dim : "NULL::text";
+	int			parts = 0;
+	int			level;
+
+	for (level = CL_RAW; level < CL_NLEVELS; level++)
+	{
+		if (c->n[level][0] == 0)
+			continue;
+		if (c->n[level][1] != 0 || (level != CL_RAW && viewers_tables[level] == NULL))
+			elog(ERROR, "analytics: a cover of unique viewers with pieces it cannot read");
+		if (parts++ > 0)
+			appendStringInfoString(buf, " UNION ALL ");
+		if (level == CL_RAW)
+		{
+			appendStringInfo(buf, "SELECT %s AS v, pg_catalog.array_agg(e.viewer_id) AS ids FROM %s.events e WHERE ", v, S);
+			append_ranges(buf, "e.emitted_at", COVER_PARAM(level, 0), COVER_PARAM(level, 0) + 1, c->n[level][0]);
+			appendStringInfoString(buf, " AND ");
+			append_types(buf, q);
+			append_where(buf, q);
+			appendStringInfoString(buf, " GROUP BY 1");
+		}
+		else
+		{
+			appendStringInfo(buf, "SELECT %s AS v, e.viewers AS ids FROM %s.%s e WHERE ", v, S, viewers_tables[level]);
+			append_ranges(buf, "e.bucket", COVER_PARAM(level, 0), COVER_PARAM(level, 0) + 1, c->n[level][0]);
+			appendStringInfo(buf, " AND e.value = $%d", P_THRESHOLD);
+			append_where(buf, q);
+		}
+	}
+	if (parts == 0)
+		appendStringInfoString(buf, "SELECT NULL::text AS v, NULL::bigint[] AS ids WHERE false");
+}
+
+/*
  * The cover of [from, to) for the rollups as they are now: the pending
  * hours of every block that may be read, and where refreshed rows exist:
  * for one project, to the 5 minutes (its rollup_5min rows); else to the hour.
  */
 static void
-plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, Cover *c)
+plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive, Cover *c)
 {
 	static SPIPlanPtr plans[2];
 	static SPIPlanPtr dplans[3];
@@ -998,6 +1067,7 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, Cover *c)
 	in.to = q->to;
 	in.max_level = max_level;
 	in.fine = fine;
+	in.positive = positive;
 	cover_default_weights(dim, in.weight);
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
@@ -1331,9 +1401,18 @@ metric_answer(QuerySpec *q, FunctionCallInfo fcinfo, bool *isnull)
 		return Float8GetDatum(v[q->kind == QK_CCV_PEAK ? 0 : 1]);
 	}
 	dim = rollup_dim(q, -1);
-	if (dim >= 0)
+	if (viewers_apply(q, -1))
 	{
-		plan_cover(q, CL_W4, dim == CAT_DIM_PROJECT, dim, &cover);
+		/* the distinct ids of disjoint days, hours and raw events */
+		plan_cover(q, CL_DAY, false, CAT_DIM_CUBE, true, &cover);
+		c = &cover;
+		appendStringInfo(&sql, "SELECT %s._viewers_count(x.ids)::double precision FROM (", S);
+		append_viewer_rows(&sql, q, c, NULL);
+		appendStringInfoString(&sql, ") x");
+	}
+	else if (dim >= 0)
+	{
+		plan_cover(q, CL_W4, dim == CAT_DIM_PROJECT, dim, false, &cover);
 		c = &cover;
 		appendStringInfoString(&sql, "SELECT ");
 		append_merged_metric(&sql, q);
@@ -1488,9 +1567,18 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 		append_where(&sql, q);
 		appendStringInfoString(&sql, " GROUP BY 1) s GROUP BY 1");
 	}
+	else if (viewers_apply(q, bd))
+	{
+		plan_cover(q, CL_DAY, false, CAT_DIM_CUBE, true, &cover);
+		c = &cover;
+		appendStringInfo(&sql, "SELECT coalesce(x.v, 'unknown') AS dimension_value, %s._viewers_count(x.ids)::double precision"
+						 " AS metric_value FROM (", S);
+		append_viewer_rows(&sql, q, c, catalog_dims[bd].column);
+		appendStringInfoString(&sql, ") x GROUP BY 1");
+	}
 	else if (dim >= 0)
 	{
-		plan_cover(q, CL_W4, false, dim, &cover);
+		plan_cover(q, CL_W4, false, dim, false, &cover);
 		c = &cover;
 		appendStringInfoString(&sql, "SELECT coalesce(x.v, 'unknown') AS dimension_value, ");
 		append_merged_metric(&sql, q);
@@ -1691,7 +1779,7 @@ timeseries_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 						 P_EMPTY_VALUE, S, P_BUCKET, P_FROM, P_TO, P_TIME_ZONE);
 		if (tier >= 0)
 		{
-			plan_cover(q, tier, dim == CAT_DIM_PROJECT, dim, &cover);
+			plan_cover(q, tier, dim == CAT_DIM_PROJECT, dim, false, &cover);
 			c = &cover;
 			appendStringInfo(&sql, "SELECT %s.time_bucket($%d, x.t, $%d) AS bucket_start, ", S, P_BUCKET, P_TIME_ZONE);
 			append_merged_metric(&sql, q);
@@ -1781,7 +1869,7 @@ analytics_plan_cover(PG_FUNCTION_ARGS)
 	}
 	tupdesc = BlessTupleDesc(tupdesc);
 	SPI_connect();
-	plan_cover(&q, max_level, !PG_ARGISNULL(3) && PG_GETARG_BOOL(3), PG_GETARG_INT16(4), &c);
+	plan_cover(&q, max_level, !PG_ARGISNULL(3) && PG_GETARG_BOOL(3), PG_GETARG_INT16(4), false, &c);
 	for (i = 0; i < 4 * CL_NLEVELS; i++)
 	{
 		values[i] = c.arrays[i];

@@ -267,6 +267,35 @@ CREATE TABLE @extschema@.rollup_cube_w4 (LIKE @extschema@.rollup_cube_hour INCLU
 COMMENT ON TABLE @extschema@.rollup_cube_w4 IS
     'the cube per 28 days from Monday 2000-01-03 00:00 UTC (sum of the block''s rollup_cube_week rows)';
 
+-- Unique viewers (README: "Derived data: rollups"): per UTC hour and day,
+-- project, view duration (the value of the view events) and combination of
+-- the cube's dimensions, the sorted distinct viewer ids of the view events
+-- (NULL ids left out; a row exists for every combination with a view event,
+-- so that a breakdown shows it with 0, as the raw count does). Distinct
+-- counts do not add up: a question reads disjoint days, hours and raw
+-- events and counts the union of their ids.
+CREATE TABLE @extschema@.rollup_viewers_hour (
+    project_id       text NOT NULL,
+    bucket           timestamptz NOT NULL,
+    value            double precision NOT NULL,
+    media_type       @extschema@.media_type NOT NULL,
+    continent        @extschema@.continent,
+    country          text,
+    device_type      @extschema@.device_type NOT NULL,
+    operating_system text NOT NULL,
+    browser          text NOT NULL,
+    viewers          bigint[] NOT NULL
+);
+-- the ids are hashes: compressing them gains nothing, costs every read
+ALTER TABLE @extschema@.rollup_viewers_hour ALTER COLUMN viewers SET STORAGE EXTERNAL;
+CREATE INDEX rollup_viewers_hour_idx ON @extschema@.rollup_viewers_hour (project_id, value, bucket);
+CREATE INDEX rollup_viewers_hour_bucket_idx ON @extschema@.rollup_viewers_hour (bucket, project_id);
+COMMENT ON TABLE @extschema@.rollup_viewers_hour IS
+    'the distinct viewer ids of view events per UTC hour, project, view duration and combination of media type, continent, country, device type, operating system and browser (derived from analytics.events by maintenance)';
+CREATE TABLE @extschema@.rollup_viewers_day (LIKE @extschema@.rollup_viewers_hour INCLUDING ALL);
+COMMENT ON TABLE @extschema@.rollup_viewers_day IS
+    'the distinct viewer ids per UTC day (union of the day''s rollup_viewers_hour rows)';
+
 -- Rows an earlier version stored outside the range (they stopped every
 -- maintenance run) are set aside here, with their plays, not lost: only
 -- administrators and the rows' own tenants (row-level security) read them.
