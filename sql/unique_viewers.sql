@@ -37,10 +37,10 @@ SELECT p, (SELECT a FROM uv_anchor) + d * interval '1 day' + h * interval '1 hou
 INSERT INTO analytics.events (project_id, emitted_at, event_type, viewer_id, media_id, country)
 SELECT 'uv1', a + interval '1 day 2 hours', 'play', 99, 'm1', 'FR' FROM uv_anchor;
 SELECT (r->>'rollup_hours_refreshed')::int >= 5 AS refreshed FROM analytics.run_maintenance() r;
-SELECT project_id, bucket - (SELECT a FROM uv_anchor) AS at, value, country, device_type, viewers
-  FROM analytics.rollup_viewers_hour WHERE project_id LIKE 'uv%' ORDER BY 1, 2, 3, 4, 5;
-SELECT project_id, bucket - (SELECT a FROM uv_anchor) AS at, value, country, device_type, viewers
-  FROM analytics.rollup_viewers_day WHERE project_id LIKE 'uv%' ORDER BY 1, 2, 3, 4, 5;
+SELECT project_id, bucket - (SELECT a FROM uv_anchor) AS at, country, device_type, viewers_3s, viewers_5s, viewers_10s, viewers_30s
+  FROM analytics.rollup_viewers_hour WHERE project_id LIKE 'uv%' ORDER BY 1, 2, 3, 4;
+SELECT project_id, bucket - (SELECT a FROM uv_anchor) AS at, country, device_type, viewers_3s, viewers_5s, viewers_10s, viewers_30s
+  FROM analytics.rollup_viewers_day WHERE project_id LIKE 'uv%' ORDER BY 1, 2, 3, 4;
 
 -- the questions: the three days (day rows), and a period from a + 1 day
 -- 02:30 to a + 2 days 23:30 (hours and raw events at both ends)
@@ -97,13 +97,13 @@ SELECT b.* FROM uv_anchor, pg_temp.both(a + interval '1 day 2 hours 30 minutes',
 
 -- the derived rows are read: an id added by hand to uv1's ES rows (hour
 -- and day) shows with the rollups on, not off; taken out again
-UPDATE analytics.rollup_viewers_hour SET viewers = viewers || 1000::bigint WHERE project_id = 'uv1' AND country = 'ES';
-UPDATE analytics.rollup_viewers_day SET viewers = viewers || 1000::bigint WHERE project_id = 'uv1' AND country = 'ES';
+UPDATE analytics.rollup_viewers_hour SET viewers_5s = viewers_5s || 1000::bigint WHERE project_id = 'uv1' AND country = 'ES';
+UPDATE analytics.rollup_viewers_day SET viewers_5s = viewers_5s || 1000::bigint WHERE project_id = 'uv1' AND country = 'ES';
 SELECT b.* FROM uv_anchor, pg_temp.both(a, a + interval '3 days') b WHERE question LIKE 'unique viewers%(uv1)';
 SELECT b.* FROM uv_anchor, pg_temp.both(a + interval '1 day 2 hours 30 minutes', a + interval '2 days 23 hours 30 minutes') b
  WHERE question = 'unique viewers by country (uv1)';
-UPDATE analytics.rollup_viewers_hour SET viewers = viewers[1:cardinality(viewers) - 1] WHERE project_id = 'uv1' AND country = 'ES';
-UPDATE analytics.rollup_viewers_day SET viewers = viewers[1:cardinality(viewers) - 1] WHERE project_id = 'uv1' AND country = 'ES';
+UPDATE analytics.rollup_viewers_hour SET viewers_5s = viewers_5s[1:cardinality(viewers_5s) - 1] WHERE project_id = 'uv1' AND country = 'ES';
+UPDATE analytics.rollup_viewers_day SET viewers_5s = viewers_5s[1:cardinality(viewers_5s) - 1] WHERE project_id = 'uv1' AND country = 'ES';
 
 -- late events, read raw while their hours are pending: a new viewer 9 in
 -- an hour without events (a + 1 day 03:00), viewer 3 again in FR (hour 2,
@@ -137,7 +137,9 @@ DROP ROLE regress_uv_t;
 -- the aggregates themselves
 SELECT analytics._viewers_count(x) AS n, analytics._viewers_union(x) AS ids
   FROM (VALUES ('{3,1,NULL}'::bigint[]), ('{}'), (NULL), ('{0,-5,3}')) v(x);
-SELECT analytics._viewers_count(x) AS none, analytics._viewers_union(x) AS no_ids FROM (SELECT '{}'::bigint[] WHERE false) v(x);
+SELECT analytics._viewers_count(x) AS none, analytics._viewers_union(x) IS NULL AS no_ids FROM (SELECT '{}'::bigint[] WHERE false) v(x);
+SELECT analytics._viewers_count(x) AS none, analytics._viewers_union(x) IS NULL AS no_ids FROM (VALUES (NULL::bigint[]), (NULL)) v(x);
+SELECT analytics._viewers_union(x) AS empty FROM (VALUES (NULL::bigint[]), ('{}'), (NULL)) v(x);
 SELECT analytics._viewers_count(ARRAY[g]) = 100000 AS many, cardinality(analytics._viewers_union(ARRAY[g, g])) = 100000 AS many_union
   FROM generate_series(1::bigint, 100000) g;
 

@@ -936,7 +936,8 @@ viewers_apply(const QuerySpec *q, int breakdown)
  * The rows (v, ids) of unique viewers over a cover of added pieces only
  * (days, hours, raw events: disjoint): per piece and dimension value
  * (raw_dim: its column, over events or the viewer rows "e"; NULL for none)
- * the viewer ids, an array per row of rollup_viewers_hour / _day, the
+ * the viewer ids, an array per row of rollup_viewers_hour / _day (the
+ * column of the view duration, NULL where it had no view event), the
  * array_agg of the raw events' ids (NULLs included: the group shows, as
  * count(DISTINCT viewer_id) shows it, and _viewers_count skips them).
  */
@@ -967,9 +968,11 @@ append_viewer_rows(StringInfo buf, const QuerySpec *q, const Cover *c, const cha
 		}
 		else
 		{
-			appendStringInfo(buf, "SELECT %s AS v, e.viewers AS ids FROM %s.%s e WHERE ", v, S, viewers_tables[level]);
+			/* the column of the view duration: viewers_3s, viewers_5s, ... */
+			appendStringInfo(buf, "SELECT %s AS v, e.viewers_%s AS ids FROM %s.%s e WHERE ", v,
+							 catalog_view_durations[q->threshold], S, viewers_tables[level]);
 			append_ranges(buf, "e.bucket", COVER_PARAM(level, 0), COVER_PARAM(level, 0) + 1, c->n[level][0]);
-			appendStringInfo(buf, " AND e.value = $%d", P_THRESHOLD);
+			appendStringInfo(buf, " AND e.viewers_%s IS NOT NULL", catalog_view_durations[q->threshold]);
 			append_where(buf, q);
 		}
 	}

@@ -98,8 +98,8 @@ set_add(ViewerSet *s, int64 v)
 
 /*
  * _viewers_transfn(internal, bigint[]) RETURNS internal: adds the array's
- * ids (NULL elements, a NULL array: nothing) to the group's set; the group
- * exists from its first row, empty array or not.
+ * ids (NULL elements: nothing) to the group's set; the set exists from the
+ * first array that is not NULL, empty or not (before: NULL).
  */
 Datum
 analytics_viewers_transfn(PG_FUNCTION_ARGS)
@@ -109,6 +109,8 @@ analytics_viewers_transfn(PG_FUNCTION_ARGS)
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		elog(ERROR, "analytics._viewers_transfn called in non-aggregate context");
+	if (PG_ARGISNULL(0) && PG_ARGISNULL(1))
+		PG_RETURN_NULL();		/* no array yet */
 	if (PG_ARGISNULL(0))
 	{
 		s = MemoryContextAllocZero(aggcxt, sizeof(ViewerSet));
@@ -171,17 +173,20 @@ cmp_int64(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
-/* _viewers_union_final(internal) RETURNS bigint[]: the ids, ascending */
+/* _viewers_union_final(internal) RETURNS bigint[]: the ids, ascending; NULL without an array */
 Datum
 analytics_viewers_union_final(PG_FUNCTION_ARGS)
 {
 	ViewerSet  *s = PG_ARGISNULL(0) ? NULL : (ViewerSet *) PG_GETARG_POINTER(0);
-	uint64		n = s ? s->n + (s->has_zero ? 1 : 0) : 0;
+	uint64		n;
 	int64	   *ids;
 	ArrayType  *a;
 	uint64		i,
 				k = 0;
 
+	if (s == NULL)
+		PG_RETURN_NULL();
+	n = s->n + (s->has_zero ? 1 : 0);
 	if (n > (uint64) MaxArraySize)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

@@ -178,8 +178,9 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 -- _rollup_refresh_scope for each day of its hours, in its transaction and
 -- under its rules (below: every statement restricted by (pid IS NULL OR
 -- project_id = pid), planned for its values). The hour rows come from the
--- view events, NULL viewer ids left out (a combination whose ids all are
--- NULL keeps a row with an empty array: it shows in a breakdown, with 0);
+-- view events of the view durations (the catalogue's thresholds, one
+-- column each: src/catalog.c), NULL viewer ids left out (a combination
+-- whose ids all are NULL keeps '{}': it shows in a breakdown, with 0);
 -- the day's rows are the union of its hour rows.
 CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh_viewers(d timestamptz, hrs timestamptz[], pid text)
 RETURNS void
@@ -190,22 +191,28 @@ AS $$
 BEGIN
   DELETE FROM @extschema@.rollup_viewers_hour r
    WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
-  INSERT INTO @extschema@.rollup_viewers_hour (project_id, bucket, value, media_type, continent, country, device_type, operating_system, browser, viewers)
-  SELECT e.project_id, pg_catalog.date_bin(@extschema@._block_size('hour'), e.emitted_at, @extschema@._block_origin('hour')), e.value,
+  INSERT INTO @extschema@.rollup_viewers_hour (project_id, bucket, media_type, continent, country, device_type, operating_system, browser,
+                                               viewers_3s, viewers_5s, viewers_10s, viewers_30s)
+  SELECT e.project_id, pg_catalog.date_bin(@extschema@._block_size('hour'), e.emitted_at, @extschema@._block_origin('hour')),
          e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser,
-         coalesce(pg_catalog.array_agg(DISTINCT e.viewer_id ORDER BY e.viewer_id) FILTER (WHERE e.viewer_id IS NOT NULL), '{}')
+         CASE WHEN pg_catalog.bool_or(e.value = 3) THEN coalesce(pg_catalog.array_agg(DISTINCT e.viewer_id ORDER BY e.viewer_id) FILTER (WHERE e.value = 3 AND e.viewer_id IS NOT NULL), '{}') END,
+         CASE WHEN pg_catalog.bool_or(e.value = 5) THEN coalesce(pg_catalog.array_agg(DISTINCT e.viewer_id ORDER BY e.viewer_id) FILTER (WHERE e.value = 5 AND e.viewer_id IS NOT NULL), '{}') END,
+         CASE WHEN pg_catalog.bool_or(e.value = 10) THEN coalesce(pg_catalog.array_agg(DISTINCT e.viewer_id ORDER BY e.viewer_id) FILTER (WHERE e.value = 10 AND e.viewer_id IS NOT NULL), '{}') END,
+         CASE WHEN pg_catalog.bool_or(e.value = 30) THEN coalesce(pg_catalog.array_agg(DISTINCT e.viewer_id ORDER BY e.viewer_id) FILTER (WHERE e.value = 30 AND e.viewer_id IS NOT NULL), '{}') END
     FROM @extschema@.events e
-   WHERE (pid IS NULL OR e.project_id = pid) AND e.event_type = 'view' AND e.value IS NOT NULL
+   WHERE (pid IS NULL OR e.project_id = pid) AND e.event_type = 'view' AND e.value IN (3, 5, 10, 30)
      AND e.emitted_at >= d AND e.emitted_at < d + @extschema@._block_size('day')
      AND pg_catalog.date_bin(@extschema@._block_size('hour'), e.emitted_at, @extschema@._block_origin('hour')) = ANY (hrs)
-   GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+   GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
   DELETE FROM @extschema@.rollup_viewers_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
-  INSERT INTO @extschema@.rollup_viewers_day (project_id, bucket, value, media_type, continent, country, device_type, operating_system, browser, viewers)
-  SELECT r.project_id, d, r.value, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser,
-         @extschema@._viewers_union(r.viewers)
+  INSERT INTO @extschema@.rollup_viewers_day (project_id, bucket, media_type, continent, country, device_type, operating_system, browser,
+                                              viewers_3s, viewers_5s, viewers_10s, viewers_30s)
+  SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser,
+         @extschema@._viewers_union(r.viewers_3s), @extschema@._viewers_union(r.viewers_5s),
+         @extschema@._viewers_union(r.viewers_10s), @extschema@._viewers_union(r.viewers_30s)
     FROM @extschema@.rollup_viewers_hour r
    WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
-   GROUP BY r.project_id, r.value, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+   GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
 END $$;
 
 COMMENT ON FUNCTION @extschema@._rollup_refresh_viewers(timestamptz, timestamptz[], text) IS

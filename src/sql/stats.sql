@@ -114,7 +114,8 @@ COMMENT ON FUNCTION @extschema@.event_stats_negate(double precision[]) IS
 
 -- Unique viewers: sets of viewer ids (src/viewers.c; README "Derived data:
 -- rollups"). _viewers_count counts the distinct ids of bigint[] rows (NULL
--- elements left out; 0 for no rows), _viewers_union returns them sorted.
+-- elements left out; 0 for no rows), _viewers_union returns them sorted
+-- (NULL when every array is NULL).
 CREATE OR REPLACE FUNCTION @extschema@._viewers_transfn(internal, bigint[])
 RETURNS internal
 AS 'MODULE_PATHNAME', 'analytics_viewers_transfn'
@@ -157,4 +158,4 @@ CREATE OR REPLACE AGGREGATE @extschema@._viewers_union(viewers bigint[]) (
 );
 
 COMMENT ON AGGREGATE @extschema@._viewers_union(bigint[]) IS
-    'the distinct non-NULL ids of the bigint[] rows, ascending';
+    'the distinct non-NULL ids of the bigint[] rows, ascending; NULL when every array is NULL';

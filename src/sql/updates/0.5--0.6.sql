@@ -59,20 +59,23 @@ COMMENT ON TABLE @extschema@.rollup_cube_w4 IS
 CREATE TABLE @extschema@.rollup_viewers_hour (
     project_id       text NOT NULL,
     bucket           timestamptz NOT NULL,
-    value            double precision NOT NULL,
     media_type       @extschema@.media_type NOT NULL,
     continent        @extschema@.continent,
     country          text,
     device_type      @extschema@.device_type NOT NULL,
     operating_system text NOT NULL,
     browser          text NOT NULL,
-    viewers          bigint[] NOT NULL
+    viewers_3s       bigint[],
+    viewers_5s       bigint[],
+    viewers_10s      bigint[],
+    viewers_30s      bigint[]
 );
-ALTER TABLE @extschema@.rollup_viewers_hour ALTER COLUMN viewers SET STORAGE EXTERNAL;
-CREATE INDEX rollup_viewers_hour_idx ON @extschema@.rollup_viewers_hour (project_id, value, bucket);
+ALTER TABLE @extschema@.rollup_viewers_hour ALTER COLUMN viewers_3s SET STORAGE EXTERNAL, ALTER COLUMN viewers_5s SET STORAGE EXTERNAL,
+    ALTER COLUMN viewers_10s SET STORAGE EXTERNAL, ALTER COLUMN viewers_30s SET STORAGE EXTERNAL;
+CREATE INDEX rollup_viewers_hour_idx ON @extschema@.rollup_viewers_hour (project_id, bucket);
 CREATE INDEX rollup_viewers_hour_bucket_idx ON @extschema@.rollup_viewers_hour (bucket, project_id);
 COMMENT ON TABLE @extschema@.rollup_viewers_hour IS
-    'the distinct viewer ids of view events per UTC hour, project, view duration and combination of media type, continent, country, device type, operating system and browser (derived from analytics.events by maintenance)';
+    'the distinct viewer ids of view events per view duration (3, 5, 10, 30 s), UTC hour, project and combination of media type, continent, country, device type, operating system and browser (derived from analytics.events by maintenance)';
 CREATE TABLE @extschema@.rollup_viewers_day (LIKE @extschema@.rollup_viewers_hour INCLUDING ALL);
 COMMENT ON TABLE @extschema@.rollup_viewers_day IS
     'the distinct viewer ids per UTC day (union of the day''s rollup_viewers_hour rows)';
