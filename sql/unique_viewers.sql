@@ -17,7 +17,7 @@ GRANT SELECT ON uv_anchor TO PUBLIC;
 INSERT INTO analytics.events (project_id, emitted_at, event_type, value, viewer_id, media_id, media_type, continent,
                               country, device_type, operating_system, browser)
 SELECT p, (SELECT a FROM uv_anchor) + d * interval '1 day' + h * interval '1 hour' + m * interval '1 minute',
-       'view', v, viewer, 'm1', 'video', cont::analytics.continent, c, dev::analytics.device_type, 'android', 'chrome'
+       'view', v, viewer, 'm1', 'video', cont::analytics.continent, c, dev::analytics.device_type, 'android', 'uv-browser'
   FROM (VALUES ('uv1', 1, 2, 10, 5, 1, 'EU', 'FR', 'phone'),
                ('uv1', 1, 2, 20, 5, 3, 'EU', 'DE', 'phone'),
                ('uv1', 1, 2, 15, 5, NULL, 'EU', 'FR', 'phone'),
@@ -68,12 +68,12 @@ BEGIN
   question := 'unique viewers, 10 s views (uv1)';
   answer := analytics.metric('view', 'count', f, t, unique_viewers => true, view_duration => '10s', project_id => 'uv1');
   RETURN NEXT;
-  question := 'unique viewers, all projects';
-  answer := analytics.metric('view', 'count', f, t, unique_viewers => true);
+  question := 'unique viewers, browser uv-browser, all projects';
+  answer := analytics.metric('view', 'count', f, t, '{"browser": "uv-browser"}', unique_viewers => true);
   RETURN NEXT;
-  question := 'unique viewers by media type, all projects';
+  question := 'unique viewers by media type, browser uv-browser, all projects';
   SELECT string_agg(dimension_value || '=' || metric_value, ' ') INTO answer
-    FROM analytics.breakdown('view', 'media-type', f, t, unique_viewers => true);
+    FROM analytics.breakdown('view', 'media-type', f, t, '{"browser": "uv-browser"}', unique_viewers => true);
   RETURN NEXT;
   question := 'unique viewers by media id (raw events)';
   SELECT string_agg(dimension_value || '=' || metric_value, ' ') INTO answer
@@ -110,7 +110,7 @@ UPDATE analytics.rollup_viewers_day SET viewers_5s = viewers_5s[1:cardinality(vi
 -- refreshed: its rows are not read while it is pending)
 INSERT INTO analytics.events (project_id, emitted_at, event_type, value, viewer_id, media_id, continent, country,
                               device_type, operating_system, browser)
-SELECT 'uv1', a + x.at, 'view', 5, x.viewer, 'm1', 'EU', 'FR', 'phone', 'android', 'chrome'
+SELECT 'uv1', a + x.at, 'view', 5, x.viewer, 'm1', 'EU', 'FR', 'phone', 'android', 'uv-browser'
   FROM uv_anchor, (VALUES (interval '1 day 3 hours 5 minutes', 9), (interval '1 day 2 hours 55 minutes', 3)) x(at, viewer);
 SELECT b.* FROM uv_anchor, pg_temp.both(a, a + interval '3 days') b
  WHERE question IN ('unique viewers (uv1)', 'unique viewers by country (uv1)');
