@@ -115,7 +115,7 @@ analytics_viewers_transfn(PG_FUNCTION_ARGS)
 	{
 		s = MemoryContextAllocZero(aggcxt, sizeof(ViewerSet));
 		s->cxt = aggcxt;
-		set_grow(s, 64);
+		set_grow(s, 8);		/* most groups of an hour hold a few ids */
 	}
 	else
 		s = (ViewerSet *) PG_GETARG_POINTER(0);

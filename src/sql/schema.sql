@@ -323,7 +323,8 @@ ALTER TABLE @extschema@.events ADD CONSTRAINT events_emitted_at_range
 -- settings (above), project_grants (tenancy.sql), events_out_of_range,
 -- ping_sessions (the state of playbacks in progress) and secrets (the viewer
 -- id key: without it a viewer pinged before and after a restore counts
--- twice). Rebuilt, not dumped: the rollups and rollup_pending (every
+-- twice). Rebuilt, not dumped: the rollups (the cube and the viewer ids
+-- included) and rollup_pending (every
 -- restored row marks its hour pending, and maintenance re-aggregates it),
 -- rollup_partitions (the event trigger lists each partition as the restore
 -- attaches it). No sequences: every table of the extension has a natural key.
