@@ -179,6 +179,15 @@ SELECT 'unique views breakdown', format('SELECT * FROM analytics.breakdown(''vie
        LATERAL (SELECT (ARRAY['rq1', NULL, 'rq3'])[1 + abs(hashtext(d || vd || coalesce(filter::text, '') || period)) % 3] AS project) pr
  WHERE abs(hashtext(period || d || vd || coalesce(filter::text, ''))) % 3 = 0;
 INSERT INTO shapes
+SELECT 'unique views timeseries', format('SELECT * FROM analytics.timeseries(''view'', %L, %L, %L, %L, time_zone => %L, unique_viewers => true, project_id => %L)',
+                                         pf, pt, i, filter, tz, project)
+  FROM (VALUES ('hour'), ('day'), ('week'), ('month')) iv(i),
+       (VALUES ('UTC'), ('Europe/Paris'), ('Asia/Kolkata')) z(tz),
+       periods,
+       (VALUES (NULL::jsonb), ('{"country": "FR", "deviceType": "phone"}'), ('{"referrer": ""}')) f(filter),
+       LATERAL (SELECT (ARRAY['rq1', NULL, 'rq2'])[1 + abs(hashtext(i || tz || coalesce(filter::text, '') || period)) % 3] AS project) pr
+ WHERE abs(hashtext(period || i || tz || coalesce(filter::text, ''))) % 3 = 0;
+INSERT INTO shapes
 SELECT 'ccv', format('SELECT analytics.metric(''ccv'', %L, %L, %L, %L, unique_viewers => %L, project_id => %L) AS metric',
                      agg, pf, pt, filter, uv, CASE WHEN filter IS NULL THEN 'rq2' ELSE 'rq1' END)
   FROM (VALUES ('peak'), ('average')) a(agg), periods, (VALUES (false), (true)) u(uv),

@@ -79,6 +79,19 @@ BEGIN
   SELECT string_agg(dimension_value || '=' || metric_value, ' ') INTO answer
     FROM analytics.breakdown('view', 'media-id', f, t, unique_viewers => true, project_id => 'uv1');
   RETURN NEXT;
+  question := 'unique viewers per day (uv1)';
+  SELECT string_agg(metric_value::text, ' ' ORDER BY emitted_at) INTO answer
+    FROM analytics.timeseries('view', f, t, 'day', unique_viewers => true, project_id => 'uv1');
+  RETURN NEXT;
+  question := 'unique viewers per hour with views, FR (uv1)';
+  SELECT string_agg('f+' || (extract(epoch FROM emitted_at - f) / 3600)::int || 'h=' || metric_value, ' ' ORDER BY emitted_at) INTO answer
+    FROM analytics.timeseries('view', f, t, 'hour', '{"country": "FR"}', unique_viewers => true, project_id => 'uv1')
+   WHERE metric_value > 0;
+  RETURN NEXT;
+  question := 'unique viewers per day in Europe/Paris (uv1)';
+  SELECT string_agg(metric_value::text, ' ' ORDER BY emitted_at) INTO answer
+    FROM analytics.timeseries('view', f, t, 'day', time_zone => 'Europe/Paris', unique_viewers => true, project_id => 'uv1');
+  RETURN NEXT;
 END $$;
 GRANT EXECUTE ON FUNCTION pg_temp.answers(timestamptz, timestamptz) TO PUBLIC;
 CREATE TEMP TABLE uv_raw (question text, answer text);

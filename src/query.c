@@ -940,9 +940,11 @@ viewers_apply(const QuerySpec *q, int breakdown)
  * column of the view duration, NULL where it had no view event), the
  * array_agg of the raw events' ids (NULLs included: the group shows, as
  * count(DISTINCT viewer_id) shows it, and _viewers_count skips them).
+ * by_bucket: a column t first, the bucket of a derived row, or
+ * time_bucket($17, emitted_at, $18) of raw events.
  */
 static void
-append_viewer_rows(StringInfo buf, const QuerySpec *q, const Cover *c, const char *raw_dim)
+append_viewer_rows(StringInfo buf, const QuerySpec *q, const Cover *c, const char *raw_dim, bool by_bucket)
 {
 	const char *S = q->schema;
 	const char *v = raw_dim ? raw_dim : "NULL::text";
@@ -957,19 +959,24 @@ append_viewer_rows(StringInfo buf, const QuerySpec *q, const Cover *c, const cha
 			elog(ERROR, "analytics: a cover of unique viewers with pieces it cannot read");
 		if (parts++ > 0)
 			appendStringInfoString(buf, " UNION ALL ");
+		appendStringInfoString(buf, "SELECT ");
+		if (by_bucket && level == CL_RAW)
+			appendStringInfo(buf, "%s.time_bucket($%d, e.emitted_at, $%d) AS t, ", S, P_BUCKET, P_TIME_ZONE);
+		else if (by_bucket)
+			appendStringInfoString(buf, "e.bucket AS t, ");
 		if (level == CL_RAW)
 		{
-			appendStringInfo(buf, "SELECT %s AS v, pg_catalog.array_agg(e.viewer_id) AS ids FROM %s.events e WHERE ", v, S);
+			appendStringInfo(buf, "%s AS v, pg_catalog.array_agg(e.viewer_id) AS ids FROM %s.events e WHERE ", v, S);
 			append_ranges(buf, "e.emitted_at", COVER_PARAM(level, 0), COVER_PARAM(level, 0) + 1, c->n[level][0]);
 			appendStringInfoString(buf, " AND ");
 			append_types(buf, q);
 			append_where(buf, q);
-			appendStringInfoString(buf, " GROUP BY 1");
+			appendStringInfoString(buf, by_bucket ? " GROUP BY 1, 2" : " GROUP BY 1");
 		}
 		else
 		{
 			/* the column of the view duration: viewers_3s, viewers_5s, ... */
-			appendStringInfo(buf, "SELECT %s AS v, e.viewers_%s AS ids FROM %s.%s e WHERE ", v,
+			appendStringInfo(buf, "%s AS v, e.viewers_%s AS ids FROM %s.%s e WHERE ", v,
 							 catalog_view_durations[q->threshold], S, viewers_tables[level]);
 			append_ranges(buf, "e.bucket", COVER_PARAM(level, 0), COVER_PARAM(level, 0) + 1, c->n[level][0]);
 			appendStringInfo(buf, " AND e.viewers_%s IS NOT NULL", catalog_view_durations[q->threshold]);
@@ -977,7 +984,7 @@ append_viewer_rows(StringInfo buf, const QuerySpec *q, const Cover *c, const cha
 		}
 	}
 	if (parts == 0)
-		appendStringInfoString(buf, "SELECT NULL::text AS v, NULL::bigint[] AS ids WHERE false");
+		appendStringInfo(buf, "SELECT %sNULL::text AS v, NULL::bigint[] AS ids WHERE false", by_bucket ? "NULL::timestamptz AS t, " : "");
 }
 
 /*
@@ -1410,7 +1417,7 @@ metric_answer(QuerySpec *q, FunctionCallInfo fcinfo, bool *isnull)
 		plan_cover(q, CL_DAY, false, CAT_DIM_CUBE, true, &cover);
 		c = &cover;
 		appendStringInfo(&sql, "SELECT %s._viewers_count(x.ids)::double precision FROM (", S);
-		append_viewer_rows(&sql, q, c, NULL);
+		append_viewer_rows(&sql, q, c, NULL, false);
 		appendStringInfoString(&sql, ") x");
 	}
 	else if (dim >= 0)
@@ -1576,7 +1583,7 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 		c = &cover;
 		appendStringInfo(&sql, "SELECT coalesce(x.v, 'unknown') AS dimension_value, %s._viewers_count(x.ids)::double precision"
 						 " AS metric_value FROM (", S);
-		append_viewer_rows(&sql, q, c, catalog_dims[bd].column);
+		append_viewer_rows(&sql, q, c, catalog_dims[bd].column, false);
 		appendStringInfoString(&sql, ") x GROUP BY 1");
 	}
 	else if (dim >= 0)
@@ -1773,14 +1780,28 @@ timeseries_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 	else
 	{
 		int			dim = rollup_dim(q, -1);
+		bool		uv = viewers_apply(q, -1);
 		int			tier = -1;
 
-		if (dim >= 0 && strcmp(q->bucket, "minute") != 0)
+		if ((dim >= 0 || uv) && strcmp(q->bucket, "minute") != 0)
 			tier = buckets_tier(q, dim == CAT_DIM_PROJECT);
 		appendStringInfo(&sql, "SELECT b.bucket_start, coalesce(v.metric_value, $%d) AS metric_value"
 						 " FROM %s.time_buckets($%d, $%d, $%d, $%d) b LEFT JOIN (",
 						 P_EMPTY_VALUE, S, P_BUCKET, P_FROM, P_TO, P_TIME_ZONE);
-		if (tier >= 0)
+		if (uv && tier >= CL_HOUR)
+		{
+			/*
+			 * unique viewers per bucket: days (at most) and hours, each in
+			 * one bucket, and raw events, their ids counted per bucket
+			 */
+			plan_cover(q, tier > CL_DAY ? CL_DAY : tier, false, CAT_DIM_CUBE, true, &cover);
+			c = &cover;
+			appendStringInfo(&sql, "SELECT %s.time_bucket($%d, x.t, $%d) AS bucket_start, %s._viewers_count(x.ids)::double precision"
+							 " AS metric_value FROM (", S, P_BUCKET, P_TIME_ZONE, S);
+			append_viewer_rows(&sql, q, c, NULL, true);
+			appendStringInfoString(&sql, ") x GROUP BY 1");
+		}
+		else if (tier >= 0 && !uv)
 		{
 			plan_cover(q, tier, dim == CAT_DIM_PROJECT, dim, false, &cover);
 			c = &cover;
