@@ -15,6 +15,10 @@
  *    statement (a UNION ALL of the pieces, merged) goes through the kept
  *    statements of keptquery.c, run with the planner settings of a query
  *    over rollup pieces (no parallel workers, index scans);
+ *  - unique viewers whose filters and breakdown the cube's dimensions
+ *    serve: the viewer ids of rollup_viewers_hour / _day and raw events,
+ *    over a cover of disjoint pieces that are only added (distinct counts
+ *    cannot be taken out again), their union counted (viewers.c);
  *  - concurrent viewers of one project, all media or one live stream: the
  *    per-minute rows (ccvrollup.c);
  *  - else raw events, one statement planned for its values.
