@@ -182,9 +182,12 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 -- column each: src/catalog.c), NULL viewer ids left out (a combination
 -- whose ids all are NULL keeps '{}': it shows in a breakdown, with 0; one
 -- without a view of a duration has NULL there); the day's rows are the
--- union of its hour rows. _viewers_union hashes the ids (array_agg(DISTINCT
--- ... ORDER BY) sorted each column apart: 5.0 s instead of 3.7 s for the
--- 2M events of the benchmark).
+-- union of its hour rows. _viewers_union hashes the ids (3.7 s for the 2M
+-- events of the benchmark; array_agg(DISTINCT ... ORDER BY), one sort per
+-- column, took 5.0 s). Rows are written in project order: a
+-- question about one project over 30 days reads ~30 runs of pages, not
+-- rows spread over the whole table (at 20M events: 22 instead of 36 ms to
+-- read the 30k day rows of the largest project).
 CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh_viewers(d timestamptz, hrs timestamptz[], pid text)
 RETURNS void
 LANGUAGE plpgsql
@@ -206,7 +209,8 @@ BEGIN
    WHERE (pid IS NULL OR e.project_id = pid) AND e.event_type = 'view' AND e.value IN (3, 5, 10, 30)
      AND e.emitted_at >= d AND e.emitted_at < d + @extschema@._block_size('day')
      AND pg_catalog.date_bin(@extschema@._block_size('hour'), e.emitted_at, @extschema@._block_origin('hour')) = ANY (hrs)
-   GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
+   GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+   ORDER BY 1, 2;
   DELETE FROM @extschema@.rollup_viewers_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
   INSERT INTO @extschema@.rollup_viewers_day (project_id, bucket, media_type, continent, country, device_type, operating_system, browser,
                                               viewers_3s, viewers_5s, viewers_10s, viewers_30s)
@@ -215,7 +219,8 @@ BEGIN
          @extschema@._viewers_union(r.viewers_10s), @extschema@._viewers_union(r.viewers_30s)
     FROM @extschema@.rollup_viewers_hour r
    WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
-   GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+   GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser
+   ORDER BY r.project_id;
 END $$;
 
 COMMENT ON FUNCTION @extschema@._rollup_refresh_viewers(timestamptz, timestamptz[], text) IS
