@@ -6,7 +6,7 @@ OBJS         = src/analytics.o src/maintenance.o src/worker.o \
                src/ping.o src/continent.o src/ingest.o src/iso8601.o src/useragent.o src/ua_yaml.o src/ua_prefilter.o src/enrich.o src/siphash.o \
                src/geoip.o src/rollup.o src/citus.o src/tenancy.o src/import.o src/brinskip.o src/cover.o src/plan.o \
                src/keptquery.o src/callbound.o src/catalog.o src/query.o src/rest.o \
-               src/ccvrollup.o src/catalogsql.o
+               src/ccvrollup.o src/catalogsql.o src/viewers.o
 # SQL: the install script of EXTVERSION and the upgrade scripts to it are
 # generated from the per-concern sources (src/sql/README.md); the released
 # scripts of earlier versions are installed as they are
@@ -22,7 +22,7 @@ SHLIB_LINK  += -lmaxminddb
 
 REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan ingest ingest_batch enrich geoip ping_bounds worker maintenance_faults \
                api_data api_metric api_breakdown api_timeseries api_json api_errors ccv_sweep \
-               rollup_equivalence cube refcube series_5min rollup_cover kept_query brin_insert dump_layout tenancy import_subxact partition_security tenant_explain \
+               rollup_equivalence cube refcube unique_viewers series_5min rollup_cover kept_query brin_insert dump_layout tenancy import_subxact partition_security tenant_explain \
                hostile_input search_path
 REGRESS_OPTS = --inputdir=.
 # isolation specs live in test/specs, their expected output in expected/

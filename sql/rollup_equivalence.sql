@@ -178,6 +178,33 @@ SELECT 'refcube metric and series', q
   FROM periods,
        LATERAL (VALUES (format('SELECT analytics.metric(''watch-time'', ''sum'', %L, %L, ''{"referrer": "https://a.example/", "deviceType": ["phone", "tv"]}'', project_id => ''rq3'') AS metric', pf, pt)),
                        (format('SELECT * FROM analytics.timeseries(''play'', %L, %L, ''day'', ''{"referrer": "https://b.example/x", "country": "FR"}'', project_id => ''rq1'')', pf, pt))) v(q);
+-- unique viewers: the distinct viewer ids of days, hours and raw events
+-- (filters and breakdowns of the cube's dimensions; media ids raw), every
+-- view duration
+INSERT INTO shapes
+SELECT 'unique views', format('SELECT analytics.metric(''view'', ''count'', %L, %L, %L, unique_viewers => true, view_duration => %L, project_id => %L) AS metric',
+                              pf, pt, filter, vd, project)
+  FROM periods, filters, (VALUES ('3s'), ('5s'), ('10s'), ('30s')) v(vd),
+       LATERAL (SELECT (ARRAY['rq1', NULL, 'rq2'])[1 + abs(hashtext(vd || coalesce(filter::text, '') || period)) % 3] AS project) pr
+ WHERE abs(hashtext(period || vd || coalesce(filter::text, ''))) % 4 = 0;
+INSERT INTO shapes
+SELECT 'unique views breakdown', format('SELECT * FROM analytics.breakdown(''view'', %L, %L, %L, %L, unique_viewers => true, view_duration => %L, project_id => %L)',
+                                        d, pf, pt, filter, vd, project)
+  FROM (VALUES ('media-type'), ('continent'), ('country'), ('device-type'), ('operating-system'), ('browser'), ('media-id')) b(d),
+       periods,
+       (VALUES (NULL::jsonb), ('{"country": "FR"}'), ('{"deviceType": ["phone", "tv"], "browser": "chrome"}'), ('{"mediaId": "m1"}')) f(filter),
+       (VALUES ('5s'), ('30s')) v(vd),
+       LATERAL (SELECT (ARRAY['rq1', NULL, 'rq3'])[1 + abs(hashtext(d || vd || coalesce(filter::text, '') || period)) % 3] AS project) pr
+ WHERE abs(hashtext(period || d || vd || coalesce(filter::text, ''))) % 3 = 0;
+INSERT INTO shapes
+SELECT 'unique views timeseries', format('SELECT * FROM analytics.timeseries(''view'', %L, %L, %L, %L, time_zone => %L, unique_viewers => true, project_id => %L)',
+                                         pf, pt, i, filter, tz, project)
+  FROM (VALUES ('hour'), ('day'), ('week'), ('month')) iv(i),
+       (VALUES ('UTC'), ('Europe/Paris'), ('Asia/Kolkata')) z(tz),
+       periods,
+       (VALUES (NULL::jsonb), ('{"country": "FR", "deviceType": "phone"}'), ('{"referrer": ""}')) f(filter),
+       LATERAL (SELECT (ARRAY['rq1', NULL, 'rq2'])[1 + abs(hashtext(i || tz || coalesce(filter::text, '') || period)) % 3] AS project) pr
+ WHERE abs(hashtext(period || i || tz || coalesce(filter::text, ''))) % 3 = 0;
 INSERT INTO shapes
 SELECT 'ccv', format('SELECT analytics.metric(''ccv'', %L, %L, %L, %L, unique_viewers => %L, project_id => %L) AS metric',
                      agg, pf, pt, filter, uv, CASE WHEN filter IS NULL THEN 'rq2' ELSE 'rq1' END)
@@ -267,6 +294,9 @@ SELECT count(*) AS rollup_rows_before_cutoff
   FROM analytics.rollup_hour WHERE bucket < date_trunc('day', now() - interval '2 days');
 SELECT count(*) AS cube_rows_before_cutoff
   FROM analytics.rollup_cube_hour WHERE bucket < date_trunc('day', now() - interval '2 days');
+SELECT count(*) AS viewer_rows_before_cutoff
+  FROM (SELECT bucket FROM analytics.rollup_viewers_hour UNION ALL SELECT bucket FROM analytics.rollup_viewers_day) v
+ WHERE bucket < date_trunc('day', now() - interval '2 days');
 DELETE FROM periods;
 INSERT INTO periods VALUES ('retained', date_trunc('hour', now() - interval '2 days') + interval '1 hour', now()),
                            ('retained, unaligned', now() - interval '1 day 23 hours 3 minutes', now() - interval '1 hour 1 second');
@@ -283,4 +313,7 @@ SELECT sum(seq_scan + coalesce(idx_scan, 0)) > 500 AS weeks_read
 -- and so was the cube's (two filters, a filter and another breakdown)
 SELECT sum(seq_scan + coalesce(idx_scan, 0)) > 500 AS cube_read
   FROM pg_stat_user_tables WHERE relname LIKE 'rollup_cube_%';
+-- and the viewer ids (unique viewers with the cube's filters)
+SELECT sum(seq_scan + coalesce(idx_scan, 0)) > 200 AS viewers_read
+  FROM pg_stat_user_tables WHERE relname LIKE 'rollup_viewers_%';
 SELECT sum(differ) AS total_differences, sum(answers) > 20000 AS many_answers FROM results;

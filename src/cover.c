@@ -7,7 +7,9 @@
  * that cuts a block is either covered with finer pieces or read as the whole
  * block minus the finer cover of the part outside [a, b), whichever the
  * weights estimate cheaper (ties: no subtraction). Below the hour, sub()
- * reads 5-minute rows where they exist and raw events for the rest. A series
+ * reads 5-minute rows where they exist and raw events for the rest. With
+ * positive, an end is always covered with finer pieces: the cover is then
+ * a partition of the period (what no piece reads has no event). A series
  * whose bucket bounds are whole 5 minutes (CL_5MIN) is covered bucket by
  * bucket with pieces inside each bucket (segment()).
  */
@@ -304,7 +306,7 @@ edge(Ctx *c, List *out, int level, int64_t k, int64_t a, int64_t b, int plain)
 				c2;
 
 	c1 = finer(c, &o1, level, a, b, plain);
-	if (!usable(c, level, k) || (plain && !(level == CL_HOUR && rest_in_period(c, level, k, a, b))))
+	if (c->in->positive || !usable(c, level, k) || (plain && !(level == CL_HOUR && rest_in_period(c, level, k, a, b))))
 	{
 		list_move(out, &o1, 1);
 		return c1;

@@ -64,6 +64,9 @@ typedef struct CoverInput
 								 * starts, whole 5 minutes, any order (those
 								 * outside (from, to) are ignored) */
 	int			nbounds;
+	int			positive;		/* added pieces only, never two that overlap:
+								 * for what cannot be taken out again
+								 * (distinct counts) */
 } CoverInput;
 
 /* default weights for a dimension of the rollups (0 whole project .. 8) */

@@ -15,6 +15,10 @@
  *    statement (a UNION ALL of the pieces, merged) goes through the kept
  *    statements of keptquery.c, run with the planner settings of a query
  *    over rollup pieces (no parallel workers, index scans);
+ *  - unique viewers whose filters and breakdown the cube's dimensions
+ *    serve: the viewer ids of rollup_viewers_hour / _day and raw events,
+ *    over a cover of disjoint pieces that are only added (distinct counts
+ *    cannot be taken out again), their union counted (viewers.c);
  *  - concurrent viewers of one project, all media or one live stream: the
  *    per-minute rows (ccvrollup.c);
  *  - else raw events, one statement planned for its values.
@@ -61,6 +65,11 @@ extern Datum analytics_default_interval(PG_FUNCTION_ARGS);
 /* the rollup tables of the cover levels CL_5MIN .. CL_W4 */
 static const char *const level_tables[CL_NLEVELS] = {
 	NULL, "rollup_5min", "rollup_hour", "rollup_day", "rollup_week", "rollup_w4"
+};
+
+/* the viewer ids of the levels CL_HOUR and CL_DAY */
+static const char *const viewers_tables[CL_NLEVELS] = {
+	NULL, NULL, "rollup_viewers_hour", "rollup_viewers_day", NULL, NULL
 };
 
 /* the cube's tables of the levels CL_HOUR .. CL_W4 (no 5-minute rows) */
@@ -957,12 +966,87 @@ rollup_dim(const QuerySpec *q, int breakdown)
 }
 
 /*
+ * Can the viewer ids (rollup_viewers_hour, _day) answer: unique viewers
+ * whose filters and breakdown (-1: none) all are columns of the cube?
+ */
+static bool
+viewers_apply(const QuerySpec *q, int breakdown)
+{
+	int			d;
+
+	if (q->kind != QK_VIEW_UNIQUE || !analytics_use_rollups || q->tag != NULL)
+		return false;
+	if (breakdown >= 0 && !catalog_dims[breakdown].cube)
+		return false;
+	for (d = 1; d < CAT_NDIMS; d++)
+		if (q->filter[d] && !catalog_dims[d].cube)
+			return false;
+	return true;
+}
+
+/*
+ * The rows (v, ids) of unique viewers over a cover of added pieces only
+ * (days, hours, raw events: disjoint): per piece and dimension value
+ * (raw_dim: its column, over events or the viewer rows "e"; NULL for none)
+ * the viewer ids, an array per row of rollup_viewers_hour / _day (the
+ * column of the view duration, NULL where it had no view event), the
+ * array_agg of the raw events' ids (NULLs included: the group shows, as
+ * count(DISTINCT viewer_id) shows it, and _viewers_count skips them).
+ * by_bucket: a column t first, the bucket of a derived row, or
+ * time_bucket($17, emitted_at, $18) of raw events.
+ */
+static void
+append_viewer_rows(StringInfo buf, const QuerySpec *q, const Cover *c, const char *raw_dim, bool by_bucket)
+{
+	const char *S = q->schema;
+	const char *v = raw_dim ? raw_dim : "NULL::text";
+	int			parts = 0;
+	int			level;
+
+	for (level = CL_RAW; level < CL_NLEVELS; level++)
+	{
+		if (c->n[level][0] == 0)
+			continue;
+		if (c->n[level][1] != 0 || (level != CL_RAW && viewers_tables[level] == NULL))
+			elog(ERROR, "analytics: a cover of unique viewers with pieces it cannot read");
+		if (parts++ > 0)
+			appendStringInfoString(buf, " UNION ALL ");
+		appendStringInfoString(buf, "SELECT ");
+		if (by_bucket && level == CL_RAW)
+			appendStringInfo(buf, "%s.time_bucket($%d, e.emitted_at, $%d) AS t, ", S, P_BUCKET, P_TIME_ZONE);
+		else if (by_bucket)
+			appendStringInfoString(buf, "e.bucket AS t, ");
+		if (level == CL_RAW)
+		{
+			appendStringInfo(buf, "%s AS v, pg_catalog.array_agg(e.viewer_id) AS ids FROM %s.events e WHERE ", v, S);
+			append_ranges(buf, "e.emitted_at", COVER_PARAM(level, 0), COVER_PARAM(level, 0) + 1, c->n[level][0]);
+			appendStringInfoString(buf, " AND ");
+			append_types(buf, q);
+			append_where(buf, q);
+			appendStringInfoString(buf, by_bucket ? " GROUP BY 1, 2" : " GROUP BY 1");
+		}
+		else
+		{
+			/* the column of the view duration: viewers_3s, viewers_5s, ... */
+			appendStringInfo(buf, "%s AS v, e.viewers_%s AS ids FROM %s.%s e WHERE ", v,
+							 catalog_view_durations[q->threshold], S, viewers_tables[level]);
+			append_ranges(buf, "e.bucket", COVER_PARAM(level, 0), COVER_PARAM(level, 0) + 1, c->n[level][0]);
+			appendStringInfo(buf, " AND e.viewers_%s IS NOT NULL", catalog_view_durations[q->threshold]);
+			append_where(buf, q);
+		}
+	}
+	if (parts == 0)
+		appendStringInfo(buf, "SELECT %sNULL::text AS v, NULL::bigint[] AS ids WHERE false", by_bucket ? "NULL::timestamptz AS t, " : "");
+}
+
+/*
  * The cover of [from, to) for the rollups as they are now: the pending
  * hours of every block that may be read, and where refreshed rows exist:
  * for one project, to the 5 minutes (its rollup_5min rows); else to the hour.
  */
 static void
-plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, const int64_t *bounds, int nbounds, Cover *c)
+plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive, const int64_t *bounds, int nbounds,
+		   Cover *c)
 {
 	static SPIPlanPtr plans[2];
 	static SPIPlanPtr dplans[3];
@@ -1046,6 +1130,7 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, const int64_t 
 	in.to = q->to;
 	in.max_level = max_level;
 	in.fine = fine;
+	in.positive = positive;
 	in.bounds = bounds;
 	in.nbounds = nbounds;
 	cover_default_weights(dim, in.weight);
@@ -1389,9 +1474,18 @@ metric_answer(QuerySpec *q, FunctionCallInfo fcinfo, bool *isnull)
 		return Float8GetDatum(v[q->kind == QK_CCV_PEAK ? 0 : 1]);
 	}
 	dim = rollup_dim(q, -1);
-	if (dim >= 0)
+	if (viewers_apply(q, -1))
 	{
-		plan_cover(q, CL_W4, dim == CAT_DIM_PROJECT, dim, NULL, 0, &cover);
+		/* the distinct ids of disjoint days, hours and raw events */
+		plan_cover(q, CL_DAY, false, CAT_DIM_CUBE, true, NULL, 0, &cover);
+		c = &cover;
+		appendStringInfo(&sql, "SELECT %s._viewers_count(x.ids)::double precision FROM (", S);
+		append_viewer_rows(&sql, q, c, NULL, false);
+		appendStringInfoString(&sql, ") x");
+	}
+	else if (dim >= 0)
+	{
+		plan_cover(q, CL_W4, dim == CAT_DIM_PROJECT, dim, false, NULL, 0, &cover);
 		c = &cover;
 		appendStringInfoString(&sql, "SELECT ");
 		append_merged_metric(&sql, q);
@@ -1546,9 +1640,18 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 		append_where(&sql, q);
 		appendStringInfoString(&sql, " GROUP BY 1) s GROUP BY 1");
 	}
+	else if (viewers_apply(q, bd))
+	{
+		plan_cover(q, CL_DAY, false, CAT_DIM_CUBE, true, NULL, 0, &cover);
+		c = &cover;
+		appendStringInfo(&sql, "SELECT coalesce(x.v, 'unknown') AS dimension_value, %s._viewers_count(x.ids)::double precision"
+						 " AS metric_value FROM (", S);
+		append_viewer_rows(&sql, q, c, catalog_dims[bd].column, false);
+		appendStringInfoString(&sql, ") x GROUP BY 1");
+	}
 	else if (dim >= 0)
 	{
-		plan_cover(q, CL_W4, false, dim, NULL, 0, &cover);
+		plan_cover(q, CL_W4, false, dim, false, NULL, 0, &cover);
 		c = &cover;
 		appendStringInfoString(&sql, "SELECT coalesce(x.v, 'unknown') AS dimension_value, ");
 		append_merged_metric(&sql, q);
@@ -1779,21 +1882,35 @@ timeseries_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 	else
 	{
 		int			dim = rollup_dim(q, -1);
+		bool		uv = viewers_apply(q, -1);
 		int			tier = -1;
 
-		if (dim >= 0 && strcmp(q->bucket, "minute") != 0)
+		if ((dim >= 0 || uv) && strcmp(q->bucket, "minute") != 0)
 			tier = buckets_tier(q, dim == CAT_DIM_PROJECT);
 		appendStringInfo(&sql, "SELECT b.bucket_start, coalesce(v.metric_value, $%d) AS metric_value"
 						 " FROM %s.time_buckets($%d, $%d, $%d, $%d) b LEFT JOIN (",
 						 P_EMPTY_VALUE, S, P_BUCKET, P_FROM, P_TO, P_TIME_ZONE);
-		if (tier >= 0)
+		if (uv && tier >= CL_HOUR)
+		{
+			/*
+			 * unique viewers per bucket: days (at most) and hours, each in
+			 * one bucket, and raw events, their ids counted per bucket
+			 */
+			plan_cover(q, tier > CL_DAY ? CL_DAY : tier, false, CAT_DIM_CUBE, true, NULL, 0, &cover);
+			c = &cover;
+			appendStringInfo(&sql, "SELECT %s.time_bucket($%d, x.t, $%d) AS bucket_start, %s._viewers_count(x.ids)::double precision"
+							 " AS metric_value FROM (", S, P_BUCKET, P_TIME_ZONE, S);
+			append_viewer_rows(&sql, q, c, NULL, true);
+			appendStringInfoString(&sql, ") x GROUP BY 1");
+		}
+		else if (tier >= 0 && !uv)
 		{
 			int64_t    *bounds = NULL;
 			int			nbounds = 0;
 
 			if (tier == CL_5MIN)
 				bounds = bucket_starts(q, &nbounds);
-			plan_cover(q, tier, dim == CAT_DIM_PROJECT, dim, bounds, nbounds, &cover);
+			plan_cover(q, tier, dim == CAT_DIM_PROJECT, dim, false, bounds, nbounds, &cover);
 			c = &cover;
 			appendStringInfo(&sql, "SELECT %s.time_bucket($%d, x.t, $%d) AS bucket_start, ", S, P_BUCKET, P_TIME_ZONE);
 			append_merged_metric(&sql, q);
@@ -1883,7 +2000,7 @@ analytics_plan_cover(PG_FUNCTION_ARGS)
 	}
 	tupdesc = BlessTupleDesc(tupdesc);
 	SPI_connect();
-	plan_cover(&q, max_level, !PG_ARGISNULL(3) && PG_GETARG_BOOL(3), PG_GETARG_INT16(4), NULL, 0, &c);
+	plan_cover(&q, max_level, !PG_ARGISNULL(3) && PG_GETARG_BOOL(3), PG_GETARG_INT16(4), false, NULL, 0, &c);
 	for (i = 0; i < 4 * CL_NLEVELS; i++)
 	{
 		values[i] = c.arrays[i];

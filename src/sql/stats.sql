@@ -111,3 +111,51 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION @extschema@.event_stats_negate(double precision[]) IS
     'an event statistics array with every element negated (merged, it takes those events out again)';
+
+-- Unique viewers: sets of viewer ids (src/viewers.c; README "Derived data:
+-- rollups"). _viewers_count counts the distinct ids of bigint[] rows (NULL
+-- elements left out; 0 for no rows), _viewers_union returns them sorted
+-- (NULL when every array is NULL).
+CREATE OR REPLACE FUNCTION @extschema@._viewers_transfn(internal, bigint[])
+RETURNS internal
+AS 'MODULE_PATHNAME', 'analytics_viewers_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@._viewers_transfn(internal, bigint[]) IS
+    'transition function of analytics._viewers_count and analytics._viewers_union';
+
+CREATE OR REPLACE FUNCTION @extschema@._viewers_count_final(internal)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'analytics_viewers_count_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@._viewers_count_final(internal) IS
+    'final function of analytics._viewers_count';
+
+CREATE OR REPLACE FUNCTION @extschema@._viewers_union_final(internal)
+RETURNS bigint[]
+AS 'MODULE_PATHNAME', 'analytics_viewers_union_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@._viewers_union_final(internal) IS
+    'final function of analytics._viewers_union';
+
+CREATE OR REPLACE AGGREGATE @extschema@._viewers_count(viewers bigint[]) (
+    SFUNC = @extschema@._viewers_transfn,
+    STYPE = internal,
+    FINALFUNC = @extschema@._viewers_count_final,
+    PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE @extschema@._viewers_count(bigint[]) IS
+    'how many distinct non-NULL ids the bigint[] rows hold together (exact; 0 for no rows)';
+
+CREATE OR REPLACE AGGREGATE @extschema@._viewers_union(viewers bigint[]) (
+    SFUNC = @extschema@._viewers_transfn,
+    STYPE = internal,
+    FINALFUNC = @extschema@._viewers_union_final,
+    PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE @extschema@._viewers_union(bigint[]) IS
+    'the distinct non-NULL ids of the bigint[] rows, ascending; NULL when every array is NULL';

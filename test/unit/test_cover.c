@@ -103,6 +103,18 @@ check_case(const CoverInput *in, const CoverPiece *p, int n)
 			else
 				rollup_hits++;
 		}
+		/* positive: no piece taken out, no point read twice */
+		if (in->positive)
+			for (j = 0, has = 0; j < n; j++)
+			{
+				if (p[j].sign < 0)
+					ok = 0;
+				if (contains(&p[j], t) && ++has > 1)
+					ok = 0;
+			}
+		has = in->has_data && in->data_lo <= t && t < in->data_hi;
+		if (!ok)
+			break;
 		if (pend)
 			ok = rollup_hits == 0 && sum_raw == in_period;
 		else if (has)
@@ -179,6 +191,8 @@ main(void)
 		in.max_level = CL_5MIN + (int) (next() % 5);
 		/* 5-minute pieces only: a whole project's series in a zone half an hour from UTC */
 		in.fine = in.max_level == CL_5MIN ? 1 : (int) (next() % 2);
+		/* added pieces only (unique viewers: hours and days, no 5 minutes) */
+		in.positive = next() % 3 == 0;
 		in.npending = (int) (next() % 6);
 		for (i = 0; i < in.npending; i++)
 			pend[i] = in.from + pick(-30 * DAY, 100 * DAY) / HOUR * HOUR;

@@ -87,6 +87,31 @@ CREATE TABLE @extschema@.rollup_refcube_w4 (LIKE @extschema@.rollup_refcube_hour
 COMMENT ON TABLE @extschema@.rollup_refcube_w4 IS
     'the referrer cube per 28 days from Monday 2000-01-03 00:00 UTC (sum of the block''s rollup_refcube_week rows)';
 
+-- new tables (schema.sql): the distinct viewer ids, built by the same refresh
+CREATE TABLE @extschema@.rollup_viewers_hour (
+    project_id       text NOT NULL,
+    bucket           timestamptz NOT NULL,
+    media_type       @extschema@.media_type NOT NULL,
+    continent        @extschema@.continent,
+    country          text,
+    device_type      @extschema@.device_type NOT NULL,
+    operating_system text NOT NULL,
+    browser          text NOT NULL,
+    viewers_3s       bigint[],
+    viewers_5s       bigint[],
+    viewers_10s      bigint[],
+    viewers_30s      bigint[]
+);
+ALTER TABLE @extschema@.rollup_viewers_hour ALTER COLUMN viewers_3s SET STORAGE EXTERNAL, ALTER COLUMN viewers_5s SET STORAGE EXTERNAL,
+    ALTER COLUMN viewers_10s SET STORAGE EXTERNAL, ALTER COLUMN viewers_30s SET STORAGE EXTERNAL;
+CREATE INDEX rollup_viewers_hour_idx ON @extschema@.rollup_viewers_hour (project_id, bucket);
+CREATE INDEX rollup_viewers_hour_bucket_idx ON @extschema@.rollup_viewers_hour (bucket, project_id);
+COMMENT ON TABLE @extschema@.rollup_viewers_hour IS
+    'the distinct viewer ids of view events per view duration (3, 5, 10, 30 s), UTC hour, project and combination of media type, continent, country, device type, operating system and browser (derived from analytics.events by maintenance)';
+CREATE TABLE @extschema@.rollup_viewers_day (LIKE @extschema@.rollup_viewers_hour INCLUDING ALL);
+COMMENT ON TABLE @extschema@.rollup_viewers_day IS
+    'the distinct viewer ids per UTC day (union of the day''s rollup_viewers_hour rows)';
+
 -- the initial privileges of the relations and the schema as they are
 -- before the update's grants (restored at the end: see there)
 CREATE TABLE @extschema@._update_init_privs AS
@@ -201,7 +226,8 @@ SELECT @extschema@._secure_table('@extschema@.events_out_of_range');
 SELECT @extschema@._secure_table(r) FROM unnest(ARRAY['@extschema@.rollup_cube_hour', '@extschema@.rollup_cube_day',
                                                        '@extschema@.rollup_cube_week', '@extschema@.rollup_cube_w4',
                                                        '@extschema@.rollup_refcube_hour', '@extschema@.rollup_refcube_day',
-                                                       '@extschema@.rollup_refcube_week', '@extschema@.rollup_refcube_w4']::regclass[]) r;
+                                                       '@extschema@.rollup_refcube_week', '@extschema@.rollup_refcube_w4',
+                                                       '@extschema@.rollup_viewers_hour', '@extschema@.rollup_viewers_day']::regclass[]) r;
 
 -- the country rule, checked by a C function instead of a regular
 -- expression (same rule: two ASCII capital letters; schema.sql). The rows
