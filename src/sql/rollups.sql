@@ -188,6 +188,10 @@ SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
   d timestamptz;
+  dh timestamptz[];
+  lo timestamptz;
+  hi timestamptz;
+  bounds timestamptz[];
 BEGIN
   -- one refresh at a time (maintenance also holds its own lock)
   PERFORM pg_catalog.pg_advisory_xact_lock(6385249, 3);
@@ -200,6 +204,7 @@ BEGIN
   -- at least every row whose mark this statement deleted
   DELETE FROM @extschema@.rollup_pending p WHERE (pid IS NULL OR p.project_id = pid) AND p.hour = ANY (hrs);
   DELETE FROM @extschema@.rollup_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = ANY (hrs);
+  DELETE FROM @extschema@.rollup_watch_max w WHERE (pid IS NULL OR w.project_id = pid) AND w.hour = ANY (hrs);
   FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('day'), h, @extschema@._block_origin('day')) FROM unnest(hrs) h ORDER BY 1 LOOP
     -- one pass over the hours' events: the cube per hour (every combination
     -- of the low-cardinality dimensions), media ids and referrers per hour,
@@ -213,7 +218,8 @@ BEGIN
              CASE WHEN GROUPING(e.m5) = 0 THEN 0 WHEN GROUPING(e.media_id) = 0 THEN 1 WHEN GROUPING(e.referrer) = 0 THEN 2 ELSE 3 END AS kind,
              CASE WHEN GROUPING(e.m5) = 0 THEN e.m5 ELSE e.h END AS bucket,
              e.media_id, e.referrer, e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser,
-             @extschema@.event_stats(e.event_type, e.value) AS stats
+             @extschema@.event_stats(e.event_type, e.value) AS stats,
+             max(e.value) FILTER (WHERE e.event_type = 'watch' AND e.value > 0) AS watch_max
         FROM (SELECT x.*, pg_catalog.date_bin(@extschema@._block_size('hour'), x.emitted_at, @extschema@._block_origin('hour')) AS h,
                      pg_catalog.date_bin(@extschema@._block_size('5min'), x.emitted_at, @extschema@._block_origin('5min')) AS m5
                 FROM @extschema@.events x
@@ -230,7 +236,11 @@ BEGIN
     cube AS (
       INSERT INTO @extschema@.rollup_cube_hour (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
       SELECT g.project_id, g.bucket, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
-        FROM g WHERE g.kind = 3)
+        FROM g WHERE g.kind = 3),
+    -- the longest watch event emitted in each hour (rollup_watch_max)
+    wmax AS (
+      INSERT INTO @extschema@.rollup_watch_max (project_id, hour, max_value)
+      SELECT g.project_id, g.bucket, max(g.watch_max) FROM g WHERE g.kind = 3 AND g.watch_max IS NOT NULL GROUP BY 1, 2)
     INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
     SELECT g.project_id, CASE WHEN g.kind = 1 THEN @extschema@._dim('media-id') ELSE @extschema@._dim('referrer') END, g.bucket,
            CASE WHEN g.kind = 1 THEN g.media_id ELSE g.referrer END, CASE WHEN g.kind = 1 THEN g.media_type END, g.stats
@@ -309,33 +319,41 @@ BEGIN
   END LOOP;
 
   -- concurrent viewers: a watch event emitted in hour h covers minutes of h
-  -- and of h - 1 hour, so both hours' minutes are recomputed
-  DELETE FROM @extschema@.rollup_watch_max w WHERE (pid IS NULL OR w.project_id = pid) AND w.hour = ANY (hrs);
-  INSERT INTO @extschema@.rollup_watch_max (project_id, hour, max_value)
-  SELECT e.project_id, pg_catalog.date_bin(@extschema@._block_size('hour'), e.emitted_at, @extschema@._block_origin('hour')), max(e.value)
-    FROM @extschema@.events e, unnest(hrs) h
-   WHERE (pid IS NULL OR e.project_id = pid) AND e.event_type = 'watch' AND e.value > 0 AND e.emitted_at >= h AND e.emitted_at < h + @extschema@._block_size('hour')
-   GROUP BY 1, 2;
-  FOR d IN SELECT DISTINCT x FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) ORDER BY 1 LOOP
-    DELETE FROM @extschema@.rollup_ccv c WHERE (pid IS NULL OR c.project_id = pid) AND c.minute >= d AND c.minute < d + @extschema@._block_size('hour');
+  -- and of h - 1 hour, so both hours' minutes are recomputed, one statement
+  -- per day of them (one read of the watch events that overlap those hours).
+  -- One sweep per group gives every minute from the first to the last of
+  -- those hours (analytics._ccv_series: for each minute exactly what
+  -- analytics.ccv over that minute gives). A row is written for each minute
+  -- of those hours that a watch event touches: the minutes with a watcher,
+  -- and the minute of a zero-length watch event (emitted_at not on the minute).
+  FOR d, dh IN SELECT pg_catalog.date_bin(@extschema@._block_size('day'), x, @extschema@._block_origin('day')), pg_catalog.array_agg(DISTINCT x)
+                 FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) GROUP BY 1 ORDER BY 1 LOOP
+    lo := dh[1];
+    hi := dh[pg_catalog.array_length(dh, 1)] + @extschema@._block_size('hour');
+    bounds := ARRAY(SELECT pg_catalog.generate_series(lo, hi, @extschema@._block_size('minute')));
+    DELETE FROM @extschema@.rollup_ccv c
+     WHERE (pid IS NULL OR c.project_id = pid) AND c.minute >= lo AND c.minute < hi
+       AND pg_catalog.date_bin(@extschema@._block_size('hour'), c.minute, @extschema@._block_origin('hour')) = ANY (dh);
     INSERT INTO @extschema@.rollup_ccv (project_id, media_id, minute, peak_sessions, secs_sessions, peak_viewers, secs_viewers)
-    SELECT g.project_id, g.live_id, g.m, (g.cs)[1]::integer, (g.cs)[2] * 60, (g.cv)[1]::integer, (g.cv)[2] * 60
-      FROM (SELECT x.project_id, x.live_id, m.m, GROUPING(x.live_id) AS whole_project,
-                   @extschema@.ccv(x.s, x.e, x.session_id, m.m, m.m + @extschema@._block_size('minute')) AS cs,
-                   @extschema@.ccv(CASE WHEN x.viewer_id IS NULL THEN x.e ELSE x.s END, x.e, x.viewer_id,
-                                   m.m, m.m + @extschema@._block_size('minute')) AS cv
+    SELECT g.project_id, g.live_id, bounds[c.i], (g.cs)[2 * c.i - 1]::integer, (g.cs)[2 * c.i] * 60,
+           (g.cv)[2 * c.i - 1]::integer, (g.cv)[2 * c.i] * 60
+      FROM (SELECT x.project_id, x.live_id, GROUPING(x.live_id) AS whole_project,
+                   @extschema@._ccv_series(x.s, x.e, x.session_id, bounds) AS cs,
+                   @extschema@._ccv_series(CASE WHEN x.viewer_id IS NULL THEN x.e ELSE x.s END, x.e, x.viewer_id, bounds) AS cv,
+                   pg_catalog.array_agg(pg_catalog.date_bin(@extschema@._block_size('minute'), x.e, @extschema@._block_origin('minute')))
+                     FILTER (WHERE x.s = x.e AND pg_catalog.date_bin(@extschema@._block_size('minute'), x.e, @extschema@._block_origin('minute')) < x.e) AS touched
               FROM (SELECT e.project_id, e.session_id, e.viewer_id,
                            CASE WHEN e.media_type = 'live-stream' THEN e.media_id END AS live_id,
                            e.emitted_at - e.value * interval '1 second' AS s, e.emitted_at AS e
                       FROM @extschema@.events e
-                     WHERE (pid IS NULL OR e.project_id = pid) AND e.event_type = 'watch' AND e.value > 0 AND e.emitted_at > d
-                       AND e.emitted_at < d + 2 * @extschema@._block_size('hour')
-                       AND e.emitted_at - e.value * interval '1 second' < d + @extschema@._block_size('hour')) x,
-                   LATERAL pg_catalog.generate_series(
-                     pg_catalog.date_bin(@extschema@._block_size('minute'), greatest(x.s, d), @extschema@._block_origin('minute')),
-                     least(x.e, d + @extschema@._block_size('hour')) - interval '1 microsecond', @extschema@._block_size('minute')) m(m)
-             GROUP BY GROUPING SETS ((x.project_id, m.m), (x.project_id, x.live_id, m.m))) g
-     WHERE g.whole_project = 1 OR g.live_id IS NOT NULL;
+                     WHERE (pid IS NULL OR e.project_id = pid) AND e.event_type = 'watch' AND e.value > 0 AND e.emitted_at > lo
+                       AND e.emitted_at < hi + @extschema@._block_size('hour')
+                       AND e.emitted_at - e.value * interval '1 second' < hi) x
+             GROUP BY GROUPING SETS ((x.project_id), (x.project_id, x.live_id))) g,
+           LATERAL pg_catalog.generate_series(1, pg_catalog.array_length(bounds, 1) - 1) c(i)
+     WHERE (g.whole_project = 1 OR g.live_id IS NOT NULL)
+       AND pg_catalog.date_bin(@extschema@._block_size('hour'), bounds[c.i], @extschema@._block_origin('hour')) = ANY (dh)
+       AND ((g.cs)[2 * c.i - 1] > 0 OR bounds[c.i] = ANY (g.touched));
   END LOOP;
   RETURN pg_catalog.array_length(hrs, 1);
 END $$;
