@@ -181,7 +181,8 @@ RETURNS TABLE (kind smallint, project_id text, bucket timestamptz, dim smallint,
                device_type @extschema@.device_type, operating_system text, browser text,
                stats double precision[], max_value double precision)
 AS 'MODULE_PATHNAME', 'analytics_rollup_hour_rows'
-LANGUAGE C VOLATILE;
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION @extschema@._rollup_hour_rows(timestamptz[], text) IS
     'the hour-level rollup rows of the events of hours hrs, from one pass: kind 0 rollup_5min, 1 rollup_hour, 3 rollup_cube_hour, 5 rollup_watch_max';
@@ -192,7 +193,8 @@ CREATE OR REPLACE FUNCTION @extschema@._rollup_ccv_rows(hrs timestamptz[], pid t
 RETURNS TABLE (project_id text, media_id text, minute timestamptz, peak_sessions integer,
                secs_sessions double precision, peak_viewers integer, secs_viewers double precision)
 AS 'MODULE_PATHNAME', 'analytics_rollup_ccv_rows'
-LANGUAGE C VOLATILE;
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION @extschema@._rollup_ccv_rows(timestamptz[], text) IS
     'the rollup_ccv rows of hours hrs: concurrent viewers per minute touched by a watch event, per project and per live stream';
