@@ -818,6 +818,7 @@ typedef struct CcvPass
 	DestReceiver pub;
 	int64	   *bounds;
 	int64		ncells;
+	TimestampTz hi;				/* the end of the last hour */
 	RGroupTable	groups;
 	KeyBuf		kb;
 	MemoryContext rowcxt;
@@ -881,7 +882,8 @@ ccv_receive(TupleTableSlot *slot, DestReceiver *self)
 	MemoryContext old;
 
 	slot_getallattrs(slot);
-	if (slot->tts_isnull[W_START] || slot->tts_isnull[W_END])
+	if (slot->tts_isnull[W_START] || slot->tts_isnull[W_END] ||
+		DatumGetTimestampTz(slot->tts_values[W_START]) >= p->hi)
 		return true;
 	old = MemoryContextSwitchTo(p->rowcxt);
 	ccv_group_add(p, slot->tts_values, slot->tts_isnull, false);
@@ -934,6 +936,7 @@ analytics_rollup_ccv_rows(PG_FUNCTION_ARGS)
 	p.pub.mydest = DestNone;
 	/* the minutes from the first hour to the end of the last */
 	p.ncells = (hours.hi - hours.lo) / CAT_USECS_PER_MINUTE;
+	p.hi = hours.hi;
 	p.bounds = MemoryContextAlloc(cxt, (p.ncells + 1) * sizeof(int64));
 	wanted = palloc0(p.ncells * sizeof(bool));
 	for (c = 0; c <= p.ncells; c++)
@@ -945,13 +948,15 @@ analytics_rollup_ccv_rows(PG_FUNCTION_ARGS)
 	kb_init(&p.kb);
 	p.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "rollup refresh row", ALLOCSET_SMALL_SIZES);
 
-	/* the watch events that overlap [lo, hi) (a watch event lasts at most an hour) */
+	/*
+	 * the watch events that overlap [lo, hi) (a watch event lasts at most an
+	 * hour; those that start at hi or later are skipped as they arrive)
+	 */
 	sql = psprintf("SELECT e.project_id, CASE WHEN e.media_type = 'live-stream' THEN e.media_id END,"
 				   " e.session_id, e.viewer_id, e.emitted_at - e.value * interval '1 second', e.emitted_at"
 				   " FROM %s.events e"
 				   " WHERE ($3::text IS NULL OR e.project_id = $3) AND e.event_type = 'watch' AND e.value > 0"
-				   " AND e.emitted_at > $1 AND e.emitted_at < $2 + interval '1 hour'"
-				   " AND e.emitted_at - e.value * interval '1 second' < $2",
+				   " AND e.emitted_at > $1 AND e.emitted_at < $2 + interval '1 hour'",
 				   schema);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "analytics: SPI_connect failed");
