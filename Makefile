@@ -22,7 +22,7 @@ SHLIB_LINK  += -lmaxminddb
 
 REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan ingest ingest_batch enrich geoip ping_bounds worker maintenance_faults \
                api_data api_metric api_breakdown api_timeseries api_json api_errors ccv_sweep \
-               rollup_equivalence cube series_5min rollup_cover kept_query brin_insert dump_layout tenancy import_subxact partition_security tenant_explain \
+               rollup_equivalence cube refcube series_5min rollup_cover kept_query brin_insert dump_layout tenancy import_subxact partition_security tenant_explain \
                hostile_input search_path
 REGRESS_OPTS = --inputdir=.
 # isolation specs live in test/specs, their expected output in expected/
@@ -36,6 +36,10 @@ PG_CONFIG ?= pg_config
 PG_CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter  # PostgreSQL's own headers have unused parameters
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# no generated dependency files: every object is rebuilt when any header
+# of src/ changes (a struct shared by two files must never differ between them)
+$(OBJS): $(wildcard src/*.h)
 
 # --- generated SQL scripts (src/sql/assemble.pl) ---------------------------
 

@@ -160,6 +160,24 @@ SELECT 'cube timeseries', format('SELECT * FROM analytics.timeseries(%L, %L, %L,
        (VALUES ('{"country": "FR", "browser": ["chrome", "safari"]}'::jsonb), ('{"mediaType": "live-stream", "continent": "EU"}')) f(filter),
        LATERAL (SELECT (ARRAY['rq1', NULL, 'rq3'])[1 + abs(hashtext(metric || i || tz || filter::text || period)) % 3] AS project) pr
  WHERE (tz = 'UTC' OR metric = 'play') AND abs(hashtext(period || metric || i || tz || filter::text)) % 3 = 0;
+-- the referrer cube: the referrer with cube dimensions (a breakdown by
+-- referrer with filters, a referrer filter with another breakdown or more
+-- filters, all projects, series)
+INSERT INTO shapes
+SELECT 'refcube breakdown', format('SELECT * FROM analytics.breakdown(%L, %L, %L, %L, %L, aggregation => %L, project_id => %L)',
+                                   m.metric, d, pf, pt, filter, CASE WHEN m.metric LIKE '%-time' THEN aggregation END, project)
+  FROM (VALUES ('play', 'count'), ('play-rate', NULL), ('watch-time', 'sum'), ('impression-time', 'average')) m(metric, aggregation),
+       (VALUES ('referrer'), ('country'), ('device-type')) b(d),
+       periods,
+       (VALUES ('{"deviceType": "phone"}'::jsonb), ('{"referrer": "https://a.example/"}'),
+               ('{"referrer": ["", "https://b.example/x"], "country": ["FR", "US"]}'), ('{"continent": "EU", "browser": "chrome"}')) f(filter),
+       LATERAL (SELECT (ARRAY['rq1', NULL, 'rq2'])[1 + abs(hashtext(m.metric || d || filter::text || period)) % 3] AS project) pr
+ WHERE abs(hashtext(period || m.metric || d || filter::text)) % 3 = 0;
+INSERT INTO shapes
+SELECT 'refcube metric and series', q
+  FROM periods,
+       LATERAL (VALUES (format('SELECT analytics.metric(''watch-time'', ''sum'', %L, %L, ''{"referrer": "https://a.example/", "deviceType": ["phone", "tv"]}'', project_id => ''rq3'') AS metric', pf, pt)),
+                       (format('SELECT * FROM analytics.timeseries(''play'', %L, %L, ''day'', ''{"referrer": "https://b.example/x", "country": "FR"}'', project_id => ''rq1'')', pf, pt))) v(q);
 INSERT INTO shapes
 SELECT 'ccv', format('SELECT analytics.metric(''ccv'', %L, %L, %L, %L, unique_viewers => %L, project_id => %L) AS metric',
                      agg, pf, pt, filter, uv, CASE WHEN filter IS NULL THEN 'rq2' ELSE 'rq1' END)

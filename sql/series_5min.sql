@@ -1,9 +1,10 @@
 -- Series whose bucket bounds are whole 5 minutes but not whole hours (days
 -- in Asia/Kolkata, UTC+05:30; Asia/Kathmandu, UTC+05:45) of a whole project
--- read the 5-minute rollup rows (README: "Derived data: rollups"). Known
--- counts on a hand-built dataset; the 5-minute rows really read (a row
--- changed by hand changes the answer, raw events do not); a filtered series
--- in such a zone reads raw events.
+-- read the 5-minute rollup rows for each bucket's partial hours and the hour
+-- (day, week) rows for its whole hours (README: "Derived data: rollups").
+-- Known counts on a hand-built dataset; both kinds of rows really read (a
+-- row changed by hand changes the answer, raw events do not); a filtered
+-- series in such a zone reads raw events.
 SET TimeZone = 'UTC';
 SET analytics.maintenance_in_worker = off;
 CREATE TEMP TABLE s5_anchor AS SELECT date_trunc('day', now()) - interval '4 days' AS a;
@@ -36,18 +37,24 @@ SET analytics.use_rollups = off;
 SELECT pg_temp.series('Asia/Kolkata') AS kolkata_raw, pg_temp.series('Asia/Kathmandu') AS kathmandu_raw;
 RESET analytics.use_rollups;
 
--- the 5-minute rows are read: 100 plays added by hand to the 5 minutes of
--- a + 1 day 02:00 count with the rollups and not without
+-- the derived rows are read: a bucket's partial hours from the 5-minute
+-- rows (100 plays added by hand to the 5 minutes of a + 18:40, after the
+-- Kolkata bound 18:30 and the Kathmandu bound 18:15), its whole hours from
+-- the hour rows (1000 added to the hour of a + 1 day 02:00); neither read
+-- without the rollups
 UPDATE analytics.rollup_5min SET stats[2] = stats[2] + 100
+ WHERE project_id = 's5' AND dim = 0 AND bucket = (SELECT a FROM s5_anchor) + interval '18:40';
+UPDATE analytics.rollup_hour SET stats[2] = stats[2] + 1000
  WHERE project_id = 's5' AND dim = 0 AND bucket = (SELECT a FROM s5_anchor) + interval '1 day 02:00';
-SELECT pg_temp.series('Asia/Kolkata') AS kolkata_from_5min;
+SELECT pg_temp.series('Asia/Kolkata') AS kolkata_from_rollups, pg_temp.series('Asia/Kathmandu') AS kathmandu_from_rollups;
 SET analytics.use_rollups = off;
 SELECT pg_temp.series('Asia/Kolkata') AS kolkata_raw;
 RESET analytics.use_rollups;
 -- a filtered series has no 5-minute rows (whole projects only): raw events
 SELECT pg_temp.series('Asia/Kolkata', '{"country": "FR"}') AS kolkata_filtered;
 
--- a late play in a refreshed hour counts at once (its hour pending, raw)
+-- a late play in a refreshed hour counts at once (its hour pending, read
+-- raw: the 1000 added to its hour row no longer count, the 100 still do)
 INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id, media_type)
 VALUES ('s5', (SELECT a FROM s5_anchor) + interval '1 day 02:01', 'play', 'm1', 'video');
 SELECT pg_temp.series('Asia/Kolkata') AS kolkata_late;

@@ -150,6 +150,7 @@ typedef struct DimDef
 #define CAT_DIM_CONTINENT	3
 #define CAT_DIM_COUNTRY		4
 #define CAT_DIM_DEVICE_TYPE	5
+#define CAT_DIM_REFERRER	8
 /*
  * The cube (rollup_cube_hour, _day, _week, _w4): one row per hour or block,
  * project and combination of the dimensions marked cube, their columns
@@ -157,6 +158,11 @@ typedef struct DimDef
  * rollups: the query layer and the cover (weights) use the number.
  */
 #define CAT_DIM_CUBE		CAT_NDIMS
+/*
+ * The referrer cube (rollup_refcube_*): the cube's columns and the
+ * referrer, for questions that combine the referrer with cube dimensions.
+ */
+#define CAT_DIM_REFCUBE		(CAT_NDIMS + 1)
 extern const DimDef catalog_dims[CAT_NDIMS];
 #define CAT_FILTER_TAG "tag"	/* the filter key that is no dimension */
 

@@ -7,7 +7,9 @@
  * that cuts a block is either covered with finer pieces or read as the whole
  * block minus the finer cover of the part outside [a, b), whichever the
  * weights estimate cheaper (ties: no subtraction). Below the hour, sub()
- * reads 5-minute rows where they exist and raw events for the rest.
+ * reads 5-minute rows where they exist and raw events for the rest. A series
+ * whose bucket bounds are whole 5 minutes (CL_5MIN) is covered bucket by
+ * bucket with pieces inside each bucket (segment()).
  */
 #include "cover.h"
 
@@ -98,8 +100,14 @@ cover_default_weights(int dim, double weight[CL_NLEVELS])
 	 * growing with longer blocks.
 	 */
 	static const double cube[CL_NLEVELS] = {0.38, 1, 1, 5.6, 15, 30};
+
+	/*
+	 * The referrer cube, same data: ~1.4x the cube's rows per hour (a raw
+	 * minute ~0.27 of an hour's rows), a day ~14x an hour
+	 */
+	static const double refcube[CL_NLEVELS] = {0.27, 1, 1, 14, 40, 90};
 	const double *w = dim == CAT_DIM_PROJECT ? whole : dim == CAT_DIM_MEDIA ? media : dim == CAT_DIM_COUNTRY ? country
-	: dim == CAT_DIM_CUBE ? cube : other;
+	: dim == CAT_DIM_CUBE ? cube : dim == CAT_DIM_REFCUBE ? refcube : other;
 
 	memcpy(weight, w, sizeof(double) * CL_NLEVELS);
 }
@@ -343,6 +351,29 @@ cover_level(Ctx *c, List *out, int level, int64_t a, int64_t b, int plain)
 	return cost;
 }
 
+/*
+ * [a, b), one bucket's part of the period: the partial hours at either end
+ * with 5-minute rows and raw events (sub), the whole hours between with
+ * blocks inside them only
+ */
+static void
+segment(Ctx *c, List *out, int64_t a, int64_t b)
+{
+	int64_t		A = cover_ceil(CL_HOUR, a);
+	int64_t		Z = cover_floor(CL_HOUR, b);
+	int64_t		h;
+
+	if (A < Z)
+	{
+		sub(c, out, a, A);
+		cover_level(c, out, CL_W4, A, Z, 1);
+		sub(c, out, Z, b);
+		return;
+	}
+	for (h = cover_floor(CL_HOUR, a); h < b; h += cover_size(CL_HOUR))
+		sub(c, out, h < a ? a : h, h + cover_size(CL_HOUR) > b ? b : h + cover_size(CL_HOUR));
+}
+
 static int
 cmp_int64(const void *x, const void *y)
 {
@@ -390,16 +421,39 @@ cover_plan(const CoverInput *in, CoverPiece **out, int *nout)
 	if (in->from < in->to && in->max_level == CL_5MIN && in->fine)
 	{
 		/*
-		 * no block coarser than 5 minutes (a series whose bucket bounds are
-		 * whole 5 minutes but not whole hours, such as days in a zone half an
-		 * hour from UTC): each hour's part with 5-minute rows and raw events,
-		 * so that every piece lies inside one 5 minutes
+		 * a series whose bucket bounds are whole 5 minutes but not whole
+		 * hours (such as days in a zone half an hour from UTC): each bucket's
+		 * part of the period apart, its partial hours at either end with
+		 * 5-minute rows and raw events, its whole hours with blocks that lie
+		 * inside them ("plain": nothing taken out), so that every piece lies
+		 * inside one bucket
 		 */
-		int64_t		h;
+		int64_t    *b = NULL;
+		int			nb = 0;
+		int64_t		s = in->from;
 
-		for (h = cover_floor(CL_HOUR, in->from); h < in->to; h += cover_size(CL_HOUR))
-			sub(&c, &l, h < in->from ? in->from : h,
-				h + cover_size(CL_HOUR) > in->to ? in->to : h + cover_size(CL_HOUR));
+		if (in->nbounds > 0)
+		{
+			b = malloc(sizeof(int64_t) * in->nbounds);
+			if (b == NULL)
+				l.oom = 1;
+			else
+			{
+				for (i = 0; i < in->nbounds; i++)
+					if (in->bounds[i] > in->from && in->bounds[i] < in->to)
+						b[nb++] = in->bounds[i];
+				qsort(b, nb, sizeof(int64_t), cmp_int64);
+			}
+		}
+		for (i = 0; i <= nb && !l.oom; i++)
+		{
+			int64_t		e = i < nb ? b[i] : in->to;
+
+			if (e > s)
+				segment(&c, &l, s, e);
+			s = e;
+		}
+		free(b);
 	}
 	else if (in->from < in->to)
 		cover_level(&c, &l, in->max_level < CL_HOUR ? CL_HOUR : in->max_level > CL_W4 ? CL_W4 : in->max_level,

@@ -48,8 +48,10 @@ typedef struct CoverInput
 	int64_t		from;
 	int64_t		to;
 	int			max_level;		/* CL_HOUR .. CL_W4: the coarsest blocks
-								 * allowed; CL_5MIN (with fine): 5-minute
-								 * rows and raw events only */
+								 * allowed; CL_5MIN (with fine): a series
+								 * whose bucket bounds are whole 5 minutes
+								 * (bounds below): no piece straddles a
+								 * bound, and no piece is taken out */
 	int			fine;			/* 5-minute rows exist for this dimension */
 	const int64_t *pending;		/* pending hour starts, any order */
 	int			npending;
@@ -58,6 +60,10 @@ typedef struct CoverInput
 	int64_t		data_hi;
 	double		weight[CL_NLEVELS]; /* cost of one block per level; [CL_RAW]:
 									 * per minute */
+	const int64_t *bounds;		/* max_level CL_5MIN: the series' bucket
+								 * starts, whole 5 minutes, any order (those
+								 * outside (from, to) are ignored) */
+	int			nbounds;
 } CoverInput;
 
 /* default weights for a dimension of the rollups (0 whole project .. 8) */

@@ -43,6 +43,7 @@
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -65,6 +66,11 @@ static const char *const level_tables[CL_NLEVELS] = {
 /* the cube's tables of the levels CL_HOUR .. CL_W4 (no 5-minute rows) */
 static const char *const cube_tables[CL_NLEVELS] = {
 	NULL, NULL, "rollup_cube_hour", "rollup_cube_day", "rollup_cube_week", "rollup_cube_w4"
+};
+
+/* the referrer cube's */
+static const char *const refcube_tables[CL_NLEVELS] = {
+	NULL, NULL, "rollup_refcube_hour", "rollup_refcube_day", "rollup_refcube_week", "rollup_refcube_w4"
 };
 
 /* ------------------------------------------------------------------------
@@ -424,6 +430,37 @@ is_country_code(const char *s)
 	return s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] == '\0';
 }
 
+/*
+ * The filter values of an enum column (already checked against its list)
+ * as values of the extension's type: media_type, or an array of continent
+ * or device_type
+ */
+static void
+filter_enum(QuerySpec *q, int d, char **vals, int n)
+{
+	const char *tname = d == CAT_DIM_MEDIA_TYPE ? "media_type" : d == CAT_DIM_CONTINENT ? "continent" : "device_type";
+	Oid			nsp = get_func_namespace(q->fn_oid);
+	Oid			typ = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(tname), ObjectIdGetDatum(nsp));
+	Datum	   *elems;
+	int			i;
+
+	if (!OidIsValid(typ))
+		elog(ERROR, "analytics: type %s not found", tname);
+	elems = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+	for (i = 0; i < n; i++)
+		elems[i] = DirectFunctionCall2(enum_in, CStringGetDatum(vals[i]), ObjectIdGetDatum(typ));
+	if (d == CAT_DIM_MEDIA_TYPE)
+	{
+		q->filter_enum[d] = elems[0];
+		q->filter_enum_type[d] = typ;
+	}
+	else
+	{
+		q->filter_enum[d] = PointerGetDatum(construct_array(elems, n, typ, sizeof(Oid), true, TYPALIGN_INT));
+		q->filter_enum_type[d] = get_array_type(typ);
+	}
+}
+
 /* the filters; media_only: play totals (mediaId, mediaType only) */
 static void
 resolve_filters(QuerySpec *q, Jsonb *filter_by, bool media_only)
@@ -523,6 +560,8 @@ resolve_filters(QuerySpec *q, Jsonb *filter_by, bool media_only)
 		}
 		q->filter[d] = true;
 		q->filter_value[d] = arr;
+		if (d == CAT_DIM_MEDIA_TYPE || d == CAT_DIM_CONTINENT || d == CAT_DIM_DEVICE_TYPE)
+			filter_enum(q, d, vals, n);
 	}
 }
 
@@ -584,12 +623,17 @@ append_where(StringInfo buf, const QuerySpec *q)
 	{
 		if (!q->filter[d])
 			continue;
+		/*
+		 * the enum columns against parameters of their own types: a text
+		 * parameter cast to the enum would be cast again for every row
+		 * (enum input is not immutable, so the planner does not fold it)
+		 */
 		if (d == CAT_DIM_MEDIA_TYPE)
-			appendStringInfo(buf, " AND e.media_type = $%d::%s.media_type", P_DIM0 + d, S);
+			appendStringInfo(buf, " AND e.media_type = $%d", P_MEDIA_TYPE_ENUM);
 		else if (d == CAT_DIM_CONTINENT)
-			appendStringInfo(buf, " AND e.continent = ANY($%d::%s.continent[])", P_DIM0 + d, S);
+			appendStringInfo(buf, " AND e.continent = ANY($%d)", P_CONTINENT_ENUM);
 		else if (d == CAT_DIM_DEVICE_TYPE)
-			appendStringInfo(buf, " AND e.device_type = ANY($%d::%s.device_type[])", P_DIM0 + d, S);
+			appendStringInfo(buf, " AND e.device_type = ANY($%d)", P_DEVICE_TYPE_ENUM);
 		else
 		{
 			/* the column of the dimension, without its ::text */
@@ -618,7 +662,7 @@ append_rollup_where(StringInfo buf, const QuerySpec *q, int dim)
 		if (d == CAT_DIM_MEDIA_TYPE)
 		{
 			if (dim == CAT_DIM_MEDIA)
-				appendStringInfo(buf, " AND r.media_type = $%d::%s.media_type", P_DIM0 + d, q->schema);
+				appendStringInfo(buf, " AND r.media_type = $%d", P_MEDIA_TYPE_ENUM);
 			else
 				appendStringInfo(buf, " AND r.value = $%d", P_DIM0 + d);
 		}
@@ -750,7 +794,7 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 					appendStringInfoString(buf, "NULL::timestamptz");
 				appendStringInfo(buf, " AS t, %s AS v, ", raw_dim ? raw_dim : "NULL::text");
 			}
-			else if (dim == CAT_DIM_CUBE)
+			else if (dim == CAT_DIM_CUBE || dim == CAT_DIM_REFCUBE)
 			{
 				/*
 				 * cube rows "e": the columns of events, the filters as on
@@ -785,9 +829,10 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 				append_where(buf, q);
 				appendStringInfoString(buf, " GROUP BY 1, 2");
 			}
-			else if (dim == CAT_DIM_CUBE)
+			else if (dim == CAT_DIM_CUBE || dim == CAT_DIM_REFCUBE)
 			{
-				appendStringInfo(buf, " AS stats FROM %s.%s e WHERE ", S, cube_tables[level]);
+				appendStringInfo(buf, " AS stats FROM %s.%s e WHERE ", S,
+								 dim == CAT_DIM_CUBE ? cube_tables[level] : refcube_tables[level]);
 				append_ranges(buf, "e.bucket", COVER_PARAM(level, neg), COVER_PARAM(level, neg) + 1, c->n[level][neg]);
 				append_where(buf, q);
 				appendStringInfoString(buf, " AND ");
@@ -877,34 +922,37 @@ rollup_dim1(const QuerySpec *q, int breakdown)
 
 /*
  * Can the cube answer: a stats metric whose filters and breakdown (-1:
- * none) all are columns of the cube?
+ * none) all are columns of the cube (with referrer: of the referrer cube)?
  */
 static bool
-cube_applies(const QuerySpec *q, int breakdown)
+cube_applies(const QuerySpec *q, int breakdown, bool referrer)
 {
 	int			d;
 
 	if (q->kind != QK_STATS || !analytics_use_rollups || q->tag != NULL)
 		return false;
-	if (breakdown >= 0 && !catalog_dims[breakdown].cube)
+	if (breakdown >= 0 && !catalog_dims[breakdown].cube && !(referrer && breakdown == CAT_DIM_REFERRER))
 		return false;
 	for (d = 1; d < CAT_NDIMS; d++)
-		if (q->filter[d] && !catalog_dims[d].cube)
+		if (q->filter[d] && !catalog_dims[d].cube && !(referrer && d == CAT_DIM_REFERRER))
 			return false;
 	return true;
 }
 
 /*
  * The rollup dimension that can answer with these filters and breakdown;
- * else CAT_DIM_CUBE when the cube can; else -1 (raw events).
+ * else CAT_DIM_CUBE when the cube can; else CAT_DIM_REFCUBE when the
+ * referrer cube can; else -1 (raw events).
  */
 static int
 rollup_dim(const QuerySpec *q, int breakdown)
 {
 	int			dim = rollup_dim1(q, breakdown);
 
-	if (dim < 0 && cube_applies(q, breakdown))
+	if (dim < 0 && cube_applies(q, breakdown, false))
 		return CAT_DIM_CUBE;
+	if (dim < 0 && cube_applies(q, breakdown, true))
+		return CAT_DIM_REFCUBE;
 	return dim;
 }
 
@@ -914,7 +962,7 @@ rollup_dim(const QuerySpec *q, int breakdown)
  * for one project, to the 5 minutes (its rollup_5min rows); else to the hour.
  */
 static void
-plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, Cover *c)
+plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, const int64_t *bounds, int nbounds, Cover *c)
 {
 	static SPIPlanPtr plans[2];
 	static SPIPlanPtr dplans[3];
@@ -998,6 +1046,8 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, Cover *c)
 	in.to = q->to;
 	in.max_level = max_level;
 	in.fine = fine;
+	in.bounds = bounds;
+	in.nbounds = nbounds;
 	cover_default_weights(dim, in.weight);
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
@@ -1075,7 +1125,7 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, Cover *c)
  * ------------------------------------------------------------------------
  */
 
-/* the parameters $1 .. $19 (and the cover's $20 .. $43) */
+/* the parameters $1 .. $22 (and the cover's $23 .. $46) */
 static int
 query_params(const QuerySpec *q, const Cover *c, Datum *values, bool *nulls, Oid *types, double empty_value,
 			 bool empty_null)
@@ -1114,6 +1164,13 @@ query_params(const QuerySpec *q, const Cover *c, Datum *values, bool *nulls, Oid
 		if (q->filter[d])
 			SET(P_DIM0 + d, types[P_DIM0 + d - 1], q->filter_value[d]);
 	}
+	/* typed filters of the enum columns: unused parameters stay text */
+	if (q->filter[CAT_DIM_MEDIA_TYPE])
+		SET(P_MEDIA_TYPE_ENUM, q->filter_enum_type[CAT_DIM_MEDIA_TYPE], q->filter_enum[CAT_DIM_MEDIA_TYPE]);
+	if (q->filter[CAT_DIM_CONTINENT])
+		SET(P_CONTINENT_ENUM, q->filter_enum_type[CAT_DIM_CONTINENT], q->filter_enum[CAT_DIM_CONTINENT]);
+	if (q->filter[CAT_DIM_DEVICE_TYPE])
+		SET(P_DEVICE_TYPE_ENUM, q->filter_enum_type[CAT_DIM_DEVICE_TYPE], q->filter_enum[CAT_DIM_DEVICE_TYPE]);
 	if (q->tag)
 		SET(P_TAG, TEXTOID, CStringGetTextDatum(q->tag));
 	types[P_THRESHOLD - 1] = FLOAT8OID;
@@ -1250,6 +1307,7 @@ init_spec(QuerySpec *q, FunctionCallInfo fcinfo, const char *fname)
 {
 	memset(q, 0, sizeof(QuerySpec));
 	q->fname = fname;
+	q->fn_oid = fcinfo->flinfo->fn_oid;
 	q->schema = quote_identifier(get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)));
 }
 
@@ -1333,7 +1391,7 @@ metric_answer(QuerySpec *q, FunctionCallInfo fcinfo, bool *isnull)
 	dim = rollup_dim(q, -1);
 	if (dim >= 0)
 	{
-		plan_cover(q, CL_W4, dim == CAT_DIM_PROJECT, dim, &cover);
+		plan_cover(q, CL_W4, dim == CAT_DIM_PROJECT, dim, NULL, 0, &cover);
 		c = &cover;
 		appendStringInfoString(&sql, "SELECT ");
 		append_merged_metric(&sql, q);
@@ -1490,7 +1548,7 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 	}
 	else if (dim >= 0)
 	{
-		plan_cover(q, CL_W4, false, dim, &cover);
+		plan_cover(q, CL_W4, false, dim, NULL, 0, &cover);
 		c = &cover;
 		appendStringInfoString(&sql, "SELECT coalesce(x.v, 'unknown') AS dimension_value, ");
 		append_merged_metric(&sql, q);
@@ -1588,6 +1646,45 @@ buckets_tier(const QuerySpec *q, bool fine)
 	values[3] = CStringGetTextDatum(q->time_zone);
 	r = run_small(sql, 4, types, values, &isnull);
 	return isnull ? -1 : DatumGetInt32(r);
+}
+
+/*
+ * The series' bucket starts inside the period (the bounds no rollup piece
+ * may straddle when buckets_tier() gives CL_5MIN), palloc'ed
+ */
+static int64_t *
+bucket_starts(const QuerySpec *q, int *n)
+{
+	Oid			types[4] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
+	Datum		values[4];
+	bool		isnull;
+	Datum		r;
+	int64_t    *out;
+
+	values[0] = CStringGetTextDatum(q->bucket);
+	values[1] = TimestampTzGetDatum(q->from);
+	values[2] = TimestampTzGetDatum(q->to);
+	values[3] = CStringGetTextDatum(q->time_zone);
+	r = run_small(psprintf("SELECT pg_catalog.array_agg(x.bucket_start) FROM %s.time_buckets($1, $2, $3, $4) x"
+						   " WHERE x.bucket_start > $2 AND x.bucket_start < $3", q->schema),
+				  4, types, values, &isnull);
+	*n = 0;
+	if (isnull)
+		return NULL;
+	{
+		Datum	   *elems;
+		bool	   *enulls;
+		int			k,
+					i;
+
+		deconstruct_array(DatumGetArrayTypeP(r), TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL,
+						  TYPALIGN_DOUBLE, &elems, &enulls, &k);
+		out = palloc(sizeof(int64_t) * (k > 0 ? k : 1));
+		for (i = 0; i < k; i++)
+			if (!enulls[i])
+				out[(*n)++] = DatumGetTimestampTz(elems[i]);
+	}
+	return out;
 }
 
 static void
@@ -1691,7 +1788,12 @@ timeseries_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 						 P_EMPTY_VALUE, S, P_BUCKET, P_FROM, P_TO, P_TIME_ZONE);
 		if (tier >= 0)
 		{
-			plan_cover(q, tier, dim == CAT_DIM_PROJECT, dim, &cover);
+			int64_t    *bounds = NULL;
+			int			nbounds = 0;
+
+			if (tier == CL_5MIN)
+				bounds = bucket_starts(q, &nbounds);
+			plan_cover(q, tier, dim == CAT_DIM_PROJECT, dim, bounds, nbounds, &cover);
 			c = &cover;
 			appendStringInfo(&sql, "SELECT %s.time_bucket($%d, x.t, $%d) AS bucket_start, ", S, P_BUCKET, P_TIME_ZONE);
 			append_merged_metric(&sql, q);
@@ -1781,7 +1883,7 @@ analytics_plan_cover(PG_FUNCTION_ARGS)
 	}
 	tupdesc = BlessTupleDesc(tupdesc);
 	SPI_connect();
-	plan_cover(&q, max_level, !PG_ARGISNULL(3) && PG_GETARG_BOOL(3), PG_GETARG_INT16(4), &c);
+	plan_cover(&q, max_level, !PG_ARGISNULL(3) && PG_GETARG_BOOL(3), PG_GETARG_INT16(4), NULL, 0, &c);
 	for (i = 0; i < 4 * CL_NLEVELS; i++)
 	{
 		values[i] = c.arrays[i];

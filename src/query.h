@@ -48,8 +48,15 @@ typedef enum QueryParam
 	P_BUCKET,
 	P_TIME_ZONE,
 	P_EMPTY_VALUE,				/* value of an empty bucket */
-	P_NBASE = P_EMPTY_VALUE,
-	P_COVER = 20,				/* $20 .. $43: the cover, 4 arrays per level */
+	P_MEDIA_TYPE_ENUM,			/* the filters of the enum columns, as
+								 * values of their types (media_type,
+								 * continent[], device_type[]): compared
+								 * with the columns as they are, no cast
+								 * per row */
+	P_CONTINENT_ENUM,
+	P_DEVICE_TYPE_ENUM,
+	P_NBASE = P_DEVICE_TYPE_ENUM,
+	P_COVER = 23,				/* $23 .. $46: the cover, 4 arrays per level */
 	P_NALL = P_COVER + 23
 } QueryParam;
 
@@ -57,6 +64,8 @@ typedef enum QueryParam
 typedef struct QuerySpec
 {
 	const char *fname;			/* "analytics.metric()", for the call bound */
+	Oid			fn_oid;			/* the function called (its schema is the
+								 * extension's) */
 	const char *schema;			/* the extension's schema, quoted */
 	QueryContext context;
 	const QueryMetric *qm;
@@ -73,6 +82,9 @@ typedef struct QuerySpec
 
 	bool		filter[CAT_NDIMS];	/* a filter on dimension d */
 	Datum		filter_value[CAT_NDIMS];	/* text[], or text (media type) */
+	Datum		filter_enum[CAT_NDIMS]; /* media type, continents, device types:
+										 * the same values typed as the column */
+	Oid			filter_enum_type[CAT_NDIMS];	/* the type of filter_enum[d] */
 	const char *tag;
 
 	bool		has_period;

@@ -6,7 +6,8 @@
  * analytics._rollup_hour_rows(hrs, pid): one pass over the events of the
  * given hours (of one day) that fills every hour-level rollup at once, in
  * hash tables of this file: the project per 5 minutes, media ids and
- * referrers per hour, the cube per hour, the longest watch event per hour,
+ * referrers per hour, the cube and the referrer cube per hour, the longest
+ * watch event per hour,
  * and the other one-dimension hour rows (the whole project, media type,
  * continent, country, device type, operating system, browser) as the sums
  * of the hour's cube groups. The rows come back as one set, which the
@@ -448,6 +449,7 @@ typedef struct HourPass
 	RGroupTable	media;
 	RGroupTable	ref;
 	RGroupTable	cube;
+	RGroupTable	refcube;
 	KeyBuf		kb;
 	MemoryContext rowcxt;
 	uint64		nrows;
@@ -564,6 +566,29 @@ hour_receive(TupleTableSlot *slot, DestReceiver *self)
 		g->has_max = true;
 	}
 
+	/* the referrer cube per hour: the cube's key and the referrer */
+	key_text(&p->kb, v[E_REFERRER], nl[E_REFERRER]);
+	{
+		RGroup	   *c = g;
+
+		g = gt_lookup(&p->refcube, &p->kb, &isnew);
+		if (isnew)
+		{
+			int			i;
+
+			g->vals[0] = copy_text(p->refcube.cxt, v[E_PROJECT]);
+			g->bucket = h;
+			for (i = 1; i <= 6; i++)
+			{
+				g->nulls[i] = c->nulls[i];
+				g->vals[i] = c->nulls[i] ? (Datum) 0
+					: (i == 3 || i == 5 || i == 6) ? copy_text(p->refcube.cxt, c->vals[i]) : c->vals[i];
+			}
+			g->vals[7] = copy_text(p->refcube.cxt, v[E_REFERRER]);
+		}
+		accum(g, idx, valnull, value);
+	}
+
 	MemoryContextSwitchTo(old);
 	if ((++p->nrows & 0x3FF) == 0)
 	{
@@ -592,11 +617,12 @@ enum
 	R_DEVICE_TYPE, R_OS, R_BROWSER, R_STATS, R_MAX, R_NCOLS
 };
 
-/* the kinds of rows: rollup_5min, rollup_hour, rollup_cube_hour, rollup_watch_max */
+/* the kinds of rows: rollup_5min, rollup_hour, rollup_cube_hour, rollup_watch_max, rollup_refcube_hour */
 #define KIND_5MIN	0
 #define KIND_HOUR	1
 #define KIND_CUBE	3
 #define KIND_WATCH_MAX 5
+#define KIND_REFCUBE 6
 
 static void
 put_row(ReturnSetInfo *rsinfo, MemoryContext tmp, int kind, const RGroup *g, int dim, Datum value, bool value_null,
@@ -625,7 +651,7 @@ put_row(ReturnSetInfo *rsinfo, MemoryContext tmp, int kind, const RGroup *g, int
 		values[R_MEDIA_TYPE] = media_type;
 		nulls[R_MEDIA_TYPE] = false;
 	}
-	if (kind == KIND_CUBE)
+	if (kind == KIND_CUBE || kind == KIND_REFCUBE)
 	{
 		int			i;
 
@@ -634,6 +660,12 @@ put_row(ReturnSetInfo *rsinfo, MemoryContext tmp, int kind, const RGroup *g, int
 			values[R_MEDIA_TYPE + i - 1] = g->vals[i];
 			nulls[R_MEDIA_TYPE + i - 1] = g->nulls[i];
 		}
+	}
+	if (kind == KIND_REFCUBE)
+	{
+		/* the referrer in the value column */
+		values[R_VALUE] = g->vals[7];
+		nulls[R_VALUE] = false;
 	}
 	if (stats)
 	{
@@ -655,7 +687,8 @@ put_row(ReturnSetInfo *rsinfo, MemoryContext tmp, int kind, const RGroup *g, int
  * the hour-level rows of the events of hours hrs (of one project, or of
  * every project when pid is NULL). kind 0: rollup_5min (project per 5
  * minutes), 1: rollup_hour (dim, value, media_type), 3: rollup_cube_hour,
- * 5: rollup_watch_max (max_value).
+ * 5: rollup_watch_max (max_value), 6: rollup_refcube_hour (the referrer in
+ * value).
  */
 Datum
 analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
@@ -700,6 +733,7 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 	gt_init(&p.media, cxt);
 	gt_init(&p.ref, cxt);
 	gt_init(&p.cube, cxt);
+	gt_init(&p.refcube, cxt);
 	kb_init(&p.kb);
 	p.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "rollup refresh row", ALLOCSET_SMALL_SIZES);
 
@@ -789,6 +823,8 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 				dims.groups[i]->vals[2], dims.groups[i]->nulls[2], false, 0, true);
 	for (i = 0; i < p.cube.n; i++)
 		put_row(rsinfo, p.rowcxt, KIND_CUBE, p.cube.groups[i], -1, 0, true, false, 0, true);
+	for (i = 0; i < p.refcube.n; i++)
+		put_row(rsinfo, p.rowcxt, KIND_REFCUBE, p.refcube.groups[i], -1, 0, true, false, 0, true);
 	for (i = 0; i < wmax.n; i++)
 		put_row(rsinfo, p.rowcxt, KIND_WATCH_MAX, wmax.groups[i], -1, 0, true, false, 0, false);
 

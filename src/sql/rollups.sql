@@ -109,6 +109,27 @@ SELECT r.project_id, pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket
    AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) > lo - @extschema@._block_size('w4')
    AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) < hi
  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
+-- the referrer cube, likewise
+DELETE FROM @extschema@.rollup_refcube_hour r WHERE r.bucket >= lo AND r.bucket < hi;
+DELETE FROM @extschema@.rollup_refcube_day r WHERE r.bucket >= lo AND r.bucket < hi;
+DELETE FROM @extschema@.rollup_refcube_week r WHERE r.bucket > lo - @extschema@._block_size('week') AND r.bucket < hi;
+INSERT INTO @extschema@.rollup_refcube_week (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
+SELECT r.project_id, pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')), r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser,
+       @extschema@.event_stats_merge(r.stats)
+  FROM @extschema@.rollup_refcube_day r
+ WHERE r.bucket > lo - 2 * @extschema@._block_size('week') AND r.bucket < hi + @extschema@._block_size('week')
+   AND pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')) > lo - @extschema@._block_size('week')
+   AND pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')) < hi
+ GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+DELETE FROM @extschema@.rollup_refcube_w4 r WHERE r.bucket > lo - @extschema@._block_size('w4') AND r.bucket < hi;
+INSERT INTO @extschema@.rollup_refcube_w4 (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
+SELECT r.project_id, pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')), r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser,
+       @extschema@.event_stats_merge(r.stats)
+  FROM @extschema@.rollup_refcube_week r
+ WHERE r.bucket > lo - 2 * @extschema@._block_size('w4') AND r.bucket < hi + @extschema@._block_size('w4')
+   AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) > lo - @extschema@._block_size('w4')
+   AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) < hi
+ GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
 DELETE FROM @extschema@.rollup_pending p WHERE p.hour >= lo AND p.hour < hi;
 DELETE FROM @extschema@.rollup_ccv c WHERE c.minute >= lo AND c.minute < hi;
 DELETE FROM @extschema@.rollup_watch_max w WHERE w.hour >= lo AND w.hour < hi;
@@ -238,13 +259,14 @@ BEGIN
   DELETE FROM @extschema@.rollup_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = ANY (hrs);
   DELETE FROM @extschema@.rollup_watch_max w WHERE (pid IS NULL OR w.project_id = pid) AND w.hour = ANY (hrs);
   FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('day'), h, @extschema@._block_origin('day')) FROM unnest(hrs) h ORDER BY 1 LOOP
-    -- one pass over the hours' events: the cube per hour (every combination
-    -- of the low-cardinality dimensions), media ids and referrers per hour,
-    -- the whole project per 5 minutes
+    -- one pass over the hours' events: the referrer cube per hour (every
+    -- combination of the referrer and the low-cardinality dimensions), media
+    -- ids per hour, the whole project per 5 minutes
     DELETE FROM @extschema@.rollup_5min r
      WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
        AND pg_catalog.date_bin(@extschema@._block_size('hour'), r.bucket, @extschema@._block_origin('hour')) = ANY (hrs);
     DELETE FROM @extschema@.rollup_cube_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
+    DELETE FROM @extschema@.rollup_refcube_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
     IF NOT dist THEN
       -- single node: the hour-level rows of the day's hours from one pass
       -- over their events in C (src/refresh.c), inserted in bulk
@@ -258,6 +280,10 @@ BEGIN
         INSERT INTO @extschema@.rollup_cube_hour (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
         SELECT g.project_id, g.bucket, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
           FROM g WHERE g.kind = 3),
+      refcube AS (
+        INSERT INTO @extschema@.rollup_refcube_hour (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
+        SELECT g.project_id, g.bucket, g.value, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
+          FROM g WHERE g.kind = 6),
       wmax AS (
         INSERT INTO @extschema@.rollup_watch_max (project_id, hour, max_value)
         SELECT g.project_id, g.bucket, g.max_value FROM g WHERE g.kind = 5)
@@ -265,11 +291,13 @@ BEGIN
       SELECT g.project_id, g.dim, g.bucket, g.value, g.media_type, g.stats FROM g WHERE g.kind = 1;
     ELSE
       -- distributed (Citus): the same rows from SQL, a router query per
-      -- project: one pass over the hours' events with GROUPING SETS, then
-      -- the one-dimension hour rows as sums of the hour's cube rows
+      -- project: one pass over the hours' events with GROUPING SETS (the
+      -- referrer cube), then the cube's and the referrers' hour rows as sums
+      -- of the referrer cube's, the one-dimension hour rows as sums of the
+      -- cube's
       WITH g AS (
         SELECT e.project_id,
-               CASE WHEN GROUPING(e.m5) = 0 THEN 0 WHEN GROUPING(e.media_id) = 0 THEN 1 WHEN GROUPING(e.referrer) = 0 THEN 2 ELSE 3 END AS kind,
+               CASE WHEN GROUPING(e.m5) = 0 THEN 0 WHEN GROUPING(e.media_id) = 0 THEN 1 ELSE 3 END AS kind,
                CASE WHEN GROUPING(e.m5) = 0 THEN e.m5 ELSE e.h END AS bucket,
                e.media_id, e.referrer, e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser,
                @extschema@.event_stats(e.event_type, e.value) AS stats,
@@ -282,23 +310,34 @@ BEGIN
          GROUP BY GROUPING SETS (
            (e.project_id, e.m5),
            (e.project_id, e.h, e.media_id, e.media_type),
-           (e.project_id, e.h, e.referrer),
-           (e.project_id, e.h, e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser))),
+           (e.project_id, e.h, e.referrer, e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser))),
       fine AS (
         INSERT INTO @extschema@.rollup_5min (project_id, dim, bucket, value, media_type, stats)
         SELECT g.project_id, @extschema@._dim('project'), g.bucket, NULL, NULL, g.stats FROM g WHERE g.kind = 0),
-      cube AS (
-        INSERT INTO @extschema@.rollup_cube_hour (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-        SELECT g.project_id, g.bucket, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
+      refcube AS (
+        INSERT INTO @extschema@.rollup_refcube_hour (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
+        SELECT g.project_id, g.bucket, g.referrer, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
           FROM g WHERE g.kind = 3),
       -- the longest watch event emitted in each hour (rollup_watch_max)
       wmax AS (
         INSERT INTO @extschema@.rollup_watch_max (project_id, hour, max_value)
         SELECT g.project_id, g.bucket, max(g.watch_max) FROM g WHERE g.kind = 3 AND g.watch_max IS NOT NULL GROUP BY 1, 2)
       INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
-      SELECT g.project_id, CASE WHEN g.kind = 1 THEN @extschema@._dim('media-id') ELSE @extschema@._dim('referrer') END, g.bucket,
-             CASE WHEN g.kind = 1 THEN g.media_id ELSE g.referrer END, CASE WHEN g.kind = 1 THEN g.media_type END, g.stats
-        FROM g WHERE g.kind IN (1, 2);
+      SELECT g.project_id, @extschema@._dim('media-id'), g.bucket, g.media_id, g.media_type, g.stats
+        FROM g WHERE g.kind = 1;
+      -- the cube and the referrers per hour: sums of the hours' referrer cube
+      -- rows (fewer rows than their events)
+      INSERT INTO @extschema@.rollup_cube_hour (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+      SELECT c.project_id, c.bucket, c.media_type, c.continent, c.country, c.device_type, c.operating_system, c.browser,
+             @extschema@.event_stats_merge(c.stats)
+        FROM @extschema@.rollup_refcube_hour c
+       WHERE (pid IS NULL OR c.project_id = pid) AND c.bucket = ANY (hrs) AND c.bucket >= d AND c.bucket < d + @extschema@._block_size('day')
+       GROUP BY c.project_id, c.bucket, c.media_type, c.continent, c.country, c.device_type, c.operating_system, c.browser;
+      INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
+      SELECT c.project_id, @extschema@._dim('referrer'), c.bucket, c.referrer, NULL, @extschema@.event_stats_merge(c.stats)
+        FROM @extschema@.rollup_refcube_hour c
+       WHERE (pid IS NULL OR c.project_id = pid) AND c.bucket = ANY (hrs) AND c.bucket >= d AND c.bucket < d + @extschema@._block_size('day')
+       GROUP BY c.project_id, c.bucket, c.referrer;
       -- the other dimensions and the whole project per hour: sums of the
       -- hours' cube rows (fewer rows than their events)
       INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
@@ -330,6 +369,12 @@ BEGIN
       FROM @extschema@.rollup_cube_hour r
      WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
      GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+    DELETE FROM @extschema@.rollup_refcube_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+    INSERT INTO @extschema@.rollup_refcube_day (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
+    SELECT r.project_id, d, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+      FROM @extschema@.rollup_refcube_hour r
+     WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
+     GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
     DELETE FROM @extschema@.rollup_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
     INSERT INTO @extschema@.rollup_day (project_id, dim, bucket, value, media_type, stats)
     SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
@@ -351,6 +396,12 @@ BEGIN
       FROM @extschema@.rollup_cube_day r
      WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
      GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+    DELETE FROM @extschema@.rollup_refcube_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+    INSERT INTO @extschema@.rollup_refcube_week (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
+    SELECT r.project_id, d, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+      FROM @extschema@.rollup_refcube_day r
+     WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
+     GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
   END LOOP;
   -- the 28-day blocks of those weeks. A block that still holds a pending
   -- hour is never read (queries read its weeks, days and hours instead): it
@@ -372,6 +423,12 @@ BEGIN
       FROM @extschema@.rollup_cube_week r
      WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
      GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+    DELETE FROM @extschema@.rollup_refcube_w4 r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+    INSERT INTO @extschema@.rollup_refcube_w4 (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
+    SELECT r.project_id, d, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+      FROM @extschema@.rollup_refcube_week r
+     WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
+     GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
   END LOOP;
 
   -- concurrent viewers: a watch event emitted in hour h covers minutes of h

@@ -114,7 +114,7 @@ res "rollup build after the load (run_maintenance)" "$(awk -v a="$t0" -v b="$t1"
 # (before, the 5-minute, week, 28-day and ccv rollups were left to autovacuum,
 # which had or had not analyzed them when the questions ran)
 $PSQL -c "VACUUM ANALYZE analytics.events" -c "VACUUM ANALYZE plain_events" \
-      -c "VACUUM ANALYZE analytics.rollup_5min, analytics.rollup_hour, analytics.rollup_day, analytics.rollup_week, analytics.rollup_w4, analytics.rollup_ccv, analytics.rollup_watch_max, analytics.rollup_cube_hour, analytics.rollup_cube_day, analytics.rollup_cube_week, analytics.rollup_cube_w4"
+      -c "VACUUM ANALYZE analytics.rollup_5min, analytics.rollup_hour, analytics.rollup_day, analytics.rollup_week, analytics.rollup_w4, analytics.rollup_ccv, analytics.rollup_watch_max, analytics.rollup_cube_hour, analytics.rollup_cube_day, analytics.rollup_cube_week, analytics.rollup_cube_w4, analytics.rollup_refcube_hour, analytics.rollup_refcube_day, analytics.rollup_refcube_week, analytics.rollup_refcube_w4"
 # the busiest live stream (last day) and video of p001, for the per-media questions
 LIVE=$($PSQL -At -c "SELECT media_id FROM analytics.events WHERE project_id = 'p001' AND media_type = 'live-stream' AND event_type = 'watch' AND emitted_at >= now() - interval '1 day' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
 VIDEO=$($PSQL -At -c "SELECT media_id FROM analytics.events WHERE project_id = 'p001' AND media_type = 'video' AND event_type = 'play' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")

@@ -26,6 +26,10 @@ SELECT 'rollup ' || r, n, h
         UNION ALL SELECT 'cube day', count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM analytics.rollup_cube_day x
         UNION ALL SELECT 'cube week', count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM analytics.rollup_cube_week x
         UNION ALL SELECT 'cube w4', count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM analytics.rollup_cube_w4 x
+        UNION ALL SELECT 'refcube hour', count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM analytics.rollup_refcube_hour x
+        UNION ALL SELECT 'refcube day', count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM analytics.rollup_refcube_day x
+        UNION ALL SELECT 'refcube week', count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM analytics.rollup_refcube_week x
+        UNION ALL SELECT 'refcube w4', count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM analytics.rollup_refcube_w4 x
         UNION ALL SELECT 'ccv', count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM analytics.rollup_ccv x
         UNION ALL SELECT 'watch_max', count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM analytics.rollup_watch_max x
         UNION ALL SELECT 'pending', count(*), NULL FROM analytics.rollup_pending x

@@ -3,7 +3,9 @@
  * make up a period). Random periods, pending hours, data ranges and weights:
  * at every point where events can exist, the signed pieces must count the
  * point exactly once when it is inside the period and zero times otherwise,
- * and no rollup piece may hold a pending hour.
+ * and no rollup piece may hold a pending hour. A series whose bucket bounds
+ * are whole 5 minutes (max_level CL_5MIN): no block of a piece straddles a
+ * bound, and nothing is taken out.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -109,10 +111,26 @@ check_case(const CoverInput *in, const CoverPiece *p, int n)
 	/* pieces: levels allowed, rollup pieces aligned */
 	for (j = 0; j < n && ok; j++)
 	{
-		if (p[j].level > in->max_level || (p[j].level == CL_5MIN && !in->fine) || p[j].lo >= p[j].hi)
+		if ((in->max_level != CL_5MIN && p[j].level > in->max_level) || (p[j].level == CL_5MIN && !in->fine) ||
+			p[j].lo >= p[j].hi)
 			ok = 0;
 		else if (p[j].level != CL_RAW)
 			ok = cover_floor(p[j].level, p[j].lo) == p[j].lo && cover_floor(p[j].level, p[j].hi) == p[j].hi;
+		if (ok && in->max_level == CL_5MIN)
+		{
+			/* no negative piece; no block straddles a bucket bound */
+			if (p[j].sign < 0)
+				ok = 0;
+			if (p[j].level != CL_RAW)
+			{
+				int64_t		k;
+
+				for (k = p[j].lo; k < p[j].hi && ok; k += cover_size(p[j].level))
+					for (i = 0; i < in->nbounds; i++)
+						if (in->bounds[i] > k && in->bounds[i] < k + cover_size(p[j].level))
+							ok = 0;
+			}
+		}
 	}
 	free(pts);
 	return ok;
@@ -153,6 +171,7 @@ main(void)
 					i,
 					rc;
 		int64_t		pend[6];
+		int64_t		bounds[64];
 		int64_t		base = now - pick(0, 200) * DAY;
 
 		in.from = base + (next() % 2 ? pick(-40 * DAY, 0) / MIN * MIN : pick(-40 * DAY, 0));
@@ -164,6 +183,33 @@ main(void)
 		for (i = 0; i < in.npending; i++)
 			pend[i] = in.from + pick(-30 * DAY, 100 * DAY) / HOUR * HOUR;
 		in.pending = pend;
+		/*
+		 * bucket bounds of whole 5 minutes: every step (an hour to a week,
+		 * or irregular as months are) from a first bound that is off the
+		 * hour by a multiple of 5 minutes; some out of order, some outside
+		 * the period
+		 */
+		in.bounds = bounds;
+		in.nbounds = 0;
+		if (in.max_level == CL_5MIN)
+		{
+			int64_t		step = next() % 3 == 0 ? DAY : next() % 2 ? 7 * DAY : pick(1, 72) * HOUR;
+			int64_t		t = cover_floor(CL_HOUR, in.from - pick(0, 3 * DAY)) + pick(0, 12) * 5 * MIN;
+			int			irregular = next() % 4 == 0;
+
+			while (in.nbounds < 64 && t < in.to + DAY)
+			{
+				bounds[in.nbounds++] = t;
+				t += irregular ? pick(1, 40 * 24) * HOUR : step;
+			}
+			if (in.nbounds > 1 && next() % 2)
+			{
+				int64_t		x = bounds[0];
+
+				bounds[0] = bounds[in.nbounds - 1];
+				bounds[in.nbounds - 1] = x;
+			}
+		}
 		in.has_data = next() % 8 != 0;
 		in.data_lo = cover_floor(CL_HOUR, in.from + pick(-60 * DAY, 20 * DAY));
 		in.data_hi = in.data_lo + (next() % 3 == 0 ? 1000 * DAY : cover_floor(CL_HOUR, pick(HOUR, 90 * DAY)));
