@@ -110,6 +110,11 @@ extern char *analytics_maintenance_in_background(const MaintenanceParams *params
  */
 extern MemoryContext analytics_aggregate_context(FunctionCallInfo fcinfo, const char *fname);
 
+/* stats.c: one event into the 17 elements of event_stats (as its transition) */
+extern void analytics_event_stats_add(float8 *v, int idx, bool value_isnull, float8 value);
+/* stats.c: the element of an event_type (enum OID); cached in fcinfo's fn_extra */
+extern int	analytics_event_type_index(FunctionCallInfo fcinfo, Oid enumoid);
+
 extern bool analytics_role_is_admin(Oid roleid);
 extern bool analytics_may_use_project(const char *project);
 

@@ -34,6 +34,7 @@
 #include "utils/uuid.h"
 
 #include "analytics.h"
+#include "ccv.h"
 
 /* one clipped interval of a known watcher; uuids as their 16 bytes,
  * bigints as (0, value) */
@@ -52,7 +53,7 @@ typedef struct CcvSpan
 	int64		end;
 } CcvSpan;
 
-typedef struct CcvState
+struct CcvState
 {
 	bool		has_period;
 	TimestampTz from;
@@ -72,7 +73,7 @@ typedef struct CcvState
 	int64	   *bounds;
 	const void *bounds_seen;	/* the argument they were read from */
 	Size		bounds_bytes;
-} CcvState;
+};
 
 /* serialized form: this header, then n CcvInterval, then nnull CcvSpan */
 typedef struct CcvSerialHeader
@@ -215,21 +216,18 @@ check_same_period(CcvState *state, TimestampTz from, TimestampTz to)
 				 errhint("period_from and period_to must be the same for all rows aggregated together.")));
 }
 
-/* add the row's interval (arguments 1 to 3), clipped to the state's period */
+/* add the interval [start, end) of a watcher (NULL: a watcher of its own),
+ * clipped to the state's period */
 static void
-ccv_add_interval(FunctionCallInfo fcinfo, MemoryContext aggcontext, CcvState *state, bool uuid_watcher)
+ccv_add(MemoryContext aggcontext, CcvState *state, TimestampTz start, TimestampTz end,
+		bool null_watcher, uint64 k1, uint64 k2)
 {
-	TimestampTz start,
-				end;
-
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		return;
-	start = Max(PG_GETARG_TIMESTAMPTZ(1), state->from);
-	end = Min(PG_GETARG_TIMESTAMPTZ(2), state->to);
+	start = Max(start, state->from);
+	end = Min(end, state->to);
 	if (start >= end)			/* empty, negative, or outside the period */
 		return;
 
-	if (PG_ARGISNULL(3))
+	if (null_watcher)
 	{
 		state->nv = grow_array(aggcontext, state->nv, &state->capnull, state->nnull, 1,
 							   sizeof(CcvSpan));
@@ -246,19 +244,34 @@ ccv_add_interval(FunctionCallInfo fcinfo, MemoryContext aggcontext, CcvState *st
 		iv = &state->iv[state->n++];
 		iv->start = start;
 		iv->end = end;
+		iv->k1 = k1;
+		iv->k2 = k2;
+	}
+}
+
+/* add the row's interval (arguments 1 to 3), clipped to the state's period */
+static void
+ccv_add_interval(FunctionCallInfo fcinfo, MemoryContext aggcontext, CcvState *state, bool uuid_watcher)
+{
+	uint64		k1 = 0,
+				k2 = 0;
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		return;
+	if (!PG_ARGISNULL(3))
+	{
 		if (uuid_watcher)
 		{
 			pg_uuid_t  *u = PG_GETARG_UUID_P(3);
 
-			memcpy(&iv->k1, u->data, 8);
-			memcpy(&iv->k2, u->data + 8, 8);
+			memcpy(&k1, u->data, 8);
+			memcpy(&k2, u->data + 8, 8);
 		}
 		else
-		{
-			iv->k1 = 0;
-			iv->k2 = (uint64) PG_GETARG_INT64(3);
-		}
+			k2 = (uint64) PG_GETARG_INT64(3);
 	}
+	ccv_add(aggcontext, state, PG_GETARG_TIMESTAMPTZ(1), PG_GETARG_TIMESTAMPTZ(2),
+			PG_ARGISNULL(3), k1, k2);
 }
 
 static Datum
@@ -758,4 +771,52 @@ analytics_ccv_series_final(PG_FUNCTION_ARGS)
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(elems, (int) (state->ncells * 2), FLOAT8OID, sizeof(float8),
 										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/*
+ * For the rollup refresh (refresh.c): the state of a series over the cells
+ * [bounds[i], bounds[i+1]) (bounds kept, not copied), intervals added one by
+ * one, and each cell's {peak, average} exactly as _ccv_series_final gives it.
+ */
+CcvState *
+analytics_ccv_series_new(MemoryContext cxt, const int64 *bounds, int64 ncells)
+{
+	CcvState   *state = (CcvState *) MemoryContextAllocZero(cxt, sizeof(CcvState));
+
+	state->has_period = true;
+	state->ncells = ncells;
+	state->bounds = (int64 *) bounds;
+	state->from = bounds[0];
+	state->to = bounds[ncells];
+	return state;
+}
+
+void
+analytics_ccv_series_add(MemoryContext cxt, CcvState *state, TimestampTz start, TimestampTz end,
+						 const pg_uuid_t *uuid, bool has_bigint, int64 bigint)
+{
+	uint64		k1 = 0,
+				k2 = 0;
+
+	if (uuid)
+	{
+		memcpy(&k1, uuid->data, 8);
+		memcpy(&k2, uuid->data + 8, 8);
+	}
+	else if (has_bigint)
+		k2 = (uint64) bigint;
+	ccv_add(cxt, state, start, end, uuid == NULL && !has_bigint, k1, k2);
+}
+
+void
+analytics_ccv_series_values(CcvState *state, int64 *peak, double *average)
+{
+	ccv_integral *integral = palloc((Size) state->ncells * sizeof(ccv_integral));
+	int64		c;
+
+	ccv_sweep(state, state->bounds, state->ncells, peak, integral);
+	for (c = 0; c < state->ncells; c++)
+		average[c] = (double) integral[c] /
+			(double) ((ccv_integral) state->bounds[c + 1] - (ccv_integral) state->bounds[c]);
+	pfree(integral);
 }

@@ -138,6 +138,48 @@ event_type_index(FunctionCallInfo fcinfo, Oid enumoid)
 }
 
 /*
+ * The transition of one event into 17 accumulated elements: shared by the
+ * aggregate and the rollup refresh (refresh.c), so that both add the same
+ * numbers in the same way.
+ */
+void
+analytics_event_stats_add(float8 *v, int idx, bool value_isnull, float8 value)
+{
+	int			i;
+
+	v[idx] += 1;
+	if (value_isnull)
+		return;
+	switch (idx)
+	{
+		case ET_IMPRESSION:
+			v[ES_IMPR_SUM] += value;
+			v[ES_IMPR_N] += 1;
+			break;
+		case ET_WATCH:
+			v[ES_WATCH_SUM] += value;
+			break;
+		case ET_VIEW:
+			for (i = 0; i < ES_NTHRESHOLDS; i++)
+				if (value == view_thresholds[i])
+				{
+					v[ES_VIEW3 + i] += 1;
+					break;
+				}
+			break;
+		default:
+			break;
+	}
+}
+
+/* the element of an analytics.event_type value (its enum OID), for refresh.c */
+int
+analytics_event_type_index(FunctionCallInfo fcinfo, Oid enumoid)
+{
+	return event_type_index(fcinfo, enumoid);
+}
+
+/*
  * event_stats_transfn(state internal, event_type analytics.event_type,
  *					   value float8) RETURNS internal
  */
@@ -146,42 +188,14 @@ analytics_event_stats_transfn(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = analytics_aggregate_context(fcinfo, "event_stats_transfn");
 	EventStatsState *state = PG_ARGISNULL(0) ? NULL : (EventStatsState *) PG_GETARG_POINTER(0);
-	int			idx;
 
 	if (state == NULL)
 		state = new_state(aggcontext);
 	if (PG_ARGISNULL(1))
 		PG_RETURN_POINTER(state);
 
-	idx = event_type_index(fcinfo, PG_GETARG_OID(1));
-	state->v[idx] += 1;
-
-	if (!PG_ARGISNULL(2))
-	{
-		float8		value = PG_GETARG_FLOAT8(2);
-		int			i;
-
-		switch (idx)
-		{
-			case ET_IMPRESSION:
-				state->v[ES_IMPR_SUM] += value;
-				state->v[ES_IMPR_N] += 1;
-				break;
-			case ET_WATCH:
-				state->v[ES_WATCH_SUM] += value;
-				break;
-			case ET_VIEW:
-				for (i = 0; i < ES_NTHRESHOLDS; i++)
-					if (value == view_thresholds[i])
-					{
-						state->v[ES_VIEW3 + i] += 1;
-						break;
-					}
-				break;
-			default:
-				break;
-		}
-	}
+	analytics_event_stats_add(state->v, event_type_index(fcinfo, PG_GETARG_OID(1)),
+							  PG_ARGISNULL(2), PG_ARGISNULL(2) ? 0 : PG_GETARG_FLOAT8(2));
 	PG_RETURN_POINTER(state);
 }
 

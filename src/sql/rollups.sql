@@ -249,6 +249,37 @@ COMMENT ON FUNCTION @extschema@._rollup_refresh_viewers(timestamptz, timestamptz
 
 REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_viewers(timestamptz, timestamptz[], text) FROM PUBLIC;
 
+-- The rollup refresh's reads of raw events on a single node (src/refresh.c):
+-- the hour-level rows of the given hours (of one day) from one pass over
+-- their events, and the per-minute concurrent viewers of the given hours
+-- from one read of the watch events that overlap them. Both read
+-- analytics.events of one project (pid) or of every project (pid NULL).
+CREATE OR REPLACE FUNCTION @extschema@._rollup_hour_rows(hrs timestamptz[], pid text)
+RETURNS TABLE (kind smallint, project_id text, bucket timestamptz, dim smallint, value text,
+               media_type @extschema@.media_type, continent @extschema@.continent, country text,
+               device_type @extschema@.device_type, operating_system text, browser text,
+               stats double precision[], max_value double precision)
+AS 'MODULE_PATHNAME', 'analytics_rollup_hour_rows'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@._rollup_hour_rows(timestamptz[], text) IS
+    'the hour-level rollup rows of the events of hours hrs, from one pass: kind 0 rollup_5min, 1 rollup_hour, 3 rollup_cube_hour, 5 rollup_watch_max, 6 rollup_refcube_hour';
+
+REVOKE ALL ON FUNCTION @extschema@._rollup_hour_rows(timestamptz[], text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._rollup_ccv_rows(hrs timestamptz[], pid text)
+RETURNS TABLE (project_id text, media_id text, minute timestamptz, peak_sessions integer,
+               secs_sessions double precision, peak_viewers integer, secs_viewers double precision)
+AS 'MODULE_PATHNAME', 'analytics_rollup_ccv_rows'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@._rollup_ccv_rows(timestamptz[], text) IS
+    'the rollup_ccv rows of hours hrs: concurrent viewers per minute touched by a watch event, per project and per live stream';
+
+REVOKE ALL ON FUNCTION @extschema@._rollup_ccv_rows(timestamptz[], text) FROM PUBLIC;
+
 -- The rollup refresh of given hours of one project (pid) or of every
 -- project (pid NULL). Every statement restricts each table it reads or
 -- writes with (pid IS NULL OR project_id = pid); the statements are planned
@@ -267,6 +298,11 @@ SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
   d timestamptz;
+  dh timestamptz[];
+  lo timestamptz;
+  hi timestamptz;
+  bounds timestamptz[];
+  dist boolean := @extschema@._distributed();
 BEGIN
   -- one refresh at a time (maintenance also holds its own lock)
   PERFORM pg_catalog.pg_advisory_xact_lock(6385249, 3);
@@ -279,6 +315,7 @@ BEGIN
   -- at least every row whose mark this statement deleted
   DELETE FROM @extschema@.rollup_pending p WHERE (pid IS NULL OR p.project_id = pid) AND p.hour = ANY (hrs);
   DELETE FROM @extschema@.rollup_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = ANY (hrs);
+  DELETE FROM @extschema@.rollup_watch_max w WHERE (pid IS NULL OR w.project_id = pid) AND w.hour = ANY (hrs);
   FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('day'), h, @extschema@._block_origin('day')) FROM unnest(hrs) h ORDER BY 1 LOOP
     -- one pass over the hours' events: the referrer cube per hour (every
     -- combination of the referrer and the low-cardinality dimensions), media
@@ -288,67 +325,102 @@ BEGIN
        AND pg_catalog.date_bin(@extschema@._block_size('hour'), r.bucket, @extschema@._block_origin('hour')) = ANY (hrs);
     DELETE FROM @extschema@.rollup_cube_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
     DELETE FROM @extschema@.rollup_refcube_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
-    WITH g AS (
-      SELECT e.project_id,
-             CASE WHEN GROUPING(e.m5) = 0 THEN 0 WHEN GROUPING(e.media_id) = 0 THEN 1 ELSE 3 END AS kind,
-             CASE WHEN GROUPING(e.m5) = 0 THEN e.m5 ELSE e.h END AS bucket,
-             e.media_id, e.referrer, e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser,
-             @extschema@.event_stats(e.event_type, e.value) AS stats
-        FROM (SELECT x.*, pg_catalog.date_bin(@extschema@._block_size('hour'), x.emitted_at, @extschema@._block_origin('hour')) AS h,
-                     pg_catalog.date_bin(@extschema@._block_size('5min'), x.emitted_at, @extschema@._block_origin('5min')) AS m5
-                FROM @extschema@.events x
-               WHERE (pid IS NULL OR x.project_id = pid) AND x.emitted_at >= d AND x.emitted_at < d + @extschema@._block_size('day')
-                 AND pg_catalog.date_bin(@extschema@._block_size('hour'), x.emitted_at, @extschema@._block_origin('hour')) = ANY (hrs)) e
+    IF NOT dist THEN
+      -- single node: the hour-level rows of the day's hours from one pass
+      -- over their events in C (src/refresh.c), inserted in bulk
+      WITH g AS (
+        SELECT * FROM @extschema@._rollup_hour_rows(
+          ARRAY(SELECT h FROM unnest(hrs) h WHERE h >= d AND h < d + @extschema@._block_size('day')), pid)),
+      fine AS (
+        INSERT INTO @extschema@.rollup_5min (project_id, dim, bucket, value, media_type, stats)
+        SELECT g.project_id, @extschema@._dim('project'), g.bucket, NULL, NULL, g.stats FROM g WHERE g.kind = 0),
+      cube AS (
+        INSERT INTO @extschema@.rollup_cube_hour (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+        SELECT g.project_id, g.bucket, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
+          FROM g WHERE g.kind = 3),
+      refcube AS (
+        INSERT INTO @extschema@.rollup_refcube_hour (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
+        SELECT g.project_id, g.bucket, g.value, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
+          FROM g WHERE g.kind = 6),
+      wmax AS (
+        INSERT INTO @extschema@.rollup_watch_max (project_id, hour, max_value)
+        SELECT g.project_id, g.bucket, g.max_value FROM g WHERE g.kind = 5)
+      INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
+      SELECT g.project_id, g.dim, g.bucket, g.value, g.media_type, g.stats FROM g WHERE g.kind = 1;
+    ELSE
+      -- distributed (Citus): the same rows from SQL, a router query per
+      -- project: one pass over the hours' events with GROUPING SETS (the
+      -- referrer cube), then the cube's and the referrers' hour rows as sums
+      -- of the referrer cube's, the one-dimension hour rows as sums of the
+      -- cube's
+      WITH g AS (
+        SELECT e.project_id,
+               CASE WHEN GROUPING(e.m5) = 0 THEN 0 WHEN GROUPING(e.media_id) = 0 THEN 1 ELSE 3 END AS kind,
+               CASE WHEN GROUPING(e.m5) = 0 THEN e.m5 ELSE e.h END AS bucket,
+               e.media_id, e.referrer, e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser,
+               @extschema@.event_stats(e.event_type, e.value) AS stats,
+               max(e.value) FILTER (WHERE e.event_type = 'watch' AND e.value > 0) AS watch_max
+          FROM (SELECT x.*, pg_catalog.date_bin(@extschema@._block_size('hour'), x.emitted_at, @extschema@._block_origin('hour')) AS h,
+                       pg_catalog.date_bin(@extschema@._block_size('5min'), x.emitted_at, @extschema@._block_origin('5min')) AS m5
+                  FROM @extschema@.events x
+                 WHERE (pid IS NULL OR x.project_id = pid) AND x.emitted_at >= d AND x.emitted_at < d + @extschema@._block_size('day')
+                   AND pg_catalog.date_bin(@extschema@._block_size('hour'), x.emitted_at, @extschema@._block_origin('hour')) = ANY (hrs)) e
+         GROUP BY GROUPING SETS (
+           (e.project_id, e.m5),
+           (e.project_id, e.h, e.media_id, e.media_type),
+           (e.project_id, e.h, e.referrer, e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser))),
+      fine AS (
+        INSERT INTO @extschema@.rollup_5min (project_id, dim, bucket, value, media_type, stats)
+        SELECT g.project_id, @extschema@._dim('project'), g.bucket, NULL, NULL, g.stats FROM g WHERE g.kind = 0),
+      refcube AS (
+        INSERT INTO @extschema@.rollup_refcube_hour (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
+        SELECT g.project_id, g.bucket, g.referrer, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
+          FROM g WHERE g.kind = 3),
+      -- the longest watch event emitted in each hour (rollup_watch_max)
+      wmax AS (
+        INSERT INTO @extschema@.rollup_watch_max (project_id, hour, max_value)
+        SELECT g.project_id, g.bucket, max(g.watch_max) FROM g WHERE g.kind = 3 AND g.watch_max IS NOT NULL GROUP BY 1, 2)
+      INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
+      SELECT g.project_id, @extschema@._dim('media-id'), g.bucket, g.media_id, g.media_type, g.stats
+        FROM g WHERE g.kind = 1;
+      -- the cube and the referrers per hour: sums of the hours' referrer cube
+      -- rows (fewer rows than their events)
+      INSERT INTO @extschema@.rollup_cube_hour (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+      SELECT c.project_id, c.bucket, c.media_type, c.continent, c.country, c.device_type, c.operating_system, c.browser,
+             @extschema@.event_stats_merge(c.stats)
+        FROM @extschema@.rollup_refcube_hour c
+       WHERE (pid IS NULL OR c.project_id = pid) AND c.bucket = ANY (hrs) AND c.bucket >= d AND c.bucket < d + @extschema@._block_size('day')
+       GROUP BY c.project_id, c.bucket, c.media_type, c.continent, c.country, c.device_type, c.operating_system, c.browser;
+      INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
+      SELECT c.project_id, @extschema@._dim('referrer'), c.bucket, c.referrer, NULL, @extschema@.event_stats_merge(c.stats)
+        FROM @extschema@.rollup_refcube_hour c
+       WHERE (pid IS NULL OR c.project_id = pid) AND c.bucket = ANY (hrs) AND c.bucket >= d AND c.bucket < d + @extschema@._block_size('day')
+       GROUP BY c.project_id, c.bucket, c.referrer;
+      -- the other dimensions and the whole project per hour: sums of the
+      -- hours' cube rows (fewer rows than their events)
+      INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
+      SELECT c.project_id,
+             CASE WHEN GROUPING(c.media_type) = 0 THEN @extschema@._dim('media-type') WHEN GROUPING(c.continent) = 0 THEN @extschema@._dim('continent')
+                  WHEN GROUPING(c.country) = 0 THEN @extschema@._dim('country') WHEN GROUPING(c.device_type) = 0 THEN @extschema@._dim('device-type')
+                  WHEN GROUPING(c.operating_system) = 0 THEN @extschema@._dim('operating-system')
+                  WHEN GROUPING(c.browser) = 0 THEN @extschema@._dim('browser') ELSE @extschema@._dim('project') END,
+             c.bucket,
+             CASE WHEN GROUPING(c.media_type) = 0 THEN c.media_type::text WHEN GROUPING(c.continent) = 0 THEN c.continent::text
+                  WHEN GROUPING(c.country) = 0 THEN c.country WHEN GROUPING(c.device_type) = 0 THEN c.device_type::text
+                  WHEN GROUPING(c.operating_system) = 0 THEN c.operating_system WHEN GROUPING(c.browser) = 0 THEN c.browser END,
+             NULL, @extschema@.event_stats_merge(c.stats)
+        FROM @extschema@.rollup_cube_hour c
+       WHERE (pid IS NULL OR c.project_id = pid) AND c.bucket = ANY (hrs) AND c.bucket >= d AND c.bucket < d + @extschema@._block_size('day')
        GROUP BY GROUPING SETS (
-         (e.project_id, e.m5),
-         (e.project_id, e.h, e.media_id, e.media_type),
-         (e.project_id, e.h, e.referrer, e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser))),
-    fine AS (
-      INSERT INTO @extschema@.rollup_5min (project_id, dim, bucket, value, media_type, stats)
-      SELECT g.project_id, @extschema@._dim('project'), g.bucket, NULL, NULL, g.stats FROM g WHERE g.kind = 0),
-    refcube AS (
-      INSERT INTO @extschema@.rollup_refcube_hour (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
-      SELECT g.project_id, g.bucket, g.referrer, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
-        FROM g WHERE g.kind = 3)
-    INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
-    SELECT g.project_id, @extschema@._dim('media-id'), g.bucket, g.media_id, g.media_type, g.stats
-      FROM g WHERE g.kind = 1;
-    -- the cube and the referrers per hour: sums of the hours' referrer cube
-    -- rows (fewer rows than their events)
-    INSERT INTO @extschema@.rollup_cube_hour (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-    SELECT c.project_id, c.bucket, c.media_type, c.continent, c.country, c.device_type, c.operating_system, c.browser,
-           @extschema@.event_stats_merge(c.stats)
-      FROM @extschema@.rollup_refcube_hour c
-     WHERE (pid IS NULL OR c.project_id = pid) AND c.bucket = ANY (hrs) AND c.bucket >= d AND c.bucket < d + @extschema@._block_size('day')
-     GROUP BY c.project_id, c.bucket, c.media_type, c.continent, c.country, c.device_type, c.operating_system, c.browser;
-    INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
-    SELECT c.project_id, @extschema@._dim('referrer'), c.bucket, c.referrer, NULL, @extschema@.event_stats_merge(c.stats)
-      FROM @extschema@.rollup_refcube_hour c
-     WHERE (pid IS NULL OR c.project_id = pid) AND c.bucket = ANY (hrs) AND c.bucket >= d AND c.bucket < d + @extschema@._block_size('day')
-     GROUP BY c.project_id, c.bucket, c.referrer;
-    -- the other dimensions and the whole project per hour: sums of the
-    -- hours' cube rows (fewer rows than their events)
-    INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
-    SELECT c.project_id,
-           CASE WHEN GROUPING(c.media_type) = 0 THEN @extschema@._dim('media-type') WHEN GROUPING(c.continent) = 0 THEN @extschema@._dim('continent')
-                WHEN GROUPING(c.country) = 0 THEN @extschema@._dim('country') WHEN GROUPING(c.device_type) = 0 THEN @extschema@._dim('device-type')
-                WHEN GROUPING(c.operating_system) = 0 THEN @extschema@._dim('operating-system')
-                WHEN GROUPING(c.browser) = 0 THEN @extschema@._dim('browser') ELSE @extschema@._dim('project') END,
-           c.bucket,
-           CASE WHEN GROUPING(c.media_type) = 0 THEN c.media_type::text WHEN GROUPING(c.continent) = 0 THEN c.continent::text
-                WHEN GROUPING(c.country) = 0 THEN c.country WHEN GROUPING(c.device_type) = 0 THEN c.device_type::text
-                WHEN GROUPING(c.operating_system) = 0 THEN c.operating_system WHEN GROUPING(c.browser) = 0 THEN c.browser END,
-           NULL, @extschema@.event_stats_merge(c.stats)
-      FROM @extschema@.rollup_cube_hour c
-     WHERE (pid IS NULL OR c.project_id = pid) AND c.bucket = ANY (hrs) AND c.bucket >= d AND c.bucket < d + @extschema@._block_size('day')
-     GROUP BY GROUPING SETS (
-       (c.project_id, c.bucket),
-       (c.project_id, c.bucket, c.media_type),
-       (c.project_id, c.bucket, c.continent),
-       (c.project_id, c.bucket, c.country),
-       (c.project_id, c.bucket, c.device_type),
-       (c.project_id, c.bucket, c.operating_system),
-       (c.project_id, c.bucket, c.browser));
+         (c.project_id, c.bucket),
+         (c.project_id, c.bucket, c.media_type),
+         (c.project_id, c.bucket, c.continent),
+         (c.project_id, c.bucket, c.country),
+         (c.project_id, c.bucket, c.device_type),
+         (c.project_id, c.bucket, c.operating_system),
+         (c.project_id, c.bucket, c.browser));
+    END IF;
+    -- other per-day derived data
     DELETE FROM @extschema@.rollup_cube_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
     INSERT INTO @extschema@.rollup_cube_day (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
     SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
@@ -419,33 +491,46 @@ BEGIN
   END LOOP;
 
   -- concurrent viewers: a watch event emitted in hour h covers minutes of h
-  -- and of h - 1 hour, so both hours' minutes are recomputed
-  DELETE FROM @extschema@.rollup_watch_max w WHERE (pid IS NULL OR w.project_id = pid) AND w.hour = ANY (hrs);
-  INSERT INTO @extschema@.rollup_watch_max (project_id, hour, max_value)
-  SELECT e.project_id, pg_catalog.date_bin(@extschema@._block_size('hour'), e.emitted_at, @extschema@._block_origin('hour')), max(e.value)
-    FROM @extschema@.events e, unnest(hrs) h
-   WHERE (pid IS NULL OR e.project_id = pid) AND e.event_type = 'watch' AND e.value > 0 AND e.emitted_at >= h AND e.emitted_at < h + @extschema@._block_size('hour')
-   GROUP BY 1, 2;
-  FOR d IN SELECT DISTINCT x FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) ORDER BY 1 LOOP
-    DELETE FROM @extschema@.rollup_ccv c WHERE (pid IS NULL OR c.project_id = pid) AND c.minute >= d AND c.minute < d + @extschema@._block_size('hour');
-    INSERT INTO @extschema@.rollup_ccv (project_id, media_id, minute, peak_sessions, secs_sessions, peak_viewers, secs_viewers)
-    SELECT g.project_id, g.live_id, g.m, (g.cs)[1]::integer, (g.cs)[2] * 60, (g.cv)[1]::integer, (g.cv)[2] * 60
-      FROM (SELECT x.project_id, x.live_id, m.m, GROUPING(x.live_id) AS whole_project,
-                   @extschema@.ccv(x.s, x.e, x.session_id, m.m, m.m + @extschema@._block_size('minute')) AS cs,
-                   @extschema@.ccv(CASE WHEN x.viewer_id IS NULL THEN x.e ELSE x.s END, x.e, x.viewer_id,
-                                   m.m, m.m + @extschema@._block_size('minute')) AS cv
-              FROM (SELECT e.project_id, e.session_id, e.viewer_id,
-                           CASE WHEN e.media_type = 'live-stream' THEN e.media_id END AS live_id,
-                           e.emitted_at - e.value * interval '1 second' AS s, e.emitted_at AS e
-                      FROM @extschema@.events e
-                     WHERE (pid IS NULL OR e.project_id = pid) AND e.event_type = 'watch' AND e.value > 0 AND e.emitted_at > d
-                       AND e.emitted_at < d + 2 * @extschema@._block_size('hour')
-                       AND e.emitted_at - e.value * interval '1 second' < d + @extschema@._block_size('hour')) x,
-                   LATERAL pg_catalog.generate_series(
-                     pg_catalog.date_bin(@extschema@._block_size('minute'), greatest(x.s, d), @extschema@._block_origin('minute')),
-                     least(x.e, d + @extschema@._block_size('hour')) - interval '1 microsecond', @extschema@._block_size('minute')) m(m)
-             GROUP BY GROUPING SETS ((x.project_id, m.m), (x.project_id, x.live_id, m.m))) g
-     WHERE g.whole_project = 1 OR g.live_id IS NOT NULL;
+  -- and of h - 1 hour, so both hours' minutes are recomputed, one statement
+  -- per day of them (one read of the watch events that overlap those hours).
+  -- One sweep per group gives every minute from the first to the last of
+  -- those hours (analytics._ccv_series: for each minute exactly what
+  -- analytics.ccv over that minute gives). A row is written for each minute
+  -- of those hours that a watch event touches: the minutes with a watcher,
+  -- and the minute of a zero-length watch event (emitted_at not on the minute).
+  FOR d, dh IN SELECT pg_catalog.date_bin(@extschema@._block_size('day'), x, @extschema@._block_origin('day')), pg_catalog.array_agg(DISTINCT x)
+                 FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) GROUP BY 1 ORDER BY 1 LOOP
+    lo := dh[1];
+    hi := dh[pg_catalog.array_length(dh, 1)] + @extschema@._block_size('hour');
+    bounds := ARRAY(SELECT pg_catalog.generate_series(lo, hi, @extschema@._block_size('minute')));
+    DELETE FROM @extschema@.rollup_ccv c
+     WHERE (pid IS NULL OR c.project_id = pid) AND c.minute >= lo AND c.minute < hi
+       AND pg_catalog.date_bin(@extschema@._block_size('hour'), c.minute, @extschema@._block_origin('hour')) = ANY (dh);
+    IF NOT dist THEN
+      INSERT INTO @extschema@.rollup_ccv (project_id, media_id, minute, peak_sessions, secs_sessions, peak_viewers, secs_viewers)
+      SELECT * FROM @extschema@._rollup_ccv_rows(dh, pid);
+    ELSE
+      INSERT INTO @extschema@.rollup_ccv (project_id, media_id, minute, peak_sessions, secs_sessions, peak_viewers, secs_viewers)
+      SELECT g.project_id, g.live_id, bounds[c.i], (g.cs)[2 * c.i - 1]::integer, (g.cs)[2 * c.i] * 60,
+             (g.cv)[2 * c.i - 1]::integer, (g.cv)[2 * c.i] * 60
+        FROM (SELECT x.project_id, x.live_id, GROUPING(x.live_id) AS whole_project,
+                     @extschema@._ccv_series(x.s, x.e, x.session_id, bounds) AS cs,
+                     @extschema@._ccv_series(CASE WHEN x.viewer_id IS NULL THEN x.e ELSE x.s END, x.e, x.viewer_id, bounds) AS cv,
+                     pg_catalog.array_agg(pg_catalog.date_bin(@extschema@._block_size('minute'), x.e, @extschema@._block_origin('minute')))
+                       FILTER (WHERE x.s = x.e AND pg_catalog.date_bin(@extschema@._block_size('minute'), x.e, @extschema@._block_origin('minute')) < x.e) AS touched
+                FROM (SELECT e.project_id, e.session_id, e.viewer_id,
+                             CASE WHEN e.media_type = 'live-stream' THEN e.media_id END AS live_id,
+                             e.emitted_at - e.value * interval '1 second' AS s, e.emitted_at AS e
+                        FROM @extschema@.events e
+                       WHERE (pid IS NULL OR e.project_id = pid) AND e.event_type = 'watch' AND e.value > 0 AND e.emitted_at > lo
+                         AND e.emitted_at < hi + @extschema@._block_size('hour')
+                         AND e.emitted_at - e.value * interval '1 second' < hi) x
+               GROUP BY GROUPING SETS ((x.project_id), (x.project_id, x.live_id))) g,
+             LATERAL pg_catalog.generate_series(1, pg_catalog.array_length(bounds, 1) - 1) c(i)
+       WHERE (g.whole_project = 1 OR g.live_id IS NOT NULL)
+         AND pg_catalog.date_bin(@extschema@._block_size('hour'), bounds[c.i], @extschema@._block_origin('hour')) = ANY (dh)
+         AND ((g.cs)[2 * c.i - 1] > 0 OR bounds[c.i] = ANY (g.touched));
+    END IF;
   END LOOP;
   RETURN pg_catalog.array_length(hrs, 1);
 END $$;

@@ -1,0 +1,1046 @@
+/*-------------------------------------------------------------------------
+ * refresh.c
+ *		The rollup refresh's reads of raw events on a single node (README:
+ *		"Derived data: rollups"; src/sql/rollups.sql, _rollup_refresh_scope).
+ *
+ * analytics._rollup_hour_rows(hrs, pid): one pass over the events of the
+ * given hours (of one day) that fills every hour-level rollup at once, in
+ * hash tables of this file: the project per 5 minutes, media ids and
+ * referrers per hour, the cube and the referrer cube per hour, the longest
+ * watch event per hour,
+ * and the other one-dimension hour rows (the whole project, media type,
+ * continent, country, device type, operating system, browser) as the sums
+ * of the hour's cube groups. The rows come back as one set, which the
+ * refresh inserts into the tables.
+ *
+ * analytics._rollup_ccv_rows(hrs, pid): the per-minute concurrent viewers
+ * of the given hours (rollup_ccv), from one read of the watch events that
+ * overlap them and one sweep per project and per live stream (src/ccv.c).
+ *
+ * Every row is what the SQL form of the refresh (kept for a distributed
+ * layout) gives: each group adds its events in the order the scan returns
+ * them, with the transition of analytics.event_stats; the cube's sums add
+ * the cube groups in the order they are returned (and stored); a minute's
+ * ccv is the sweep of analytics._ccv_series. The events are read with
+ * SPI, planned for the values, and handed to this file row by row (a
+ * DestReceiver: no copy of the rows).
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_enum.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "tcop/dest.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+#include "utils/uuid.h"
+
+#include "analytics.h"
+#include "catalog.h"
+#include "ccv.h"
+
+PG_FUNCTION_INFO_V1(analytics_rollup_hour_rows);
+PG_FUNCTION_INFO_V1(analytics_rollup_ccv_rows);
+
+/* ---- groups: serialized keys in a hash table, kept in insertion order ---- */
+
+#define G_MAXCOLS 8
+
+typedef struct RGroup
+{
+	uint32		hash;
+	int			keylen;
+	char	   *key;
+	TimestampTz bucket;
+	Datum		vals[G_MAXCOLS];
+	bool		nulls[G_MAXCOLS];
+	float8		v[CAT_ES_NELEMS];
+	bool		has_max;
+	float8		max;
+	void	   *extra;
+} RGroup;
+
+typedef struct RGroupTable
+{
+	MemoryContext cxt;
+	RGroup	  **groups;			/* in insertion order */
+	int			n;
+	int			cap;
+	uint64	   *slots;			/* hash << 32 | group index + 1; 0: empty */
+	uint32		mask;
+} RGroupTable;
+
+/* a key being built: a buffer that grows */
+typedef struct KeyBuf
+{
+	char	   *data;
+	int			len;
+	int			cap;
+} KeyBuf;
+
+static void
+kb_init(KeyBuf *kb)
+{
+	kb->cap = 1024;
+	kb->len = 0;
+	kb->data = palloc(kb->cap);
+}
+
+static pg_noinline void
+kb_grow(KeyBuf *kb, int more)
+{
+	while (kb->len + more > kb->cap)
+	{
+		if (kb->cap >= (int) (MaxAllocSize / 2))
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("rollup group key too long")));
+		kb->cap *= 2;
+	}
+	kb->data = repalloc(kb->data, kb->cap);
+}
+
+static inline void
+kb_put(KeyBuf *kb, const void *p, int len)
+{
+	if (unlikely(kb->len + len > kb->cap))
+		kb_grow(kb, len);
+	memcpy(kb->data + kb->len, p, len);
+	kb->len += len;
+}
+
+static void
+gt_init(RGroupTable *t, MemoryContext cxt)
+{
+	t->cxt = cxt;
+	t->n = 0;
+	t->cap = 1024;
+	t->groups = MemoryContextAlloc(cxt, t->cap * sizeof(RGroup *));
+	t->mask = 2048 - 1;
+	t->slots = MemoryContextAllocZero(cxt, (t->mask + 1) * sizeof(uint64));
+}
+
+static void
+gt_grow(RGroupTable *t)
+{
+	uint32		nslots = (t->mask + 1) * 2;
+	uint64	   *slots;
+	int			i;
+
+	if (nslots > (uint32) (MaxAllocHugeSize / sizeof(uint64)) || nslots == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many rollup groups in one refresh pass")));
+	slots = MemoryContextAllocExtended(t->cxt, (Size) nslots * sizeof(uint64), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	for (i = 0; i < t->n; i++)
+	{
+		uint32		s = t->groups[i]->hash & (nslots - 1);
+
+		while (slots[s] != 0)
+			s = (s + 1) & (nslots - 1);
+		slots[s] = ((uint64) t->groups[i]->hash << 32) | (uint32) (i + 1);
+	}
+	pfree(t->slots);
+	t->slots = slots;
+	t->mask = nslots - 1;
+}
+
+/* the group of key kb; *isnew when it was made (its values to be set) */
+static RGroup *
+gt_lookup(RGroupTable *t, KeyBuf *kb, bool *isnew)
+{
+	uint32		hash = hash_bytes((const unsigned char *) kb->data, kb->len);
+	uint32		s = hash & t->mask;
+	RGroup	   *g;
+
+	for (;;)
+	{
+		uint64		slot = t->slots[s];
+
+		if (slot == 0)
+			break;
+		if ((uint32) (slot >> 32) == hash)
+		{
+			g = t->groups[(uint32) slot - 1];
+			if (g->keylen == kb->len && memcmp(g->key, kb->data, kb->len) == 0)
+			{
+				*isnew = false;
+				return g;
+			}
+		}
+		s = (s + 1) & t->mask;
+	}
+	g = MemoryContextAllocZero(t->cxt, sizeof(RGroup));
+	g->hash = hash;
+	g->keylen = kb->len;
+	g->key = MemoryContextAlloc(t->cxt, kb->len);
+	memcpy(g->key, kb->data, kb->len);
+	if (t->n == t->cap)
+	{
+		t->cap *= 2;
+		t->groups = repalloc_huge(t->groups, (Size) t->cap * sizeof(RGroup *));
+	}
+	t->groups[t->n++] = g;
+	t->slots[s] = ((uint64) hash << 32) | (uint32) t->n;
+	if ((uint32) t->n * 2 > t->mask)
+		gt_grow(t);
+	*isnew = true;
+	return g;
+}
+
+/* key parts: a null flag, then the value */
+static inline void
+key_text(KeyBuf *kb, Datum d, bool isnull)
+{
+	if (isnull)
+	{
+		int32		none = -1;
+
+		kb_put(kb, &none, sizeof(none));
+	}
+	else
+	{
+		struct varlena *v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(d));
+		int32		len = VARSIZE_ANY_EXHDR(v);
+
+		kb_put(kb, &len, sizeof(len));
+		kb_put(kb, VARDATA_ANY(v), len);
+	}
+}
+
+static inline void
+key_int64(KeyBuf *kb, int64 x, bool isnull)
+{
+	char		flag = isnull ? 0 : 1;
+
+	kb_put(kb, &flag, 1);
+	if (!isnull)
+		kb_put(kb, &x, sizeof(x));
+}
+
+/* a copy of a text datum in the groups' context (a plain 4-byte header) */
+static Datum
+copy_text(MemoryContext cxt, Datum d)
+{
+	struct varlena *v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(d));
+	int32		len = VARSIZE_ANY_EXHDR(v);
+	text	   *t = MemoryContextAlloc(cxt, VARHDRSZ + len);
+
+	SET_VARSIZE(t, VARHDRSZ + len);
+	memcpy(VARDATA(t), VARDATA_ANY(v), len);
+	return PointerGetDatum(t);
+}
+
+/* date_bin(stride, ts, 2000-01-01), as SQL computes it, the last bin kept */
+typedef struct BinCache
+{
+	int64		stride;
+	bool		valid;
+	TimestampTz lo;				/* [lo, lo + stride) bins to lo */
+} BinCache;
+
+static TimestampTz
+bin(BinCache *c, TimestampTz ts)
+{
+	Interval	iv;
+	TimestampTz b;
+
+	if (c->valid && ts >= c->lo && ts - c->lo < c->stride)
+		return c->lo;
+	iv.time = c->stride;
+	iv.day = 0;
+	iv.month = 0;
+	b = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_bin, IntervalPGetDatum(&iv),
+												TimestampTzGetDatum(ts), TimestampTzGetDatum(0)));
+	/* the bins of the epoch and after are [b, b + stride) */
+	c->valid = b >= 0 && ts >= b && ts - b < c->stride;
+	c->lo = b;
+	return b;
+}
+
+/* the hours to read: sorted, and the range [lo, hi) they span */
+typedef struct Hours
+{
+	TimestampTz *h;
+	int			n;
+	TimestampTz lo;
+	TimestampTz hi;
+	TimestampTz last;			/* the last hour looked up, and its answer */
+	bool		last_in;
+	bool		last_valid;
+} Hours;
+
+static int
+ts_cmp(const void *a, const void *b)
+{
+	TimestampTz x = *(const TimestampTz *) a;
+	TimestampTz y = *(const TimestampTz *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* false when the array holds no hour */
+static bool
+hours_init(Hours *hs, ArrayType *arr)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				i;
+
+	deconstruct_array(arr, TIMESTAMPTZOID, sizeof(TimestampTz), true, TYPALIGN_DOUBLE,
+					  &elems, &nulls, &n);
+	hs->h = palloc(Max(n, 1) * sizeof(TimestampTz));
+	hs->n = 0;
+	for (i = 0; i < n; i++)
+		if (!nulls[i] && !TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(elems[i])))
+			hs->h[hs->n++] = DatumGetTimestampTz(elems[i]);
+	if (hs->n == 0)
+		return false;
+	qsort(hs->h, hs->n, sizeof(TimestampTz), ts_cmp);
+	hs->lo = hs->h[0];
+	hs->hi = hs->h[hs->n - 1] + CAT_USECS_PER_HOUR;
+	hs->last_valid = false;
+	return true;
+}
+
+static bool
+hours_has(Hours *hs, TimestampTz h)
+{
+	if (!hs->last_valid || hs->last != h)
+	{
+		hs->last = h;
+		hs->last_in = bsearch(&h, hs->h, hs->n, sizeof(TimestampTz), ts_cmp) != NULL;
+		hs->last_valid = true;
+	}
+	return hs->last_in;
+}
+
+/* the label of an enum value as text (in cxt), a few labels cached */
+typedef struct EnumLabels
+{
+	int			n;
+	Oid			oids[64];
+	Datum		labels[64];
+} EnumLabels;
+
+static Datum
+enum_label(EnumLabels *el, MemoryContext cxt, Oid oid)
+{
+	HeapTuple	tup;
+	Datum		label;
+	MemoryContext old;
+	int			i;
+
+	for (i = 0; i < el->n; i++)
+		if (el->oids[i] == oid)
+			return el->labels[i];
+	tup = SearchSysCache1(ENUMOID, ObjectIdGetDatum(oid));
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid internal value for enum: %u", oid)));
+	old = MemoryContextSwitchTo(cxt);
+	label = CStringGetTextDatum(NameStr(((Form_pg_enum) GETSTRUCT(tup))->enumlabel));
+	MemoryContextSwitchTo(old);
+	ReleaseSysCache(tup);
+	if (el->n < (int) lengthof(el->oids))
+	{
+		el->oids[el->n] = oid;
+		el->labels[el->n] = label;
+		el->n++;
+	}
+	return label;
+}
+
+/* run sql with parameters $1 (timestamptz), $2 (timestamptz), $3 (text), rows to dest */
+static void
+read_events(const char *sql, TimestampTz lo, TimestampTz hi, text *pid, DestReceiver *dest)
+{
+	ParamListInfo params = makeParamList(3);
+	SPIExecuteOptions options;
+	int			rc;
+	int			nest;
+	GucContext	ctx;
+
+	params->params[0].value = TimestampTzGetDatum(lo);
+	params->params[0].isnull = false;
+	params->params[0].ptype = TIMESTAMPTZOID;
+	params->params[1].value = TimestampTzGetDatum(hi);
+	params->params[1].isnull = false;
+	params->params[1].ptype = TIMESTAMPTZOID;
+	params->params[2].value = PointerGetDatum(pid);
+	params->params[2].isnull = pid == NULL;
+	params->params[2].ptype = TEXTOID;
+	params->params[0].pflags = params->params[1].pflags = params->params[2].pflags = PARAM_FLAG_CONST;
+	memset(&options, 0, sizeof(options));
+	options.params = params;
+	options.read_only = true;
+	options.dest = dest;
+
+	/*
+	 * One process reads the rows in the order they are stored, as the SQL
+	 * form's scan does (each group adds its events in that order): no
+	 * parallel workers. The day partitions' BRIN indexes find the hours
+	 * read: after a bulk load the planner has no statistics of a new
+	 * partition yet, and would read every partition in range whole (the
+	 * watch events of an hour also look into the next one). Undone at the
+	 * end of the call, or by the abort of its (sub)transaction.
+	 */
+	nest = NewGUCNestLevel();
+	ctx = superuser() ? PGC_SUSET : PGC_USERSET;
+	(void) set_config_option("max_parallel_workers_per_gather", "0", ctx, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_seqscan", "off", ctx, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	rc = SPI_execute_extended(sql, &options);
+	AtEOXact_GUC(true, nest);
+	/* SPI_OK_UTILITY: a SELECT whose rows went to a receiver of ours */
+	if (rc != SPI_OK_SELECT && rc != SPI_OK_UTILITY)
+		elog(ERROR, "analytics: rollup refresh read failed: %s", SPI_result_code_string(rc));
+}
+
+static void
+dest_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+dest_shutdown(DestReceiver *self)
+{
+}
+
+static void
+dest_destroy(DestReceiver *self)
+{
+}
+
+/* ---- the hour pass ---- */
+
+/* the columns read, in this order */
+enum
+{
+	E_PROJECT, E_EMITTED_AT, E_EVENT_TYPE, E_VALUE, E_MEDIA_ID, E_MEDIA_TYPE, E_REFERRER,
+	E_CONTINENT, E_COUNTRY, E_DEVICE_TYPE, E_OS, E_BROWSER, E_NCOLS
+};
+
+/* the cube's columns in the groups' vals, after the project */
+#define CUBE_FIRST E_MEDIA_TYPE
+
+typedef struct HourPass
+{
+	DestReceiver pub;
+	FunctionCallInfo fcinfo;	/* the event type cache */
+	Hours		hours;
+	BinCache	hbin;
+	BinCache	m5bin;
+	RGroupTable	m5;
+	RGroupTable	media;
+	RGroupTable	ref;
+	RGroupTable	cube;
+	RGroupTable	refcube;
+	KeyBuf		kb;
+	MemoryContext rowcxt;
+	uint64		nrows;
+} HourPass;
+
+static inline void
+accum(RGroup *g, int idx, bool valnull, float8 value)
+{
+	if (idx >= 0)
+		analytics_event_stats_add(g->v, idx, valnull, value);
+}
+
+static bool
+hour_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	HourPass   *p = (HourPass *) self;
+	Datum	   *v;
+	bool	   *nl;
+	TimestampTz ts,
+				h,
+				m5;
+	int			idx;
+	bool		valnull,
+				isnew;
+	float8		value;
+	RGroup	   *g;
+	MemoryContext old;
+
+	slot_getallattrs(slot);
+	v = slot->tts_values;
+	nl = slot->tts_isnull;
+	ts = DatumGetTimestampTz(v[E_EMITTED_AT]);
+	h = bin(&p->hbin, ts);
+	if (!hours_has(&p->hours, h))
+		return true;
+	m5 = bin(&p->m5bin, ts);
+	idx = nl[E_EVENT_TYPE] ? -1 : analytics_event_type_index(p->fcinfo, DatumGetObjectId(v[E_EVENT_TYPE]));
+	valnull = nl[E_VALUE];
+	value = valnull ? 0 : DatumGetFloat8(v[E_VALUE]);
+	old = MemoryContextSwitchTo(p->rowcxt);
+
+	/* the project per 5 minutes */
+	p->kb.len = 0;
+	key_text(&p->kb, v[E_PROJECT], nl[E_PROJECT]);
+	key_int64(&p->kb, m5, false);
+	g = gt_lookup(&p->m5, &p->kb, &isnew);
+	if (isnew)
+	{
+		g->vals[0] = copy_text(p->m5.cxt, v[E_PROJECT]);
+		g->bucket = m5;
+	}
+	accum(g, idx, valnull, value);
+
+	/* media ids per hour */
+	p->kb.len = 0;
+	key_text(&p->kb, v[E_PROJECT], nl[E_PROJECT]);
+	key_int64(&p->kb, h, false);
+	key_text(&p->kb, v[E_MEDIA_ID], nl[E_MEDIA_ID]);
+	key_int64(&p->kb, DatumGetObjectId(v[E_MEDIA_TYPE]), nl[E_MEDIA_TYPE]);
+	g = gt_lookup(&p->media, &p->kb, &isnew);
+	if (isnew)
+	{
+		g->vals[0] = copy_text(p->media.cxt, v[E_PROJECT]);
+		g->bucket = h;
+		g->vals[1] = copy_text(p->media.cxt, v[E_MEDIA_ID]);
+		g->vals[2] = v[E_MEDIA_TYPE];
+	}
+	accum(g, idx, valnull, value);
+
+	/* referrers per hour */
+	p->kb.len = 0;
+	key_text(&p->kb, v[E_PROJECT], nl[E_PROJECT]);
+	key_int64(&p->kb, h, false);
+	key_text(&p->kb, v[E_REFERRER], nl[E_REFERRER]);
+	g = gt_lookup(&p->ref, &p->kb, &isnew);
+	if (isnew)
+	{
+		g->vals[0] = copy_text(p->ref.cxt, v[E_PROJECT]);
+		g->bucket = h;
+		g->vals[1] = copy_text(p->ref.cxt, v[E_REFERRER]);
+	}
+	accum(g, idx, valnull, value);
+
+	/* the cube per hour */
+	p->kb.len = 0;
+	key_text(&p->kb, v[E_PROJECT], nl[E_PROJECT]);
+	key_int64(&p->kb, h, false);
+	key_int64(&p->kb, DatumGetObjectId(v[E_MEDIA_TYPE]), nl[E_MEDIA_TYPE]);
+	key_int64(&p->kb, DatumGetObjectId(v[E_CONTINENT]), nl[E_CONTINENT]);
+	key_text(&p->kb, v[E_COUNTRY], nl[E_COUNTRY]);
+	key_int64(&p->kb, DatumGetObjectId(v[E_DEVICE_TYPE]), nl[E_DEVICE_TYPE]);
+	key_text(&p->kb, v[E_OS], nl[E_OS]);
+	key_text(&p->kb, v[E_BROWSER], nl[E_BROWSER]);
+	g = gt_lookup(&p->cube, &p->kb, &isnew);
+	if (isnew)
+	{
+		g->vals[0] = copy_text(p->cube.cxt, v[E_PROJECT]);
+		g->bucket = h;
+		/* vals[1..6]: media type, continent, country, device type, operating system, browser */
+		g->vals[1] = v[E_MEDIA_TYPE];
+		g->nulls[2] = nl[E_CONTINENT];
+		g->vals[2] = nl[E_CONTINENT] ? (Datum) 0 : v[E_CONTINENT];
+		g->nulls[3] = nl[E_COUNTRY];
+		g->vals[3] = nl[E_COUNTRY] ? (Datum) 0 : copy_text(p->cube.cxt, v[E_COUNTRY]);
+		g->vals[4] = v[E_DEVICE_TYPE];
+		g->vals[5] = copy_text(p->cube.cxt, v[E_OS]);
+		g->vals[6] = copy_text(p->cube.cxt, v[E_BROWSER]);
+	}
+	accum(g, idx, valnull, value);
+	/* max(value) FILTER (WHERE event_type = 'watch' AND value > 0) */
+	if (idx == CAT_ET_WATCH && !valnull && value > 0 && (!g->has_max || value > g->max))
+	{
+		g->max = value;
+		g->has_max = true;
+	}
+
+	/* the referrer cube per hour: the cube's key and the referrer */
+	key_text(&p->kb, v[E_REFERRER], nl[E_REFERRER]);
+	{
+		RGroup	   *c = g;
+
+		g = gt_lookup(&p->refcube, &p->kb, &isnew);
+		if (isnew)
+		{
+			int			i;
+
+			g->vals[0] = copy_text(p->refcube.cxt, v[E_PROJECT]);
+			g->bucket = h;
+			for (i = 1; i <= 6; i++)
+			{
+				g->nulls[i] = c->nulls[i];
+				g->vals[i] = c->nulls[i] ? (Datum) 0
+					: (i == 3 || i == 5 || i == 6) ? copy_text(p->refcube.cxt, c->vals[i]) : c->vals[i];
+			}
+			g->vals[7] = copy_text(p->refcube.cxt, v[E_REFERRER]);
+		}
+		accum(g, idx, valnull, value);
+	}
+
+	MemoryContextSwitchTo(old);
+	if ((++p->nrows & 0x3FF) == 0)
+	{
+		MemoryContextReset(p->rowcxt);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return true;
+}
+
+static Datum
+stats_array(const float8 *v)
+{
+	Datum		elems[CAT_ES_NELEMS];
+	int			i;
+
+	for (i = 0; i < CAT_ES_NELEMS; i++)
+		elems[i] = Float8GetDatum(v[i]);
+	return PointerGetDatum(construct_array(elems, CAT_ES_NELEMS, FLOAT8OID, sizeof(float8),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* the result's columns */
+enum
+{
+	R_KIND, R_PROJECT, R_BUCKET, R_DIM, R_VALUE, R_MEDIA_TYPE, R_CONTINENT, R_COUNTRY,
+	R_DEVICE_TYPE, R_OS, R_BROWSER, R_STATS, R_MAX, R_NCOLS
+};
+
+/* the kinds of rows: rollup_5min, rollup_hour, rollup_cube_hour, rollup_watch_max, rollup_refcube_hour */
+#define KIND_5MIN	0
+#define KIND_HOUR	1
+#define KIND_CUBE	3
+#define KIND_WATCH_MAX 5
+#define KIND_REFCUBE 6
+
+static void
+put_row(ReturnSetInfo *rsinfo, MemoryContext tmp, int kind, const RGroup *g, int dim, Datum value, bool value_null,
+		bool has_media_type, Datum media_type, bool stats)
+{
+	Datum		values[R_NCOLS];
+	bool		nulls[R_NCOLS];
+	MemoryContext old = MemoryContextSwitchTo(tmp);
+
+	memset(nulls, true, sizeof(nulls));
+	values[R_KIND] = Int16GetDatum(kind);
+	nulls[R_KIND] = false;
+	values[R_PROJECT] = g->vals[0];
+	nulls[R_PROJECT] = false;
+	values[R_BUCKET] = TimestampTzGetDatum(g->bucket);
+	nulls[R_BUCKET] = false;
+	if (dim >= 0)
+	{
+		values[R_DIM] = Int16GetDatum(dim);
+		nulls[R_DIM] = false;
+		values[R_VALUE] = value;
+		nulls[R_VALUE] = value_null;
+	}
+	if (has_media_type)
+	{
+		values[R_MEDIA_TYPE] = media_type;
+		nulls[R_MEDIA_TYPE] = false;
+	}
+	if (kind == KIND_CUBE || kind == KIND_REFCUBE)
+	{
+		int			i;
+
+		for (i = 1; i <= 6; i++)
+		{
+			values[R_MEDIA_TYPE + i - 1] = g->vals[i];
+			nulls[R_MEDIA_TYPE + i - 1] = g->nulls[i];
+		}
+	}
+	if (kind == KIND_REFCUBE)
+	{
+		/* the referrer in the value column */
+		values[R_VALUE] = g->vals[7];
+		nulls[R_VALUE] = false;
+	}
+	if (stats)
+	{
+		values[R_STATS] = stats_array(g->v);
+		nulls[R_STATS] = false;
+	}
+	if (kind == KIND_WATCH_MAX)
+	{
+		values[R_MAX] = Float8GetDatum(g->max);
+		nulls[R_MAX] = false;
+	}
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(tmp);
+}
+
+/*
+ * _rollup_hour_rows(hrs timestamptz[], pid text) RETURNS TABLE (kind, ...):
+ * the hour-level rows of the events of hours hrs (of one project, or of
+ * every project when pid is NULL). kind 0: rollup_5min (project per 5
+ * minutes), 1: rollup_hour (dim, value, media_type), 3: rollup_cube_hour,
+ * 5: rollup_watch_max (max_value), 6: rollup_refcube_hour (the referrer in
+ * value).
+ */
+Datum
+analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	text	   *pid = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
+	const char *schema = quote_identifier(get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)));
+	MemoryContext cxt;
+	HourPass	p;
+	RGroupTable	dims,
+				wmax;
+	EnumLabels	labels;
+	KeyBuf		kb;
+	char	   *sql;
+	int			i,
+				d;
+	static const char *const cube_dims[] = {"media-type", "continent", "country", "device-type",
+	"operating-system", "browser"};
+	int			dimno[6];
+	int			dim_referrer = catalog_dim_by_breakdown("referrer");
+	int			dim_media = catalog_dim_by_breakdown("media-id");
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		return (Datum) 0;
+	for (d = 0; d < 6; d++)
+		dimno[d] = catalog_dim_by_breakdown(cube_dims[d]);
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "rollup refresh groups", ALLOCSET_DEFAULT_SIZES);
+	memset(&p, 0, sizeof(p));
+	p.pub.receiveSlot = hour_receive;
+	p.pub.rStartup = dest_startup;
+	p.pub.rShutdown = dest_shutdown;
+	p.pub.rDestroy = dest_destroy;
+	p.pub.mydest = DestNone;
+	p.fcinfo = fcinfo;
+	if (!hours_init(&p.hours, PG_GETARG_ARRAYTYPE_P(0)))
+		return (Datum) 0;
+	p.hbin.stride = CAT_USECS_PER_HOUR;
+	p.m5bin.stride = CAT_5MIN_SIZE;
+	gt_init(&p.m5, cxt);
+	gt_init(&p.media, cxt);
+	gt_init(&p.ref, cxt);
+	gt_init(&p.cube, cxt);
+	gt_init(&p.refcube, cxt);
+	kb_init(&p.kb);
+	p.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "rollup refresh row", ALLOCSET_SMALL_SIZES);
+
+	sql = psprintf("SELECT x.project_id, x.emitted_at, x.event_type, x.value, x.media_id, x.media_type, x.referrer,"
+				   " x.continent, x.country, x.device_type, x.operating_system, x.browser"
+				   " FROM %s.events x"
+				   " WHERE ($3::text IS NULL OR x.project_id = $3) AND x.emitted_at >= $1 AND x.emitted_at < $2",
+				   schema);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "analytics: SPI_connect failed");
+	read_events(sql, p.hours.lo, p.hours.hi, pid, &p.pub);
+	SPI_finish();
+
+	/*
+	 * The other dimensions and the whole project per hour: the sums of the
+	 * cube groups, in their order; the longest watch event of each hour.
+	 */
+	gt_init(&dims, cxt);
+	gt_init(&wmax, cxt);
+	kb_init(&kb);
+	memset(&labels, 0, sizeof(labels));
+	for (i = 0; i < p.cube.n; i++)
+	{
+		RGroup	   *c = p.cube.groups[i];
+		RGroup	   *g;
+		bool		isnew;
+		int			k;
+
+		for (d = -1; d < 6; d++)
+		{
+			Datum		value = (Datum) 0;
+			bool		value_null = true;
+
+			if (d >= 0 && !c->nulls[d + 1])
+			{
+				/* media type, continent and device type are enums: their labels */
+				value = (d == 0 || d == 1 || d == 3) ? enum_label(&labels, cxt, DatumGetObjectId(c->vals[d + 1]))
+					: c->vals[d + 1];
+				value_null = false;
+			}
+			kb.len = 0;
+			key_text(&kb, c->vals[0], false);
+			key_int64(&kb, c->bucket, false);
+			key_int64(&kb, d < 0 ? CAT_DIM_PROJECT : dimno[d], false);
+			key_text(&kb, value, value_null);
+			g = gt_lookup(&dims, &kb, &isnew);
+			if (isnew)
+			{
+				g->vals[0] = c->vals[0];
+				g->bucket = c->bucket;
+				g->vals[1] = Int16GetDatum(d < 0 ? CAT_DIM_PROJECT : dimno[d]);
+				g->vals[2] = value;
+				g->nulls[2] = value_null;
+			}
+			for (k = 0; k < CAT_ES_NELEMS; k++)
+				g->v[k] += c->v[k];
+		}
+		if (c->has_max)
+		{
+			kb.len = 0;
+			key_text(&kb, c->vals[0], false);
+			key_int64(&kb, c->bucket, false);
+			g = gt_lookup(&wmax, &kb, &isnew);
+			if (isnew)
+			{
+				g->vals[0] = c->vals[0];
+				g->bucket = c->bucket;
+			}
+			if (!g->has_max || c->max > g->max)
+			{
+				g->max = c->max;
+				g->has_max = true;
+			}
+		}
+	}
+
+	for (i = 0; i < p.m5.n; i++)
+		put_row(rsinfo, p.rowcxt, KIND_5MIN, p.m5.groups[i], -1, 0, true, false, 0, true);
+	for (i = 0; i < p.media.n; i++)
+		put_row(rsinfo, p.rowcxt, KIND_HOUR, p.media.groups[i], dim_media, p.media.groups[i]->vals[1], false,
+				true, p.media.groups[i]->vals[2], true);
+	for (i = 0; i < p.ref.n; i++)
+		put_row(rsinfo, p.rowcxt, KIND_HOUR, p.ref.groups[i], dim_referrer, p.ref.groups[i]->vals[1], false,
+				false, 0, true);
+	for (i = 0; i < dims.n; i++)
+		put_row(rsinfo, p.rowcxt, KIND_HOUR, dims.groups[i], DatumGetInt16(dims.groups[i]->vals[1]),
+				dims.groups[i]->vals[2], dims.groups[i]->nulls[2], false, 0, true);
+	for (i = 0; i < p.cube.n; i++)
+		put_row(rsinfo, p.rowcxt, KIND_CUBE, p.cube.groups[i], -1, 0, true, false, 0, true);
+	for (i = 0; i < p.refcube.n; i++)
+		put_row(rsinfo, p.rowcxt, KIND_REFCUBE, p.refcube.groups[i], -1, 0, true, false, 0, true);
+	for (i = 0; i < wmax.n; i++)
+		put_row(rsinfo, p.rowcxt, KIND_WATCH_MAX, wmax.groups[i], -1, 0, true, false, 0, false);
+
+	MemoryContextDelete(p.rowcxt);
+	MemoryContextDelete(cxt);
+	return (Datum) 0;
+}
+
+/* ---- concurrent viewers per minute ---- */
+
+enum
+{
+	W_PROJECT, W_LIVE_ID, W_SESSION, W_VIEWER, W_START, W_END, W_NCOLS
+};
+
+typedef struct CcvGroup
+{
+	CcvState   *sessions;
+	CcvState   *viewers;
+	TimestampTz *touched;		/* minutes of zero-length watch events */
+	int			ntouched;
+	int			captouched;
+} CcvGroup;
+
+typedef struct CcvPass
+{
+	DestReceiver pub;
+	int64	   *bounds;
+	int64		ncells;
+	TimestampTz hi;				/* the end of the last hour */
+	RGroupTable	groups;
+	KeyBuf		kb;
+	MemoryContext rowcxt;
+	uint64		nrows;
+} CcvPass;
+
+static void
+ccv_group_add(CcvPass *p, Datum *v, bool *nl, bool live)
+{
+	RGroup	   *g;
+	CcvGroup   *cg;
+	bool		isnew;
+	TimestampTz s = DatumGetTimestampTz(v[W_START]);
+	TimestampTz e = DatumGetTimestampTz(v[W_END]);
+	MemoryContext cxt = p->groups.cxt;
+
+	p->kb.len = 0;
+	key_text(&p->kb, v[W_PROJECT], nl[W_PROJECT]);
+	key_text(&p->kb, v[W_LIVE_ID], !live);
+	g = gt_lookup(&p->groups, &p->kb, &isnew);
+	if (isnew)
+	{
+		g->vals[0] = copy_text(cxt, v[W_PROJECT]);
+		g->nulls[1] = !live;
+		g->vals[1] = live ? copy_text(cxt, v[W_LIVE_ID]) : (Datum) 0;
+		cg = MemoryContextAllocZero(cxt, sizeof(CcvGroup));
+		cg->sessions = analytics_ccv_series_new(cxt, p->bounds, p->ncells);
+		cg->viewers = analytics_ccv_series_new(cxt, p->bounds, p->ncells);
+		g->extra = cg;
+	}
+	cg = (CcvGroup *) g->extra;
+	/* ccv(s, e, session_id, ...) */
+	analytics_ccv_series_add(cxt, cg->sessions, s, e,
+							 nl[W_SESSION] ? NULL : DatumGetUUIDP(v[W_SESSION]), false, 0);
+	/* ccv(CASE WHEN viewer_id IS NULL THEN e ELSE s END, e, viewer_id, ...) */
+	if (!nl[W_VIEWER])
+		analytics_ccv_series_add(cxt, cg->viewers, s, e, NULL, true, DatumGetInt64(v[W_VIEWER]));
+	/* a zero-length event touches the minute of e (unless e starts it) */
+	if (s == e)
+	{
+		BinCache	mb = {CAT_USECS_PER_MINUTE, false, 0};
+		TimestampTz m = bin(&mb, e);
+
+		if (m < e)
+		{
+			if (cg->ntouched == cg->captouched)
+			{
+				cg->captouched = Max(8, cg->captouched * 2);
+				cg->touched = cg->touched ? repalloc(cg->touched, cg->captouched * sizeof(TimestampTz))
+					: MemoryContextAlloc(cxt, cg->captouched * sizeof(TimestampTz));
+			}
+			cg->touched[cg->ntouched++] = m;
+		}
+	}
+}
+
+static bool
+ccv_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	CcvPass    *p = (CcvPass *) self;
+	MemoryContext old;
+
+	slot_getallattrs(slot);
+	if (slot->tts_isnull[W_START] || slot->tts_isnull[W_END] ||
+		DatumGetTimestampTz(slot->tts_values[W_START]) >= p->hi)
+		return true;
+	old = MemoryContextSwitchTo(p->rowcxt);
+	ccv_group_add(p, slot->tts_values, slot->tts_isnull, false);
+	if (!slot->tts_isnull[W_LIVE_ID])
+		ccv_group_add(p, slot->tts_values, slot->tts_isnull, true);
+	MemoryContextSwitchTo(old);
+	if ((++p->nrows & 0x3FF) == 0)
+	{
+		MemoryContextReset(p->rowcxt);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return true;
+}
+
+/*
+ * _rollup_ccv_rows(hrs timestamptz[], pid text) RETURNS TABLE (project_id,
+ * media_id, minute, peak_sessions, secs_sessions, peak_viewers,
+ * secs_viewers): the rollup_ccv rows of the hours hrs: for each project
+ * (media_id NULL) and live stream, each minute of those hours that a watch
+ * event touches.
+ */
+Datum
+analytics_rollup_ccv_rows(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	text	   *pid = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
+	const char *schema = quote_identifier(get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)));
+	Hours		hours;
+	CcvPass		p;
+	MemoryContext cxt;
+	bool	   *wanted;
+	int64	   *peak_s,
+			   *peak_v;
+	double	   *avg_s,
+			   *avg_v;
+	char	   *sql;
+	int64		c;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0) || !hours_init(&hours, PG_GETARG_ARRAYTYPE_P(0)))
+		return (Datum) 0;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "rollup refresh ccv", ALLOCSET_DEFAULT_SIZES);
+	memset(&p, 0, sizeof(p));
+	p.pub.receiveSlot = ccv_receive;
+	p.pub.rStartup = dest_startup;
+	p.pub.rShutdown = dest_shutdown;
+	p.pub.rDestroy = dest_destroy;
+	p.pub.mydest = DestNone;
+	/* the minutes from the first hour to the end of the last */
+	p.ncells = (hours.hi - hours.lo) / CAT_USECS_PER_MINUTE;
+	p.hi = hours.hi;
+	p.bounds = MemoryContextAlloc(cxt, (p.ncells + 1) * sizeof(int64));
+	wanted = palloc0(p.ncells * sizeof(bool));
+	for (c = 0; c <= p.ncells; c++)
+		p.bounds[c] = hours.lo + c * CAT_USECS_PER_MINUTE;
+	for (i = 0; i < hours.n; i++)
+		for (c = 0; c < 60; c++)
+			wanted[(hours.h[i] - hours.lo) / CAT_USECS_PER_MINUTE + c] = true;
+	gt_init(&p.groups, cxt);
+	kb_init(&p.kb);
+	p.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "rollup refresh row", ALLOCSET_SMALL_SIZES);
+
+	/*
+	 * the watch events that overlap [lo, hi) (a watch event lasts at most an
+	 * hour; those that start at hi or later are skipped as they arrive)
+	 */
+	sql = psprintf("SELECT e.project_id, CASE WHEN e.media_type = 'live-stream' THEN e.media_id END,"
+				   " e.session_id, e.viewer_id, e.emitted_at - e.value * interval '1 second', e.emitted_at"
+				   " FROM %s.events e"
+				   " WHERE ($3::text IS NULL OR e.project_id = $3) AND e.event_type = 'watch' AND e.value > 0"
+				   " AND e.emitted_at > $1 AND e.emitted_at < $2 + interval '1 hour'",
+				   schema);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "analytics: SPI_connect failed");
+	read_events(sql, hours.lo, hours.hi, pid, &p.pub);
+	SPI_finish();
+
+	peak_s = palloc(p.ncells * sizeof(int64));
+	peak_v = palloc(p.ncells * sizeof(int64));
+	avg_s = palloc(p.ncells * sizeof(double));
+	avg_v = palloc(p.ncells * sizeof(double));
+	for (i = 0; i < p.groups.n; i++)
+	{
+		RGroup	   *g = p.groups.groups[i];
+		CcvGroup   *cg = (CcvGroup *) g->extra;
+
+		analytics_ccv_series_values(cg->sessions, peak_s, avg_s);
+		analytics_ccv_series_values(cg->viewers, peak_v, avg_v);
+		for (c = 0; c < p.ncells; c++)
+		{
+			Datum		values[7];
+			bool		nulls[7];
+			bool		touched = false;
+			int			k;
+
+			if (!wanted[c])
+				continue;
+			for (k = 0; k < cg->ntouched && !touched; k++)
+				touched = cg->touched[k] == p.bounds[c];
+			if (peak_s[c] <= 0 && !touched)
+				continue;
+			if (peak_s[c] > PG_INT32_MAX || peak_v[c] > PG_INT32_MAX)
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("integer out of range")));
+			memset(nulls, false, sizeof(nulls));
+			values[0] = g->vals[0];
+			values[1] = g->vals[1];
+			nulls[1] = g->nulls[1];
+			values[2] = TimestampTzGetDatum(p.bounds[c]);
+			values[3] = Int32GetDatum((int32) peak_s[c]);
+			values[4] = Float8GetDatum(avg_s[c] * 60);
+			values[5] = Int32GetDatum((int32) peak_v[c]);
+			values[6] = Float8GetDatum(avg_v[c] * 60);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	MemoryContextDelete(p.rowcxt);
+	MemoryContextDelete(cxt);
+	return (Datum) 0;
+}
