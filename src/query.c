@@ -931,17 +931,28 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, Cover *c)
 	int			i;
 
 	/*
-	 * Distributed (Citus, README "Scaling out"): the pending hours apart.
-	 * Citus sends a statement on one project's rows, functions and all, to
-	 * the worker that holds them, where _pending_hours cannot read the
-	 * marks of the other projects (a distributed query from a shard's).
+	 * Distributed (Citus, README "Scaling out"). Citus sends a statement on
+	 * one project's rows, functions and all, to the worker that holds them,
+	 * where _pending_hours cannot read the marks of the other projects (a
+	 * distributed query from a shard's). One project: its own marks only
+	 * (those of other projects only made more hours read raw), read with its
+	 * rows in one router statement on its worker, together with
+	 * _rollup_own_pending() run there: the hours this transaction wrote
+	 * (through the connection Citus keeps for the project's shards, or in
+	 * this backend when the call was delegated to the worker). Every
+	 * project: the pending hours apart (_rollup_own_pending() then runs on
+	 * the coordinator, which notes no hours).
 	 */
 	if (dist && dplans[one] == NULL)
 	{
 		char	   *sql = one
-		? psprintf("SELECT min(r.bucket), max(r.bucket) + interval '5 minutes', NULL::timestamptz[]"
+		? psprintf("SELECT min(r.bucket), max(r.bucket) + interval '5 minutes',"
+				   " pg_catalog.array_cat((SELECT pg_catalog.array_agg(x.hour) FROM %s.rollup_pending x"
+				   "                        WHERE x.project_id = $3 AND x.hour >= $1 - interval '28 days'"
+				   "                          AND x.hour <= $2 + interval '28 days'),"
+				   "                       %s._rollup_own_pending())"
 				   " FROM %s.rollup_5min r WHERE r.project_id = $3 AND r.dim = %d",
-				   q->schema, CAT_DIM_PROJECT)
+				   q->schema, q->schema, q->schema, CAT_DIM_PROJECT)
 		: psprintf("SELECT min(r.bucket), max(r.bucket) + interval '1 hour', NULL::timestamptz[]"
 				   " FROM %s.rollup_hour r WHERE r.dim = %d",
 				   q->schema, CAT_DIM_PROJECT);
@@ -1008,7 +1019,7 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, Cover *c)
 		bool		hi_null = isnull;
 		Datum		pend = SPI_getbinval(tup, desc, 3, &isnull);
 
-		if (dist)
+		if (dist && !one)
 		{
 			rc = SPI_execute_plan(dplans[2], values, NULL, true, 1);
 			if (rc != SPI_OK_SELECT || SPI_processed != 1)
