@@ -82,6 +82,15 @@ plays by media top 25, all projects|SELECT string_agg(b::text, ',') FROM (SELECT
 plays by country, all projects|SELECT string_agg(b::text, ',') FROM analytics.breakdown('play', 'country', now() - interval '$D days', now()) b
 JSON API, plays by country, 1 project|SELECT (analytics.api_request('/data/buckets/play/country?from=' || to_char((now() - interval '$D days') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'p001')).body->'data'
 EOF
+# the same one-project questions through analytics.project_request, which
+# Citus runs whole on the project's worker (function call delegation)
+FROM="from=$(date -u -d "@$((END - D * 86400))" +%Y-%m-%dT%H:%M:%SZ)"
+for entry in "play count|/data/metrics/play/count?$FROM" "plays by country|/data/buckets/play/country?$FROM" \
+             "plays per day|/data/timeseries/play?interval=day&$FROM" \
+             "plays by device, country FR (cube)|/data/buckets/play/device-type?filterBy[country]=FR&$FROM" \
+             "watch time, 1 media|/data/metrics/watch-time/sum?filterBy[mediaId]=p001-v1&$FROM"; do
+  QS+=("routed: ${entry%%|*}|SELECT a.status || ' ' || (a.body->'data')::text FROM analytics.project_request('p001', '${entry#*|}') a")
+done
 p50() { # CONN SQL: the p50 of R runs in ms (after one warm-up)
   local -n conn=$1
   { echo "\\timing on"; for ((i = 0; i <= R; i++)); do echo "$2;"; done; } |
