@@ -177,18 +177,6 @@ static const char *const question_tables[] = {
 #define NQUESTION_TABLES lengthof(question_tables)
 
 /*
- * The shards of one project on this node, when it holds them (a worker
- * running a question that Citus delegated to it: README "Scaling out
- * (Citus)"): for each table a question reads, its name and the name of the
- * project's shard (AnalyticsShard). A question reads them as plain tables,
- * planned by PostgreSQL alone and kept like a single node's, instead of
- * sending each statement through Citus's planner and local executor. NIL
- * without Citus, when this node does not hold the project's shards, or in a
- * transaction block: there Citus may have written the project's rows
- * through a connection of its own, which a read of the shard from this
- * backend would not see.
- */
-/*
  * The answers of analytics_citus_project_shards are kept per backend (a
  * worker's backends serve the coordinator's cached connections, question
  * after question), by project, until a relcache invalidation of one of the
@@ -237,6 +225,18 @@ citus_internal_backend(void)
 	return app != NULL && strncmp(app, "citus_internal gpid=", 20) == 0;
 }
 
+/*
+ * The shards of one project on this node, when it holds them (a worker
+ * running a question that Citus delegated to it: README "Scaling out
+ * (Citus)"): for each table a question reads, its name and the name of the
+ * project's shard (AnalyticsShard). A question reads them as plain tables,
+ * planned by PostgreSQL alone and kept like a single node's, instead of
+ * sending each statement through Citus's planner and local executor. NIL
+ * without Citus, when this node does not hold the project's shards, or in a
+ * transaction block: there Citus may have written the project's rows
+ * through a connection of its own, which a read of the shard from this
+ * backend would not see.
+ */
 List *
 analytics_citus_project_shards(const char *project)
 {

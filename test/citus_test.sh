@@ -166,7 +166,9 @@ routed() { # CONN: project_request's answers (status, data) for one project
   local u
   for u in "/data/metrics/play/count?$F" "/data/buckets/play/country?$F" "/data/timeseries/play?interval=hour&$F" \
            "/data/buckets/play/device-type?filterBy[country]=FR&$F" "/data/metrics/watch-time/sum?filterBy[mediaId]=m3&$F" \
-           "/data/buckets/play/media-id?filterBy[mediaType]=video&$F" "/data/metrics/play/count?filterBy[planet]=x"; do
+           "/data/buckets/play/media-id?filterBy[mediaType]=video&$F" "/data/metrics/play/total" \
+           "/data/metrics/ccv/peak?$F" "/data/timeseries/ccv-peak?interval=hour&$F" "/data/metrics/view/count?unique=true&$F" \
+           "/data/metrics/play/count?filterBy[planet]=x"; do
     q "$1" "SELECT a.status || ' ' || md5((a.body - 'context' - 'pagination')::text) FROM analytics.project_request('p4', '$u') a"
   done
 }
