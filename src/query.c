@@ -962,9 +962,9 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, Cover *c)
 	 * rows in one router statement on its worker, together with
 	 * _rollup_own_pending() run there: the hours this transaction wrote
 	 * (through the connection Citus keeps for the project's shards, or in
-	 * this backend when the call was delegated to the worker). Every
-	 * project: the pending hours apart (_rollup_own_pending() then runs on
-	 * the coordinator, which notes no hours).
+	 * this backend when the call was delegated to the worker). Every project:
+	 * the pending hours apart (_rollup_own_pending() then runs on the
+	 * coordinator, which notes no hours).
 	 */
 	if (dist && dplans[one] == NULL)
 	{
@@ -1220,6 +1220,7 @@ run(const QuerySpec *q, const char *sql, const Cover *c, DestReceiver *dest)
 
 		(void) set_config_option("max_parallel_workers_per_gather", "0", ctx, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 		(void) set_config_option("enable_seqscan", "off", ctx, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+
 		/*
 		 * distributed (Citus): never the generic plan, where Citus cannot
 		 * tell the one worker of project_id = $3[1] (custom plans fold it);
