@@ -11,6 +11,7 @@
 #include "utils/timestamp.h"
 #include "storage/dsm.h"
 #include "utils/relcache.h"
+#include "nodes/pg_list.h"
 
 #include "pgcompat.h"
 
@@ -143,6 +144,14 @@ extern bool analytics_citus_installed(void);
 extern bool analytics_citus_distributed(void);
 extern Oid	analytics_citus_local_placement(Oid relid);
 extern Oid	analytics_citus_colocated_shard(Relation rel, const char *target);
+
+/* a table co-located with analytics.events and one project's shard of it */
+typedef struct AnalyticsShard
+{
+	const char *table;			/* the table's name */
+	const char *shard;			/* its shard's name, quoted */
+} AnalyticsShard;
+extern List *analytics_citus_project_shards(const char *project);
 
 extern int	analytics_cover_level(const char *name);
 extern Datum analytics_cover_ts_array(const struct CoverPiece *p, int n, int level, int sign, bool upper);

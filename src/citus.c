@@ -33,7 +33,12 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "storage/proc.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -162,6 +167,208 @@ analytics_citus_colocated_shard(Relation rel, const char *target)
 	if (other < 0)
 		return InvalidOid;
 	return shard_relid(target_relid, other);
+}
+
+/* the tables a question reads (query.c), co-located with analytics.events */
+static const char *const question_tables[] = {
+	"events", "media", "play_totals", "rollup_pending", "rollup_5min", "rollup_hour", "rollup_day",
+	"rollup_week", "rollup_w4", "rollup_cube_hour", "rollup_cube_day", "rollup_cube_week", "rollup_cube_w4"
+};
+#define NQUESTION_TABLES lengthof(question_tables)
+
+/*
+ * The answers of analytics_citus_project_shards are kept per backend (a
+ * worker's backends serve the coordinator's cached connections, question
+ * after question), by project, until a relcache invalidation of one of the
+ * tables or of all: Citus sends one for the table when it moves, splits or
+ * drops its shards.
+ */
+#define SHARDS_CACHE_MAX 1024
+typedef struct ShardsEntry
+{
+	char		project[NAMEDATALEN * 2];
+	List	   *shards;
+} ShardsEntry;
+
+static HTAB *shards_cache = NULL;
+static MemoryContext shards_cxt = NULL;
+static Oid	shards_relids[NQUESTION_TABLES];
+static bool shards_stale = false;
+
+static void
+shards_invalidate(Datum arg, Oid relid)
+{
+	int			i;
+
+	if (shards_cache == NULL)
+		return;
+	for (i = 0; i < (int) NQUESTION_TABLES; i++)
+		if (!OidIsValid(relid) || relid == shards_relids[i])
+			shards_stale = true;
+}
+
+static List *project_shards(const char *project, Oid nsp, const Oid *relids);
+
+/*
+ * Is this backend one of a Citus node's connections to this node (its
+ * application_name, as Citus's IsCitusInternalBackend() tells)? A call
+ * Citus delegates runs in one, in a transaction block of its own; Citus
+ * delegates no call of a client's transaction block, and sends all the
+ * statements of a distributed transaction on a project's shards through one
+ * connection.
+ */
+static bool
+citus_internal_backend(void)
+{
+	const char *app = GetConfigOption("application_name", true, false);
+
+	return app != NULL && strncmp(app, "citus_internal gpid=", 20) == 0;
+}
+
+/*
+ * The shards of one project on this node, when it holds them (a worker
+ * running a question that Citus delegated to it: README "Scaling out
+ * (Citus)"): for each table a question reads, its name and the name of the
+ * project's shard (AnalyticsShard). A question reads them as plain tables,
+ * planned by PostgreSQL alone and kept like a single node's, instead of
+ * sending each statement through Citus's planner and local executor. NIL
+ * without Citus, when this node does not hold the project's shards, or in a
+ * transaction block: there Citus may have written the project's rows
+ * through a connection of its own, which a read of the shard from this
+ * backend would not see.
+ */
+List *
+analytics_citus_project_shards(const char *project)
+{
+	static bool registered = false;
+	Oid			nsp;
+	Oid			relids[NQUESTION_TABLES];
+	ShardsEntry *e;
+	bool		found;
+	size_t		i;
+
+	if (project == NULL || (IsTransactionBlock() && !citus_internal_backend()) || !analytics_citus_installed())
+		return NIL;
+	if (strlen(project) >= NAMEDATALEN * 2)
+		return NIL;
+	nsp = get_namespace_oid(ANALYTICS_SCHEMA, true);
+	if (!OidIsValid(nsp))
+		return NIL;
+	for (i = 0; i < NQUESTION_TABLES; i++)
+	{
+		relids[i] = get_relname_relid(question_tables[i], nsp);
+		if (!OidIsValid(relids[i]))
+			return NIL;
+	}
+	if (!registered)
+	{
+		CacheRegisterRelcacheCallback(shards_invalidate, (Datum) 0);
+		registered = true;
+	}
+	if (shards_cache != NULL &&
+		(shards_stale || memcmp(relids, shards_relids, sizeof(relids)) != 0 ||
+		 hash_get_num_entries(shards_cache) >= SHARDS_CACHE_MAX))
+	{
+		hash_destroy(shards_cache);
+		MemoryContextDelete(shards_cxt);
+		shards_cache = NULL;
+	}
+	if (shards_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		shards_cxt = AllocSetContextCreate(TopMemoryContext, "analytics citus shards", ALLOCSET_SMALL_SIZES);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = NAMEDATALEN * 2;
+		ctl.entrysize = sizeof(ShardsEntry);
+		ctl.hcxt = shards_cxt;
+		shards_cache = hash_create("analytics citus shards", 64, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+		memcpy(shards_relids, relids, sizeof(relids));
+		shards_stale = false;
+	}
+	e = hash_search(shards_cache, project, HASH_FIND, &found);
+	if (!found)
+	{
+		List	   *shards = project_shards(project, nsp, relids);
+
+		e = hash_search(shards_cache, project, HASH_ENTER, &found);
+		e->shards = shards;
+	}
+
+	/* a copy: the cache may go before the question is answered */
+	{
+		List	   *copy = NIL;
+		ListCell   *lc;
+
+		foreach(lc, e->shards)
+		{
+			const AnalyticsShard *sh = lfirst(lc);
+			AnalyticsShard *c = palloc(sizeof(AnalyticsShard));
+
+			c->table = sh->table;	/* static */
+			c->shard = pstrdup(sh->shard);
+			copy = lappend(copy, c);
+		}
+		return copy;
+	}
+}
+
+/* the shards of the project on this node, or NIL (in shards_cxt) */
+static List *
+project_shards(const char *project, Oid nsp, const Oid *relids)
+{
+	Datum		elems[NQUESTION_TABLES];
+	Oid			types[2] = {OIDARRAYOID, TEXTOID};
+	Datum		values[2];
+	List	   *result = NIL;
+	uint64		i;
+	int			ret;
+
+	for (i = 0; i < NQUESTION_TABLES; i++)
+		elems[i] = ObjectIdGetDatum(relids[i]);
+	values[0] = PointerGetDatum(construct_array(elems, NQUESTION_TABLES, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+	values[1] = CStringGetTextDatum(project);
+
+	/*
+	 * each table's shard holding the project (Citus's metadata cache), and
+	 * whether it is placed on this node (the function once per table: it is
+	 * volatile)
+	 */
+	SPI_connect();
+	ret = SPI_execute_with_args("SELECT s.id, EXISTS (SELECT 1 FROM pg_catalog.pg_dist_placement p"
+								"                     WHERE p.shardid OPERATOR(pg_catalog.=) s.id"
+								"                       AND p.groupid OPERATOR(pg_catalog.=) (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g))"
+								"  FROM pg_catalog.unnest($1) WITH ORDINALITY r(relid, n),"
+								"       LATERAL (SELECT pg_catalog.get_shard_id_for_distribution_column(r.relid, $2)::pg_catalog.int8 AS id OFFSET 0) s"
+								" ORDER BY r.n",
+								2, types, values, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read the citus metadata: %s", SPI_result_code_string(ret));
+	for (i = 0; i < SPI_processed && SPI_processed == NQUESTION_TABLES; i++)
+	{
+		bool		isnull;
+		bool		isnull2;
+		int64		shardid = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		bool		local = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull2));
+		MemoryContext spi;
+		AnalyticsShard *sh;
+
+		if (isnull || isnull2 || !local || !OidIsValid(shard_relid(relids[i], shardid)))
+		{
+			/* not (or no longer) here: the distributed way */
+			list_free_deep(result);
+			result = NIL;
+			break;
+		}
+		spi = MemoryContextSwitchTo(shards_cxt);
+		sh = palloc(sizeof(AnalyticsShard));
+		sh->table = question_tables[i];
+		sh->shard = quote_identifier(psprintf("%s_" INT64_FORMAT, question_tables[i], shardid));
+		result = lappend(result, sh);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	return result;
 }
 
 /*

@@ -350,6 +350,29 @@ resolve_projects(QuerySpec *q, text *project_id)
 		q->project = p;
 	else
 		q->project = NULL;		/* {NULL}: matches nothing */
+	/* Citus: one project on the node that holds it (README "Scaling out") */
+	if (q->project != NULL && analytics_citus_distributed())
+		q->shards = analytics_citus_project_shards(q->project);
+}
+
+/*
+ * The table (of the extension's schema) a question reads, schema-qualified:
+ * on a Citus node holding the question's project, the project's shard of
+ * it (resolve_projects), else the table itself.
+ */
+static const char *
+qtable(const QuerySpec *q, const char *table)
+{
+	ListCell   *lc;
+
+	foreach(lc, q->shards)
+	{
+		const AnalyticsShard *sh = lfirst(lc);
+
+		if (strcmp(sh->table, table) == 0)
+			return psprintf("%s.%s", q->schema, sh->shard);
+	}
+	return psprintf("%s.%s", q->schema, table);
 }
 
 /* jsonb_typeof of a value */
@@ -623,7 +646,6 @@ resolve_period(QuerySpec *q, bool from_null, TimestampTz from, bool to_null, Tim
 static void
 append_where(StringInfo buf, const QuerySpec *q)
 {
-	const char *S = q->schema;
 	int			d;
 
 	if (q->has_projects)
@@ -652,8 +674,8 @@ append_where(StringInfo buf, const QuerySpec *q)
 		}
 	}
 	if (q->tag)
-		appendStringInfo(buf, " AND EXISTS (SELECT 1 FROM %s.media m WHERE m.project_id = e.project_id"
-						 " AND m.media_id = e.media_id AND m.tags @> ARRAY[$%d])", S, P_TAG);
+		appendStringInfo(buf, " AND EXISTS (SELECT 1 FROM %s m WHERE m.project_id = e.project_id"
+						 " AND m.media_id = e.media_id AND m.tags @> ARRAY[$%d])", qtable(q, "media"), P_TAG);
 }
 
 /* the filters as predicates on rollup rows "r" of dimension dim */
@@ -679,8 +701,8 @@ append_rollup_where(StringInfo buf, const QuerySpec *q, int dim)
 			appendStringInfo(buf, " AND r.value = ANY($%d)", P_DIM0 + d);
 	}
 	if (q->tag)
-		appendStringInfo(buf, " AND EXISTS (SELECT 1 FROM %s.media m WHERE m.project_id = r.project_id"
-						 " AND m.media_id = r.value AND m.tags @> ARRAY[$%d])", q->schema, P_TAG);
+		appendStringInfo(buf, " AND EXISTS (SELECT 1 FROM %s m WHERE m.project_id = r.project_id"
+						 " AND m.media_id = r.value AND m.tags @> ARRAY[$%d])", qtable(q, "media"), P_TAG);
 }
 
 /* the start of a watch interval, and who watches */
@@ -831,7 +853,7 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 				appendStringInfo(buf, "-%s", stats.data);
 			if (level == CL_RAW)
 			{
-				appendStringInfo(buf, " AS stats FROM %s.events e WHERE ", S);
+				appendStringInfo(buf, " AS stats FROM %s e WHERE ", qtable(q, "events"));
 				append_ranges(buf, "e.emitted_at", COVER_PARAM(level, neg), COVER_PARAM(level, neg) + 1, c->n[level][neg]);
 				appendStringInfoString(buf, " AND ");
 				append_types(buf, q);
@@ -840,8 +862,8 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 			}
 			else if (dim == CAT_DIM_CUBE || dim == CAT_DIM_REFCUBE)
 			{
-				appendStringInfo(buf, " AS stats FROM %s.%s e WHERE ", S,
-								 dim == CAT_DIM_CUBE ? cube_tables[level] : refcube_tables[level]);
+				appendStringInfo(buf, " AS stats FROM %s e WHERE ",
+								 qtable(q, dim == CAT_DIM_CUBE ? cube_tables[level] : refcube_tables[level]));
 				append_ranges(buf, "e.bucket", COVER_PARAM(level, neg), COVER_PARAM(level, neg) + 1, c->n[level][neg]);
 				append_where(buf, q);
 				appendStringInfoString(buf, " AND ");
@@ -849,7 +871,7 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 			}
 			else
 			{
-				appendStringInfo(buf, " AS stats FROM %s.%s r WHERE r.dim = %d AND ", S, level_tables[level], dim);
+				appendStringInfo(buf, " AS stats FROM %s r WHERE r.dim = %d AND ", qtable(q, level_tables[level]), dim);
 				append_ranges(buf, "r.bucket", COVER_PARAM(level, neg), COVER_PARAM(level, neg) + 1, c->n[level][neg]);
 				appendStringInfoString(buf, rw.data);
 			}
@@ -1018,7 +1040,7 @@ append_viewer_rows(StringInfo buf, const QuerySpec *q, const Cover *c, const cha
 			appendStringInfoString(buf, "e.bucket AS t, ");
 		if (level == CL_RAW)
 		{
-			appendStringInfo(buf, "%s AS v, pg_catalog.array_agg(e.viewer_id) AS ids FROM %s.events e WHERE ", v, S);
+			appendStringInfo(buf, "%s AS v, pg_catalog.array_agg(e.viewer_id) AS ids FROM %s e WHERE ", v, qtable(q, "events"));
 			append_ranges(buf, "e.emitted_at", COVER_PARAM(level, 0), COVER_PARAM(level, 0) + 1, c->n[level][0]);
 			appendStringInfoString(buf, " AND ");
 			append_types(buf, q);
@@ -1028,8 +1050,8 @@ append_viewer_rows(StringInfo buf, const QuerySpec *q, const Cover *c, const cha
 		else
 		{
 			/* the column of the view duration: viewers_3s, viewers_5s, ... */
-			appendStringInfo(buf, "%s AS v, e.viewers_%s AS ids FROM %s.%s e WHERE ", v,
-							 catalog_view_durations[q->threshold], S, viewers_tables[level]);
+			appendStringInfo(buf, "%s AS v, e.viewers_%s AS ids FROM %s e WHERE ", v,
+							 catalog_view_durations[q->threshold], qtable(q, viewers_tables[level]));
 			append_ranges(buf, "e.bucket", COVER_PARAM(level, 0), COVER_PARAM(level, 0) + 1, c->n[level][0]);
 			appendStringInfo(buf, " AND e.viewers_%s IS NOT NULL", catalog_view_durations[q->threshold]);
 			append_where(buf, q);
@@ -1063,17 +1085,28 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 	int			i;
 
 	/*
-	 * Distributed (Citus, README "Scaling out"): the pending hours apart.
-	 * Citus sends a statement on one project's rows, functions and all, to
-	 * the worker that holds them, where _pending_hours cannot read the
-	 * marks of the other projects (a distributed query from a shard's).
+	 * Distributed (Citus, README "Scaling out"). Citus sends a statement on
+	 * one project's rows, functions and all, to the worker that holds them,
+	 * where _pending_hours cannot read the marks of the other projects (a
+	 * distributed query from a shard's). One project: its own marks only
+	 * (those of other projects only made more hours read raw), read with its
+	 * rows in one router statement on its worker, together with
+	 * _rollup_own_pending() run there: the hours this transaction wrote
+	 * (through the connection Citus keeps for the project's shards, or in
+	 * this backend when the call was delegated to the worker). Every project:
+	 * the pending hours apart (_rollup_own_pending() then runs on the
+	 * coordinator, which notes no hours).
 	 */
 	if (dist && dplans[one] == NULL)
 	{
 		char	   *sql = one
-		? psprintf("SELECT min(r.bucket), max(r.bucket) + interval '5 minutes', NULL::timestamptz[]"
+		? psprintf("SELECT min(r.bucket), max(r.bucket) + interval '5 minutes',"
+				   " pg_catalog.array_cat((SELECT pg_catalog.array_agg(x.hour) FROM %s.rollup_pending x"
+				   "                        WHERE x.project_id = $3 AND x.hour >= $1 - interval '28 days'"
+				   "                          AND x.hour <= $2 + interval '28 days'),"
+				   "                       %s._rollup_own_pending())"
 				   " FROM %s.rollup_5min r WHERE r.project_id = $3 AND r.dim = %d",
-				   q->schema, CAT_DIM_PROJECT)
+				   q->schema, q->schema, q->schema, CAT_DIM_PROJECT)
 		: psprintf("SELECT min(r.bucket), max(r.bucket) + interval '1 hour', NULL::timestamptz[]"
 				   " FROM %s.rollup_hour r WHERE r.dim = %d",
 				   q->schema, CAT_DIM_PROJECT);
@@ -1117,6 +1150,23 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 		values[2] = q->project ? CStringGetTextDatum(q->project) : (Datum) 0;
 		nulls[2] = q->project == NULL;
 	}
+	if (q->shards != NIL)
+	{
+		/*
+		 * Citus, the project's shards on this node: the statement of one
+		 * project on a distributed layout, on the shards (kept, per shard)
+		 */
+		rc = SPI_OK_SELECT;
+		analytics_kept_run(psprintf("SELECT min(r.bucket), max(r.bucket) + interval '5 minutes',"
+									" pg_catalog.array_cat((SELECT pg_catalog.array_agg(x.hour) FROM %s x"
+									"                        WHERE x.project_id = $3 AND x.hour >= $1 - interval '28 days'"
+									"                          AND x.hour <= $2 + interval '28 days'),"
+									"                       %s._rollup_own_pending())"
+									" FROM %s r WHERE r.project_id = $3 AND r.dim = %d",
+									qtable(q, "rollup_pending"), q->schema, qtable(q, "rollup_5min"), CAT_DIM_PROJECT),
+						   3, types, values, nulls, true, NULL);
+	}
+	else
 	{
 		char		cnulls[3] = {nulls[0] ? 'n' : ' ', nulls[1] ? 'n' : ' ', nulls[2] ? 'n' : ' '};
 
@@ -1143,7 +1193,7 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 		bool		hi_null = isnull;
 		Datum		pend = SPI_getbinval(tup, desc, 3, &isnull);
 
-		if (dist)
+		if (dist && !one && q->shards == NIL)
 		{
 			rc = SPI_execute_plan(dplans[2], values, NULL, true, 1);
 			if (rc != SPI_OK_SELECT || SPI_processed != 1)
@@ -1311,12 +1361,15 @@ run(const QuerySpec *q, const char *sql, const Cover *c, DestReceiver *dest)
 
 		(void) set_config_option("max_parallel_workers_per_gather", "0", ctx, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 		(void) set_config_option("enable_seqscan", "off", ctx, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+
 		/*
 		 * distributed (Citus): never the generic plan, where Citus cannot
-		 * tell the one worker of project_id = $3[1] (custom plans fold it)
+		 * tell the one worker of project_id = $3[1] (custom plans fold it);
+		 * but on the shards of the project (q->shards), as on one node
 		 */
 		analytics_kept_run(sql, n, types, values, nulls,
-						   q->has_projects && c->raw_minutes <= 10 && !analytics_citus_distributed(), dest);
+						   q->has_projects && c->raw_minutes <= 10 &&
+						   (q->shards != NIL || !analytics_citus_distributed()), dest);
 		AtEOXact_GUC(true, nest);
 	}
 	else
@@ -1448,9 +1501,9 @@ metric_answer(QuerySpec *q, FunctionCallInfo fcinfo, bool *isnull)
 	initStringInfo(&sql);
 	if (q->kind == QK_TOTAL)
 	{
-		appendStringInfo(&sql, "SELECT ((SELECT coalesce(sum(e.plays), 0) FROM %s.play_totals e WHERE true", S);
+		appendStringInfo(&sql, "SELECT ((SELECT coalesce(sum(e.plays), 0) FROM %s e WHERE true", qtable(q, "play_totals"));
 		append_where(&sql, q);
-		appendStringInfo(&sql, ") + (SELECT count(*) FROM %s.events e WHERE e.event_type = 'play'", S);
+		appendStringInfo(&sql, ") + (SELECT count(*) FROM %s e WHERE e.event_type = 'play'", qtable(q, "events"));
 		append_where(&sql, q);
 		appendStringInfoString(&sql, "))::double precision");
 		return run_value(q, sql.data, NULL, isnull);
@@ -1497,7 +1550,7 @@ metric_answer(QuerySpec *q, FunctionCallInfo fcinfo, bool *isnull)
 	{
 		appendStringInfoString(&sql, "SELECT ");
 		append_value(&sql, q);
-		appendStringInfo(&sql, " FROM %s.events e WHERE ", S);
+		appendStringInfo(&sql, " FROM %s e WHERE ", qtable(q, "events"));
 		append_rows(&sql, q);
 		append_where(&sql, q);
 	}
@@ -1583,7 +1636,6 @@ run_rows(QuerySpec *q, FunctionCallInfo fcinfo, RowsAnswer answer)
 static void
 breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 {
-	const char *S = q->schema;
 	char	   *breakdown = ARG_CSTRING(1);
 	char	   *sort_by = ARG_CSTRING(5);
 	char	   *sort_order = ARG_CSTRING(6);
@@ -1634,9 +1686,9 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 	if (q->kind == QK_TOTAL)
 	{
 		appendStringInfo(&sql, "SELECT s.media_id AS dimension_value, sum(s.n)::double precision AS metric_value FROM ("
-						 "SELECT e.media_id, e.plays AS n FROM %s.play_totals e WHERE true", S);
+						 "SELECT e.media_id, e.plays AS n FROM %s e WHERE true", qtable(q, "play_totals"));
 		append_where(&sql, q);
-		appendStringInfo(&sql, " UNION ALL SELECT e.media_id, count(*) FROM %s.events e WHERE e.event_type = 'play'", S);
+		appendStringInfo(&sql, " UNION ALL SELECT e.media_id, count(*) FROM %s e WHERE e.event_type = 'play'", qtable(q, "events"));
 		append_where(&sql, q);
 		appendStringInfoString(&sql, " GROUP BY 1) s GROUP BY 1");
 	}
@@ -1645,7 +1697,7 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 		plan_cover(q, CL_DAY, false, CAT_DIM_CUBE, true, NULL, 0, &cover);
 		c = &cover;
 		appendStringInfo(&sql, "SELECT coalesce(x.v, 'unknown') AS dimension_value, %s._viewers_count(x.ids)::double precision"
-						 " AS metric_value FROM (", S);
+						 " AS metric_value FROM (", q->schema);
 		append_viewer_rows(&sql, q, c, catalog_dims[bd].column, false);
 		appendStringInfoString(&sql, ") x GROUP BY 1");
 	}
@@ -1664,7 +1716,7 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 	{
 		appendStringInfo(&sql, "SELECT coalesce(%s, 'unknown') AS dimension_value, ", catalog_dims[bd].column);
 		append_value(&sql, q);
-		appendStringInfo(&sql, " AS metric_value FROM %s.events e WHERE ", S);
+		appendStringInfo(&sql, " AS metric_value FROM %s e WHERE ", qtable(q, "events"));
 		append_rows(&sql, q);
 		append_where(&sql, q);
 		appendStringInfoString(&sql, " GROUP BY 1");
@@ -1874,7 +1926,7 @@ timeseries_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 						 P_FROM, S, P_BUCKET, P_FROM, P_TO, P_TIME_ZONE, q->kind == QK_CCV_AVERAGE ? 0 : 1, S);
 		append_ccv_args(&sql, q->unique_viewers);
 		appendStringInfo(&sql, ", (SELECT pg_catalog.array_append(pg_catalog.array_agg(b.pfrom ORDER BY b.n), $%d) FROM b))"
-						 " AS v FROM %s.events e WHERE ", P_TO, S);
+						 " AS v FROM %s e WHERE ", P_TO, qtable(q, "events"));
 		append_rows(&sql, q);
 		append_where(&sql, q);
 		appendStringInfoString(&sql, ") r");
@@ -1923,7 +1975,7 @@ timeseries_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 		{
 			appendStringInfo(&sql, "SELECT %s.time_bucket($%d, e.emitted_at, $%d) AS bucket_start, ", S, P_BUCKET, P_TIME_ZONE);
 			append_value(&sql, q);
-			appendStringInfo(&sql, " AS metric_value FROM %s.events e WHERE ", S);
+			appendStringInfo(&sql, " AS metric_value FROM %s e WHERE ", qtable(q, "events"));
 			append_rows(&sql, q);
 			append_where(&sql, q);
 			appendStringInfoString(&sql, " GROUP BY 1");

@@ -79,6 +79,9 @@ typedef struct QuerySpec
 
 	bool		has_projects;	/* false: every project */
 	const char *project;		/* NULL with has_projects: none matches */
+	List	   *shards;			/* on a Citus node holding the project's
+								 * shards: AnalyticsShard, read instead of the
+								 * tables (NIL: the tables) */
 
 	bool		filter[CAT_NDIMS];	/* a filter on dimension d */
 	Datum		filter_value[CAT_NDIMS];	/* text[], or text (media type) */

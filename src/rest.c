@@ -1051,11 +1051,31 @@ request_timed_out(ErrorData *cancel, MemoryContext cxt)
  * analytics.api_request(uri text, project_id text DEFAULT NULL,
  *						 OUT status integer, OUT body jsonb)
  */
+static Datum api_request(FunctionCallInfo fcinfo, text *uri, text *project_id);
+
 Datum
 analytics_api_request(PG_FUNCTION_ARGS)
 {
-	text	   *uri = PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0);
-	text	   *project_id = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
+	return api_request(fcinfo, PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0),
+					   PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1));
+}
+
+/*
+ * analytics.project_request(project_id text, uri text) RETURNS
+ * analytics.api_answer: api_request(uri, project_id) for one project, STRICT
+ * and with the project first, so that Citus can run the whole call on the
+ * worker that holds the project (README "Scaling out (Citus)").
+ */
+PG_FUNCTION_INFO_V1(analytics_project_request);
+Datum
+analytics_project_request(PG_FUNCTION_ARGS)
+{
+	return api_request(fcinfo, PG_GETARG_TEXT_PP(1), PG_GETARG_TEXT_PP(0));
+}
+
+static Datum
+api_request(FunctionCallInfo fcinfo, text *uri, text *project_id)
+{
 	Oid			caller = fcinfo->flinfo->fn_oid;
 	TupleDesc	tupdesc;
 	Datum		values[2];

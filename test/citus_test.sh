@@ -53,9 +53,9 @@ done
 # ---- layout -------------------------------------------------------------
 d1=$(q "$C" "SELECT analytics.distribute()")
 check "distribute(): every table" \
-  '{"reference_tables": ["settings", "secrets", "project_grants"], "distributed_tables": ["events", "events_out_of_range", "media", "ping_sessions", "play_totals", "rollup_5min", "rollup_ccv", "rollup_cube_day", "rollup_cube_hour", "rollup_cube_w4", "rollup_cube_week", "rollup_day", "rollup_hour", "rollup_pending", "rollup_refcube_day", "rollup_refcube_hour", "rollup_refcube_w4", "rollup_refcube_week", "rollup_viewers_day", "rollup_viewers_hour", "rollup_w4", "rollup_watch_max", "rollup_week"]}' \
+  '{"reference_tables": ["settings", "secrets", "project_grants"], "distributed_tables": ["events", "events_out_of_range", "media", "ping_sessions", "play_totals", "rollup_5min", "rollup_ccv", "rollup_cube_day", "rollup_cube_hour", "rollup_cube_w4", "rollup_cube_week", "rollup_day", "rollup_hour", "rollup_pending", "rollup_refcube_day", "rollup_refcube_hour", "rollup_refcube_w4", "rollup_refcube_week", "rollup_viewers_day", "rollup_viewers_hour", "rollup_w4", "rollup_watch_max", "rollup_week"], "distributed_functions": ["analytics.project_request(text, text)"]}' \
   "$(echo "$d1" | grep reference_tables)"
-check "distribute() again: nothing to do" '{"reference_tables": [], "distributed_tables": []}' \
+check "distribute() again: nothing to do" '{"reference_tables": [], "distributed_tables": [], "distributed_functions": []}' \
   "$(q "$C" "SELECT analytics.distribute()")"
 check "co-located with analytics.events, on project_id" "0" \
   "$(q "$C" "SELECT count(*) FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid
@@ -149,6 +149,68 @@ tq="SET ROLE citus_tenant; SELECT analytics.metric('play', 'count', now() - inte
     || ' ' || analytics.metric('play', 'count', now() - interval '4 days', now(), project_id => 'p3')
     || ' ' || (analytics.api_request('/data/buckets/play/country', 'p2')).body->'data'"
 check "a tenant's questions: its project's answers only" "$(q "$S" "$tq")" "$(q "$C" "$tq")"
+
+# ---- routing: a question about one project runs on its worker ----------
+# analytics.project_request(project, uri) is a distributed function: Citus
+# sends a client's SELECT ... FROM project_request(...) whole to the worker
+# holding the project, where the question reads the project's shards
+F="from=$(q "$S" "SELECT to_char(('$T'::timestamptz - interval '4 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")"
+p1port=$(q "$C" "SELECT nodeport FROM pg_dist_shard_placement WHERE shardid = get_shard_id_for_distribution_column('analytics.events', 'p1')")
+check "project_request is delegated to the worker holding the project" "Node: host=127.0.0.1 port=$p1port dbname=postgres|Function Scan on project_request" \
+  "$(q "$C" "EXPLAIN (COSTS OFF) SELECT * FROM analytics.project_request('p1', '/data/metrics/play/count?$F')" | grep -o "Node: .*\|Function Scan on project_request" | paste -sd'|')"
+check "on that worker, the question reads the shards (no statement through Citus but the settings' read)" "1" \
+  "$(psql -X -q -At -h 127.0.0.1 -p "$p1port" -U postgres -d postgres -c "SET citus.log_local_commands = on" \
+       -c "SELECT analytics.metric('play', 'count', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, project_id => 'p1')" 2>&1 |
+     grep -c "executing the command locally")"
+routed() { # CONN: project_request's answers (status, data) for one project
+  local u
+  for u in "/data/metrics/play/count?$F" "/data/buckets/play/country?$F" "/data/timeseries/play?interval=hour&$F" \
+           "/data/buckets/play/device-type?filterBy[country]=FR&$F" "/data/metrics/watch-time/sum?filterBy[mediaId]=m3&$F" \
+           "/data/buckets/play/media-id?filterBy[mediaType]=video&$F" "/data/metrics/play/total" \
+           "/data/metrics/ccv/peak?$F" "/data/timeseries/ccv-peak?interval=hour&$F" "/data/metrics/view/count?unique=true&$F" \
+           "/data/metrics/play/count?filterBy[planet]=x"; do
+    q "$1" "SELECT a.status || ' ' || md5((a.body - 'context' - 'pagination')::text) FROM analytics.project_request('p4', '$u') a"
+  done
+}
+check "project_request's answers equal the single node's" "$(routed "$S")" "$(routed "$C")"
+check "a tenant's project_request: its project only, as on one node" \
+  "$(q "$S" "SET ROLE citus_tenant; SELECT string_agg(a.status || ' ' || (a.body->'data')::text, ',') FROM (SELECT * FROM analytics.project_request('p2', '/data/metrics/play/count?$F') UNION ALL SELECT * FROM analytics.project_request('p3', '/data/metrics/play/count?$F')) a")" \
+  "$(psql -X -q -At $C -U citus_tenant -d postgres -c "SELECT a.status || ' ' || (a.body->'data')::text FROM analytics.project_request('p2', '/data/metrics/play/count?$F') a" \
+       -c "SELECT a.status || ' ' || (a.body->'data')::text FROM analytics.project_request('p3', '/data/metrics/play/count?$F') a" 2>&1 | paste -sd,)"
+# a NULL project must never reach Citus's delegation (it would crash the
+# coordinator's backend): STRICT, the call folds to NULL first
+check "project_request with a NULL project: NULL, also prepared, the coordinator alive" "t|t|t|t|t|t|t|t|t|200" \
+  "$(psql -X -q -At $C -U postgres -d postgres -c "SELECT analytics.project_request(NULL, '/data/metrics/play/count') IS NULL" \
+       -c "SELECT status IS NULL FROM analytics.project_request(NULL, '/data/metrics/play/count')" \
+       -c "PREPARE pr(text, text) AS SELECT status IS NULL FROM analytics.project_request(\$1, \$2)" \
+       -c "EXECUTE pr(NULL, 'a')" -c "EXECUTE pr(NULL, 'a')" -c "EXECUTE pr(NULL, 'a')" -c "EXECUTE pr(NULL, 'a')" \
+       -c "EXECUTE pr(NULL, 'a')" -c "EXECUTE pr(NULL, 'a')" -c "EXECUTE pr(NULL, 'a')" \
+       -c "SELECT status FROM analytics.project_request('p1', '/data/metrics/play/count')" 2>&1 | paste -sd'|')"
+
+# ---- a transaction's own writes in its questions -------------------------
+# One project: its uncommitted event counted, as on one node (the router
+# statement reading the project's pending hours runs _rollup_own_pending()
+# on the worker, through the connection that wrote). Every project: the
+# hours the transaction wrote are noted on the workers, not on the
+# coordinator; an uncommitted event into an hour already refreshed (and not
+# pending) is not in the answer, one into a pending or not yet refreshed
+# hour is (the check pins what is seen).
+own="BEGIN;
+SELECT analytics.metric('play', 'count', date_trunc('hour', now()) - interval '3 days', date_trunc('hour', now()), project_id => 'p1')
+    || ' ' || analytics.metric('play', 'count', date_trunc('hour', now()) - interval '3 days', date_trunc('hour', now()));
+INSERT INTO analytics.events (project_id, event_type, emitted_at, session_id, media_id, media_type)
+  VALUES ('p1', 'play', date_trunc('hour', now()) - interval '40 hours 30 minutes', md5('own')::uuid, 'm1', 'video');
+SELECT analytics.metric('play', 'count', date_trunc('hour', now()) - interval '3 days', date_trunc('hour', now()), project_id => 'p1')
+    || ' ' || analytics.metric('play', 'count', date_trunc('hour', now()) - interval '3 days', date_trunc('hour', now()));
+SELECT a.body->'data' FROM analytics.project_request('p1', '/data/buckets/play/media-id?from=' || to_char((date_trunc('hour', now()) - interval '3 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || '&to=' || to_char(date_trunc('hour', now()) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) a;
+ROLLBACK;"
+ownS=$(q "$S" "$own" | grep -v '^BEGIN\|^INSERT\|^ROLLBACK'); ownC=$(q "$C" "$own" | grep -v '^BEGIN\|^INSERT\|^ROLLBACK')
+check "a transaction's one-project questions count its uncommitted event, as on one node" \
+  "$(echo "$ownS" | sed -n 1p | cut -d' ' -f1) $(echo "$ownS" | sed -n 2p | cut -d' ' -f1) $(echo "$ownS" | sed -n 3p)" \
+  "$(echo "$ownC" | sed -n 1p | cut -d' ' -f1) $(echo "$ownC" | sed -n 2p | cut -d' ' -f1) $(echo "$ownC" | sed -n 3p)"
+check "its every-project question: the event into a refreshed hour not counted (one node: counted)" \
+  "$(echo "$ownS" | sed -n 1p | cut -d' ' -f2) $(echo "$ownS" | sed -n 2p | cut -d' ' -f2)" \
+  "$(echo "$ownC" | sed -n 1p | cut -d' ' -f2) $(( $(echo "$ownC" | sed -n 2p | cut -d' ' -f2) + 1 ))"
 
 # ---- freshness after the refresh: a late event in the next answer -------
 late="INSERT INTO analytics.events (project_id, event_type, emitted_at, session_id, media_id, media_type)

@@ -74,3 +74,17 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.api_request(text, text) IS
     'answers a REST call (path and query string): status 200 with the body, 400 or 404 with an RFC 7807 problem, 503 when analytics.max_call_time stopped it';
 
+-- api_request for one project, the project first and never NULL (STRICT):
+-- on Citus, analytics.distribute() makes it a distributed function whose
+-- calls run whole on the worker that holds the project (README "Scaling out
+-- (Citus)"); a NULL project would crash Citus's planner on the coordinator,
+-- STRICT makes the planner fold such a call to NULL first
+CREATE OR REPLACE FUNCTION @extschema@.project_request(project_id text, uri text)
+RETURNS @extschema@.api_answer
+AS 'MODULE_PATHNAME', 'analytics_project_request'
+LANGUAGE C STABLE STRICT
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.project_request(text, text) IS
+    'api_request(uri, project_id) for one project (never NULL); on Citus the call runs on the worker that holds the project';
+

@@ -48,6 +48,8 @@ DECLARE
   reference constant text[] := ARRAY['settings', 'secrets', 'project_grants'];
   made_reference text[] := '{}';
   made_distributed text[] := '{}';
+  delegated constant text[] := ARRAY['@extschema@.project_request(text, text)'];
+  made_delegated text[] := '{}';
   t text;
   r record;
 BEGIN
@@ -122,9 +124,26 @@ BEGIN
       made_distributed := made_distributed || r.name;
     END IF;
   END LOOP;
+
+  -- the entry points of one-project questions: a call SELECT f(project,
+  -- ...) from a client runs whole on the worker that holds the project
+  -- (Citus's function call delegation). Only functions whose project can
+  -- never be NULL (STRICT, returning neither a set nor a record: the
+  -- planner folds a call with a NULL argument to NULL before Citus looks at
+  -- it): Citus's planner crashes on a NULL distribution argument.
+  FOREACH t IN ARRAY delegated LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_object o
+                    WHERE o.classid = 'pg_catalog.pg_proc'::regclass AND o.objid = t::regprocedure
+                      AND o.distribution_argument_index IS NOT NULL) THEN
+      PERFORM pg_catalog.create_distributed_function(t::regprocedure, 'project_id',
+                                                     colocate_with => '@extschema@.events');
+      made_delegated := made_delegated || t;
+    END IF;
+  END LOOP;
   PERFORM pg_catalog.set_config('analytics_internal.distributing', '', true);
-  RETURN pg_catalog.jsonb_build_object('reference_tables', made_reference, 'distributed_tables', made_distributed);
+  RETURN pg_catalog.jsonb_build_object('reference_tables', made_reference, 'distributed_tables', made_distributed,
+                                       'distributed_functions', made_delegated);
 END $$;
 
 COMMENT ON FUNCTION @extschema@.distribute() IS
-    'on a Citus coordinator: distributes the extension''s tables on project_id, co-located with analytics.events, and makes settings, secrets and project_grants reference tables; administrators only; harmless when run again';
+    'on a Citus coordinator: distributes the extension''s tables on project_id, co-located with analytics.events, makes settings, secrets and project_grants reference tables and project_request a function run on the worker of its project; administrators only; harmless when run again';

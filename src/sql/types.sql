@@ -24,3 +24,8 @@ CREATE TYPE @extschema@._cover AS (
     week_from timestamptz[], week_to timestamptz[], week_neg_from timestamptz[], week_neg_to timestamptz[],
     w4_from timestamptz[], w4_to timestamptz[], w4_neg_from timestamptz[], w4_neg_to timestamptz[]
 );
+
+-- the answer of analytics.project_request (a named type, not OUT
+-- parameters: with a NULL argument the planner folds the STRICT call away,
+-- which it does not for a function returning record; README "Scaling out")
+CREATE TYPE @extschema@.api_answer AS (status integer, body jsonb);

@@ -190,6 +190,9 @@ DROP FUNCTION @extschema@._problem(integer, text, text);
 DROP FUNCTION @extschema@._ccv_from_rollups(text, text, boolean, timestamptz, timestamptz);
 DROP FUNCTION @extschema@._merge_ranges(timestamptz[], timestamptz[]);
 
+-- new type (types.sql): the answer of project_request
+CREATE TYPE @extschema@.api_answer AS (status integer, body jsonb);
+
 -- @@ definitions @@
 
 -- ---- after the definitions: what needs them ----
