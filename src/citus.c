@@ -172,7 +172,9 @@ analytics_citus_colocated_shard(Relation rel, const char *target)
 /* the tables a question reads (query.c), co-located with analytics.events */
 static const char *const question_tables[] = {
 	"events", "media", "play_totals", "rollup_pending", "rollup_5min", "rollup_hour", "rollup_day",
-	"rollup_week", "rollup_w4", "rollup_cube_hour", "rollup_cube_day", "rollup_cube_week", "rollup_cube_w4"
+	"rollup_week", "rollup_w4", "rollup_cube_hour", "rollup_cube_day", "rollup_cube_week", "rollup_cube_w4",
+	"rollup_refcube_hour", "rollup_refcube_day", "rollup_refcube_week", "rollup_refcube_w4",
+	"rollup_viewers_hour", "rollup_viewers_day"
 };
 #define NQUESTION_TABLES lengthof(question_tables)
 
