@@ -156,4 +156,19 @@ extern List *analytics_citus_project_shards(const char *project);
 extern int	analytics_cover_level(const char *name);
 extern Datum analytics_cover_ts_array(const struct CoverPiece *p, int n, int level, int sign, bool upper);
 
+/*
+ * splitmix64's finalizer: spreads 64-bit keys over a hash table's slots
+ * (viewer ids in viewers.c, watcher keys in ccv.c)
+ */
+static inline uint64
+analytics_mix64(uint64 x)
+{
+	x ^= x >> 30;
+	x *= UINT64CONST(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64CONST(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return x;
+}
+
 #endif							/* ANALYTICS_H */

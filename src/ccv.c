@@ -117,22 +117,10 @@ typedef struct WatcherEntry
 	char		status;
 } WatcherEntry;
 
-static inline uint64
-mix64(uint64 x)
-{
-	/* splitmix64 finalizer */
-	x ^= x >> 30;
-	x *= UINT64CONST(0xbf58476d1ce4e5b9);
-	x ^= x >> 27;
-	x *= UINT64CONST(0x94d049bb133111eb);
-	x ^= x >> 31;
-	return x;
-}
-
 static inline uint32
 watcher_hash(WatcherKey k)
 {
-	return (uint32) mix64(k.k1 ^ mix64(k.k2));
+	return (uint32) analytics_mix64(k.k1 ^ analytics_mix64(k.k2));
 }
 
 #define SH_PREFIX		watchers

@@ -20,6 +20,8 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "analytics.h"
+
 PG_FUNCTION_INFO_V1(analytics_viewers_transfn);
 PG_FUNCTION_INFO_V1(analytics_viewers_count_final);
 PG_FUNCTION_INFO_V1(analytics_viewers_union_final);
@@ -33,17 +35,6 @@ typedef struct ViewerSet
 	MemoryContext cxt;
 } ViewerSet;
 
-/* splitmix64's finalizer: the ids are hashes already, but not all callers' */
-static inline uint64
-mix(uint64 x)
-{
-	x ^= x >> 30;
-	x *= UINT64CONST(0xbf58476d1ce4e5b9);
-	x ^= x >> 27;
-	x *= UINT64CONST(0x94d049bb133111eb);
-	x ^= x >> 31;
-	return x;
-}
 
 static void
 set_grow(ViewerSet *s, uint64 capacity)
@@ -65,7 +56,7 @@ set_grow(ViewerSet *s, uint64 capacity)
 
 		if (v == 0)
 			continue;
-		for (h = mix((uint64) v) & s->mask; s->slots[h] != 0; h = (h + 1) & s->mask)
+		for (h = analytics_mix64((uint64) v) & s->mask; s->slots[h] != 0; h = (h + 1) & s->mask)
 			;
 		s->slots[h] = v;
 	}
@@ -83,7 +74,7 @@ set_add(ViewerSet *s, int64 v)
 		s->has_zero = true;
 		return;
 	}
-	for (h = mix((uint64) v) & s->mask;; h = (h + 1) & s->mask)
+	for (h = analytics_mix64((uint64) v) & s->mask;; h = (h + 1) & s->mask)
 	{
 		if (s->slots[h] == v)
 			return;
