@@ -115,10 +115,7 @@ ccv_plan(const char *S, const char *project, const char *media, TimestampTz pf, 
 	/* the pending hours; an hour's watch events also cover the hour before */
 	values[0] = TimestampTzGetDatum(bin(HOUR, pf));
 	values[1] = TimestampTzGetDatum(pt + HOUR);
-	/* distributed (Citus): the PL/pgSQL twin (README "Scaling out (Citus)") */
-	d = kept_value(psprintf("SELECT %s.%s($1, $2)", S,
-							analytics_citus_distributed() ? "_pending_hours_distributed" : "_pending_hours"),
-				   2, types, values, nulls, &isnull);
+	d = kept_value(psprintf("SELECT %s._pending_hours($1, $2)", S), 2, types, values, nulls, &isnull);
 	p->npend = 0;
 	p->pend = NULL;
 	if (!isnull)

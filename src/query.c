@@ -1118,7 +1118,7 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 	}
 	if (dist && dplans[2] == NULL)
 	{
-		SPIPlanPtr	p = SPI_prepare(psprintf("SELECT %s._pending_hours_distributed($1 - interval '28 days', $2 + interval '28 days')",
+		SPIPlanPtr	p = SPI_prepare(psprintf("SELECT %s._pending_hours($1 - interval '28 days', $2 + interval '28 days')",
 											 q->schema), 2, types);
 
 		if (p == NULL || SPI_keepplan(p) != 0)

@@ -141,20 +141,14 @@ END $$;
 REVOKE ALL ON FUNCTION @extschema@._rollup_forget(timestamptz, timestamptz) FROM PUBLIC;
 
 -- the hours in [lo, hi] that rollup rows do not cover yet: marked pending
--- (committed), or written by this transaction (marked at its commit)
+-- (committed), or written by this transaction (marked at its commit).
+-- PL/pgSQL: its statement is planned once per session (an SQL-language
+-- function that is not inlined is parsed and planned again at every call
+-- of the statement that calls it: a third of a one-project question's
+-- time), and Citus can plan it on a distributed layout (it cannot plan a
+-- distributed statement with the parameters of an SQL-language function;
+-- README "Scaling out (Citus)")
 CREATE OR REPLACE FUNCTION @extschema@._pending_hours(lo timestamptz, hi timestamptz)
-RETURNS timestamptz[]
-LANGUAGE sql STABLE AS $$
-SELECT coalesce(pg_catalog.array_agg(DISTINCT h ORDER BY h), '{}')
-  FROM (SELECT x.hour AS h FROM @extschema@.rollup_pending x WHERE x.hour >= lo AND x.hour <= hi
-        UNION ALL
-        SELECT h FROM unnest(@extschema@._rollup_own_pending()) h WHERE h >= lo AND h <= hi) y
-$$;
-
--- the same on a distributed layout, called by the query functions there:
--- PL/pgSQL, as Citus cannot plan a distributed statement with the
--- parameters of an SQL-language function (README "Scaling out (Citus)")
-CREATE OR REPLACE FUNCTION @extschema@._pending_hours_distributed(lo timestamptz, hi timestamptz)
 RETURNS timestamptz[]
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
