@@ -5,9 +5,9 @@
  *
  * analytics._rollup_hour_rows(hrs, pid): one pass over the events of the
  * given hours (of one day) that fills every hour-level rollup at once, in
- * hash tables of this file: the project per 5 minutes, media ids and
- * referrers per hour, the cube and the referrer cube per hour, the longest
- * watch event per hour,
+ * hash tables of this file: the project per 5 minutes, media ids per
+ * hour, the referrer cube per hour; then the cube, the referrers and the
+ * longest watch event per hour as the sums of the referrer cube's groups,
  * and the other one-dimension hour rows (the whole project, media type,
  * continent, country, device type, operating system, browser) as the sums
  * of the hour's cube groups. The rows come back as one set, which the
@@ -19,8 +19,8 @@
  *
  * Every row is what the SQL form of the refresh (kept for a distributed
  * layout) gives: each group adds its events in the order the scan returns
- * them, with the transition of analytics.event_stats; the cube's sums add
- * the cube groups in the order they are returned (and stored); a minute's
+ * them, with the transition of analytics.event_stats; the sums add the
+ * finer groups in the order they are returned (and stored); a minute's
  * ccv is the sweep of analytics._ccv_series. The events are read with
  * SPI, planned for the values, and handed to this file row by row (a
  * DestReceiver: no copy of the rows).
@@ -519,21 +519,10 @@ hour_receive(TupleTableSlot *slot, DestReceiver *self)
 	}
 	accum(g, idx, valnull, value);
 
-	/* referrers per hour */
-	p->kb.len = 0;
-	key_text(&p->kb, v[E_PROJECT], nl[E_PROJECT]);
-	key_int64(&p->kb, h, false);
-	key_text(&p->kb, v[E_REFERRER], nl[E_REFERRER]);
-	g = gt_lookup(&p->ref, &p->kb, &isnew);
-	if (isnew)
-	{
-		g->vals[0] = copy_text(p->ref.cxt, v[E_PROJECT]);
-		g->bucket = h;
-		g->vals[1] = copy_text(p->ref.cxt, v[E_REFERRER]);
-	}
-	accum(g, idx, valnull, value);
-
-	/* the cube per hour */
+	/*
+	 * the referrer cube per hour (the cube's columns and the referrer); the
+	 * cube and the referrers per hour are its sums (refcube_sums)
+	 */
 	p->kb.len = 0;
 	key_text(&p->kb, v[E_PROJECT], nl[E_PROJECT]);
 	key_int64(&p->kb, h, false);
@@ -543,20 +532,25 @@ hour_receive(TupleTableSlot *slot, DestReceiver *self)
 	key_int64(&p->kb, DatumGetObjectId(v[E_DEVICE_TYPE]), nl[E_DEVICE_TYPE]);
 	key_text(&p->kb, v[E_OS], nl[E_OS]);
 	key_text(&p->kb, v[E_BROWSER], nl[E_BROWSER]);
-	g = gt_lookup(&p->cube, &p->kb, &isnew);
+	key_text(&p->kb, v[E_REFERRER], nl[E_REFERRER]);
+	g = gt_lookup(&p->refcube, &p->kb, &isnew);
 	if (isnew)
 	{
-		g->vals[0] = copy_text(p->cube.cxt, v[E_PROJECT]);
+		g->vals[0] = copy_text(p->refcube.cxt, v[E_PROJECT]);
 		g->bucket = h;
-		/* vals[1..6]: media type, continent, country, device type, operating system, browser */
+		/*
+		 * vals[1..7]: media type, continent, country, device type, operating
+		 * system, browser, referrer
+		 */
 		g->vals[1] = v[E_MEDIA_TYPE];
 		g->nulls[2] = nl[E_CONTINENT];
 		g->vals[2] = nl[E_CONTINENT] ? (Datum) 0 : v[E_CONTINENT];
 		g->nulls[3] = nl[E_COUNTRY];
-		g->vals[3] = nl[E_COUNTRY] ? (Datum) 0 : copy_text(p->cube.cxt, v[E_COUNTRY]);
+		g->vals[3] = nl[E_COUNTRY] ? (Datum) 0 : copy_text(p->refcube.cxt, v[E_COUNTRY]);
 		g->vals[4] = v[E_DEVICE_TYPE];
-		g->vals[5] = copy_text(p->cube.cxt, v[E_OS]);
-		g->vals[6] = copy_text(p->cube.cxt, v[E_BROWSER]);
+		g->vals[5] = copy_text(p->refcube.cxt, v[E_OS]);
+		g->vals[6] = copy_text(p->refcube.cxt, v[E_BROWSER]);
+		g->vals[7] = copy_text(p->refcube.cxt, v[E_REFERRER]);
 	}
 	accum(g, idx, valnull, value);
 	/* max(value) FILTER (WHERE event_type = 'watch' AND value > 0) */
@@ -566,29 +560,6 @@ hour_receive(TupleTableSlot *slot, DestReceiver *self)
 		g->has_max = true;
 	}
 
-	/* the referrer cube per hour: the cube's key and the referrer */
-	key_text(&p->kb, v[E_REFERRER], nl[E_REFERRER]);
-	{
-		RGroup	   *c = g;
-
-		g = gt_lookup(&p->refcube, &p->kb, &isnew);
-		if (isnew)
-		{
-			int			i;
-
-			g->vals[0] = copy_text(p->refcube.cxt, v[E_PROJECT]);
-			g->bucket = h;
-			for (i = 1; i <= 6; i++)
-			{
-				g->nulls[i] = c->nulls[i];
-				g->vals[i] = c->nulls[i] ? (Datum) 0
-					: (i == 3 || i == 5 || i == 6) ? copy_text(p->refcube.cxt, c->vals[i]) : c->vals[i];
-			}
-			g->vals[7] = copy_text(p->refcube.cxt, v[E_REFERRER]);
-		}
-		accum(g, idx, valnull, value);
-	}
-
 	MemoryContextSwitchTo(old);
 	if ((++p->nrows & 0x3FF) == 0)
 	{
@@ -596,6 +567,63 @@ hour_receive(TupleTableSlot *slot, DestReceiver *self)
 		CHECK_FOR_INTERRUPTS();
 	}
 	return true;
+}
+
+/*
+ * The cube's and the referrers' hour groups: the sums of the referrer cube's
+ * groups, in their order (the SQL form sums the referrer cube's rows too)
+ */
+static void
+refcube_sums(HourPass *p)
+{
+	int			i,
+				k;
+
+	for (i = 0; i < p->refcube.n; i++)
+	{
+		RGroup	   *r = p->refcube.groups[i];
+		RGroup	   *g;
+		bool		isnew;
+
+		p->kb.len = 0;
+		key_text(&p->kb, r->vals[0], false);
+		key_int64(&p->kb, r->bucket, false);
+		key_int64(&p->kb, DatumGetObjectId(r->vals[1]), false);
+		key_int64(&p->kb, DatumGetObjectId(r->vals[2]), r->nulls[2]);
+		key_text(&p->kb, r->vals[3], r->nulls[3]);
+		key_int64(&p->kb, DatumGetObjectId(r->vals[4]), false);
+		key_text(&p->kb, r->vals[5], false);
+		key_text(&p->kb, r->vals[6], false);
+		g = gt_lookup(&p->cube, &p->kb, &isnew);
+		if (isnew)
+		{
+			/* the values live in the referrer cube's context, as long */
+			g->bucket = r->bucket;
+			memcpy(g->vals, r->vals, sizeof(Datum) * 7);
+			memcpy(g->nulls, r->nulls, sizeof(bool) * 7);
+		}
+		for (k = 0; k < CAT_ES_NELEMS; k++)
+			g->v[k] += r->v[k];
+		if (r->has_max && (!g->has_max || r->max > g->max))
+		{
+			g->max = r->max;
+			g->has_max = true;
+		}
+
+		p->kb.len = 0;
+		key_text(&p->kb, r->vals[0], false);
+		key_int64(&p->kb, r->bucket, false);
+		key_text(&p->kb, r->vals[7], false);
+		g = gt_lookup(&p->ref, &p->kb, &isnew);
+		if (isnew)
+		{
+			g->vals[0] = r->vals[0];
+			g->bucket = r->bucket;
+			g->vals[1] = r->vals[7];
+		}
+		for (k = 0; k < CAT_ES_NELEMS; k++)
+			g->v[k] += r->v[k];
+	}
 }
 
 static Datum
@@ -746,6 +774,7 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 		elog(ERROR, "analytics: SPI_connect failed");
 	read_events(sql, p.hours.lo, p.hours.hi, pid, &p.pub);
 	SPI_finish();
+	refcube_sums(&p);
 
 	/*
 	 * The other dimensions and the whole project per hour: the sums of the
