@@ -17,100 +17,14 @@ END $$;
 
 -- new table (schema.sql): events an earlier version stored with emitted_at
 -- outside the accepted range, set aside below
-CREATE TABLE @extschema@.events_out_of_range (
-    LIKE @extschema@.events INCLUDING DEFAULTS,
-    set_aside_at timestamptz NOT NULL DEFAULT pg_catalog.now()
-);
-COMMENT ON TABLE @extschema@.events_out_of_range IS
-    'events stored by analytics < 0.6 with emitted_at outside the accepted range, set aside by the upgrade to 0.6';
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.events_out_of_range', '');
+-- @@ tables of schema.sql: events_out_of_range @@
 
--- new tables (schema.sql): the cube; every hour with events is marked
--- pending after the definitions, so the next refresh builds it
-CREATE TABLE @extschema@.rollup_cube_hour (
-    project_id       text NOT NULL,
-    bucket           timestamptz NOT NULL,
-    media_type       @extschema@.media_type NOT NULL,
-    continent        @extschema@.continent,
-    country          text,
-    device_type      @extschema@.device_type NOT NULL,
-    operating_system text NOT NULL,
-    browser          text NOT NULL,
-    stats            double precision[] NOT NULL
-);
-CREATE INDEX rollup_cube_hour_idx ON @extschema@.rollup_cube_hour (project_id, bucket);
--- all projects, and the refresh's deletes; the project second, so that a
--- question about one project (a generic plan: the project a parameter)
--- prefers the index above
-CREATE INDEX rollup_cube_hour_bucket_idx ON @extschema@.rollup_cube_hour (bucket, project_id);
-COMMENT ON TABLE @extschema@.rollup_cube_hour IS
-    'event_stats per UTC hour, project and combination of media type, continent, country, device type, operating system and browser (derived from analytics.events by maintenance)';
-CREATE TABLE @extschema@.rollup_cube_day (LIKE @extschema@.rollup_cube_hour INCLUDING ALL);
-COMMENT ON TABLE @extschema@.rollup_cube_day IS
-    'the cube per UTC day (sum of the day''s rollup_cube_hour rows)';
-CREATE TABLE @extschema@.rollup_cube_week (LIKE @extschema@.rollup_cube_hour INCLUDING ALL);
-COMMENT ON TABLE @extschema@.rollup_cube_week IS
-    'the cube per week from Monday 00:00 UTC (sum of the week''s rollup_cube_day rows)';
-CREATE TABLE @extschema@.rollup_cube_w4 (LIKE @extschema@.rollup_cube_hour INCLUDING ALL);
-COMMENT ON TABLE @extschema@.rollup_cube_w4 IS
-    'the cube per 28 days from Monday 2000-01-03 00:00 UTC (sum of the block''s rollup_cube_week rows)';
-
--- The referrer cube (rollup_refcube_hour, _day, _week, _w4): the cube with
--- the referrer as one more column. It answers questions that combine the
--- referrer with cube dimensions (watch time by referrer for phones, plays
--- by country for one referrer); referrers of one project are few, so it
--- has about 1.4 times the cube's rows per hour. The cube's hour rows and
--- the referrer's one-dimension hour rows are its sums.
-CREATE TABLE @extschema@.rollup_refcube_hour (
-    project_id       text NOT NULL,
-    bucket           timestamptz NOT NULL,
-    referrer         text NOT NULL,
-    media_type       @extschema@.media_type NOT NULL,
-    continent        @extschema@.continent,
-    country          text,
-    device_type      @extschema@.device_type NOT NULL,
-    operating_system text NOT NULL,
-    browser          text NOT NULL,
-    stats            double precision[] NOT NULL
-);
-CREATE INDEX rollup_refcube_hour_idx ON @extschema@.rollup_refcube_hour (project_id, bucket);
-CREATE INDEX rollup_refcube_hour_bucket_idx ON @extschema@.rollup_refcube_hour (bucket, project_id);
-COMMENT ON TABLE @extschema@.rollup_refcube_hour IS
-    'event_stats per UTC hour, project and combination of referrer, media type, continent, country, device type, operating system and browser (derived from analytics.events by maintenance)';
-CREATE TABLE @extschema@.rollup_refcube_day (LIKE @extschema@.rollup_refcube_hour INCLUDING ALL);
-COMMENT ON TABLE @extschema@.rollup_refcube_day IS
-    'the referrer cube per UTC day (sum of the day''s rollup_refcube_hour rows)';
-CREATE TABLE @extschema@.rollup_refcube_week (LIKE @extschema@.rollup_refcube_hour INCLUDING ALL);
-COMMENT ON TABLE @extschema@.rollup_refcube_week IS
-    'the referrer cube per week from Monday 00:00 UTC (sum of the week''s rollup_refcube_day rows)';
-CREATE TABLE @extschema@.rollup_refcube_w4 (LIKE @extschema@.rollup_refcube_hour INCLUDING ALL);
-COMMENT ON TABLE @extschema@.rollup_refcube_w4 IS
-    'the referrer cube per 28 days from Monday 2000-01-03 00:00 UTC (sum of the block''s rollup_refcube_week rows)';
-
--- new tables (schema.sql): the distinct viewer ids, built by the same refresh
-CREATE TABLE @extschema@.rollup_viewers_hour (
-    project_id       text NOT NULL,
-    bucket           timestamptz NOT NULL,
-    media_type       @extschema@.media_type NOT NULL,
-    continent        @extschema@.continent,
-    country          text,
-    device_type      @extschema@.device_type NOT NULL,
-    operating_system text NOT NULL,
-    browser          text NOT NULL,
-    viewers_3s       bigint[],
-    viewers_5s       bigint[],
-    viewers_10s      bigint[],
-    viewers_30s      bigint[]
-);
-ALTER TABLE @extschema@.rollup_viewers_hour ALTER COLUMN viewers_3s SET STORAGE EXTERNAL, ALTER COLUMN viewers_5s SET STORAGE EXTERNAL,
-    ALTER COLUMN viewers_10s SET STORAGE EXTERNAL, ALTER COLUMN viewers_30s SET STORAGE EXTERNAL;
-CREATE INDEX rollup_viewers_hour_idx ON @extschema@.rollup_viewers_hour (project_id, bucket);
-CREATE INDEX rollup_viewers_hour_bucket_idx ON @extschema@.rollup_viewers_hour (bucket, project_id);
-COMMENT ON TABLE @extschema@.rollup_viewers_hour IS
-    'the distinct viewer ids of view events per view duration (3, 5, 10, 30 s), UTC hour, project and combination of media type, continent, country, device type, operating system and browser (derived from analytics.events by maintenance)';
-CREATE TABLE @extschema@.rollup_viewers_day (LIKE @extschema@.rollup_viewers_hour INCLUDING ALL);
-COMMENT ON TABLE @extschema@.rollup_viewers_day IS
-    'the distinct viewer ids per UTC day (union of the day''s rollup_viewers_hour rows)';
+-- new tables (schema.sql): the cubes (the cube, the referrer cube) and the
+-- distinct viewer ids; every hour with events is marked pending after the
+-- definitions, so the next refresh builds them
+-- @@ tables of schema.sql: rollup_cube_hour, rollup_cube_day, rollup_cube_week, rollup_cube_w4 @@
+-- @@ tables of schema.sql: rollup_refcube_hour, rollup_refcube_day, rollup_refcube_week, rollup_refcube_w4 @@
+-- @@ tables of schema.sql: rollup_viewers_hour, rollup_viewers_day @@
 
 -- the initial privileges of the relations and the schema as they are
 -- before the update's grants (restored at the end: see there)
