@@ -113,8 +113,8 @@ BEGIN
   -- is a few tasks per worker, and shards can still be moved onto new
   -- workers (README "Scaling out")
   IF nshards IS NULL THEN
-    SELECT pg_catalog.least(pg_catalog.current_setting('citus.shard_count')::integer,
-                            pg_catalog.greatest(8, 4 * pg_catalog.count(*)::integer))
+    SELECT LEAST(pg_catalog.current_setting('citus.shard_count')::integer,
+                            GREATEST(8, 4 * pg_catalog.count(*)::integer))
       INTO nshards
       FROM pg_catalog.pg_dist_node n WHERE n.noderole = 'primary' AND n.groupid <> 0 AND n.isactive;
   ELSIF nshards < 1 OR nshards > 64000 THEN
