@@ -892,8 +892,37 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 			}
 		}
 	if (parts == 0)
-		appendStringInfo(buf, "SELECT NULL::timestamptz AS t, NULL::text AS v, NULL::double precision%s AS stats WHERE false",
-						 k == 0 ? "[]" : "");
+		appendStringInfo(buf, "SELECT %sNULL::timestamptz AS t, NULL::text AS v, NULL::double precision%s AS stats WHERE false",
+						 q->dist_all ? "NULL::text AS p, " : "", k == 0 ? "[]" : "");
+}
+
+/*
+ * The rows (t, v, stats) of append_stats_rows, to be merged by the caller.
+ * Over every project on Citus, when the metric merges whole statistics
+ * arrays (event_stats_merge: an internal state, which Citus cannot split
+ * into per-shard partials), each project's rows of a value (and bucket,
+ * with by_bucket: time_bucket($17, t, $18), which a bucket start keeps) are
+ * merged first on the shard that holds them (grouped by project_id, the
+ * statement runs whole there): the coordinator merges one array per project
+ * and value instead of every piece's rows. A count metric's sum() Citus
+ * splits itself.
+ */
+static void
+append_stats_source(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, const char *raw_dim, bool by_bucket)
+{
+	if (!q->dist_all || count_element(q) != 0)
+	{
+		append_stats_rows(buf, q, c, dim, raw_dim, by_bucket);
+		return;
+	}
+	appendStringInfoString(buf, "SELECT ");
+	if (by_bucket)
+		appendStringInfo(buf, "%s.time_bucket($%d, y.t, $%d) AS t", q->schema, P_BUCKET, P_TIME_ZONE);
+	else
+		appendStringInfoString(buf, "NULL::timestamptz AS t");
+	appendStringInfo(buf, ", y.v AS v, %s.event_stats_merge(y.stats) AS stats FROM (", q->schema);
+	append_stats_rows(buf, q, c, dim, raw_dim, by_bucket);
+	appendStringInfoString(buf, by_bucket ? ") y GROUP BY y.p, 1, 2" : ") y GROUP BY y.p, 2");
 }
 
 /* the metric of the rows x(t, v, stats), merged */
@@ -1610,7 +1639,7 @@ metric_answer(QuerySpec *q, FunctionCallInfo fcinfo, bool *isnull)
 		appendStringInfoString(&sql, "SELECT ");
 		append_merged_metric(&sql, q);
 		appendStringInfoString(&sql, " FROM (");
-		append_stats_rows(&sql, q, c, dim, NULL, false);
+		append_stats_source(&sql, q, c, dim, NULL, false);
 		appendStringInfoString(&sql, ") x");
 	}
 	else
@@ -1775,7 +1804,7 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 		appendStringInfoString(&sql, "SELECT coalesce(x.v, 'unknown') AS dimension_value, ");
 		append_merged_metric(&sql, q);
 		appendStringInfoString(&sql, " AS metric_value FROM (");
-		append_stats_rows(&sql, q, c, dim, catalog_dims[bd].column, false);
+		append_stats_source(&sql, q, c, dim, catalog_dims[bd].column, false);
 		appendStringInfoString(&sql, ") x GROUP BY 1 HAVING ");
 		append_merged_having(&sql, q);
 	}
@@ -2034,7 +2063,7 @@ timeseries_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 			appendStringInfo(&sql, "SELECT %s.time_bucket($%d, x.t, $%d) AS bucket_start, ", S, P_BUCKET, P_TIME_ZONE);
 			append_merged_metric(&sql, q);
 			appendStringInfoString(&sql, " AS metric_value FROM (");
-			append_stats_rows(&sql, q, c, dim, NULL, true);
+			append_stats_source(&sql, q, c, dim, NULL, true);
 			appendStringInfoString(&sql, ") x GROUP BY 1 HAVING ");
 			append_merged_having(&sql, q);
 		}

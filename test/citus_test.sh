@@ -171,6 +171,11 @@ check "unique viewers over every project: each project's ids united on its worke
              SELECT count(*) FROM analytics.breakdown('view', 'country', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, unique_viewers => true)" |
      grep 'issuing SELECT' | grep -c '_viewers_union(y.ids)')"
 
+check "watch time over every project: each project's statistics merged on its worker (event_stats_merge in the shards' statement)" "4" \
+  "$(q "$C" "SET citus.log_remote_commands = on; SET client_min_messages = log;
+             SELECT count(*) FROM analytics.breakdown('watch-time', 'country', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, aggregation => 'sum')" |
+     grep 'issuing SELECT' | grep -c 'event_stats_merge(y.stats)')"
+
 tq="SET ROLE citus_tenant; SELECT analytics.metric('play', 'count', now() - interval '4 days', now(), project_id => 'p2')
     || ' ' || analytics.metric('play', 'count', now() - interval '4 days', now())
     || ' ' || analytics.metric('play', 'count', now() - interval '4 days', now(), project_id => 'p3')
