@@ -353,6 +353,21 @@ resolve_projects(QuerySpec *q, text *project_id)
 	/* Citus: one project on the node that holds it (README "Scaling out") */
 	if (q->project != NULL && analytics_citus_distributed())
 		q->shards = analytics_citus_project_shards(q->project);
+	q->dist_all = !q->has_projects && analytics_citus_distributed();
+}
+
+/*
+ * The first column of a piece of a rollup statement over every project on
+ * Citus: the project of its rows (alias.project_id). With it in every
+ * branch, Citus runs the UNION ALL on every shard (one distributed
+ * statement, the sums merged from each shard's partial sums) instead of
+ * each branch as a statement of its own whose rows go to the coordinator.
+ * Empty elsewhere.
+ */
+static const char *
+pcol(const QuerySpec *q, const char *alias)
+{
+	return q->dist_all ? psprintf("%s.project_id AS p, ", alias) : "";
 }
 
 /*
@@ -818,7 +833,7 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 					appendStringInfo(&stats, "%s.event_stats(e.event_type, e.value)", S);
 				else
 					appendStringInfo(&stats, "(%s.event_stats(e.event_type, e.value))[%d]", S, k);
-				appendStringInfoString(buf, "SELECT ");
+				appendStringInfo(buf, "SELECT %s", pcol(q, "e"));
 				if (by_bucket)
 					appendStringInfo(buf, "%s.time_bucket($%d, e.emitted_at, $%d)", S, P_BUCKET, P_TIME_ZONE);
 				else
@@ -835,7 +850,7 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 					appendStringInfoString(&stats, "e.stats");
 				else
 					appendStringInfo(&stats, "e.stats[%d]", k);
-				appendStringInfo(buf, "SELECT e.bucket AS t, %s AS v, ", raw_dim ? raw_dim : "NULL::text");
+				appendStringInfo(buf, "SELECT %se.bucket AS t, %s AS v, ", pcol(q, "e"), raw_dim ? raw_dim : "NULL::text");
 			}
 			else
 			{
@@ -843,7 +858,7 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 					appendStringInfoString(&stats, "r.stats");
 				else
 					appendStringInfo(&stats, "r.stats[%d]", k);
-				appendStringInfoString(buf, "SELECT r.bucket AS t, r.value AS v, ");
+				appendStringInfo(buf, "SELECT %sr.bucket AS t, r.value AS v, ", pcol(q, "r"));
 			}
 			if (!neg)
 				appendStringInfoString(buf, stats.data);
@@ -858,7 +873,7 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 				appendStringInfoString(buf, " AND ");
 				append_types(buf, q);
 				append_where(buf, q);
-				appendStringInfoString(buf, " GROUP BY 1, 2");
+				appendStringInfoString(buf, q->dist_all ? " GROUP BY 1, 2, 3" : " GROUP BY 1, 2");
 			}
 			else if (dim == CAT_DIM_CUBE || dim == CAT_DIM_REFCUBE)
 			{
@@ -877,8 +892,37 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 			}
 		}
 	if (parts == 0)
-		appendStringInfo(buf, "SELECT NULL::timestamptz AS t, NULL::text AS v, NULL::double precision%s AS stats WHERE false",
-						 k == 0 ? "[]" : "");
+		appendStringInfo(buf, "SELECT %sNULL::timestamptz AS t, NULL::text AS v, NULL::double precision%s AS stats WHERE false",
+						 q->dist_all ? "NULL::text AS p, " : "", k == 0 ? "[]" : "");
+}
+
+/*
+ * The rows (t, v, stats) of append_stats_rows, to be merged by the caller.
+ * Over every project on Citus, when the metric merges whole statistics
+ * arrays (event_stats_merge: an internal state, which Citus cannot split
+ * into per-shard partials), each project's rows of a value (and bucket,
+ * with by_bucket: time_bucket($17, t, $18), which a bucket start keeps) are
+ * merged first on the shard that holds them (grouped by project_id, the
+ * statement runs whole there): the coordinator merges one array per project
+ * and value instead of every piece's rows. A count metric's sum() Citus
+ * splits itself.
+ */
+static void
+append_stats_source(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, const char *raw_dim, bool by_bucket)
+{
+	if (!q->dist_all || count_element(q) != 0)
+	{
+		append_stats_rows(buf, q, c, dim, raw_dim, by_bucket);
+		return;
+	}
+	appendStringInfoString(buf, "SELECT ");
+	if (by_bucket)
+		appendStringInfo(buf, "%s.time_bucket($%d, y.t, $%d) AS t", q->schema, P_BUCKET, P_TIME_ZONE);
+	else
+		appendStringInfoString(buf, "NULL::timestamptz AS t");
+	appendStringInfo(buf, ", y.v AS v, %s.event_stats_merge(y.stats) AS stats FROM (", q->schema);
+	append_stats_rows(buf, q, c, dim, raw_dim, by_bucket);
+	appendStringInfoString(buf, by_bucket ? ") y GROUP BY y.p, 1, 2" : ") y GROUP BY y.p, 2");
 }
 
 /* the metric of the rows x(t, v, stats), merged */
@@ -1033,7 +1077,7 @@ append_viewer_rows(StringInfo buf, const QuerySpec *q, const Cover *c, const cha
 			elog(ERROR, "analytics: a cover of unique viewers with pieces it cannot read");
 		if (parts++ > 0)
 			appendStringInfoString(buf, " UNION ALL ");
-		appendStringInfoString(buf, "SELECT ");
+		appendStringInfo(buf, "SELECT %s", pcol(q, "e"));
 		if (by_bucket && level == CL_RAW)
 			appendStringInfo(buf, "%s.time_bucket($%d, e.emitted_at, $%d) AS t, ", S, P_BUCKET, P_TIME_ZONE);
 		else if (by_bucket)
@@ -1045,7 +1089,10 @@ append_viewer_rows(StringInfo buf, const QuerySpec *q, const Cover *c, const cha
 			appendStringInfoString(buf, " AND ");
 			append_types(buf, q);
 			append_where(buf, q);
-			appendStringInfoString(buf, by_bucket ? " GROUP BY 1, 2" : " GROUP BY 1");
+			if (q->dist_all)
+				appendStringInfoString(buf, by_bucket ? " GROUP BY 1, 2, 3" : " GROUP BY 1, 2");
+			else
+				appendStringInfoString(buf, by_bucket ? " GROUP BY 1, 2" : " GROUP BY 1");
 		}
 		else
 		{
@@ -1058,7 +1105,33 @@ append_viewer_rows(StringInfo buf, const QuerySpec *q, const Cover *c, const cha
 		}
 	}
 	if (parts == 0)
-		appendStringInfo(buf, "SELECT %sNULL::text AS v, NULL::bigint[] AS ids WHERE false", by_bucket ? "NULL::timestamptz AS t, " : "");
+		appendStringInfo(buf, "SELECT %s%sNULL::text AS v, NULL::bigint[] AS ids WHERE false",
+						 q->dist_all ? "NULL::text AS p, " : "", by_bucket ? "NULL::timestamptz AS t, " : "");
+}
+
+/*
+ * The rows (t, v, ids) of append_viewer_rows, to be counted by the caller
+ * with _viewers_count. Over every project on Citus, the ids of each project
+ * and value (and bucket, with by_bucket: time_bucket($17, t, $18), which a
+ * bucket start keeps) are first united on the shard that holds them (the
+ * statement grouped by project_id runs whole there): the coordinator, where
+ * _viewers_count runs (Citus cannot split an aggregate with an internal
+ * state), gets one array per project and value instead of every row.
+ */
+static void
+append_viewer_source(StringInfo buf, const QuerySpec *q, const Cover *c, const char *raw_dim, bool by_bucket)
+{
+	if (!q->dist_all)
+	{
+		append_viewer_rows(buf, q, c, raw_dim, by_bucket);
+		return;
+	}
+	appendStringInfoString(buf, "SELECT ");
+	if (by_bucket)
+		appendStringInfo(buf, "%s.time_bucket($%d, y.t, $%d) AS t, ", q->schema, P_BUCKET, P_TIME_ZONE);
+	appendStringInfo(buf, "y.v AS v, %s._viewers_union(y.ids) AS ids FROM (", q->schema);
+	append_viewer_rows(buf, q, c, raw_dim, by_bucket);
+	appendStringInfoString(buf, by_bucket ? ") y GROUP BY y.p, 1, 2" : ") y GROUP BY y.p, 1");
 }
 
 /*
@@ -1118,7 +1191,16 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 	}
 	if (dist && dplans[2] == NULL)
 	{
-		SPIPlanPtr	p = SPI_prepare(psprintf("SELECT %s._pending_hours($1 - interval '28 days', $2 + interval '28 days')",
+		/*
+		 * every project's marks: one statement over every shard of
+		 * rollup_pending (each shard's hours, concatenated by Citus; the
+		 * cover sorts them), and the hours this transaction wrote
+		 * (_rollup_own_pending(), here: the coordinator's, below).
+		 * _pending_hours, whose UNION of both Citus would run as four
+		 * statements and intermediate results, is for one node.
+		 */
+		SPIPlanPtr	p = SPI_prepare(psprintf("SELECT pg_catalog.array_agg(x.hour) FROM %s.rollup_pending x"
+											 " WHERE x.hour >= $1 - interval '28 days' AND x.hour <= $2 + interval '28 days'",
 											 q->schema), 2, types);
 
 		if (p == NULL || SPI_keepplan(p) != 0)
@@ -1195,10 +1277,24 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 
 		if (dist && !one && q->shards == NIL)
 		{
+			Datum		own;
+			bool		own_null;
+
 			rc = SPI_execute_plan(dplans[2], values, NULL, true, 1);
 			if (rc != SPI_OK_SELECT || SPI_processed != 1)
 				elog(ERROR, "analytics: the cover query failed: %s", SPI_result_code_string(rc));
 			pend = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+			rc = SPI_execute(psprintf("SELECT %s._rollup_own_pending()", q->schema), true, 1);
+			if (rc != SPI_OK_SELECT || SPI_processed != 1)
+				elog(ERROR, "analytics: the cover query failed: %s", SPI_result_code_string(rc));
+			own = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &own_null);
+			if (isnull)
+			{
+				pend = own;
+				isnull = own_null;
+			}
+			else if (!own_null)
+				pend = DirectFunctionCall2(array_cat, pend, own);
 		}
 		in.has_data = !lo_null && !hi_null;
 		if (in.has_data)
@@ -1533,7 +1629,7 @@ metric_answer(QuerySpec *q, FunctionCallInfo fcinfo, bool *isnull)
 		plan_cover(q, CL_DAY, false, CAT_DIM_CUBE, true, NULL, 0, &cover);
 		c = &cover;
 		appendStringInfo(&sql, "SELECT %s._viewers_count(x.ids)::double precision FROM (", S);
-		append_viewer_rows(&sql, q, c, NULL, false);
+		append_viewer_source(&sql, q, c, NULL, false);
 		appendStringInfoString(&sql, ") x");
 	}
 	else if (dim >= 0)
@@ -1543,7 +1639,7 @@ metric_answer(QuerySpec *q, FunctionCallInfo fcinfo, bool *isnull)
 		appendStringInfoString(&sql, "SELECT ");
 		append_merged_metric(&sql, q);
 		appendStringInfoString(&sql, " FROM (");
-		append_stats_rows(&sql, q, c, dim, NULL, false);
+		append_stats_source(&sql, q, c, dim, NULL, false);
 		appendStringInfoString(&sql, ") x");
 	}
 	else
@@ -1698,7 +1794,7 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 		c = &cover;
 		appendStringInfo(&sql, "SELECT coalesce(x.v, 'unknown') AS dimension_value, %s._viewers_count(x.ids)::double precision"
 						 " AS metric_value FROM (", q->schema);
-		append_viewer_rows(&sql, q, c, catalog_dims[bd].column, false);
+		append_viewer_source(&sql, q, c, catalog_dims[bd].column, false);
 		appendStringInfoString(&sql, ") x GROUP BY 1");
 	}
 	else if (dim >= 0)
@@ -1708,7 +1804,7 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 		appendStringInfoString(&sql, "SELECT coalesce(x.v, 'unknown') AS dimension_value, ");
 		append_merged_metric(&sql, q);
 		appendStringInfoString(&sql, " AS metric_value FROM (");
-		append_stats_rows(&sql, q, c, dim, catalog_dims[bd].column, false);
+		append_stats_source(&sql, q, c, dim, catalog_dims[bd].column, false);
 		appendStringInfoString(&sql, ") x GROUP BY 1 HAVING ");
 		append_merged_having(&sql, q);
 	}
@@ -1952,7 +2048,7 @@ timeseries_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 			c = &cover;
 			appendStringInfo(&sql, "SELECT %s.time_bucket($%d, x.t, $%d) AS bucket_start, %s._viewers_count(x.ids)::double precision"
 							 " AS metric_value FROM (", S, P_BUCKET, P_TIME_ZONE, S);
-			append_viewer_rows(&sql, q, c, NULL, true);
+			append_viewer_source(&sql, q, c, NULL, true);
 			appendStringInfoString(&sql, ") x GROUP BY 1");
 		}
 		else if (tier >= 0 && !uv)
@@ -1967,7 +2063,7 @@ timeseries_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 			appendStringInfo(&sql, "SELECT %s.time_bucket($%d, x.t, $%d) AS bucket_start, ", S, P_BUCKET, P_TIME_ZONE);
 			append_merged_metric(&sql, q);
 			appendStringInfoString(&sql, " AS metric_value FROM (");
-			append_stats_rows(&sql, q, c, dim, NULL, true);
+			append_stats_source(&sql, q, c, dim, NULL, true);
 			appendStringInfoString(&sql, ") x GROUP BY 1 HAVING ");
 			append_merged_having(&sql, q);
 		}

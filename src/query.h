@@ -82,6 +82,10 @@ typedef struct QuerySpec
 	List	   *shards;			/* on a Citus node holding the project's
 								 * shards: AnalyticsShard, read instead of the
 								 * tables (NIL: the tables) */
+	bool		dist_all;		/* every project on a distributed layout
+								 * (Citus): each piece of a rollup statement
+								 * carries project_id, so that Citus runs
+								 * their UNION ALL on every shard at once */
 
 	bool		filter[CAT_NDIMS];	/* a filter on dimension d */
 	Datum		filter_value[CAT_NDIMS];	/* text[], or text (media type) */

@@ -57,6 +57,8 @@ check "distribute(): every table" \
   "$(echo "$d1" | grep reference_tables)"
 check "distribute() again: nothing to do" '{"reference_tables": [], "distributed_tables": [], "distributed_functions": []}' \
   "$(q "$C" "SELECT analytics.distribute()")"
+check "distribute(): 2 shards per worker (2 workers: 4)" "4" \
+  "$(q "$C" "SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = 'analytics.rollup_hour'::regclass")"
 check "co-located with analytics.events, on project_id" "0" \
   "$(q "$C" "SELECT count(*) FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid
               WHERE c.relnamespace = 'analytics'::regnamespace AND p.partmethod = 'h'
@@ -98,6 +100,13 @@ ping="SELECT analytics.ingest_ping(jsonb_build_object('emitted_at', to_char(now(
         NULL, 'FR', NULL, 'p9')->>'events'"
 check "ingest_ping through the coordinator" "1" "$(q "$C" "$ping")"
 q "$S" "$ping" >/dev/null
+# view events with durations (unique viewers; some without a viewer id)
+views="INSERT INTO analytics.events (project_id, event_type, emitted_at, session_id, viewer_id, media_id, media_type, country, value)
+SELECT 'p' || (i % 5), 'view', date_trunc('hour', now()) - interval '3 days' + (i * 53 % 4300) * interval '1 minute',
+       md5('v' || (i % 200))::uuid, CASE WHEN i % 13 <> 0 THEN (i % 90)::bigint END, 'm' || (i % 7), 'video',
+       (ARRAY['FR','US',NULL])[1 + i % 3], (ARRAY[3,5,10,30])[1 + i % 4]
+  FROM generate_series(1, 600) i"
+for conn in "$C" "$S"; do q "$conn" "$views" >/dev/null; done
 
 # ---- freshness: every written (project, hour) is pending ----------------
 check "every written hour marked pending (in the co-located shards)" "0" \
@@ -136,6 +145,13 @@ answers() { # CONN: one line per question
     UNION ALL SELECT 'metric plays all ' || analytics.metric('play', 'count', '$T'::timestamptz - interval '4 days', '$T'::timestamptz)
     UNION ALL SELECT 'breakdown country p2 ' || (SELECT string_agg(b::text, ',') FROM analytics.breakdown('play', 'country', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, project_id => 'p2') b)
     UNION ALL SELECT 'timeseries hour p4 ' || (SELECT string_agg(t::text, ',') FROM analytics.timeseries('play', '$T'::timestamptz - interval '2 days', '$T'::timestamptz, 'hour', project_id => 'p4') t)
+    UNION ALL SELECT 'timeseries plays all ' || (SELECT string_agg(t::text, ',') FROM analytics.timeseries('play', '$T'::timestamptz - interval '2 days', '$T'::timestamptz, 'hour') t)
+    UNION ALL SELECT 'breakdown media all ' || (SELECT string_agg(b::text, ',') FROM analytics.breakdown('play', 'media-id', '$T'::timestamptz - interval '4 days', '$T'::timestamptz) b)
+    UNION ALL SELECT 'metric uniq all ' || analytics.metric('view', 'count', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, unique_viewers => true)
+    UNION ALL SELECT 'breakdown uniq all ' || (SELECT string_agg(b::text, ',') FROM analytics.breakdown('view', 'country', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, unique_viewers => true) b)
+    UNION ALL SELECT 'timeseries uniq all ' || (SELECT string_agg(t::text, ',') FROM analytics.timeseries('view', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, 'day', unique_viewers => true) t)
+    UNION ALL SELECT 'breakdown watch-time all (to 1e-6) ' || (SELECT string_agg(b.dimension_value || ':' || round(b.metric_value::numeric, 6), ',') FROM analytics.breakdown('watch-time', 'country', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, aggregation => 'sum') b)
+    UNION ALL SELECT 'api country all ' || ((analytics.api_request('/data/buckets/play/country?from=' || to_char(('$T'::timestamptz - interval '4 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || '&to=' || to_char('$T'::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), NULL)).body->>'data')
     UNION ALL SELECT 'api breakdown media ' || analytics.api_request('/data/buckets/play/media-id?from=' || to_char(('$T'::timestamptz - interval '4 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || '&to=' || to_char('$T'::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'p5')::text"
 }
 want=$(answers "$S"); got=$(answers "$C")
@@ -143,6 +159,22 @@ while IFS= read -r line; do
   key=$(echo "$line" | cut -d' ' -f1-3)
   check "same answer: $key" "$line" "$(echo "$got" | grep -F -- "$key" | head -1)"
 done <<<"$want"
+
+# a question over every project: three statements over the shards (where
+# rollup rows exist, the pending hours, the rows of every piece at once)
+check "a breakdown over every project: three statements over the 4 shards" "12" \
+  "$(q "$C" "SET citus.log_remote_commands = on; SET client_min_messages = log;
+             SELECT count(*) FROM analytics.breakdown('play', 'country', '$T'::timestamptz - interval '4 days', '$T'::timestamptz)" |
+     grep -c 'issuing SELECT')"
+check "unique viewers over every project: each project's ids united on its worker (_viewers_union in the shards' statement)" "4" \
+  "$(q "$C" "SET citus.log_remote_commands = on; SET client_min_messages = log;
+             SELECT count(*) FROM analytics.breakdown('view', 'country', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, unique_viewers => true)" |
+     grep 'issuing SELECT' | grep -c '_viewers_union(y.ids)')"
+
+check "watch time over every project: each project's statistics merged on its worker (event_stats_merge in the shards' statement)" "4" \
+  "$(q "$C" "SET citus.log_remote_commands = on; SET client_min_messages = log;
+             SELECT count(*) FROM analytics.breakdown('watch-time', 'country', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, aggregation => 'sum')" |
+     grep 'issuing SELECT' | grep -c 'event_stats_merge(y.stats)')"
 
 tq="SET ROLE citus_tenant; SELECT analytics.metric('play', 'count', now() - interval '4 days', now(), project_id => 'p2')
     || ' ' || analytics.metric('play', 'count', now() - interval '4 days', now())

@@ -80,6 +80,8 @@ plays by device, country FR (cube), 1 project|SELECT string_agg(b::text, ',') FR
 watch time, 1 media, 1 project|SELECT analytics.metric('watch-time', 'sum', now() - interval '$D days', now(), '{"mediaId": "p001-v1"}', project_id => 'p001')
 plays by media top 25, all projects|SELECT string_agg(b::text, ',') FROM (SELECT * FROM analytics.breakdown('play', 'media-id', now() - interval '$D days', now()) LIMIT 25) b
 plays by country, all projects|SELECT string_agg(b::text, ',') FROM analytics.breakdown('play', 'country', now() - interval '$D days', now()) b
+watch time by country (to 1e-6), all projects|SELECT string_agg(b.dimension_value || ':' || round(b.metric_value::numeric, 6), ',') FROM analytics.breakdown('watch-time', 'country', now() - interval '$D days', now(), aggregation => 'sum') b
+unique viewers, all projects|SELECT analytics.metric('view', 'count', now() - interval '$D days', now(), unique_viewers => true)
 JSON API, plays by country, 1 project|SELECT (analytics.api_request('/data/buckets/play/country?from=' || to_char((now() - interval '$D days') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'p001')).body->'data'
 EOF
 # the same one-project questions through analytics.project_request, which
