@@ -4,6 +4,7 @@
 # Citus coordinator with two workers (all on this machine), the rollups
 # built, then the p50 of each question on both, side by side (the lowest of
 # three rounds), with the answers compared.
+# COPY is timed on both, with the CPU time each node spent on it.
 #   test/bench/citus_bench.sh [-n EVENTS] [-d DAYS] [-p PROJECTS] [-r RUNS]
 #   defaults: 2000000 events, 7 days, 20 projects, 9 runs
 # Needs Citus installed (test/citus_build.sh). Ports: ANALYTICS_CITUS_BENCH_PORT
@@ -57,12 +58,24 @@ for side in S C; do
 done
 
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
-declare -A COPY BUILD
+declare -A COPY BUILD CPU0 CPU
+# CPU time (clock ticks) of a cluster so far: its postmaster and children,
+# live and reaped
+ticks() {
+  local pm c
+  pm=$(head -1 "$1/data/postmaster.pid")
+  { awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat"
+    for c in $(pgrep -P "$pm"); do awk '{print $14 + $15}' "/proc/$c/stat" 2>/dev/null || true; done; } | awk '{s += $1} END {print s}'
+}
+declare -A NODES=([S]="$ROOT/single" [C]="$ROOT/citus/n0 $ROOT/citus/n1 $ROOT/citus/n2")
 for side in S C; do
   say "COPY ($side)"
+  for n in ${NODES[$side]}; do CPU0[$n]=$(ticks "$n"); done
   t0=$(date +%s.%N)
   q $side "\\copy analytics.events FROM '$ROOT/events.copy'" >/dev/null
   t1=$(date +%s.%N); COPY[$side]=$(secs "$t0" "$t1")
+  sleep 0.5
+  for n in ${NODES[$side]}; do CPU[$n]=$(awk -v a="${CPU0[$n]}" -v b="$(ticks "$n")" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (b - a) / hz }'); done
   say "rollups ($side)"
   t0=$(date +%s.%N)
   q $side "SET analytics.maintenance_in_worker = off; SELECT analytics.run_maintenance()" >/dev/null
@@ -116,6 +129,10 @@ for entry in "${QS[@]}"; do
 done
 printf '\n%-45s %10s %10s %8s\n' "COPY of the events (s)" "${COPY[S]}" "${COPY[C]}" \
   "$(awk -v a="${COPY[S]}" -v b="${COPY[C]}" 'BEGIN { printf "%.2f", b / a }')"
+printf '%-45s %10s %10s %8s\n' "COPY's CPU time, every node (s)" "${CPU[$ROOT/single]}" \
+  "$(awk -v a="${CPU[$ROOT/citus/n0]}" -v b="${CPU[$ROOT/citus/n1]}" -v c="${CPU[$ROOT/citus/n2]}" 'BEGIN { printf "%.1f", a + b + c }')" \
+  "$(awk -v s="${CPU[$ROOT/single]}" -v a="${CPU[$ROOT/citus/n0]}" -v b="${CPU[$ROOT/citus/n1]}" -v c="${CPU[$ROOT/citus/n2]}" 'BEGIN { printf "%.2f", (a + b + c) / s }')"
+echo "  of which the coordinator ${CPU[$ROOT/citus/n0]} s, the workers ${CPU[$ROOT/citus/n1]} and ${CPU[$ROOT/citus/n2]} s"
 printf '%-45s %10s %10s %8s\n' "building the rollups (s)" "${BUILD[S]}" "${BUILD[C]}" \
   "$(awk -v a="${BUILD[S]}" -v b="${BUILD[C]}" 'BEGIN { printf "%.2f", b / a }')"
 echo "(coordinator and two workers on this one machine: Citus's figures include its round trips, not more cores)"
