@@ -1127,14 +1127,22 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 	}
 	if (!dist && plans[one] == NULL)
 	{
-		/* the pending hours of every block that may be read: 28 days around */
+		/*
+		 * the pending hours of every block that may be read: 28 days around;
+		 * the marks read here, those of this transaction added below (as
+		 * _pending_hours gives them, without its call)
+		 */
 		char	   *sql = one
 		? psprintf("SELECT min(r.bucket), max(r.bucket) + interval '5 minutes',"
-				   " %s._pending_hours($1 - interval '28 days', $2 + interval '28 days')"
+				   " (SELECT pg_catalog.array_agg(x.hour) FROM %s.rollup_pending x"
+				   "   WHERE x.hour >= $1 - interval '28 days' AND x.hour <= $2 + interval '28 days'),"
+				   " $1 - interval '28 days', $2 + interval '28 days'"
 				   " FROM %s.rollup_5min r WHERE r.project_id = $3 AND r.dim = %d",
 				   q->schema, q->schema, CAT_DIM_PROJECT)
 		: psprintf("SELECT min(r.bucket), max(r.bucket) + interval '1 hour',"
-				   " %s._pending_hours($1 - interval '28 days', $2 + interval '28 days')"
+				   " (SELECT pg_catalog.array_agg(x.hour) FROM %s.rollup_pending x"
+				   "   WHERE x.hour >= $1 - interval '28 days' AND x.hour <= $2 + interval '28 days'),"
+				   " $1 - interval '28 days', $2 + interval '28 days'"
 				   " FROM %s.rollup_hour r WHERE r.dim = %d",
 				   q->schema, q->schema, CAT_DIM_PROJECT);
 		SPIPlanPtr	p = SPI_prepare(sql, one ? 3 : 2, types);
@@ -1206,7 +1214,16 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 			in.data_lo = DatumGetTimestampTz(lo);
 			in.data_hi = DatumGetTimestampTz(hi);
 		}
-		if (!isnull)
+		if (!dist && q->shards == NIL)
+		{
+			/* the marks read, and this transaction's hours, in the bounds */
+			bool		bnull;
+			TimestampTz plo = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &bnull));
+			TimestampTz phi = DatumGetTimestampTz(SPI_getbinval(tup, desc, 5, &bnull));
+
+			in.pending = analytics_pending_hours(pend, isnull, plo, phi, &in.npending);
+		}
+		else if (!isnull)
 		{
 			Datum	   *elems;
 			bool	   *enulls;
