@@ -642,13 +642,20 @@ resolve_period(QuerySpec *q, bool from_null, TimestampTz from, bool to_null, Tim
  * ------------------------------------------------------------------------
  */
 
-/* the filters (and the project) as predicates on events "e" */
+/*
+ * the filters (and the project) as predicates on events "e"; project_param:
+ * the project as the text $P_PROJECT (a statement over a cover: a kept plan
+ * compares each raw row with it, where $P_PROJECTS[1] would be taken out of
+ * its array for each row), else $P_PROJECTS[1]
+ */
 static void
-append_where(StringInfo buf, const QuerySpec *q)
+append_where_ex(StringInfo buf, const QuerySpec *q, bool project_param)
 {
 	int			d;
 
-	if (q->has_projects)
+	if (q->has_projects && project_param)
+		appendStringInfo(buf, " AND e.project_id = $%d", P_PROJECT);
+	else if (q->has_projects)
 		appendStringInfo(buf, " AND e.project_id = $%d[1]", P_PROJECTS);
 	for (d = 1; d < CAT_NDIMS; d++)
 	{
@@ -676,6 +683,12 @@ append_where(StringInfo buf, const QuerySpec *q)
 	if (q->tag)
 		appendStringInfo(buf, " AND EXISTS (SELECT 1 FROM %s m WHERE m.project_id = e.project_id"
 						 " AND m.media_id = e.media_id AND m.tags @> ARRAY[$%d])", qtable(q, "media"), P_TAG);
+}
+
+static void
+append_where(StringInfo buf, const QuerySpec *q)
+{
+	append_where_ex(buf, q, false);
 }
 
 /* the filters as predicates on rollup rows "r" of dimension dim */
@@ -774,11 +787,41 @@ typedef struct Cover
 	int			n[CL_NLEVELS][2];	/* ranges per level, [0] added, [1] taken
 									 * out */
 	Datum		arrays[4 * CL_NLEVELS]; /* from, to, taken out from, to */
+	TimestampTz raw[2][P_RAW_RANGES][2];	/* the first raw ranges of each
+											 * sign: from, to */
 	double		raw_minutes;
 } Cover;
 
 /* the parameter of the ranges of a level and sign (+1 for their ends) */
 #define COVER_PARAM(level, neg) (P_COVER + 4 * (level) + 2 * (neg))
+
+/*
+ * The raw ranges of a sign (neg: taken out) over e.emitted_at: when they
+ * are few, one by one as the scalars $P_RAW.. (a kept plan compares each
+ * row read with them as they are; an element of an array parameter would
+ * be taken out of it for each row), else as the arrays of the cover.
+ */
+static void
+append_raw_ranges(StringInfo buf, const Cover *c, int neg)
+{
+	int			n = c->n[CL_RAW][neg];
+	int			i;
+
+	if (n > P_RAW_RANGES)
+	{
+		append_ranges(buf, "e.emitted_at", COVER_PARAM(CL_RAW, neg), COVER_PARAM(CL_RAW, neg) + 1, n);
+		return;
+	}
+	appendStringInfoChar(buf, '(');
+	for (i = 0; i < n; i++)
+	{
+		int			p = P_RAW + 2 * P_RAW_RANGES * neg + 2 * i;
+
+		appendStringInfo(buf, "%s(e.emitted_at >= $%d AND e.emitted_at < $%d)", i > 0 ? " OR " : "", p, p + 1);
+	}
+	appendStringInfoChar(buf, ')');
+}
+
 
 /*
  * The rows (t, v, stats) of the metric over the cover: for each level, the
@@ -854,10 +897,10 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 			if (level == CL_RAW)
 			{
 				appendStringInfo(buf, " AS stats FROM %s e WHERE ", qtable(q, "events"));
-				append_ranges(buf, "e.emitted_at", COVER_PARAM(level, neg), COVER_PARAM(level, neg) + 1, c->n[level][neg]);
+				append_raw_ranges(buf, c, neg);
 				appendStringInfoString(buf, " AND ");
 				append_types(buf, q);
-				append_where(buf, q);
+				append_where_ex(buf, q, true);
 				appendStringInfoString(buf, " GROUP BY 1, 2");
 			}
 			else if (dim == CAT_DIM_CUBE || dim == CAT_DIM_REFCUBE)
@@ -1041,10 +1084,10 @@ append_viewer_rows(StringInfo buf, const QuerySpec *q, const Cover *c, const cha
 		if (level == CL_RAW)
 		{
 			appendStringInfo(buf, "%s AS v, pg_catalog.array_agg(e.viewer_id) AS ids FROM %s e WHERE ", v, qtable(q, "events"));
-			append_ranges(buf, "e.emitted_at", COVER_PARAM(level, 0), COVER_PARAM(level, 0) + 1, c->n[level][0]);
+			append_raw_ranges(buf, c, 0);
 			appendStringInfoString(buf, " AND ");
 			append_types(buf, q);
-			append_where(buf, q);
+			append_where_ex(buf, q, true);
 			appendStringInfoString(buf, by_bucket ? " GROUP BY 1, 2" : " GROUP BY 1");
 		}
 		else
@@ -1260,9 +1303,18 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 		}
 		for (i = 0; i < npieces; i++)
 		{
-			c->n[pieces[i].level][pieces[i].sign < 0]++;
+			int			neg = pieces[i].sign < 0;
+
 			if (pieces[i].level == CL_RAW)
+			{
+				if (c->n[CL_RAW][neg] < P_RAW_RANGES)
+				{
+					c->raw[neg][c->n[CL_RAW][neg]][0] = pieces[i].lo;
+					c->raw[neg][c->n[CL_RAW][neg]][1] = pieces[i].hi;
+				}
 				c->raw_minutes += (double) (pieces[i].hi - pieces[i].lo) / (double) USECS_PER_MINUTE;
+			}
+			c->n[pieces[i].level][neg]++;
 		}
 	}
 	PG_FINALLY();
@@ -1342,10 +1394,41 @@ query_params(const QuerySpec *q, const Cover *c, Datum *values, bool *nulls, Oid
 	if (!empty_null)
 		SET(P_EMPTY_VALUE, FLOAT8OID, Float8GetDatum(empty_value));
 	if (c)
+	{
+		int			neg;
+
 		for (i = 0; i < 4 * CL_NLEVELS; i++)
 			SET(P_COVER + i, TIMESTAMPTZARRAYOID, c->arrays[i]);
+		for (neg = 0; neg < 2; neg++)
+			for (i = 0; i < 2 * P_RAW_RANGES; i++)
+			{
+				int			p = P_RAW + 2 * P_RAW_RANGES * neg + i;
+
+				types[p - 1] = TIMESTAMPTZOID;
+				if (i / 2 < c->n[CL_RAW][neg])
+					SET(p, TIMESTAMPTZOID, TimestampTzGetDatum(c->raw[neg][i / 2][i % 2]));
+			}
+		if (q->has_projects && q->project)
+			SET(P_PROJECT, TEXTOID, CStringGetTextDatum(q->project));
+	}
 #undef SET
 	return n;
+}
+
+/*
+ * May a question about one project run through one kept plan: when it
+ * reads few raw minutes (the ends of a period), or a few ranges of them,
+ * given one by one (append_raw_ranges), up to three hours (the ends of a
+ * period and a pending hour: a plan made for a run's values would cost
+ * more than the run). Else, with many raw rows, a plan made for the
+ * actual ranges pays off.
+ */
+static bool
+kept_plan_pays(const Cover *c)
+{
+	if (c->raw_minutes <= 10)
+		return true;
+	return c->n[CL_RAW][0] <= P_RAW_RANGES && c->n[CL_RAW][1] <= P_RAW_RANGES && c->raw_minutes <= 180;
 }
 
 /*
@@ -1385,7 +1468,7 @@ run(const QuerySpec *q, const char *sql, const Cover *c, DestReceiver *dest)
 		 * but on the shards of the project (q->shards), as on one node
 		 */
 		analytics_kept_run(sql, n, types, values, nulls,
-						   q->has_projects && c->raw_minutes <= 10 &&
+						   q->has_projects && kept_plan_pays(c) &&
 						   (q->shards != NIL || !analytics_citus_distributed()), dest);
 		AtEOXact_GUC(true, nest);
 	}
