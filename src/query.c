@@ -42,6 +42,8 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "nodes/pathnodes.h"
+#include "optimizer/plancat.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -1416,6 +1418,51 @@ query_params(const QuerySpec *q, const Cover *c, Datum *values, bool *nulls, Oid
 }
 
 /*
+ * Planning a statement about one project (run() below): of a table with an
+ * index that starts with project_id (the rollups, the media catalogue),
+ * only such indexes are considered. A generic plan cannot tell the project
+ * index from (dim, bucket), which serves the questions over every project:
+ * under the tenant policy (an index condition project_id = ANY of an
+ * array, README "Tenancy") it even costs the project index as ten index
+ * descents, and read a piece through (dim, bucket), the rows of every
+ * project. Access paths only: the answer is the same.
+ */
+static get_relation_info_hook_type prev_get_relation_info = NULL;
+static bool one_project_planning = false;
+
+static void
+one_project_relation_info(PlannerInfo *root, Oid relid, bool inhparent, RelOptInfo *rel)
+{
+	if (prev_get_relation_info)
+		prev_get_relation_info(root, relid, inhparent, rel);
+	if (one_project_planning && rel->indexlist != NIL)
+	{
+		AttrNumber	att = get_attnum(relid, "project_id");
+		List	   *led = NIL;
+		ListCell   *lc;
+
+		if (att == InvalidAttrNumber)
+			return;
+		foreach(lc, rel->indexlist)
+		{
+			IndexOptInfo *ix = (IndexOptInfo *) lfirst(lc);
+
+			if (ix->ncolumns > 0 && ix->indexkeys[0] == att)
+				led = lappend(led, ix);
+		}
+		if (led != NIL)
+			rel->indexlist = led;
+	}
+}
+
+void
+analytics_query_init(void)
+{
+	prev_get_relation_info = get_relation_info_hook;
+	get_relation_info_hook = one_project_relation_info;
+}
+
+/*
  * May a question about one project run through one kept plan: when it
  * reads few raw minutes (the ends of a period), or a few ranges of them,
  * given one by one (append_raw_ranges), up to three hours (the ends of a
@@ -1458,6 +1505,8 @@ run(const QuerySpec *q, const char *sql, const Cover *c, DestReceiver *dest)
 		 */
 		int			nest = NewGUCNestLevel();
 		GucContext	ctx = superuser() ? PGC_SUSET : PGC_USERSET;
+		bool		one;
+		bool		was = one_project_planning;
 
 		(void) set_config_option("max_parallel_workers_per_gather", "0", ctx, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 		(void) set_config_option("enable_seqscan", "off", ctx, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
@@ -1467,9 +1516,17 @@ run(const QuerySpec *q, const char *sql, const Cover *c, DestReceiver *dest)
 		 * tell the one worker of project_id = $3[1] (custom plans fold it);
 		 * but on the shards of the project (q->shards), as on one node
 		 */
-		analytics_kept_run(sql, n, types, values, nulls,
-						   q->has_projects && kept_plan_pays(c) &&
-						   (q->shards != NIL || !analytics_citus_distributed()), dest);
+		one = q->has_projects && (q->shards != NIL || !analytics_citus_distributed());
+		one_project_planning = one;
+		PG_TRY();
+		{
+			analytics_kept_run(sql, n, types, values, nulls, one && kept_plan_pays(c), dest);
+		}
+		PG_FINALLY();
+		{
+			one_project_planning = was;
+		}
+		PG_END_TRY();
 		AtEOXact_GUC(true, nest);
 	}
 	else
