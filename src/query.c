@@ -712,6 +712,15 @@ append_rollup_where(StringInfo buf, const QuerySpec *q, int dim)
 			else
 				appendStringInfo(buf, " AND r.value = $%d", P_DIM0 + d);
 		}
+		else if (ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(q->filter_value[d])),
+								ARR_DIMS(DatumGetArrayTypeP(q->filter_value[d]))) == 1)
+
+			/*
+			 * one value: an index condition of (project_id, dim, value, ...)
+			 * (rollup_week, rollup_w4) that the planner costs as one lookup
+			 * (as = ANY of an array parameter, it counts ten)
+			 */
+			appendStringInfo(buf, " AND r.value = $%d[1]", P_DIM0 + d);
 		else
 			appendStringInfo(buf, " AND r.value = ANY($%d)", P_DIM0 + d);
 	}
