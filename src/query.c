@@ -1438,6 +1438,8 @@ query_params(const QuerySpec *q, const Cover *c, Datum *values, bool *nulls, Oid
  */
 static get_relation_info_hook_type prev_get_relation_info = NULL;
 static bool one_project_planning = false;
+static bool one_value_planning = false;	/* and its rollup rows filtered on
+										 * one value: r.value = $n */
 
 static void
 one_project_relation_info(PlannerInfo *root, Oid relid, bool inhparent, RelOptInfo *rel)
@@ -1447,19 +1449,38 @@ one_project_relation_info(PlannerInfo *root, Oid relid, bool inhparent, RelOptIn
 	if (one_project_planning && rel->indexlist != NIL)
 	{
 		AttrNumber	att = get_attnum(relid, "project_id");
+		AttrNumber	dim = InvalidAttrNumber;
+		AttrNumber	value = InvalidAttrNumber;
 		List	   *led = NIL;
+		List	   *by_value = NIL;
 		ListCell   *lc;
 
 		if (att == InvalidAttrNumber)
 			return;
+		if (one_value_planning)
+		{
+			dim = get_attnum(relid, "dim");
+			value = get_attnum(relid, "value");
+		}
 		foreach(lc, rel->indexlist)
 		{
 			IndexOptInfo *ix = (IndexOptInfo *) lfirst(lc);
 
 			if (ix->ncolumns > 0 && ix->indexkeys[0] == att)
 				led = lappend(led, ix);
+
+			/*
+			 * one value: (project_id, dim, value, ...), where the tenant
+			 * policy made (project_id, dim, bucket) look as cheap (both
+			 * costed as ten lookups of one row each)
+			 */
+			if (value != InvalidAttrNumber && dim != InvalidAttrNumber && ix->ncolumns > 2 &&
+				ix->indexkeys[0] == att && ix->indexkeys[1] == dim && ix->indexkeys[2] == value)
+				by_value = lappend(by_value, ix);
 		}
-		if (led != NIL)
+		if (by_value != NIL)
+			rel->indexlist = by_value;
+		else if (led != NIL)
 			rel->indexlist = led;
 	}
 }
@@ -1516,6 +1537,7 @@ run(const QuerySpec *q, const char *sql, const Cover *c, DestReceiver *dest)
 		GucContext	ctx = superuser() ? PGC_SUSET : PGC_USERSET;
 		bool		one;
 		bool		was = one_project_planning;
+		bool		was_value = one_value_planning;
 
 		(void) set_config_option("max_parallel_workers_per_gather", "0", ctx, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 		(void) set_config_option("enable_seqscan", "off", ctx, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
@@ -1527,6 +1549,8 @@ run(const QuerySpec *q, const char *sql, const Cover *c, DestReceiver *dest)
 		 */
 		one = q->has_projects && (q->shards != NIL || !analytics_citus_distributed());
 		one_project_planning = one;
+		/* rollup rows of one value (append_rollup_where) */
+		one_value_planning = one && strstr(sql, " AND r.value = $") != NULL;
 		PG_TRY();
 		{
 			analytics_kept_run(sql, n, types, values, nulls, one && kept_plan_pays(c), dest);
@@ -1534,6 +1558,7 @@ run(const QuerySpec *q, const char *sql, const Cover *c, DestReceiver *dest)
 		PG_FINALLY();
 		{
 			one_project_planning = was;
+			one_value_planning = was_value;
 		}
 		PG_END_TRY();
 		AtEOXact_GUC(true, nest);
