@@ -35,6 +35,8 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	analytics_query_init();
+
 	DefineCustomIntVariable("analytics.maintenance_interval",
 							"Time between two maintenance runs of the background worker.",
 							"Only used when analytics is in shared_preload_libraries.",

@@ -142,6 +142,9 @@ struct CoverPiece;
 /* citus.c: the shards of a Citus cluster (README, "Scaling out") */
 extern bool analytics_citus_installed(void);
 extern bool analytics_citus_distributed(void);
+extern TimestampTz *analytics_rollup_own_pending_hours(int *n);
+extern void analytics_query_init(void);
+extern TimestampTz *analytics_pending_hours(Datum marks, bool marks_null, TimestampTz lo, TimestampTz hi, int *n);
 extern Oid	analytics_citus_local_placement(Oid relid);
 extern Oid	analytics_citus_colocated_shard(Relation rel, const char *target);
 

@@ -71,11 +71,17 @@ piece_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/* the first row of a kept statement planned for its values (NULL: none) */
+/*
+ * The first row of a kept statement (NULL: none): through one plan made
+ * once (the statements are about one project: a few rows each, and the
+ * partitions of a raw piece are pruned when the executor starts, from the
+ * parameters); distributed (Citus), planned for its values, where Citus
+ * tells the worker of the project from them.
+ */
 static HeapTuple
 kept_row(const char *sql, int n, const Oid *types, const Datum *values, const bool *nulls)
 {
-	if (analytics_kept_run(sql, n, types, values, nulls, false, NULL) == 0)
+	if (analytics_kept_run(sql, n, types, values, nulls, !analytics_citus_distributed(), NULL) == 0)
 		return NULL;
 	return SPI_tuptable->vals[0];
 }
@@ -115,10 +121,19 @@ ccv_plan(const char *S, const char *project, const char *media, TimestampTz pf, 
 	/* the pending hours; an hour's watch events also cover the hour before */
 	values[0] = TimestampTzGetDatum(bin(HOUR, pf));
 	values[1] = TimestampTzGetDatum(pt + HOUR);
-	d = kept_value(psprintf("SELECT %s._pending_hours($1, $2)", S), 2, types, values, nulls, &isnull);
 	p->npend = 0;
 	p->pend = NULL;
-	if (!isnull)
+	if (!analytics_citus_distributed())
+	{
+		/* the marks, and this transaction's hours: _pending_hours without its call */
+		d = kept_value(psprintf("SELECT pg_catalog.array_agg(x.hour) FROM %s.rollup_pending x"
+								" WHERE x.hour >= $1 AND x.hour <= $2", S), 2, types, values, nulls, &isnull);
+		p->pend = analytics_pending_hours(d, isnull, DatumGetTimestampTz(values[0]), DatumGetTimestampTz(values[1]),
+										  &p->npend);
+	}
+	else
+		d = kept_value(psprintf("SELECT %s._pending_hours($1, $2)", S), 2, types, values, nulls, &isnull);
+	if (p->pend == NULL && !isnull)
 	{
 		Datum	   *elems;
 		bool	   *enulls;

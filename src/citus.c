@@ -32,6 +32,7 @@
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -59,6 +60,13 @@ analytics_citus_installed(void)
 	static CommandId cid;
 	static bool installed;
 
+	/*
+	 * Citus works only when the server preloads it (it refuses to load
+	 * otherwise), and shared_preload_libraries is fixed at server start:
+	 * without "citus" in it, no catalog lookup
+	 */
+	if (shared_preload_libraries_string == NULL || strstr(shared_preload_libraries_string, "citus") == NULL)
+		return false;
 	if (lxid != MY_LXID || cid != GetCurrentCommandId(false))
 	{
 		installed = OidIsValid(get_extension_oid("citus", true));

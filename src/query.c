@@ -42,6 +42,8 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "nodes/pathnodes.h"
+#include "optimizer/plancat.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -657,13 +659,20 @@ resolve_period(QuerySpec *q, bool from_null, TimestampTz from, bool to_null, Tim
  * ------------------------------------------------------------------------
  */
 
-/* the filters (and the project) as predicates on events "e" */
+/*
+ * the filters (and the project) as predicates on events "e"; project_param:
+ * the project as the text $P_PROJECT (a statement over a cover: a kept plan
+ * compares each raw row with it, where $P_PROJECTS[1] would be taken out of
+ * its array for each row), else $P_PROJECTS[1]
+ */
 static void
-append_where(StringInfo buf, const QuerySpec *q)
+append_where_ex(StringInfo buf, const QuerySpec *q, bool project_param)
 {
 	int			d;
 
-	if (q->has_projects)
+	if (q->has_projects && project_param)
+		appendStringInfo(buf, " AND e.project_id = $%d", P_PROJECT);
+	else if (q->has_projects)
 		appendStringInfo(buf, " AND e.project_id = $%d[1]", P_PROJECTS);
 	for (d = 1; d < CAT_NDIMS; d++)
 	{
@@ -693,6 +702,12 @@ append_where(StringInfo buf, const QuerySpec *q)
 						 " AND m.media_id = e.media_id AND m.tags @> ARRAY[$%d])", qtable(q, "media"), P_TAG);
 }
 
+static void
+append_where(StringInfo buf, const QuerySpec *q)
+{
+	append_where_ex(buf, q, false);
+}
+
 /* the filters as predicates on rollup rows "r" of dimension dim */
 static void
 append_rollup_where(StringInfo buf, const QuerySpec *q, int dim)
@@ -712,6 +727,15 @@ append_rollup_where(StringInfo buf, const QuerySpec *q, int dim)
 			else
 				appendStringInfo(buf, " AND r.value = $%d", P_DIM0 + d);
 		}
+		else if (ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(q->filter_value[d])),
+								ARR_DIMS(DatumGetArrayTypeP(q->filter_value[d]))) == 1)
+
+			/*
+			 * one value: an index condition of (project_id, dim, value, ...)
+			 * (rollup_week, rollup_w4) that the planner costs as one lookup
+			 * (as = ANY of an array parameter, it counts ten)
+			 */
+			appendStringInfo(buf, " AND r.value = $%d[1]", P_DIM0 + d);
 		else
 			appendStringInfo(buf, " AND r.value = ANY($%d)", P_DIM0 + d);
 	}
@@ -789,11 +813,41 @@ typedef struct Cover
 	int			n[CL_NLEVELS][2];	/* ranges per level, [0] added, [1] taken
 									 * out */
 	Datum		arrays[4 * CL_NLEVELS]; /* from, to, taken out from, to */
+	TimestampTz raw[2][P_RAW_RANGES][2];	/* the first raw ranges of each
+											 * sign: from, to */
 	double		raw_minutes;
 } Cover;
 
 /* the parameter of the ranges of a level and sign (+1 for their ends) */
 #define COVER_PARAM(level, neg) (P_COVER + 4 * (level) + 2 * (neg))
+
+/*
+ * The raw ranges of a sign (neg: taken out) over e.emitted_at: when they
+ * are few, one by one as the scalars $P_RAW.. (a kept plan compares each
+ * row read with them as they are; an element of an array parameter would
+ * be taken out of it for each row), else as the arrays of the cover.
+ */
+static void
+append_raw_ranges(StringInfo buf, const Cover *c, int neg)
+{
+	int			n = c->n[CL_RAW][neg];
+	int			i;
+
+	if (n > P_RAW_RANGES)
+	{
+		append_ranges(buf, "e.emitted_at", COVER_PARAM(CL_RAW, neg), COVER_PARAM(CL_RAW, neg) + 1, n);
+		return;
+	}
+	appendStringInfoChar(buf, '(');
+	for (i = 0; i < n; i++)
+	{
+		int			p = P_RAW + 2 * P_RAW_RANGES * neg + 2 * i;
+
+		appendStringInfo(buf, "%s(e.emitted_at >= $%d AND e.emitted_at < $%d)", i > 0 ? " OR " : "", p, p + 1);
+	}
+	appendStringInfoChar(buf, ')');
+}
+
 
 /*
  * The rows (t, v, stats) of the metric over the cover: for each level, the
@@ -869,10 +923,10 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 			if (level == CL_RAW)
 			{
 				appendStringInfo(buf, " AS stats FROM %s e WHERE ", qtable(q, "events"));
-				append_ranges(buf, "e.emitted_at", COVER_PARAM(level, neg), COVER_PARAM(level, neg) + 1, c->n[level][neg]);
+				append_raw_ranges(buf, c, neg);
 				appendStringInfoString(buf, " AND ");
 				append_types(buf, q);
-				append_where(buf, q);
+				append_where_ex(buf, q, true);
 				appendStringInfoString(buf, q->dist_all ? " GROUP BY 1, 2, 3" : " GROUP BY 1, 2");
 			}
 			else if (dim == CAT_DIM_CUBE || dim == CAT_DIM_REFCUBE)
@@ -1085,10 +1139,10 @@ append_viewer_rows(StringInfo buf, const QuerySpec *q, const Cover *c, const cha
 		if (level == CL_RAW)
 		{
 			appendStringInfo(buf, "%s AS v, pg_catalog.array_agg(e.viewer_id) AS ids FROM %s e WHERE ", v, qtable(q, "events"));
-			append_ranges(buf, "e.emitted_at", COVER_PARAM(level, 0), COVER_PARAM(level, 0) + 1, c->n[level][0]);
+			append_raw_ranges(buf, c, 0);
 			appendStringInfoString(buf, " AND ");
 			append_types(buf, q);
-			append_where(buf, q);
+			append_where_ex(buf, q, true);
 			if (q->dist_all)
 				appendStringInfoString(buf, by_bucket ? " GROUP BY 1, 2, 3" : " GROUP BY 1, 2");
 			else
@@ -1209,14 +1263,22 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 	}
 	if (!dist && plans[one] == NULL)
 	{
-		/* the pending hours of every block that may be read: 28 days around */
+		/*
+		 * the pending hours of every block that may be read: 28 days around;
+		 * the marks read here, those of this transaction added below (as
+		 * _pending_hours gives them, without its call)
+		 */
 		char	   *sql = one
 		? psprintf("SELECT min(r.bucket), max(r.bucket) + interval '5 minutes',"
-				   " %s._pending_hours($1 - interval '28 days', $2 + interval '28 days')"
+				   " (SELECT pg_catalog.array_agg(x.hour) FROM %s.rollup_pending x"
+				   "   WHERE x.hour >= $1 - interval '28 days' AND x.hour <= $2 + interval '28 days'),"
+				   " $1 - interval '28 days', $2 + interval '28 days'"
 				   " FROM %s.rollup_5min r WHERE r.project_id = $3 AND r.dim = %d",
 				   q->schema, q->schema, CAT_DIM_PROJECT)
 		: psprintf("SELECT min(r.bucket), max(r.bucket) + interval '1 hour',"
-				   " %s._pending_hours($1 - interval '28 days', $2 + interval '28 days')"
+				   " (SELECT pg_catalog.array_agg(x.hour) FROM %s.rollup_pending x"
+				   "   WHERE x.hour >= $1 - interval '28 days' AND x.hour <= $2 + interval '28 days'),"
+				   " $1 - interval '28 days', $2 + interval '28 days'"
 				   " FROM %s.rollup_hour r WHERE r.dim = %d",
 				   q->schema, q->schema, CAT_DIM_PROJECT);
 		SPIPlanPtr	p = SPI_prepare(sql, one ? 3 : 2, types);
@@ -1302,7 +1364,16 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 			in.data_lo = DatumGetTimestampTz(lo);
 			in.data_hi = DatumGetTimestampTz(hi);
 		}
-		if (!isnull)
+		if (!dist && q->shards == NIL)
+		{
+			/* the marks read, and this transaction's hours, in the bounds */
+			bool		bnull;
+			TimestampTz plo = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &bnull));
+			TimestampTz phi = DatumGetTimestampTz(SPI_getbinval(tup, desc, 5, &bnull));
+
+			in.pending = analytics_pending_hours(pend, isnull, plo, phi, &in.npending);
+		}
+		else if (!isnull)
 		{
 			Datum	   *elems;
 			bool	   *enulls;
@@ -1339,9 +1410,18 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 		}
 		for (i = 0; i < npieces; i++)
 		{
-			c->n[pieces[i].level][pieces[i].sign < 0]++;
+			int			neg = pieces[i].sign < 0;
+
 			if (pieces[i].level == CL_RAW)
+			{
+				if (c->n[CL_RAW][neg] < P_RAW_RANGES)
+				{
+					c->raw[neg][c->n[CL_RAW][neg]][0] = pieces[i].lo;
+					c->raw[neg][c->n[CL_RAW][neg]][1] = pieces[i].hi;
+				}
 				c->raw_minutes += (double) (pieces[i].hi - pieces[i].lo) / (double) USECS_PER_MINUTE;
+			}
+			c->n[pieces[i].level][neg]++;
 		}
 	}
 	PG_FINALLY();
@@ -1421,10 +1501,107 @@ query_params(const QuerySpec *q, const Cover *c, Datum *values, bool *nulls, Oid
 	if (!empty_null)
 		SET(P_EMPTY_VALUE, FLOAT8OID, Float8GetDatum(empty_value));
 	if (c)
+	{
+		int			neg;
+
 		for (i = 0; i < 4 * CL_NLEVELS; i++)
 			SET(P_COVER + i, TIMESTAMPTZARRAYOID, c->arrays[i]);
+		for (neg = 0; neg < 2; neg++)
+			for (i = 0; i < 2 * P_RAW_RANGES; i++)
+			{
+				int			p = P_RAW + 2 * P_RAW_RANGES * neg + i;
+
+				types[p - 1] = TIMESTAMPTZOID;
+				if (i / 2 < c->n[CL_RAW][neg])
+					SET(p, TIMESTAMPTZOID, TimestampTzGetDatum(c->raw[neg][i / 2][i % 2]));
+			}
+		if (q->has_projects && q->project)
+			SET(P_PROJECT, TEXTOID, CStringGetTextDatum(q->project));
+	}
 #undef SET
 	return n;
+}
+
+/*
+ * Planning a statement about one project (run() below): of a table with an
+ * index that starts with project_id (the rollups, the media catalogue),
+ * only such indexes are considered. A generic plan cannot tell the project
+ * index from (dim, bucket), which serves the questions over every project:
+ * under the tenant policy (an index condition project_id = ANY of an
+ * array, README "Tenancy") it even costs the project index as ten index
+ * descents, and read a piece through (dim, bucket), the rows of every
+ * project. Access paths only: the answer is the same.
+ */
+static get_relation_info_hook_type prev_get_relation_info = NULL;
+static bool one_project_planning = false;
+static bool one_value_planning = false;	/* and its rollup rows filtered on
+										 * one value: r.value = $n */
+
+static void
+one_project_relation_info(PlannerInfo *root, Oid relid, bool inhparent, RelOptInfo *rel)
+{
+	if (prev_get_relation_info)
+		prev_get_relation_info(root, relid, inhparent, rel);
+	if (one_project_planning && rel->indexlist != NIL)
+	{
+		AttrNumber	att = get_attnum(relid, "project_id");
+		AttrNumber	dim = InvalidAttrNumber;
+		AttrNumber	value = InvalidAttrNumber;
+		List	   *led = NIL;
+		List	   *by_value = NIL;
+		ListCell   *lc;
+
+		if (att == InvalidAttrNumber)
+			return;
+		if (one_value_planning)
+		{
+			dim = get_attnum(relid, "dim");
+			value = get_attnum(relid, "value");
+		}
+		foreach(lc, rel->indexlist)
+		{
+			IndexOptInfo *ix = (IndexOptInfo *) lfirst(lc);
+
+			if (ix->ncolumns > 0 && ix->indexkeys[0] == att)
+				led = lappend(led, ix);
+
+			/*
+			 * one value: (project_id, dim, value, ...), where the tenant
+			 * policy made (project_id, dim, bucket) look as cheap (both
+			 * costed as ten lookups of one row each)
+			 */
+			if (value != InvalidAttrNumber && dim != InvalidAttrNumber && ix->ncolumns > 2 &&
+				ix->indexkeys[0] == att && ix->indexkeys[1] == dim && ix->indexkeys[2] == value)
+				by_value = lappend(by_value, ix);
+		}
+		if (by_value != NIL)
+			rel->indexlist = by_value;
+		else if (led != NIL)
+			rel->indexlist = led;
+	}
+}
+
+void
+analytics_query_init(void)
+{
+	prev_get_relation_info = get_relation_info_hook;
+	get_relation_info_hook = one_project_relation_info;
+}
+
+/*
+ * May a question about one project run through one kept plan: when it
+ * reads few raw minutes (the ends of a period), or a few ranges of them,
+ * given one by one (append_raw_ranges), up to three hours (the ends of a
+ * period and a pending hour: a plan made for a run's values would cost
+ * more than the run). Else, with many raw rows, a plan made for the
+ * actual ranges pays off.
+ */
+static bool
+kept_plan_pays(const Cover *c)
+{
+	if (c->raw_minutes <= 10)
+		return true;
+	return c->n[CL_RAW][0] <= P_RAW_RANGES && c->n[CL_RAW][1] <= P_RAW_RANGES && c->raw_minutes <= 180;
 }
 
 /*
@@ -1454,6 +1631,9 @@ run(const QuerySpec *q, const char *sql, const Cover *c, DestReceiver *dest)
 		 */
 		int			nest = NewGUCNestLevel();
 		GucContext	ctx = superuser() ? PGC_SUSET : PGC_USERSET;
+		bool		one;
+		bool		was = one_project_planning;
+		bool		was_value = one_value_planning;
 
 		(void) set_config_option("max_parallel_workers_per_gather", "0", ctx, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 		(void) set_config_option("enable_seqscan", "off", ctx, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
@@ -1463,9 +1643,20 @@ run(const QuerySpec *q, const char *sql, const Cover *c, DestReceiver *dest)
 		 * tell the one worker of project_id = $3[1] (custom plans fold it);
 		 * but on the shards of the project (q->shards), as on one node
 		 */
-		analytics_kept_run(sql, n, types, values, nulls,
-						   q->has_projects && c->raw_minutes <= 10 &&
-						   (q->shards != NIL || !analytics_citus_distributed()), dest);
+		one = q->has_projects && (q->shards != NIL || !analytics_citus_distributed());
+		one_project_planning = one;
+		/* rollup rows of one value (append_rollup_where) */
+		one_value_planning = one && strstr(sql, " AND r.value = $") != NULL;
+		PG_TRY();
+		{
+			analytics_kept_run(sql, n, types, values, nulls, one && kept_plan_pays(c), dest);
+		}
+		PG_FINALLY();
+		{
+			one_project_planning = was;
+			one_value_planning = was_value;
+		}
+		PG_END_TRY();
 		AtEOXact_GUC(true, nest);
 	}
 	else

@@ -57,8 +57,16 @@ typedef enum QueryParam
 	P_DEVICE_TYPE_ENUM,
 	P_NBASE = P_DEVICE_TYPE_ENUM,
 	P_COVER = 23,				/* $23 .. $46: the cover, 4 arrays per level */
-	P_NALL = P_COVER + 23
+	P_RAW = P_COVER + 24,		/* $47 .. $54: the raw ranges of the cover
+								 * one by one, when they are few (from, to
+								 * of the first and the second range added,
+								 * then of those taken out) */
+	P_PROJECT = P_RAW + 8,		/* $55: the one project, as text */
+	P_NALL = P_PROJECT
 } QueryParam;
+
+/* raw ranges of a sign given one by one ($47 ..) rather than as arrays */
+#define P_RAW_RANGES 2
 
 /* a validated question */
 typedef struct QuerySpec

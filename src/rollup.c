@@ -531,6 +531,81 @@ analytics_heap_handler(PG_FUNCTION_ARGS)
  * to and not yet marked in analytics.rollup_pending (marks are written at
  * commit), so that its own queries read those hours raw.
  */
+/*
+ * The same in C, for the query functions: the hours (palloc'ed, *n of
+ * them; NULL when none), in no order, possibly repeated.
+ */
+TimestampTz *
+analytics_rollup_own_pending_hours(int *n)
+{
+	TimestampTz *out;
+	HASH_SEQ_STATUS seq;
+	PendingEntry *e;
+	ListCell   *lc;
+	int			cap;
+
+	*n = 0;
+	cap = (pending ? (int) hash_get_num_entries(pending) : 0) + list_length(pending_long);
+	if (cap == 0)
+		return NULL;
+	out = palloc(sizeof(TimestampTz) * cap);
+	if (pending)
+	{
+		hash_seq_init(&seq, pending);
+		while ((e = hash_seq_search(&seq)) != NULL)
+			out[(*n)++] = (TimestampTz) e->key.hour;
+	}
+	foreach(lc, pending_long)
+		out[(*n)++] = (TimestampTz) ((LongPending *) lfirst(lc))->hour;
+	return out;
+}
+
+static int
+cmp_ts(const void *a, const void *b)
+{
+	TimestampTz x = *(const TimestampTz *) a;
+	TimestampTz y = *(const TimestampTz *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/*
+ * What _pending_hours(lo, hi) gives, in C: the hours of marks (a
+ * timestamptz[] of the marks in rollup_pending read by the caller's
+ * statement, NULL when none) and those this transaction wrote, in [lo, hi],
+ * in order, each once (palloc'ed, *n of them).
+ */
+TimestampTz *
+analytics_pending_hours(Datum marks, bool marks_null, TimestampTz lo, TimestampTz hi, int *n)
+{
+	TimestampTz *own;
+	TimestampTz *out;
+	Datum	   *elems = NULL;
+	bool	   *enulls = NULL;
+	int			nmarks = 0;
+	int			nown;
+	int			k = 0;
+	int			i;
+
+	if (!marks_null)
+		deconstruct_array(DatumGetArrayTypeP(marks), TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL,
+						  TYPALIGN_DOUBLE, &elems, &enulls, &nmarks);
+	own = analytics_rollup_own_pending_hours(&nown);
+	out = palloc(sizeof(TimestampTz) * (nmarks + nown + 1));
+	for (i = 0; i < nmarks; i++)
+		if (!enulls[i] && DatumGetTimestampTz(elems[i]) >= lo && DatumGetTimestampTz(elems[i]) <= hi)
+			out[k++] = DatumGetTimestampTz(elems[i]);
+	for (i = 0; i < nown; i++)
+		if (own[i] >= lo && own[i] <= hi)
+			out[k++] = own[i];
+	qsort(out, k, sizeof(TimestampTz), cmp_ts);
+	*n = 0;
+	for (i = 0; i < k; i++)
+		if (*n == 0 || out[*n - 1] != out[i])
+			out[(*n)++] = out[i];
+	return out;
+}
+
 PG_FUNCTION_INFO_V1(analytics_rollup_own_pending);
 Datum
 analytics_rollup_own_pending(PG_FUNCTION_ARGS)

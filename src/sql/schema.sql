@@ -231,6 +231,9 @@ CREATE INDEX rollup_week_value_idx ON @extschema@.rollup_week (project_id, dim, 
 CREATE TABLE @extschema@.rollup_w4 (LIKE @extschema@.rollup_hour INCLUDING ALL);
 COMMENT ON TABLE @extschema@.rollup_w4 IS
     'event_stats per 28 days (from Monday 2000-01-03 00:00 UTC), project and dimension value (sum of the block''s rollup_week rows)';
+-- a question filtered on one value (one media): its rows of a block, not
+-- every value's of the project
+CREATE INDEX rollup_w4_value_idx ON @extschema@.rollup_w4 (project_id, dim, value, bucket);
 
 -- The cube (README: "Derived data: rollups"): event_stats per UTC hour,
 -- project and combination of the low-cardinality dimensions (media type,

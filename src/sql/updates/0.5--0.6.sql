@@ -107,6 +107,9 @@ DROP FUNCTION @extschema@._merge_ranges(timestamptz[], timestamptz[]);
 -- new type (types.sql): the answer of project_request
 CREATE TYPE @extschema@.api_answer AS (status integer, body jsonb);
 
+-- new index (schema.sql): the rows of one value (one media) of a 28-day block
+CREATE INDEX rollup_w4_value_idx ON @extschema@.rollup_w4 (project_id, dim, value, bucket);
+
 -- @@ definitions @@
 
 -- ---- after the definitions: what needs them ----
