@@ -28,6 +28,7 @@ char	   *analytics_uap_regexes = NULL;
 char	   *analytics_geoip_database = NULL;
 bool		analytics_use_rollups = true;
 int			analytics_rollup_refresh_hours = 168;
+int			analytics_refresh_workers = 1;
 int			analytics_max_call_time = 10000;
 
 void		_PG_init(void);
@@ -73,6 +74,14 @@ _PG_init(void)
 							"Maintenance runs steps until no hour is pending, committing after each.",
 							&analytics_rollup_refresh_hours,
 							168, 1, 100000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("analytics.refresh_workers",
+							"Background workers that refresh the days of a rollup refresh with the backend running it.",
+							"On a single node the days of a refresh are shared between that backend and at most this many background workers (max_worker_processes bounds them). 0 refreshes every day in that backend.",
+							&analytics_refresh_workers,
+							1, 0, 8,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 

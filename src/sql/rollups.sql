@@ -274,18 +274,16 @@ COMMENT ON FUNCTION @extschema@._rollup_ccv_rows(timestamptz[], text) IS
 
 REVOKE ALL ON FUNCTION @extschema@._rollup_ccv_rows(timestamptz[], text) FROM PUBLIC;
 
--- The rollup refresh of given hours of one project (pid) or of every
--- project (pid NULL). Every statement restricts each table it reads or
--- writes with (pid IS NULL OR project_id = pid); the statements are planned
--- for their values (plan_cache_mode), so that on a single node the
--- condition folds away and on a distributed layout (README "Scaling out
--- (Citus)") it is project_id = <the project>, a router query that Citus runs
--- on the worker holding the project (Citus refuses GROUPING SETS in a query
--- over several shards). A project's rows depend on its own events only:
--- refreshing each project's pending hours gives the rows the refresh of
--- every project gives.
-CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh_scope(hrs timestamptz[], pid text)
-RETURNS integer
+-- The part of the refresh of hours hrs (already consumed from rollup_pending
+-- by _rollup_refresh_scope) that belongs to the days d in [dlo, dhi): the
+-- hour and day rows of the hours of those days, their viewer ids and the
+-- concurrent viewers of their minutes (the hours of hrs and the hours before
+-- them, by the day they fall in). The rows of a day depend on that day's
+-- events and hour rows only: the refresh of disjoint days can run in
+-- separate transactions at once (_rollup_refresh_parallel); the weeks and
+-- 28-day blocks, sums of several days, are _rollup_refresh_scope's.
+CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh_days(hrs timestamptz[], pid text, dlo timestamptz, dhi timestamptz)
+RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan
@@ -298,19 +296,10 @@ DECLARE
   bounds timestamptz[];
   dist boolean := @extschema@._distributed();
 BEGIN
-  -- one refresh at a time (maintenance also holds its own lock)
-  PERFORM pg_catalog.pg_advisory_xact_lock(6385249, 3);
-  SELECT pg_catalog.array_agg(x.h ORDER BY x.h) INTO hrs
-    FROM (SELECT DISTINCT p.hour AS h FROM @extschema@.rollup_pending p WHERE (pid IS NULL OR p.project_id = pid) AND p.hour = ANY (hrs)) x;
-  IF hrs IS NULL THEN
-    RETURN 0;
-  END IF;
-  -- consume the marks first: under READ COMMITTED each statement below sees
-  -- at least every row whose mark this statement deleted
-  DELETE FROM @extschema@.rollup_pending p WHERE (pid IS NULL OR p.project_id = pid) AND p.hour = ANY (hrs);
-  DELETE FROM @extschema@.rollup_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = ANY (hrs);
-  DELETE FROM @extschema@.rollup_watch_max w WHERE (pid IS NULL OR w.project_id = pid) AND w.hour = ANY (hrs);
-  FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('day'), h, @extschema@._block_origin('day')) FROM unnest(hrs) h ORDER BY 1 LOOP
+  DELETE FROM @extschema@.rollup_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = ANY (hrs) AND r.bucket >= dlo AND r.bucket < dhi;
+  DELETE FROM @extschema@.rollup_watch_max w WHERE (pid IS NULL OR w.project_id = pid) AND w.hour = ANY (hrs) AND w.hour >= dlo AND w.hour < dhi;
+  FOR d IN SELECT x.d FROM (SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('day'), h, @extschema@._block_origin('day')) AS d FROM unnest(hrs) h) x
+            WHERE x.d >= dlo AND x.d < dhi ORDER BY 1 LOOP
     -- one pass over the hours' events: the referrer cube per hour (every
     -- combination of the referrer and the low-cardinality dimensions), media
     -- ids per hour, the whole project per 5 minutes
@@ -435,6 +424,110 @@ BEGIN
      GROUP BY r.project_id, r.dim, r.value, r.media_type;
     PERFORM @extschema@._rollup_refresh_viewers(d, hrs, pid);
   END LOOP;
+
+  -- concurrent viewers: a watch event emitted in hour h covers minutes of h
+  -- and of h - 1 hour, so both hours' minutes are recomputed, one statement
+  -- per day of them (one read of the watch events that overlap those hours).
+  -- One sweep per group gives every minute from the first to the last of
+  -- those hours (analytics._ccv_series: for each minute exactly what
+  -- analytics.ccv over that minute gives). A row is written for each minute
+  -- of those hours that a watch event touches: the minutes with a watcher,
+  -- and the minute of a zero-length watch event (emitted_at not on the minute).
+  FOR d, dh IN SELECT pg_catalog.date_bin(@extschema@._block_size('day'), x, @extschema@._block_origin('day')), pg_catalog.array_agg(DISTINCT x)
+                 FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) GROUP BY 1
+                HAVING pg_catalog.date_bin(@extschema@._block_size('day'), x, @extschema@._block_origin('day')) >= dlo
+                   AND pg_catalog.date_bin(@extschema@._block_size('day'), x, @extschema@._block_origin('day')) < dhi ORDER BY 1 LOOP
+    lo := dh[1];
+    hi := dh[pg_catalog.array_length(dh, 1)] + @extschema@._block_size('hour');
+    bounds := ARRAY(SELECT pg_catalog.generate_series(lo, hi, @extschema@._block_size('minute')));
+    DELETE FROM @extschema@.rollup_ccv c
+     WHERE (pid IS NULL OR c.project_id = pid) AND c.minute >= lo AND c.minute < hi
+       AND pg_catalog.date_bin(@extschema@._block_size('hour'), c.minute, @extschema@._block_origin('hour')) = ANY (dh);
+    IF NOT dist THEN
+      INSERT INTO @extschema@.rollup_ccv (project_id, media_id, minute, peak_sessions, secs_sessions, peak_viewers, secs_viewers)
+      SELECT * FROM @extschema@._rollup_ccv_rows(dh, pid);
+    ELSE
+      INSERT INTO @extschema@.rollup_ccv (project_id, media_id, minute, peak_sessions, secs_sessions, peak_viewers, secs_viewers)
+      SELECT g.project_id, g.live_id, bounds[c.i], (g.cs)[2 * c.i - 1]::integer, (g.cs)[2 * c.i] * 60,
+             (g.cv)[2 * c.i - 1]::integer, (g.cv)[2 * c.i] * 60
+        FROM (SELECT x.project_id, x.live_id, GROUPING(x.live_id) AS whole_project,
+                     @extschema@._ccv_series(x.s, x.e, x.session_id, bounds) AS cs,
+                     @extschema@._ccv_series(CASE WHEN x.viewer_id IS NULL THEN x.e ELSE x.s END, x.e, x.viewer_id, bounds) AS cv,
+                     pg_catalog.array_agg(pg_catalog.date_bin(@extschema@._block_size('minute'), x.e, @extschema@._block_origin('minute')))
+                       FILTER (WHERE x.s = x.e AND pg_catalog.date_bin(@extschema@._block_size('minute'), x.e, @extschema@._block_origin('minute')) < x.e) AS touched
+                FROM (SELECT e.project_id, e.session_id, e.viewer_id,
+                             CASE WHEN e.media_type = 'live-stream' THEN e.media_id END AS live_id,
+                             e.emitted_at - e.value * interval '1 second' AS s, e.emitted_at AS e
+                        FROM @extschema@.events e
+                       WHERE (pid IS NULL OR e.project_id = pid) AND e.event_type = 'watch' AND e.value > 0 AND e.emitted_at > lo
+                         AND e.emitted_at < hi + @extschema@._block_size('hour')
+                         AND e.emitted_at - e.value * interval '1 second' < hi) x
+               GROUP BY GROUPING SETS ((x.project_id), (x.project_id, x.live_id))) g,
+             LATERAL pg_catalog.generate_series(1, pg_catalog.array_length(bounds, 1) - 1) c(i)
+       WHERE (g.whole_project = 1 OR g.live_id IS NOT NULL)
+         AND pg_catalog.date_bin(@extschema@._block_size('hour'), bounds[c.i], @extschema@._block_origin('hour')) = ANY (dh)
+         AND ((g.cs)[2 * c.i - 1] > 0 OR bounds[c.i] = ANY (g.touched));
+    END IF;
+  END LOOP;
+END $$;
+
+COMMENT ON FUNCTION @extschema@._rollup_refresh_days(timestamptz[], text, timestamptz, timestamptz) IS
+    'the refresh of the days in [dlo, dhi) of hours hrs: their hour and day rows, viewer ids and concurrent viewers (called by _rollup_refresh_scope)';
+
+REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_days(timestamptz[], text, timestamptz, timestamptz) FROM PUBLIC;
+
+-- The days of a refresh on a single node, shared between this backend and
+-- background workers (analytics.refresh_workers; src/refreshpar.c): each
+-- takes the next day not yet taken and refreshes it with
+-- _rollup_refresh_days; a worker commits its days at its end. Days a
+-- worker took and did not commit are refreshed by this backend.
+CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh_parallel(hrs timestamptz[], days timestamptz[])
+RETURNS void
+AS 'MODULE_PATHNAME', 'analytics_rollup_refresh_parallel'
+LANGUAGE C VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp;
+
+REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_parallel(timestamptz[], timestamptz[]) FROM PUBLIC;
+
+-- The rollup refresh of given hours of one project (pid) or of every
+-- project (pid NULL). Every statement restricts each table it reads or
+-- writes with (pid IS NULL OR project_id = pid); the statements are planned
+-- for their values (plan_cache_mode), so that on a single node the
+-- condition folds away and on a distributed layout (README "Scaling out
+-- (Citus)") it is project_id = <the project>, a router query that Citus runs
+-- on the worker holding the project (Citus refuses GROUPING SETS in a query
+-- over several shards). A project's rows depend on its own events only:
+-- refreshing each project's pending hours gives the rows the refresh of
+-- every project gives.
+CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh_scope(hrs timestamptz[], pid text)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
+AS $$
+DECLARE
+  d timestamptz;
+  dist boolean := @extschema@._distributed();
+BEGIN
+  -- one refresh at a time (maintenance also holds its own lock)
+  PERFORM pg_catalog.pg_advisory_xact_lock(6385249, 3);
+  SELECT pg_catalog.array_agg(x.h ORDER BY x.h) INTO hrs
+    FROM (SELECT DISTINCT p.hour AS h FROM @extschema@.rollup_pending p WHERE (pid IS NULL OR p.project_id = pid) AND p.hour = ANY (hrs)) x;
+  IF hrs IS NULL THEN
+    RETURN 0;
+  END IF;
+  -- consume the marks first: under READ COMMITTED each statement below sees
+  -- at least every row whose mark this statement deleted
+  DELETE FROM @extschema@.rollup_pending p WHERE (pid IS NULL OR p.project_id = pid) AND p.hour = ANY (hrs);
+  -- the hours and days (the rows of each day depend on its own events and
+  -- hour rows only): on a single node shared with background workers
+  IF NOT dist AND pid IS NULL THEN
+    PERFORM @extschema@._rollup_refresh_parallel(hrs,
+      ARRAY(SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('day'), x, @extschema@._block_origin('day'))
+              FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) ORDER BY 1));
+  ELSE
+    PERFORM @extschema@._rollup_refresh_days(hrs, pid, '-infinity', 'infinity');
+  END IF;
   -- the weeks of those days
   FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('week'), h, @extschema@._block_origin('week')) FROM unnest(hrs) h ORDER BY 1 LOOP
     DELETE FROM @extschema@.rollup_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
@@ -482,49 +575,6 @@ BEGIN
       FROM @extschema@.rollup_refcube_week r
      WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
      GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-  END LOOP;
-
-  -- concurrent viewers: a watch event emitted in hour h covers minutes of h
-  -- and of h - 1 hour, so both hours' minutes are recomputed, one statement
-  -- per day of them (one read of the watch events that overlap those hours).
-  -- One sweep per group gives every minute from the first to the last of
-  -- those hours (analytics._ccv_series: for each minute exactly what
-  -- analytics.ccv over that minute gives). A row is written for each minute
-  -- of those hours that a watch event touches: the minutes with a watcher,
-  -- and the minute of a zero-length watch event (emitted_at not on the minute).
-  FOR d, dh IN SELECT pg_catalog.date_bin(@extschema@._block_size('day'), x, @extschema@._block_origin('day')), pg_catalog.array_agg(DISTINCT x)
-                 FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) GROUP BY 1 ORDER BY 1 LOOP
-    lo := dh[1];
-    hi := dh[pg_catalog.array_length(dh, 1)] + @extschema@._block_size('hour');
-    bounds := ARRAY(SELECT pg_catalog.generate_series(lo, hi, @extschema@._block_size('minute')));
-    DELETE FROM @extschema@.rollup_ccv c
-     WHERE (pid IS NULL OR c.project_id = pid) AND c.minute >= lo AND c.minute < hi
-       AND pg_catalog.date_bin(@extschema@._block_size('hour'), c.minute, @extschema@._block_origin('hour')) = ANY (dh);
-    IF NOT dist THEN
-      INSERT INTO @extschema@.rollup_ccv (project_id, media_id, minute, peak_sessions, secs_sessions, peak_viewers, secs_viewers)
-      SELECT * FROM @extschema@._rollup_ccv_rows(dh, pid);
-    ELSE
-      INSERT INTO @extschema@.rollup_ccv (project_id, media_id, minute, peak_sessions, secs_sessions, peak_viewers, secs_viewers)
-      SELECT g.project_id, g.live_id, bounds[c.i], (g.cs)[2 * c.i - 1]::integer, (g.cs)[2 * c.i] * 60,
-             (g.cv)[2 * c.i - 1]::integer, (g.cv)[2 * c.i] * 60
-        FROM (SELECT x.project_id, x.live_id, GROUPING(x.live_id) AS whole_project,
-                     @extschema@._ccv_series(x.s, x.e, x.session_id, bounds) AS cs,
-                     @extschema@._ccv_series(CASE WHEN x.viewer_id IS NULL THEN x.e ELSE x.s END, x.e, x.viewer_id, bounds) AS cv,
-                     pg_catalog.array_agg(pg_catalog.date_bin(@extschema@._block_size('minute'), x.e, @extschema@._block_origin('minute')))
-                       FILTER (WHERE x.s = x.e AND pg_catalog.date_bin(@extschema@._block_size('minute'), x.e, @extschema@._block_origin('minute')) < x.e) AS touched
-                FROM (SELECT e.project_id, e.session_id, e.viewer_id,
-                             CASE WHEN e.media_type = 'live-stream' THEN e.media_id END AS live_id,
-                             e.emitted_at - e.value * interval '1 second' AS s, e.emitted_at AS e
-                        FROM @extschema@.events e
-                       WHERE (pid IS NULL OR e.project_id = pid) AND e.event_type = 'watch' AND e.value > 0 AND e.emitted_at > lo
-                         AND e.emitted_at < hi + @extschema@._block_size('hour')
-                         AND e.emitted_at - e.value * interval '1 second' < hi) x
-               GROUP BY GROUPING SETS ((x.project_id), (x.project_id, x.live_id))) g,
-             LATERAL pg_catalog.generate_series(1, pg_catalog.array_length(bounds, 1) - 1) c(i)
-       WHERE (g.whole_project = 1 OR g.live_id IS NOT NULL)
-         AND pg_catalog.date_bin(@extschema@._block_size('hour'), bounds[c.i], @extschema@._block_origin('hour')) = ANY (dh)
-         AND ((g.cs)[2 * c.i - 1] > 0 OR bounds[c.i] = ANY (g.touched));
-    END IF;
   END LOOP;
   RETURN pg_catalog.array_length(hrs, 1);
 END $$;

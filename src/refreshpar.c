@@ -1,0 +1,339 @@
+/*-------------------------------------------------------------------------
+ * refreshpar.c
+ *		The days of a rollup refresh on a single node, shared between the
+ *		backend that runs it and background workers (README: "Derived data:
+ *		rollups"; src/sql/rollups.sql, _rollup_refresh_parallel).
+ *
+ * The rows of a day (its hour and day rows, viewer ids, concurrent viewers)
+ * depend on that day's events and hour rows only, so disjoint days can be
+ * refreshed at once in separate transactions. The backend and up to
+ * analytics.refresh_workers background workers each take the next day not
+ * yet taken (a counter in a shared memory segment) and refresh it with
+ * analytics._rollup_refresh_days; a worker refreshes all its days in one
+ * transaction and commits it at its end.
+ *
+ * The backend has consumed the hours' marks (rollup_pending) before it
+ * starts the workers and commits that with the weeks after they stopped:
+ * until then the hours stay pending for every other session (questions read
+ * them raw), and a failed or cancelled refresh leaves them pending, to be
+ * refreshed again. A worker starts after the marks were consumed, so it sees
+ * at least every event whose mark was. Whatever keeps a worker from
+ * committing (an error, a lock it waited for longer than a second, no free
+ * worker slot), the backend refreshes that worker's days itself, with the
+ * same statements: the rows, and any error, are those of the serial refresh.
+ * A refresh that has written events itself (their marks are written at its
+ * commit) or runs under another isolation level than READ COMMITTED refreshes
+ * its days alone: a worker would not see what it sees; so does one whose
+ * transaction holds a lock that would keep a worker waiting (its own DDL, a
+ * partition a maintenance step has just made).
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "postmaster/bgworker.h"
+#include "storage/dsm.h"
+#include "storage/ipc.h"
+#include "storage/lock.h"
+#include "tcop/tcopprot.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "analytics.h"
+
+PG_FUNCTION_INFO_V1(analytics_rollup_refresh_parallel);
+
+PGDLLEXPORT void analytics_refresh_worker_main(Datum main_arg);
+
+#define MAX_REFRESH_WORKERS 8
+
+/* the shared segment: this header, the days, then the hours (an array) */
+typedef struct RefreshShared
+{
+	pg_atomic_uint32 next;		/* the next day to take */
+	int			ndays;
+	Size		hrs_offset;		/* of the array of hours, from the start */
+	bool		committed[MAX_REFRESH_WORKERS]; /* set after a worker's commit */
+	int8		owner[FLEXIBLE_ARRAY_MEMBER];	/* per day: -1 not taken, 0 the
+												 * backend, k worker k */
+} RefreshShared;
+
+/* what a worker is told, in bgw_extra */
+typedef struct RefreshWorkerArgs
+{
+	Oid			dboid;
+	Oid			roleoid;
+	dsm_handle	handle;
+	int			workerno;		/* 1.. */
+} RefreshWorkerArgs;
+
+StaticAssertDecl(sizeof(RefreshWorkerArgs) <= BGW_EXTRALEN, "RefreshWorkerArgs must fit in bgw_extra");
+
+static inline TimestampTz *
+shared_days(RefreshShared *sh)
+{
+	return (TimestampTz *) ((char *) sh + MAXALIGN(offsetof(RefreshShared, owner) + sh->ndays));
+}
+
+/*
+ * whether this transaction holds a lock on a relation that keeps another
+ * session from reading or writing it (a worker would wait for it, and this
+ * backend for the worker): its own DDL, a maintenance step's partition lock
+ */
+static bool
+holds_strong_relation_lock(void)
+{
+	LockData   *ld = GetLockStatusData();
+	LOCKMASK	strong = LOCKBIT_ON(ShareLock) | LOCKBIT_ON(ShareRowExclusiveLock) |
+		LOCKBIT_ON(ExclusiveLock) | LOCKBIT_ON(AccessExclusiveLock);
+	int			i;
+
+	for (i = 0; i < ld->nelements; i++)
+	{
+		LockInstanceData *in = &ld->locks[i];
+
+		if (in->pid == MyProcPid && in->locktag.locktag_type == LOCKTAG_RELATION &&
+			(in->holdMask & strong) != 0)
+			return true;
+	}
+	return false;
+}
+
+/* refresh day d of hours hrs (every project) with SPI */
+static void
+refresh_day(Datum hrs, TimestampTz d)
+{
+	Oid			argtypes[2] = {TIMESTAMPTZARRAYOID, TIMESTAMPTZOID};
+	Datum		values[2];
+	int			ret;
+
+	values[0] = hrs;
+	values[1] = TimestampTzGetDatum(d);
+	ret = SPI_execute_with_args("SELECT analytics._rollup_refresh_days($1, NULL, $2, $2 + analytics._block_size('day'))",
+								2, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "analytics: rollup refresh of a day failed: %s", SPI_result_code_string(ret));
+}
+
+/* take days until none is left; who: 0 the backend, k worker k */
+static void
+take_days(RefreshShared *sh, int who)
+{
+	Datum		hrs = PointerGetDatum((char *) sh + sh->hrs_offset);
+	TimestampTz *days = shared_days(sh);
+
+	for (;;)
+	{
+		uint32		i = pg_atomic_fetch_add_u32(&sh->next, 1);
+
+		if (i >= (uint32) sh->ndays)
+			break;
+		sh->owner[i] = (int8) who;
+		pg_write_barrier();
+		refresh_day(hrs, days[i]);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * _rollup_refresh_parallel(hrs timestamptz[], days timestamptz[]): refresh
+ * the days (sorted, distinct) of hours hrs, whose marks the caller has
+ * consumed, with _rollup_refresh_days, here and in background workers.
+ */
+Datum
+analytics_rollup_refresh_parallel(PG_FUNCTION_ARGS)
+{
+	ArrayType  *hrs = PG_GETARG_ARRAYTYPE_P(0);
+	ArrayType  *days_arr = PG_GETARG_ARRAYTYPE_P(1);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			ndays;
+	int			nworkers;
+	int			nstarted = 0;
+	int			i;
+	Size		size;
+	dsm_segment *seg = NULL;
+	RefreshShared *sh;
+	BackgroundWorkerHandle *handles[MAX_REFRESH_WORKERS];
+
+	deconstruct_array(days_arr, TIMESTAMPTZOID, sizeof(TimestampTz), true, TYPALIGN_DOUBLE,
+					  &elems, &nulls, &ndays);
+	for (i = 0; i < ndays; i++)
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("rollup refresh days must not be null")));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "analytics: SPI_connect failed");
+
+	nworkers = Min(analytics_refresh_workers, ndays - 1);
+	if (nworkers > 0 && (XactIsoLevel != XACT_READ_COMMITTED || holds_strong_relation_lock()))
+		nworkers = 0;
+	if (nworkers > 0)
+	{
+		/* the events this transaction wrote are not visible to a worker */
+		if (SPI_execute("SELECT analytics._rollup_own_pending() IS NULL", true, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "analytics: could not read the pending hours of this transaction");
+		{
+			bool		isnull;
+			Datum		none = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			if (isnull || !DatumGetBool(none))
+				nworkers = 0;
+		}
+	}
+
+	if (nworkers > 0)
+	{
+		Size		hrs_offset;
+
+		size = MAXALIGN(offsetof(RefreshShared, owner) + ndays);
+		size += MAXALIGN(sizeof(TimestampTz) * ndays);
+		hrs_offset = size;
+		size += VARSIZE(hrs);
+		seg = dsm_create(size, DSM_CREATE_NULL_IF_MAXSEGMENTS);
+		if (seg != NULL)
+		{
+			sh = (RefreshShared *) dsm_segment_address(seg);
+			memset(sh, 0, offsetof(RefreshShared, owner));
+			pg_atomic_init_u32(&sh->next, 0);
+			sh->ndays = ndays;
+			sh->hrs_offset = hrs_offset;
+			memset(sh->owner, -1, ndays);
+			for (i = 0; i < ndays; i++)
+				shared_days(sh)[i] = DatumGetTimestampTz(elems[i]);
+			memcpy((char *) sh + hrs_offset, hrs, VARSIZE(hrs));
+		}
+	}
+
+	if (seg == NULL)
+	{
+		/* alone */
+		Datum		h = PointerGetDatum(hrs);
+
+		for (i = 0; i < ndays; i++)
+			refresh_day(h, DatumGetTimestampTz(elems[i]));
+		SPI_finish();
+		PG_RETURN_VOID();
+	}
+
+	PG_TRY();
+	{
+		for (i = 0; i < nworkers; i++)
+		{
+			BackgroundWorker worker;
+			RefreshWorkerArgs args;
+
+			memset(&worker, 0, sizeof(worker));
+			worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+			worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+			worker.bgw_restart_time = BGW_NEVER_RESTART;
+			snprintf(worker.bgw_library_name, BGW_MAXLEN, "analytics");
+			snprintf(worker.bgw_function_name, BGW_MAXLEN, "analytics_refresh_worker_main");
+			snprintf(worker.bgw_name, BGW_MAXLEN, "analytics rollup refresh worker for PID %d", MyProcPid);
+			snprintf(worker.bgw_type, BGW_MAXLEN, "analytics rollup refresh");
+			worker.bgw_main_arg = (Datum) 0;
+			worker.bgw_notify_pid = MyProcPid;
+			memset(&args, 0, sizeof(args));
+			args.dboid = MyDatabaseId;
+			args.roleoid = GetUserId();
+			args.handle = dsm_segment_handle(seg);
+			args.workerno = nstarted + 1;
+			memcpy(worker.bgw_extra, &args, sizeof(args));
+			if (!RegisterDynamicBackgroundWorker(&worker, &handles[nstarted]))
+				break;			/* no free slot: fewer workers */
+			nstarted++;
+		}
+
+		take_days(sh, 0);
+
+		for (i = 0; i < nstarted; i++)
+		{
+			if (WaitForBackgroundWorkerShutdown(handles[i]) == BGWH_POSTMASTER_DIED)
+				ereport(ERROR,
+						(errcode(ERRCODE_ADMIN_SHUTDOWN),
+						 errmsg("postmaster exited during a rollup refresh")));
+		}
+	}
+	PG_CATCH();
+	{
+		/* do not leave workers running on our behalf */
+		for (i = 0; i < nstarted; i++)
+			TerminateBackgroundWorker(handles[i]);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	/* the days of workers that did not commit: here, as the serial refresh */
+	pg_read_barrier();
+	for (i = 0; i < ndays; i++)
+	{
+		int			who = sh->owner[i];
+
+		if (who == 0 || (who > 0 && who <= MAX_REFRESH_WORKERS && sh->committed[who - 1]))
+			continue;
+		refresh_day(PointerGetDatum(hrs), shared_days(sh)[i]);
+	}
+	dsm_detach(seg);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/* a worker: its days in one transaction */
+void
+analytics_refresh_worker_main(Datum main_arg)
+{
+	RefreshWorkerArgs args;
+	dsm_segment *seg;
+	RefreshShared *sh;
+
+	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleoid, 0);
+	pgstat_report_appname("analytics rollup refresh");
+
+	seg = dsm_attach(args.handle);
+	if (seg == NULL)
+		proc_exit(0);			/* the backend has given up already */
+	sh = (RefreshShared *) dsm_segment_address(seg);
+
+	/*
+	 * resolve nothing through a user-writable schema; a lock held by another
+	 * session (or by the backend that started this worker, which waits for
+	 * it) is not waited for long: the backend refreshes the days itself
+	 */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("lock_timeout", "1000", PGC_SUSET, PGC_S_OVERRIDE);
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	pgstat_report_activity(STATE_RUNNING, "analytics rollup refresh");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "analytics: SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	take_days(sh, args.workerno);
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+
+	pg_write_barrier();
+	if (args.workerno >= 1 && args.workerno <= MAX_REFRESH_WORKERS)
+		sh->committed[args.workerno - 1] = true;
+	dsm_detach(seg);
+	proc_exit(0);
+}
