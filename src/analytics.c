@@ -28,7 +28,7 @@ char	   *analytics_uap_regexes = NULL;
 char	   *analytics_geoip_database = NULL;
 bool		analytics_use_rollups = true;
 int			analytics_rollup_refresh_hours = 168;
-int			analytics_refresh_workers = 1;
+int			analytics_refresh_workers = 2;
 int			analytics_max_call_time = 10000;
 
 void		_PG_init(void);
@@ -78,10 +78,10 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("analytics.refresh_workers",
-							"Background workers that refresh the days of a rollup refresh with the backend running it.",
-							"On a single node the days of a refresh are shared between that backend and at most this many background workers (max_worker_processes bounds them). 0 refreshes every day in that backend.",
+							"Most background workers sharing the days and weeks of a rollup refresh.",
+							"On a single node the days and then the weeks of a refresh are shared between at most this many background workers (with one, the backend takes days as well and refreshes the weeks itself); max_worker_processes bounds them. 0: the backend refreshes everything.",
 							&analytics_refresh_workers,
-							1, 0, 8,
+							2, 0, 8,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 

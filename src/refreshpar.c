@@ -5,27 +5,31 @@
  *		rollups"; src/sql/rollups.sql, _rollup_refresh_parallel).
  *
  * The rows of a day (its hour and day rows, viewer ids, concurrent viewers)
- * depend on that day's events and hour rows only, so disjoint days can be
- * refreshed at once in separate transactions. The backend and up to
- * analytics.refresh_workers background workers each take the next day not
- * yet taken (a counter in a shared memory segment) and refresh it with
- * analytics._rollup_refresh_days; a worker refreshes all its days in one
- * transaction and commits it at its end.
+ * depend on that day's events and hour rows only, and the rows of a week on
+ * its day rows only, so disjoint days, then disjoint weeks, can be refreshed
+ * at once in separate transactions. In each phase, the days and then the
+ * weeks, up to analytics.refresh_workers background workers each take the
+ * next unit (day or week) not yet taken (a counter in a shared memory
+ * segment) and refresh it (analytics._rollup_refresh_days, _week); a worker
+ * refreshes all its units in one transaction and commits it at its end.
+ * With two workers or more this backend only waits for them; with one it
+ * takes days too, and then refreshes the weeks itself (a worker cannot see
+ * the day rows this backend wrote and has not committed).
  *
  * The backend has consumed the hours' marks (rollup_pending) before it
- * starts the workers and commits that with the weeks after they stopped:
- * until then the hours stay pending for every other session (questions read
- * them raw), and a failed or cancelled refresh leaves them pending, to be
- * refreshed again. A worker starts after the marks were consumed, so it sees
- * at least every event whose mark was. Whatever keeps a worker from
- * committing (an error, a lock it waited for longer than a second, no free
- * worker slot), the backend refreshes that worker's days itself, with the
- * same statements: the rows, and any error, are those of the serial refresh.
- * A refresh that has written events itself (their marks are written at its
- * commit) or runs under another isolation level than READ COMMITTED refreshes
- * its days alone: a worker would not see what it sees; so does one whose
- * transaction holds a lock that would keep a worker waiting (its own DDL, a
- * partition a maintenance step has just made).
+ * starts the workers and commits that, with the 28-day blocks, after they
+ * stopped: until then the hours stay pending for every other session
+ * (questions read them raw), and a failed or cancelled refresh leaves them
+ * pending, to be refreshed again. A worker starts after the marks were
+ * consumed, so it sees at least every event whose mark was. Whatever keeps a
+ * worker from committing (an error, a lock it waited for longer than a
+ * second, no free worker slot), the backend refreshes that worker's units
+ * itself, with the same statements: the rows, and any error, are those of
+ * the serial refresh. A refresh that has written events itself (their marks
+ * are written at its commit) or runs under another isolation level than
+ * READ COMMITTED refreshes alone: a worker would not see what it sees; so
+ * does one whose transaction holds a lock that would keep a worker waiting
+ * (its own DDL, a partition a maintenance step has just made).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -56,11 +60,15 @@ PGDLLEXPORT void analytics_refresh_worker_main(Datum main_arg);
 
 #define MAX_REFRESH_WORKERS 8
 
+#define UNIT_DAY	0
+#define UNIT_WEEK	1
+
 /* the shared segment: this header, the days, then the hours (an array) */
 typedef struct RefreshShared
 {
-	pg_atomic_uint32 next;		/* the next day to take */
-	int			ndays;
+	pg_atomic_uint32 next;		/* the next unit to take */
+	int			kind;			/* UNIT_DAY, UNIT_WEEK */
+	int			ndays;			/* units */
 	Size		hrs_offset;		/* of the array of hours, from the start */
 	bool		committed[MAX_REFRESH_WORKERS]; /* set after a worker's commit */
 	int8		owner[FLEXIBLE_ARRAY_MEMBER];	/* per day: -1 not taken, 0 the
@@ -108,9 +116,9 @@ holds_strong_relation_lock(void)
 	return false;
 }
 
-/* refresh day d of hours hrs (every project) with SPI */
+/* refresh unit d (a day of hours hrs, or a week; every project) with SPI */
 static void
-refresh_day(Datum hrs, TimestampTz d)
+refresh_unit(int kind, Datum hrs, TimestampTz d)
 {
 	Oid			argtypes[2] = {TIMESTAMPTZARRAYOID, TIMESTAMPTZOID};
 	Datum		values[2];
@@ -118,13 +126,18 @@ refresh_day(Datum hrs, TimestampTz d)
 
 	values[0] = hrs;
 	values[1] = TimestampTzGetDatum(d);
-	ret = SPI_execute_with_args("SELECT analytics._rollup_refresh_days($1, NULL, $2, $2 + analytics._block_size('day'))",
-								2, argtypes, values, NULL, false, 0);
+	if (kind == UNIT_DAY)
+		ret = SPI_execute_with_args("SELECT analytics._rollup_refresh_days($1, NULL, $2, $2 + analytics._block_size('day'))",
+									2, argtypes, values, NULL, false, 0);
+	else
+		ret = SPI_execute_with_args("SELECT analytics._rollup_refresh_week($1, NULL)",
+									1, argtypes + 1, values + 1, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "analytics: rollup refresh of a day failed: %s", SPI_result_code_string(ret));
+		elog(ERROR, "analytics: rollup refresh of a %s failed: %s", kind == UNIT_DAY ? "day" : "week",
+			 SPI_result_code_string(ret));
 }
 
-/* take days until none is left; who: 0 the backend, k worker k */
+/* take units until none is left; who: 0 the backend, k worker k */
 static void
 take_days(RefreshShared *sh, int who)
 {
@@ -139,94 +152,77 @@ take_days(RefreshShared *sh, int who)
 			break;
 		sh->owner[i] = (int8) who;
 		pg_write_barrier();
-		refresh_day(hrs, days[i]);
+		refresh_unit(sh->kind, hrs, days[i]);
 		CHECK_FOR_INTERRUPTS();
 	}
 }
 
-/*
- * _rollup_refresh_parallel(hrs timestamptz[], days timestamptz[]): refresh
- * the days (sorted, distinct) of hours hrs, whose marks the caller has
- * consumed, with _rollup_refresh_days, here and in background workers.
- */
-Datum
-analytics_rollup_refresh_parallel(PG_FUNCTION_ARGS)
+/* the elements of a timestamptz[] argument, none NULL */
+static TimestampTz *
+units_of(ArrayType *arr, int *n)
 {
-	ArrayType  *hrs = PG_GETARG_ARRAYTYPE_P(0);
-	ArrayType  *days_arr = PG_GETARG_ARRAYTYPE_P(1);
 	Datum	   *elems;
 	bool	   *nulls;
-	int			ndays;
-	int			nworkers;
-	int			nstarted = 0;
+	TimestampTz *units;
 	int			i;
-	Size		size;
-	dsm_segment *seg = NULL;
-	RefreshShared *sh;
-	BackgroundWorkerHandle *handles[MAX_REFRESH_WORKERS];
 
-	deconstruct_array(days_arr, TIMESTAMPTZOID, sizeof(TimestampTz), true, TYPALIGN_DOUBLE,
-					  &elems, &nulls, &ndays);
-	for (i = 0; i < ndays; i++)
+	deconstruct_array(arr, TIMESTAMPTZOID, sizeof(TimestampTz), true, TYPALIGN_DOUBLE,
+					  &elems, &nulls, n);
+	units = palloc(sizeof(TimestampTz) * Max(*n, 1));
+	for (i = 0; i < *n; i++)
+	{
 		if (nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("rollup refresh days must not be null")));
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "analytics: SPI_connect failed");
-
-	nworkers = Min(analytics_refresh_workers, ndays - 1);
-	if (nworkers > 0 && (XactIsoLevel != XACT_READ_COMMITTED || holds_strong_relation_lock()))
-		nworkers = 0;
-	if (nworkers > 0)
-	{
-		/* the events this transaction wrote are not visible to a worker */
-		if (SPI_execute("SELECT analytics._rollup_own_pending() IS NULL", true, 1) != SPI_OK_SELECT ||
-			SPI_processed != 1)
-			elog(ERROR, "analytics: could not read the pending hours of this transaction");
-		{
-			bool		isnull;
-			Datum		none = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-			if (isnull || !DatumGetBool(none))
-				nworkers = 0;
-		}
+					 errmsg("rollup refresh days and weeks must not be null")));
+		units[i] = DatumGetTimestampTz(elems[i]);
 	}
+	return units;
+}
 
+/*
+ * Refresh the n units of a kind with up to nworkers background workers;
+ * this backend takes units too when fewer than two workers could be
+ * registered. Returns whether this backend refreshed any unit itself (its
+ * rows are then not committed: a later phase cannot be given to workers).
+ */
+static bool
+run_phase(int kind, ArrayType *hrs, TimestampTz *units, int n, int nworkers)
+{
+	Size		size;
+	Size		hrs_offset;
+	dsm_segment *seg;
+	RefreshShared *sh;
+	BackgroundWorkerHandle *handles[MAX_REFRESH_WORKERS];
+	volatile int nstarted = 0;
+	volatile bool here = false;
+	int			i;
+
+	nworkers = Min(Min(nworkers, n), MAX_REFRESH_WORKERS);
+	seg = NULL;
 	if (nworkers > 0)
 	{
-		Size		hrs_offset;
-
-		size = MAXALIGN(offsetof(RefreshShared, owner) + ndays);
-		size += MAXALIGN(sizeof(TimestampTz) * ndays);
+		size = MAXALIGN(offsetof(RefreshShared, owner) + n);
+		size += MAXALIGN(sizeof(TimestampTz) * n);
 		hrs_offset = size;
 		size += VARSIZE(hrs);
 		seg = dsm_create(size, DSM_CREATE_NULL_IF_MAXSEGMENTS);
-		if (seg != NULL)
-		{
-			sh = (RefreshShared *) dsm_segment_address(seg);
-			memset(sh, 0, offsetof(RefreshShared, owner));
-			pg_atomic_init_u32(&sh->next, 0);
-			sh->ndays = ndays;
-			sh->hrs_offset = hrs_offset;
-			memset(sh->owner, -1, ndays);
-			for (i = 0; i < ndays; i++)
-				shared_days(sh)[i] = DatumGetTimestampTz(elems[i]);
-			memcpy((char *) sh + hrs_offset, hrs, VARSIZE(hrs));
-		}
 	}
-
 	if (seg == NULL)
 	{
-		/* alone */
-		Datum		h = PointerGetDatum(hrs);
-
-		for (i = 0; i < ndays; i++)
-			refresh_day(h, DatumGetTimestampTz(elems[i]));
-		SPI_finish();
-		PG_RETURN_VOID();
+		for (i = 0; i < n; i++)
+			refresh_unit(kind, PointerGetDatum(hrs), units[i]);
+		return n > 0;
 	}
+	sh = (RefreshShared *) dsm_segment_address(seg);
+	memset(sh, 0, offsetof(RefreshShared, owner));
+	pg_atomic_init_u32(&sh->next, 0);
+	sh->kind = kind;
+	sh->ndays = n;
+	sh->hrs_offset = hrs_offset;
+	memset(sh->owner, -1, n);
+	memcpy(shared_days(sh), units, sizeof(TimestampTz) * n);
+	memcpy((char *) sh + hrs_offset, hrs, VARSIZE(hrs));
 
 	PG_TRY();
 	{
@@ -256,7 +252,12 @@ analytics_rollup_refresh_parallel(PG_FUNCTION_ARGS)
 			nstarted++;
 		}
 
-		take_days(sh, 0);
+		/* with fewer than two workers, take units here as well */
+		if (nstarted < 2)
+		{
+			take_days(sh, 0);
+			here = true;
+		}
 
 		for (i = 0; i < nstarted; i++)
 		{
@@ -275,22 +276,70 @@ analytics_rollup_refresh_parallel(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 
-	/* the days of workers that did not commit: here, as the serial refresh */
+	/* the units no worker committed: here, as the serial refresh does them */
 	pg_read_barrier();
-	for (i = 0; i < ndays; i++)
+	for (i = 0; i < n; i++)
 	{
 		int			who = sh->owner[i];
 
 		if (who == 0 || (who > 0 && who <= MAX_REFRESH_WORKERS && sh->committed[who - 1]))
 			continue;
-		refresh_day(PointerGetDatum(hrs), shared_days(sh)[i]);
+		refresh_unit(kind, PointerGetDatum(hrs), units[i]);
+		here = true;
 	}
 	dsm_detach(seg);
+	return here;
+}
+
+/*
+ * _rollup_refresh_parallel(hrs timestamptz[], days timestamptz[], weeks
+ * timestamptz[]): refresh the days (sorted, distinct) of hours hrs, whose
+ * marks the caller has consumed, with _rollup_refresh_days, then their
+ * weeks with _rollup_refresh_week, here and in background workers.
+ */
+Datum
+analytics_rollup_refresh_parallel(PG_FUNCTION_ARGS)
+{
+	ArrayType  *hrs = PG_GETARG_ARRAYTYPE_P(0);
+	TimestampTz *days;
+	TimestampTz *weeks;
+	int			ndays,
+				nweeks;
+	int			nworkers;
+
+	days = units_of(PG_GETARG_ARRAYTYPE_P(1), &ndays);
+	weeks = units_of(PG_GETARG_ARRAYTYPE_P(2), &nweeks);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "analytics: SPI_connect failed");
+
+	nworkers = analytics_refresh_workers;
+	if (nworkers > 0 && (XactIsoLevel != XACT_READ_COMMITTED || holds_strong_relation_lock()))
+		nworkers = 0;
+	if (nworkers > 0)
+	{
+		bool		isnull;
+		Datum		none;
+
+		/* the events this transaction wrote are not visible to a worker */
+		if (SPI_execute("SELECT analytics._rollup_own_pending() IS NULL", true, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "analytics: could not read the pending hours of this transaction");
+		none = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (isnull || !DatumGetBool(none))
+			nworkers = 0;
+	}
+
+	/* one day: nothing to share */
+	if (run_phase(UNIT_DAY, hrs, days, ndays, ndays > 1 ? nworkers : 0))
+		nworkers = 0;
+	run_phase(UNIT_WEEK, hrs, weeks, nweeks, nweeks > 1 ? nworkers : 0);
+
 	SPI_finish();
 	PG_RETURN_VOID();
 }
 
-/* a worker: its days in one transaction */
+/* a worker: its units in one transaction */
 void
 analytics_refresh_worker_main(Datum main_arg)
 {

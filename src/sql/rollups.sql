@@ -476,18 +476,55 @@ COMMENT ON FUNCTION @extschema@._rollup_refresh_days(timestamptz[], text, timest
 
 REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_days(timestamptz[], text, timestamptz, timestamptz) FROM PUBLIC;
 
--- The days of a refresh on a single node, shared between this backend and
--- background workers (analytics.refresh_workers; src/refreshpar.c): each
--- takes the next day not yet taken and refreshes it with
--- _rollup_refresh_days; a worker commits its days at its end. Days a
--- worker took and did not commit are refreshed by this backend.
-CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh_parallel(hrs timestamptz[], days timestamptz[])
+-- The week d (its rows: sums of its day rows) of one project (pid) or of
+-- every project (pid NULL), called by _rollup_refresh_scope for the weeks of
+-- the hours it refreshed, after their days (on a single node possibly in a
+-- background worker, _rollup_refresh_parallel: the weeks are disjoint).
+CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh_week(d timestamptz, pid text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
+AS $$
+BEGIN
+  DELETE FROM @extschema@.rollup_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
+  INSERT INTO @extschema@.rollup_week (project_id, dim, bucket, value, media_type, stats)
+  SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
+    FROM @extschema@.rollup_day r
+   WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
+   GROUP BY r.project_id, r.dim, r.value, r.media_type;
+  DELETE FROM @extschema@.rollup_cube_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+  INSERT INTO @extschema@.rollup_cube_week (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+  SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+    FROM @extschema@.rollup_cube_day r
+   WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
+   GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+  DELETE FROM @extschema@.rollup_refcube_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+  INSERT INTO @extschema@.rollup_refcube_week (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
+  SELECT r.project_id, d, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+    FROM @extschema@.rollup_refcube_day r
+   WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
+   GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+END $$;
+
+COMMENT ON FUNCTION @extschema@._rollup_refresh_week(timestamptz, text) IS
+    'rebuilds the rows of week d (sums of its day rows) of one project (pid) or every project (pid NULL)';
+
+REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_week(timestamptz, text) FROM PUBLIC;
+
+-- The days and then the weeks of a refresh on a single node, shared between
+-- this backend and background workers (analytics.refresh_workers;
+-- src/refreshpar.c): each takes the next day (week) not yet taken and
+-- refreshes it with _rollup_refresh_days (_rollup_refresh_week); a worker
+-- commits at its end. What a worker took and did not commit is refreshed by
+-- this backend.
+CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh_parallel(hrs timestamptz[], days timestamptz[], weeks timestamptz[])
 RETURNS void
 AS 'MODULE_PATHNAME', 'analytics_rollup_refresh_parallel'
 LANGUAGE C VOLATILE STRICT
 SET search_path = pg_catalog, pg_temp;
 
-REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_parallel(timestamptz[], timestamptz[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_parallel(timestamptz[], timestamptz[], timestamptz[]) FROM PUBLIC;
 
 -- The rollup refresh of given hours of one project (pid) or of every
 -- project (pid NULL). Every statement restricts each table it reads or
@@ -520,35 +557,22 @@ BEGIN
   -- at least every row whose mark this statement deleted
   DELETE FROM @extschema@.rollup_pending p WHERE (pid IS NULL OR p.project_id = pid) AND p.hour = ANY (hrs);
   -- the hours and days (the rows of each day depend on its own events and
-  -- hour rows only): on a single node shared with background workers
+  -- hour rows only), then the weeks: on a single node shared with
+  -- background workers
   IF NOT dist AND pid IS NULL THEN
     PERFORM @extschema@._rollup_refresh_parallel(hrs,
       ARRAY(SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('day'), x, @extschema@._block_origin('day'))
-              FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) ORDER BY 1));
+              FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) ORDER BY 1),
+      ARRAY(SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('week'), h, @extschema@._block_origin('week')) FROM unnest(hrs) h ORDER BY 1));
   ELSE
     PERFORM @extschema@._rollup_refresh_days(hrs, pid, '-infinity', 'infinity');
   END IF;
   -- the weeks of those days
-  FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('week'), h, @extschema@._block_origin('week')) FROM unnest(hrs) h ORDER BY 1 LOOP
-    DELETE FROM @extschema@.rollup_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_week (project_id, dim, bucket, value, media_type, stats)
-    SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_day r
-     WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
-     GROUP BY r.project_id, r.dim, r.value, r.media_type;
-    DELETE FROM @extschema@.rollup_cube_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_cube_week (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-    SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_cube_day r
-     WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
-     GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-    DELETE FROM @extschema@.rollup_refcube_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_refcube_week (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
-    SELECT r.project_id, d, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_refcube_day r
-     WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
-     GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-  END LOOP;
+  IF dist OR pid IS NOT NULL THEN
+    FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('week'), h, @extschema@._block_origin('week')) FROM unnest(hrs) h ORDER BY 1 LOOP
+      PERFORM @extschema@._rollup_refresh_week(d, pid);
+    END LOOP;
+  END IF;
   -- the 28-day blocks of those weeks. A block that still holds a pending
   -- hour is never read (queries read its weeks, days and hours instead): it
   -- is rebuilt with the refresh of its last pending hour, not once per batch
