@@ -60,19 +60,23 @@ PGDLLEXPORT void analytics_refresh_worker_main(Datum main_arg);
 
 #define MAX_REFRESH_WORKERS 8
 
+/* the levels; a week or 28-day block is three units (its parts) */
 #define UNIT_DAY	0
 #define UNIT_WEEK	1
+#define UNIT_W4		2
+#define NPARTS(kind) ((kind) == UNIT_DAY ? 1 : 3)
 
 /* the shared segment: this header, the days, then the hours (an array) */
 typedef struct RefreshShared
 {
 	pg_atomic_uint32 next;		/* the next unit to take */
-	int			kind;			/* UNIT_DAY, UNIT_WEEK */
-	int			ndays;			/* units */
+	int			kind;			/* UNIT_DAY, UNIT_WEEK, UNIT_W4 */
+	int			ndays;			/* days or blocks */
+	int			nunits;			/* ndays * NPARTS(kind) */
 	Size		hrs_offset;		/* of the array of hours, from the start */
 	bool		committed[MAX_REFRESH_WORKERS]; /* set after a worker's commit */
-	int8		owner[FLEXIBLE_ARRAY_MEMBER];	/* per day: -1 not taken, 0 the
-												 * backend, k worker k */
+	int8		owner[FLEXIBLE_ARRAY_MEMBER];	/* per unit: -1 not taken, 0
+												 * the backend, k worker k */
 } RefreshShared;
 
 /* what a worker is told, in bgw_extra */
@@ -89,7 +93,7 @@ StaticAssertDecl(sizeof(RefreshWorkerArgs) <= BGW_EXTRALEN, "RefreshWorkerArgs m
 static inline TimestampTz *
 shared_days(RefreshShared *sh)
 {
-	return (TimestampTz *) ((char *) sh + MAXALIGN(offsetof(RefreshShared, owner) + sh->ndays));
+	return (TimestampTz *) ((char *) sh + MAXALIGN(offsetof(RefreshShared, owner) + sh->nunits));
 }
 
 /*
@@ -116,24 +120,35 @@ holds_strong_relation_lock(void)
 	return false;
 }
 
-/* refresh unit d (a day of hours hrs, or a week; every project) with SPI */
+/*
+ * refresh unit i of the days or blocks d (every project) with SPI: day
+ * d[i] of hours hrs, or part i % 3 + 1 of block d[i / 3]
+ */
 static void
-refresh_unit(int kind, Datum hrs, TimestampTz d)
+refresh_unit(int kind, Datum hrs, const TimestampTz *d, int i)
 {
-	Oid			argtypes[2] = {TIMESTAMPTZARRAYOID, TIMESTAMPTZOID};
-	Datum		values[2];
+	Oid			argtypes[3] = {TIMESTAMPTZARRAYOID, TIMESTAMPTZOID, INT4OID};
+	Datum		values[3];
 	int			ret;
 
 	values[0] = hrs;
-	values[1] = TimestampTzGetDatum(d);
 	if (kind == UNIT_DAY)
+	{
+		values[1] = TimestampTzGetDatum(d[i]);
 		ret = SPI_execute_with_args("SELECT analytics._rollup_refresh_days($1, NULL, $2, $2 + analytics._block_size('day'))",
 									2, argtypes, values, NULL, false, 0);
+	}
 	else
-		ret = SPI_execute_with_args("SELECT analytics._rollup_refresh_week($1, NULL)",
-									1, argtypes + 1, values + 1, NULL, false, 0);
+	{
+		values[1] = TimestampTzGetDatum(d[i / 3]);
+		values[2] = Int32GetDatum(i % 3 + 1);
+		ret = SPI_execute_with_args(kind == UNIT_WEEK ? "SELECT analytics._rollup_refresh_block('week', $2, NULL, $3)"
+									: "SELECT analytics._rollup_refresh_block('w4', $2, NULL, $3)",
+									3, argtypes, values, NULL, false, 0);
+	}
 	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "analytics: rollup refresh of a %s failed: %s", kind == UNIT_DAY ? "day" : "week",
+		elog(ERROR, "analytics: rollup refresh of a %s failed: %s",
+			 kind == UNIT_DAY ? "day" : kind == UNIT_WEEK ? "week" : "28-day block",
 			 SPI_result_code_string(ret));
 }
 
@@ -148,11 +163,11 @@ take_days(RefreshShared *sh, int who)
 	{
 		uint32		i = pg_atomic_fetch_add_u32(&sh->next, 1);
 
-		if (i >= (uint32) sh->ndays)
+		if (i >= (uint32) sh->nunits)
 			break;
 		sh->owner[i] = (int8) who;
 		pg_write_barrier();
-		refresh_unit(sh->kind, hrs, days[i]);
+		refresh_unit(sh->kind, hrs, days, (int) i);
 		CHECK_FOR_INTERRUPTS();
 	}
 }
@@ -181,7 +196,8 @@ units_of(ArrayType *arr, int *n)
 }
 
 /*
- * Refresh the n units of a kind with up to nworkers background workers;
+ * Refresh the n days or blocks of a kind (their units) with up to nworkers
+ * background workers;
  * this backend takes units too when fewer than two workers could be
  * registered. Returns whether this backend refreshed any unit itself (its
  * rows are then not committed: a later phase cannot be given to workers).
@@ -197,12 +213,13 @@ run_phase(int kind, ArrayType *hrs, TimestampTz *units, int n, int nworkers)
 	volatile int nstarted = 0;
 	volatile bool here = false;
 	int			i;
+	int			nunits = n * NPARTS(kind);
 
-	nworkers = Min(Min(nworkers, n), MAX_REFRESH_WORKERS);
+	nworkers = Min(Min(nworkers, nunits), MAX_REFRESH_WORKERS);
 	seg = NULL;
 	if (nworkers > 0)
 	{
-		size = MAXALIGN(offsetof(RefreshShared, owner) + n);
+		size = MAXALIGN(offsetof(RefreshShared, owner) + nunits);
 		size += MAXALIGN(sizeof(TimestampTz) * n);
 		hrs_offset = size;
 		size += VARSIZE(hrs);
@@ -210,17 +227,18 @@ run_phase(int kind, ArrayType *hrs, TimestampTz *units, int n, int nworkers)
 	}
 	if (seg == NULL)
 	{
-		for (i = 0; i < n; i++)
-			refresh_unit(kind, PointerGetDatum(hrs), units[i]);
-		return n > 0;
+		for (i = 0; i < nunits; i++)
+			refresh_unit(kind, PointerGetDatum(hrs), units, i);
+		return nunits > 0;
 	}
 	sh = (RefreshShared *) dsm_segment_address(seg);
 	memset(sh, 0, offsetof(RefreshShared, owner));
 	pg_atomic_init_u32(&sh->next, 0);
 	sh->kind = kind;
 	sh->ndays = n;
+	sh->nunits = nunits;
 	sh->hrs_offset = hrs_offset;
-	memset(sh->owner, -1, n);
+	memset(sh->owner, -1, nunits);
 	memcpy(shared_days(sh), units, sizeof(TimestampTz) * n);
 	memcpy((char *) sh + hrs_offset, hrs, VARSIZE(hrs));
 
@@ -278,13 +296,13 @@ run_phase(int kind, ArrayType *hrs, TimestampTz *units, int n, int nworkers)
 
 	/* the units no worker committed: here, as the serial refresh does them */
 	pg_read_barrier();
-	for (i = 0; i < n; i++)
+	for (i = 0; i < nunits; i++)
 	{
 		int			who = sh->owner[i];
 
 		if (who == 0 || (who > 0 && who <= MAX_REFRESH_WORKERS && sh->committed[who - 1]))
 			continue;
-		refresh_unit(kind, PointerGetDatum(hrs), units[i]);
+		refresh_unit(kind, PointerGetDatum(hrs), units, i);
 		here = true;
 	}
 	dsm_detach(seg);
@@ -292,28 +310,41 @@ run_phase(int kind, ArrayType *hrs, TimestampTz *units, int n, int nworkers)
 }
 
 /*
- * _rollup_refresh_parallel(hrs timestamptz[], days timestamptz[], weeks
- * timestamptz[]): refresh the days (sorted, distinct) of hours hrs, whose
- * marks the caller has consumed, with _rollup_refresh_days, then their
- * weeks with _rollup_refresh_week, here and in background workers.
+ * _rollup_refresh_parallel(hrs timestamptz[], level text, units
+ * timestamptz[], workers boolean) RETURNS boolean: refresh the days (level
+ * day; of hours hrs, whose marks the caller has consumed), the weeks or the
+ * 28-day blocks (week, w4) given, in background workers when workers is
+ * true, else here. Returns whether workers committed every unit.
  */
 Datum
 analytics_rollup_refresh_parallel(PG_FUNCTION_ARGS)
 {
 	ArrayType  *hrs = PG_GETARG_ARRAYTYPE_P(0);
-	TimestampTz *days;
-	TimestampTz *weeks;
-	int			ndays,
-				nweeks;
+	char	   *level = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	bool		workers = PG_GETARG_BOOL(3);
+	TimestampTz *units;
+	int			n;
+	int			kind;
 	int			nworkers;
+	bool		here;
 
-	days = units_of(PG_GETARG_ARRAYTYPE_P(1), &ndays);
-	weeks = units_of(PG_GETARG_ARRAYTYPE_P(2), &nweeks);
+	if (strcmp(level, "day") == 0)
+		kind = UNIT_DAY;
+	else if (strcmp(level, "week") == 0)
+		kind = UNIT_WEEK;
+	else if (strcmp(level, "w4") == 0)
+		kind = UNIT_W4;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown rollup refresh level \"%s\"", level)));
+	units = units_of(PG_GETARG_ARRAYTYPE_P(2), &n);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "analytics: SPI_connect failed");
 
-	nworkers = analytics_refresh_workers;
+	/* one day has nothing to share */
+	nworkers = (workers && n * NPARTS(kind) > 1) ? analytics_refresh_workers : 0;
 	if (nworkers > 0 && (XactIsoLevel != XACT_READ_COMMITTED || holds_strong_relation_lock()))
 		nworkers = 0;
 	if (nworkers > 0)
@@ -330,13 +361,10 @@ analytics_rollup_refresh_parallel(PG_FUNCTION_ARGS)
 			nworkers = 0;
 	}
 
-	/* one day: nothing to share */
-	if (run_phase(UNIT_DAY, hrs, days, ndays, ndays > 1 ? nworkers : 0))
-		nworkers = 0;
-	run_phase(UNIT_WEEK, hrs, weeks, nweeks, nweeks > 1 ? nworkers : 0);
+	here = run_phase(kind, hrs, units, n, nworkers);
 
 	SPI_finish();
-	PG_RETURN_VOID();
+	PG_RETURN_BOOL(!here);
 }
 
 /* a worker: its units in one transaction */

@@ -476,55 +476,96 @@ COMMENT ON FUNCTION @extschema@._rollup_refresh_days(timestamptz[], text, timest
 
 REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_days(timestamptz[], text, timestamptz, timestamptz) FROM PUBLIC;
 
--- The week d (its rows: sums of its day rows) of one project (pid) or of
--- every project (pid NULL), called by _rollup_refresh_scope for the weeks of
--- the hours it refreshed, after their days (on a single node possibly in a
--- background worker, _rollup_refresh_parallel: the weeks are disjoint).
-CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh_week(d timestamptz, pid text)
+-- The rows of block d of a level (week: sums of its day rows; w4, the 28
+-- days from d: sums of its week rows) of one project (pid) or of every
+-- project (pid NULL), of one part (1: the dimensions, 2: the cube, 3: the
+-- referrer cube) or of all (part NULL). Called by _rollup_refresh_scope for
+-- the weeks of the hours it refreshed after their days, and for the 28-day
+-- blocks after their weeks (on a single node possibly in background
+-- workers, _rollup_refresh_parallel: blocks and parts are disjoint).
+CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh_block(level text, d timestamptz, pid text, part integer)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan
 AS $$
 BEGIN
-  DELETE FROM @extschema@.rollup_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
-  INSERT INTO @extschema@.rollup_week (project_id, dim, bucket, value, media_type, stats)
-  SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
-    FROM @extschema@.rollup_day r
-   WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
-   GROUP BY r.project_id, r.dim, r.value, r.media_type;
-  DELETE FROM @extschema@.rollup_cube_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
-  INSERT INTO @extschema@.rollup_cube_week (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-  SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-    FROM @extschema@.rollup_cube_day r
-   WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
-   GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-  DELETE FROM @extschema@.rollup_refcube_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
-  INSERT INTO @extschema@.rollup_refcube_week (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
-  SELECT r.project_id, d, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-    FROM @extschema@.rollup_refcube_day r
-   WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
-   GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+  IF level = 'week' THEN
+    IF part IS NULL OR part = 1 THEN
+      DELETE FROM @extschema@.rollup_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
+      INSERT INTO @extschema@.rollup_week (project_id, dim, bucket, value, media_type, stats)
+      SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
+        FROM @extschema@.rollup_day r
+       WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
+       GROUP BY r.project_id, r.dim, r.value, r.media_type;
+    END IF;
+    IF part IS NULL OR part = 2 THEN
+      DELETE FROM @extschema@.rollup_cube_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+      INSERT INTO @extschema@.rollup_cube_week (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+      SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+        FROM @extschema@.rollup_cube_day r
+       WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
+       GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+    END IF;
+    IF part IS NULL OR part = 3 THEN
+      DELETE FROM @extschema@.rollup_refcube_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+      INSERT INTO @extschema@.rollup_refcube_week (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
+      SELECT r.project_id, d, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+        FROM @extschema@.rollup_refcube_day r
+       WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
+       GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+    END IF;
+  ELSIF level = 'w4' THEN
+    IF part IS NULL OR part = 1 THEN
+      DELETE FROM @extschema@.rollup_w4 r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
+      INSERT INTO @extschema@.rollup_w4 (project_id, dim, bucket, value, media_type, stats)
+      SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
+        FROM @extschema@.rollup_week r
+       WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
+       GROUP BY r.project_id, r.dim, r.value, r.media_type;
+    END IF;
+    IF part IS NULL OR part = 2 THEN
+      DELETE FROM @extschema@.rollup_cube_w4 r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+      INSERT INTO @extschema@.rollup_cube_w4 (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+      SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+        FROM @extschema@.rollup_cube_week r
+       WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
+       GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+    END IF;
+    IF part IS NULL OR part = 3 THEN
+      DELETE FROM @extschema@.rollup_refcube_w4 r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+      INSERT INTO @extschema@.rollup_refcube_w4 (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
+      SELECT r.project_id, d, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+        FROM @extschema@.rollup_refcube_week r
+       WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
+       GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+    END IF;
+  ELSE
+    RAISE EXCEPTION 'unknown rollup block level %', level USING ERRCODE = 'invalid_parameter_value';
+  END IF;
 END $$;
 
-COMMENT ON FUNCTION @extschema@._rollup_refresh_week(timestamptz, text) IS
-    'rebuilds the rows of week d (sums of its day rows) of one project (pid) or every project (pid NULL)';
+COMMENT ON FUNCTION @extschema@._rollup_refresh_block(text, timestamptz, text, integer) IS
+    'rebuilds the rows of week (level week) or 28-day block (w4) d, sums of its days or weeks, of one project (pid) or every project (pid NULL), of one part (1 dimensions, 2 cube, 3 referrer cube) or all (NULL)';
 
-REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_week(timestamptz, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_block(text, timestamptz, text, integer) FROM PUBLIC;
 
--- The days and then the weeks of a refresh on a single node, shared between
--- this backend and background workers (analytics.refresh_workers;
--- src/refreshpar.c): each takes the next day (week) not yet taken and
--- refreshes it with _rollup_refresh_days (_rollup_refresh_week); a worker
--- commits at its end. What a worker took and did not commit is refreshed by
--- this backend.
-CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh_parallel(hrs timestamptz[], days timestamptz[], weeks timestamptz[])
-RETURNS void
+
+-- The days (level day: _rollup_refresh_days of hours hrs), the weeks or the
+-- 28-day blocks (week, w4: _rollup_refresh_block, each of its three parts
+-- apart) of a refresh on a single node, shared between background workers
+-- (analytics.refresh_workers; src/refreshpar.c) when workers is true: each
+-- takes the next unit not yet taken; a worker commits at its end. What a
+-- worker took and did not commit is refreshed by this backend. Returns
+-- whether workers committed every unit (else the next level's units, which
+-- read these rows, are refreshed here).
+CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh_parallel(hrs timestamptz[], level text, units timestamptz[], workers boolean)
+RETURNS boolean
 AS 'MODULE_PATHNAME', 'analytics_rollup_refresh_parallel'
 LANGUAGE C VOLATILE STRICT
 SET search_path = pg_catalog, pg_temp;
 
-REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_parallel(timestamptz[], timestamptz[], timestamptz[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_parallel(timestamptz[], text, timestamptz[], boolean) FROM PUBLIC;
 
 -- The rollup refresh of given hours of one project (pid) or of every
 -- project (pid NULL). Every statement restricts each table it reads or
@@ -545,6 +586,7 @@ AS $$
 DECLARE
   d timestamptz;
   dist boolean := @extschema@._distributed();
+  shared boolean;
 BEGIN
   -- one refresh at a time (maintenance also holds its own lock)
   PERFORM pg_catalog.pg_advisory_xact_lock(6385249, 3);
@@ -560,17 +602,17 @@ BEGIN
   -- hour rows only), then the weeks: on a single node shared with
   -- background workers
   IF NOT dist AND pid IS NULL THEN
-    PERFORM @extschema@._rollup_refresh_parallel(hrs,
+    shared := @extschema@._rollup_refresh_parallel(hrs, 'day',
       ARRAY(SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('day'), x, @extschema@._block_origin('day'))
-              FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) ORDER BY 1),
-      ARRAY(SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('week'), h, @extschema@._block_origin('week')) FROM unnest(hrs) h ORDER BY 1));
+              FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) ORDER BY 1), true);
+    shared := @extschema@._rollup_refresh_parallel(hrs, 'week',
+      ARRAY(SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('week'), h, @extschema@._block_origin('week')) FROM unnest(hrs) h ORDER BY 1),
+      shared);
   ELSE
     PERFORM @extschema@._rollup_refresh_days(hrs, pid, '-infinity', 'infinity');
-  END IF;
-  -- the weeks of those days
-  IF dist OR pid IS NOT NULL THEN
+    -- the weeks of those days
     FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('week'), h, @extschema@._block_origin('week')) FROM unnest(hrs) h ORDER BY 1 LOOP
-      PERFORM @extschema@._rollup_refresh_week(d, pid);
+      PERFORM @extschema@._rollup_refresh_block('week', d, pid, NULL);
     END LOOP;
   END IF;
   -- the 28-day blocks of those weeks. A block that still holds a pending
@@ -579,27 +621,17 @@ BEGIN
   -- (rewriting it each time would leave dead rows for every query to skip).
   -- Weeks are always rebuilt: the ccv of one media relies on every
   -- refreshed hour being in a week row.
-  FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('w4'), h, @extschema@._block_origin('w4')) FROM unnest(hrs) h ORDER BY 1 LOOP
-    CONTINUE WHEN EXISTS (SELECT 1 FROM @extschema@.rollup_pending p WHERE (pid IS NULL OR p.project_id = pid) AND p.hour >= d AND p.hour < d + @extschema@._block_size('w4'));
-    DELETE FROM @extschema@.rollup_w4 r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_w4 (project_id, dim, bucket, value, media_type, stats)
-    SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_week r
-     WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
-     GROUP BY r.project_id, r.dim, r.value, r.media_type;
-    DELETE FROM @extschema@.rollup_cube_w4 r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_cube_w4 (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-    SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_cube_week r
-     WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
-     GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-    DELETE FROM @extschema@.rollup_refcube_w4 r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_refcube_w4 (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
-    SELECT r.project_id, d, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_refcube_week r
-     WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
-     GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-  END LOOP;
+  IF dist OR pid IS NOT NULL THEN
+    FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('w4'), h, @extschema@._block_origin('w4')) FROM unnest(hrs) h ORDER BY 1 LOOP
+      CONTINUE WHEN EXISTS (SELECT 1 FROM @extschema@.rollup_pending p WHERE (pid IS NULL OR p.project_id = pid) AND p.hour >= d AND p.hour < d + @extschema@._block_size('w4'));
+      PERFORM @extschema@._rollup_refresh_block('w4', d, pid, NULL);
+    END LOOP;
+  ELSE
+    PERFORM @extschema@._rollup_refresh_parallel(hrs, 'w4',
+      ARRAY(SELECT x.d FROM (SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('w4'), h, @extschema@._block_origin('w4')) AS d FROM unnest(hrs) h) x
+             WHERE NOT EXISTS (SELECT 1 FROM @extschema@.rollup_pending p WHERE p.hour >= x.d AND p.hour < x.d + @extschema@._block_size('w4')) ORDER BY 1),
+      shared);
+  END IF;
   RETURN pg_catalog.array_length(hrs, 1);
 END $$;
 
