@@ -1,26 +1,27 @@
 /*-------------------------------------------------------------------------
  * refreshpar.c
- *		The days of a rollup refresh on a single node, shared between the
- *		backend that runs it and background workers (README: "Derived data:
+ *		The days, weeks and 28-day blocks of a rollup refresh on a single
+ *		node, shared between background workers (README: "Derived data:
  *		rollups"; src/sql/rollups.sql, _rollup_refresh_parallel).
  *
  * The rows of a day (its hour and day rows, viewer ids, concurrent viewers)
- * depend on that day's events and hour rows only, and the rows of a week on
- * its day rows only, so disjoint days, then disjoint weeks, can be refreshed
- * at once in separate transactions. In each phase, the days and then the
- * weeks, up to analytics.refresh_workers background workers each take the
- * next unit (day or week) not yet taken (a counter in a shared memory
- * segment) and refresh it (analytics._rollup_refresh_days, _week); a worker
- * refreshes all its units in one transaction and commits it at its end.
- * With two workers or more this backend only waits for them; with one it
- * takes days too, and then refreshes the weeks itself (a worker cannot see
- * the day rows this backend wrote and has not committed).
+ * depend on that day's events and hour rows only, the rows of a week on its
+ * day rows, those of a 28-day block on its week rows: disjoint days, then
+ * disjoint weeks, then 28-day blocks (each in three parts: the dimensions,
+ * the cube, the referrer cube) can be refreshed at once in separate
+ * transactions. At each level up to analytics.refresh_workers background
+ * workers each take the next unit not yet taken (a counter in a shared
+ * memory segment) and refresh it (analytics._rollup_refresh_days,
+ * _rollup_refresh_block); a worker refreshes all its units in one
+ * transaction and commits it at its end. With two workers or more this
+ * backend only waits for them; with one it takes units too, and the next
+ * levels stay here (a worker cannot see the rows this backend wrote and has
+ * not committed).
  *
  * The backend has consumed the hours' marks (rollup_pending) before it
- * starts the workers and commits that, with the 28-day blocks, after they
- * stopped: until then the hours stay pending for every other session
- * (questions read them raw), and a failed or cancelled refresh leaves them
- * pending, to be refreshed again. A worker starts after the marks were
+ * starts the workers and commits that after they stopped: until then the
+ * hours stay pending for every other session (questions read them raw), and
+ * a failed or cancelled refresh leaves them pending, to be refreshed again. A worker starts after the marks were
  * consumed, so it sees at least every event whose mark was. Whatever keeps a
  * worker from committing (an error, a lock it waited for longer than a
  * second, no free worker slot), the backend refreshes that worker's units
