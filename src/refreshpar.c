@@ -122,11 +122,13 @@ holds_strong_relation_lock(void)
 }
 
 /*
- * refresh unit i of the days or blocks d (every project) with SPI: day
- * d[i] of hours hrs, or part i % 3 + 1 of block d[i / 3]
+ * refresh unit i of the n days or blocks d (every project) with SPI: day
+ * d[i] of hours hrs, or a part of block d[i % n]: the referrer cube's (3)
+ * of every block first, then the cube's (2), then the dimensions' (1), the
+ * larger first, so that the last units taken are small
  */
 static void
-refresh_unit(int kind, Datum hrs, const TimestampTz *d, int i)
+refresh_unit(int kind, Datum hrs, const TimestampTz *d, int n, int i)
 {
 	Oid			argtypes[3] = {TIMESTAMPTZARRAYOID, TIMESTAMPTZOID, INT4OID};
 	Datum		values[3];
@@ -141,8 +143,8 @@ refresh_unit(int kind, Datum hrs, const TimestampTz *d, int i)
 	}
 	else
 	{
-		values[1] = TimestampTzGetDatum(d[i / 3]);
-		values[2] = Int32GetDatum(i % 3 + 1);
+		values[1] = TimestampTzGetDatum(d[i % n]);
+		values[2] = Int32GetDatum(3 - i / n);
 		ret = SPI_execute_with_args(kind == UNIT_WEEK ? "SELECT analytics._rollup_refresh_block('week', $2, NULL, $3)"
 									: "SELECT analytics._rollup_refresh_block('w4', $2, NULL, $3)",
 									3, argtypes, values, NULL, false, 0);
@@ -168,7 +170,7 @@ take_days(RefreshShared *sh, int who)
 			break;
 		sh->owner[i] = (int8) who;
 		pg_write_barrier();
-		refresh_unit(sh->kind, hrs, days, (int) i);
+		refresh_unit(sh->kind, hrs, days, sh->ndays, (int) i);
 		CHECK_FOR_INTERRUPTS();
 	}
 }
@@ -194,6 +196,59 @@ units_of(ArrayType *arr, int *n)
 		units[i] = DatumGetTimestampTz(elems[i]);
 	}
 	return units;
+}
+
+/* a day and how many of the refreshed hours it holds */
+typedef struct DayLoad
+{
+	TimestampTz day;
+	int			hours;
+} DayLoad;
+
+static int
+dayload_cmp(const void *a, const void *b)
+{
+	const DayLoad *x = (const DayLoad *) a;
+	const DayLoad *y = (const DayLoad *) b;
+
+	if (x->hours != y->hours)
+		return x->hours > y->hours ? -1 : 1;
+	return x->day < y->day ? -1 : x->day > y->day ? 1 : 0;
+}
+
+/*
+ * the days in the order they are taken: the most refreshed hours first (a
+ * day's work grows with them), so that the last days taken are the small
+ * ones (a partial first or last day, a day of the previous hours' ccv only)
+ */
+static void
+order_days(ArrayType *hrs, TimestampTz *days, int n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nh,
+				i,
+				k;
+	DayLoad    *load = palloc(sizeof(DayLoad) * Max(n, 1));
+
+	deconstruct_array(hrs, TIMESTAMPTZOID, sizeof(TimestampTz), true, TYPALIGN_DOUBLE,
+					  &elems, &nulls, &nh);
+	for (i = 0; i < n; i++)
+	{
+		load[i].day = days[i];
+		load[i].hours = 0;
+		for (k = 0; k < nh; k++)
+		{
+			TimestampTz h = DatumGetTimestampTz(elems[k]);
+
+			if (!nulls[k] && h >= days[i] && h - days[i] < USECS_PER_DAY)
+				load[i].hours++;
+		}
+	}
+	qsort(load, n, sizeof(DayLoad), dayload_cmp);
+	for (i = 0; i < n; i++)
+		days[i] = load[i].day;
+	pfree(load);
 }
 
 /*
@@ -229,7 +284,7 @@ run_phase(int kind, ArrayType *hrs, TimestampTz *units, int n, int nworkers)
 	if (seg == NULL)
 	{
 		for (i = 0; i < nunits; i++)
-			refresh_unit(kind, PointerGetDatum(hrs), units, i);
+			refresh_unit(kind, PointerGetDatum(hrs), units, n, i);
 		return nunits > 0;
 	}
 	sh = (RefreshShared *) dsm_segment_address(seg);
@@ -303,7 +358,7 @@ run_phase(int kind, ArrayType *hrs, TimestampTz *units, int n, int nworkers)
 
 		if (who == 0 || (who > 0 && who <= MAX_REFRESH_WORKERS && sh->committed[who - 1]))
 			continue;
-		refresh_unit(kind, PointerGetDatum(hrs), units, i);
+		refresh_unit(kind, PointerGetDatum(hrs), units, n, i);
 		here = true;
 	}
 	dsm_detach(seg);
@@ -362,6 +417,8 @@ analytics_rollup_refresh_parallel(PG_FUNCTION_ARGS)
 			nworkers = 0;
 	}
 
+	if (kind == UNIT_DAY && nworkers > 0)
+		order_days(hrs, units, n);
 	here = run_phase(kind, hrs, units, n, nworkers);
 
 	SPI_finish();
