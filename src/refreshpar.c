@@ -448,7 +448,7 @@ analytics_refresh_worker_main(Datum main_arg)
 	/*
 	 * resolve nothing through a user-writable schema; a lock held by another
 	 * session (or by the backend that started this worker, which waits for
-	 * it) is not waited for long: the backend refreshes the days itself
+	 * it) is not waited for long: the backend refreshes the units itself
 	 */
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
