@@ -61,11 +61,15 @@ PGDLLEXPORT void analytics_refresh_worker_main(Datum main_arg);
 
 #define MAX_REFRESH_WORKERS 8
 
-/* the levels; a week or 28-day block is three units (its parts) */
+/*
+ * the levels; a day is two units (its hour and day rows, its concurrent
+ * viewers), a week or 28-day block three (the dimensions, the cube, the
+ * referrer cube)
+ */
 #define UNIT_DAY	0
 #define UNIT_WEEK	1
 #define UNIT_W4		2
-#define NPARTS(kind) ((kind) == UNIT_DAY ? 1 : 3)
+#define NPARTS(kind) ((kind) == UNIT_DAY ? 2 : 3)
 
 /* the shared segment: this header, the days, then the hours (an array) */
 typedef struct RefreshShared
@@ -122,10 +126,11 @@ holds_strong_relation_lock(void)
 }
 
 /*
- * refresh unit i of the n days or blocks d (every project) with SPI: day
- * d[i] of hours hrs, or a part of block d[i % n]: the referrer cube's (3)
- * of every block first, then the cube's (2), then the dimensions' (1), the
- * larger first, so that the last units taken are small
+ * refresh unit i of the n days or blocks d (every project) with SPI, a part
+ * of d[i % n], the larger parts first, so that the last units taken are
+ * small: the hour and day rows of every day (1), then their concurrent
+ * viewers (2); the referrer cube's rows of every block (3), then the
+ * cube's (2), then the dimensions' (1)
  */
 static void
 refresh_unit(int kind, Datum hrs, const TimestampTz *d, int n, int i)
@@ -135,15 +140,15 @@ refresh_unit(int kind, Datum hrs, const TimestampTz *d, int n, int i)
 	int			ret;
 
 	values[0] = hrs;
+	values[1] = TimestampTzGetDatum(d[i % n]);
 	if (kind == UNIT_DAY)
 	{
-		values[1] = TimestampTzGetDatum(d[i]);
-		ret = SPI_execute_with_args("SELECT analytics._rollup_refresh_days($1, NULL, $2, $2 + analytics._block_size('day'))",
-									2, argtypes, values, NULL, false, 0);
+		values[2] = Int32GetDatum(1 + i / n);
+		ret = SPI_execute_with_args("SELECT analytics._rollup_refresh_days($1, NULL, $2, $2 + analytics._block_size('day'), $3)",
+									3, argtypes, values, NULL, false, 0);
 	}
 	else
 	{
-		values[1] = TimestampTzGetDatum(d[i % n]);
 		values[2] = Int32GetDatum(3 - i / n);
 		ret = SPI_execute_with_args(kind == UNIT_WEEK ? "SELECT analytics._rollup_refresh_block('week', $2, NULL, $3)"
 									: "SELECT analytics._rollup_refresh_block('w4', $2, NULL, $3)",
@@ -399,8 +404,11 @@ analytics_rollup_refresh_parallel(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "analytics: SPI_connect failed");
 
-	/* one day has nothing to share */
-	nworkers = (workers && n * NPARTS(kind) > 1) ? analytics_refresh_workers : 0;
+	/*
+	 * one day is refreshed here (the usual run refreshes an hour or two:
+	 * starting workers would cost more than it saves); its weeks then too
+	 */
+	nworkers = (workers && (kind != UNIT_DAY || n > 1)) ? analytics_refresh_workers : 0;
 	if (nworkers > 0 && (XactIsoLevel != XACT_READ_COMMITTED || holds_strong_relation_lock()))
 		nworkers = 0;
 	if (nworkers > 0)
