@@ -6,7 +6,8 @@
  *
  * The rows of a day (its hour and day rows, viewer ids, concurrent viewers)
  * depend on that day's events and hour rows only, the rows of a week on its
- * day rows, those of a 28-day block on its week rows: disjoint days, then
+ * day rows, those of a 28-day block on its week rows: disjoint days (each
+ * in two parts: its hour and day rows, its concurrent viewers), then
  * disjoint weeks, then 28-day blocks (each in three parts: the dimensions,
  * the cube, the referrer cube) can be refreshed at once in separate
  * transactions. At each level up to analytics.refresh_workers background
@@ -21,16 +22,18 @@
  * The backend has consumed the hours' marks (rollup_pending) before it
  * starts the workers and commits that after they stopped: until then the
  * hours stay pending for every other session (questions read them raw), and
- * a failed or cancelled refresh leaves them pending, to be refreshed again. A worker starts after the marks were
- * consumed, so it sees at least every event whose mark was. Whatever keeps a
- * worker from committing (an error, a lock it waited for longer than a
- * second, no free worker slot), the backend refreshes that worker's units
- * itself, with the same statements: the rows, and any error, are those of
- * the serial refresh. A refresh that has written events itself (their marks
- * are written at its commit) or runs under another isolation level than
- * READ COMMITTED refreshes alone: a worker would not see what it sees; so
- * does one whose transaction holds a lock that would keep a worker waiting
- * (its own DDL, a partition a maintenance step has just made).
+ * a failed or cancelled refresh leaves them pending, to be refreshed again.
+ * A worker starts after the marks were consumed, so it sees at least every
+ * event whose mark was. Whatever keeps a worker from committing (an error, a
+ * lock it waited for longer than a second, no free worker slot), the backend
+ * refreshes that worker's units itself, with the same statements: the rows,
+ * and any error, are those of the serial refresh. A refresh of one day
+ * refreshes it here (the usual maintenance run refreshes an hour or two). A
+ * refresh that has written events itself (their marks are written at its
+ * commit) or runs under another isolation level than READ COMMITTED
+ * refreshes alone: a worker would not see what it sees; so does one whose
+ * transaction holds a lock that would keep a worker waiting (its own DDL, a
+ * partition a maintenance step has just made).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
