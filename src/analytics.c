@@ -28,6 +28,7 @@ char	   *analytics_uap_regexes = NULL;
 char	   *analytics_geoip_database = NULL;
 bool		analytics_use_rollups = true;
 int			analytics_rollup_refresh_hours = 168;
+int			analytics_refresh_workers = 2;
 int			analytics_max_call_time = 10000;
 
 void		_PG_init(void);
@@ -75,6 +76,14 @@ _PG_init(void)
 							"Maintenance runs steps until no hour is pending, committing after each.",
 							&analytics_rollup_refresh_hours,
 							168, 1, 100000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("analytics.refresh_workers",
+							"Most background workers sharing the days and weeks of a rollup refresh.",
+							"On a single node the days and then the weeks of a refresh are shared between at most this many background workers (with one, the backend takes days as well and refreshes the weeks itself); max_worker_processes bounds them. 0: the backend refreshes everything.",
+							&analytics_refresh_workers,
+							2, 0, 8,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 

@@ -69,6 +69,7 @@ extern char *analytics_uap_regexes;
 extern char *analytics_geoip_database;	/* path of a MaxMind DB file, or "" */
 extern bool analytics_use_rollups;
 extern int	analytics_rollup_refresh_hours;
+extern int	analytics_refresh_workers;	/* background workers of a rollup refresh */
 extern int	analytics_max_call_time;	/* ms, 0: no bound */
 
 /* brinskip.c */

@@ -274,6 +274,306 @@ COMMENT ON FUNCTION @extschema@._rollup_ccv_rows(timestamptz[], text) IS
 
 REVOKE ALL ON FUNCTION @extschema@._rollup_ccv_rows(timestamptz[], text) FROM PUBLIC;
 
+-- The part of the refresh of hours hrs (already consumed from rollup_pending
+-- by _rollup_refresh_scope) that belongs to the days d in [dlo, dhi): the
+-- hour and day rows of the hours of those days and their viewer ids (part
+-- 1), the concurrent viewers of their minutes (part 2: the hours of hrs and
+-- the hours before them, by the day they fall in), or both (part NULL). The rows of a day depend on that day's
+-- events and hour rows only: the refresh of disjoint days can run in
+-- separate transactions at once (_rollup_refresh_parallel); the weeks and
+-- 28-day blocks, sums of several days, are _rollup_refresh_scope's.
+CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh_days(hrs timestamptz[], pid text, dlo timestamptz, dhi timestamptz, part integer)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
+AS $$
+DECLARE
+  d timestamptz;
+  dh timestamptz[];
+  lo timestamptz;
+  hi timestamptz;
+  bounds timestamptz[];
+  dist boolean := @extschema@._distributed();
+BEGIN
+  -- part 1: the hour and day rows and the viewer ids of the day's hours
+  IF part IS NULL OR part = 1 THEN
+    DELETE FROM @extschema@.rollup_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = ANY (hrs) AND r.bucket >= dlo AND r.bucket < dhi;
+    DELETE FROM @extschema@.rollup_watch_max w WHERE (pid IS NULL OR w.project_id = pid) AND w.hour = ANY (hrs) AND w.hour >= dlo AND w.hour < dhi;
+    FOR d IN SELECT x.d FROM (SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('day'), h, @extschema@._block_origin('day')) AS d FROM unnest(hrs) h) x
+              WHERE x.d >= dlo AND x.d < dhi ORDER BY 1 LOOP
+      -- one pass over the hours' events: the referrer cube per hour (every
+      -- combination of the referrer and the low-cardinality dimensions), media
+      -- ids per hour, the whole project per 5 minutes
+      DELETE FROM @extschema@.rollup_5min r
+       WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
+         AND pg_catalog.date_bin(@extschema@._block_size('hour'), r.bucket, @extschema@._block_origin('hour')) = ANY (hrs);
+      DELETE FROM @extschema@.rollup_cube_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
+      DELETE FROM @extschema@.rollup_refcube_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
+      IF NOT dist THEN
+        -- single node: the hour-level rows of the day's hours from one pass
+        -- over their events in C (src/refresh.c), inserted in bulk
+        WITH g AS (
+          SELECT * FROM @extschema@._rollup_hour_rows(
+            ARRAY(SELECT h FROM unnest(hrs) h WHERE h >= d AND h < d + @extschema@._block_size('day')), pid)),
+        fine AS (
+          INSERT INTO @extschema@.rollup_5min (project_id, dim, bucket, value, media_type, stats)
+          SELECT g.project_id, @extschema@._dim('project'), g.bucket, NULL, NULL, g.stats FROM g WHERE g.kind = 0),
+        cube AS (
+          INSERT INTO @extschema@.rollup_cube_hour (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+          SELECT g.project_id, g.bucket, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
+            FROM g WHERE g.kind = 3),
+        refcube AS (
+          INSERT INTO @extschema@.rollup_refcube_hour (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
+          SELECT g.project_id, g.bucket, g.value, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
+            FROM g WHERE g.kind = 6),
+        wmax AS (
+          INSERT INTO @extschema@.rollup_watch_max (project_id, hour, max_value)
+          SELECT g.project_id, g.bucket, g.max_value FROM g WHERE g.kind = 5)
+        INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
+        SELECT g.project_id, g.dim, g.bucket, g.value, g.media_type, g.stats FROM g WHERE g.kind = 1;
+      ELSE
+        -- distributed (Citus): the same rows from SQL, a router query per
+        -- project: one pass over the hours' events with GROUPING SETS (the
+        -- referrer cube), then the cube's and the referrers' hour rows as sums
+        -- of the referrer cube's, the one-dimension hour rows as sums of the
+        -- cube's
+        WITH g AS (
+          SELECT e.project_id,
+                 CASE WHEN GROUPING(e.m5) = 0 THEN 0 WHEN GROUPING(e.media_id) = 0 THEN 1 ELSE 3 END AS kind,
+                 CASE WHEN GROUPING(e.m5) = 0 THEN e.m5 ELSE e.h END AS bucket,
+                 e.media_id, e.referrer, e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser,
+                 @extschema@.event_stats(e.event_type, e.value) AS stats,
+                 max(e.value) FILTER (WHERE e.event_type = 'watch' AND e.value > 0) AS watch_max
+            FROM (SELECT x.*, pg_catalog.date_bin(@extschema@._block_size('hour'), x.emitted_at, @extschema@._block_origin('hour')) AS h,
+                         pg_catalog.date_bin(@extschema@._block_size('5min'), x.emitted_at, @extschema@._block_origin('5min')) AS m5
+                    FROM @extschema@.events x
+                   WHERE (pid IS NULL OR x.project_id = pid) AND x.emitted_at >= d AND x.emitted_at < d + @extschema@._block_size('day')
+                     AND pg_catalog.date_bin(@extschema@._block_size('hour'), x.emitted_at, @extschema@._block_origin('hour')) = ANY (hrs)) e
+           GROUP BY GROUPING SETS (
+             (e.project_id, e.m5),
+             (e.project_id, e.h, e.media_id, e.media_type),
+             (e.project_id, e.h, e.referrer, e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser))),
+        fine AS (
+          INSERT INTO @extschema@.rollup_5min (project_id, dim, bucket, value, media_type, stats)
+          SELECT g.project_id, @extschema@._dim('project'), g.bucket, NULL, NULL, g.stats FROM g WHERE g.kind = 0),
+        refcube AS (
+          INSERT INTO @extschema@.rollup_refcube_hour (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
+          SELECT g.project_id, g.bucket, g.referrer, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
+            FROM g WHERE g.kind = 3),
+        -- the longest watch event emitted in each hour (rollup_watch_max)
+        wmax AS (
+          INSERT INTO @extschema@.rollup_watch_max (project_id, hour, max_value)
+          SELECT g.project_id, g.bucket, max(g.watch_max) FROM g WHERE g.kind = 3 AND g.watch_max IS NOT NULL GROUP BY 1, 2)
+        INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
+        SELECT g.project_id, @extschema@._dim('media-id'), g.bucket, g.media_id, g.media_type, g.stats
+          FROM g WHERE g.kind = 1;
+        -- the cube and the referrers per hour: sums of the hours' referrer cube
+        -- rows (fewer rows than their events)
+        INSERT INTO @extschema@.rollup_cube_hour (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+        SELECT c.project_id, c.bucket, c.media_type, c.continent, c.country, c.device_type, c.operating_system, c.browser,
+               @extschema@.event_stats_merge(c.stats)
+          FROM @extschema@.rollup_refcube_hour c
+         WHERE (pid IS NULL OR c.project_id = pid) AND c.bucket = ANY (hrs) AND c.bucket >= d AND c.bucket < d + @extschema@._block_size('day')
+         GROUP BY c.project_id, c.bucket, c.media_type, c.continent, c.country, c.device_type, c.operating_system, c.browser;
+        INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
+        SELECT c.project_id, @extschema@._dim('referrer'), c.bucket, c.referrer, NULL, @extschema@.event_stats_merge(c.stats)
+          FROM @extschema@.rollup_refcube_hour c
+         WHERE (pid IS NULL OR c.project_id = pid) AND c.bucket = ANY (hrs) AND c.bucket >= d AND c.bucket < d + @extschema@._block_size('day')
+         GROUP BY c.project_id, c.bucket, c.referrer;
+        -- the other dimensions and the whole project per hour: sums of the
+        -- hours' cube rows (fewer rows than their events)
+        INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
+        SELECT c.project_id,
+               CASE WHEN GROUPING(c.media_type) = 0 THEN @extschema@._dim('media-type') WHEN GROUPING(c.continent) = 0 THEN @extschema@._dim('continent')
+                    WHEN GROUPING(c.country) = 0 THEN @extschema@._dim('country') WHEN GROUPING(c.device_type) = 0 THEN @extschema@._dim('device-type')
+                    WHEN GROUPING(c.operating_system) = 0 THEN @extschema@._dim('operating-system')
+                    WHEN GROUPING(c.browser) = 0 THEN @extschema@._dim('browser') ELSE @extschema@._dim('project') END,
+               c.bucket,
+               CASE WHEN GROUPING(c.media_type) = 0 THEN c.media_type::text WHEN GROUPING(c.continent) = 0 THEN c.continent::text
+                    WHEN GROUPING(c.country) = 0 THEN c.country WHEN GROUPING(c.device_type) = 0 THEN c.device_type::text
+                    WHEN GROUPING(c.operating_system) = 0 THEN c.operating_system WHEN GROUPING(c.browser) = 0 THEN c.browser END,
+               NULL, @extschema@.event_stats_merge(c.stats)
+          FROM @extschema@.rollup_cube_hour c
+         WHERE (pid IS NULL OR c.project_id = pid) AND c.bucket = ANY (hrs) AND c.bucket >= d AND c.bucket < d + @extschema@._block_size('day')
+         GROUP BY GROUPING SETS (
+           (c.project_id, c.bucket),
+           (c.project_id, c.bucket, c.media_type),
+           (c.project_id, c.bucket, c.continent),
+           (c.project_id, c.bucket, c.country),
+           (c.project_id, c.bucket, c.device_type),
+           (c.project_id, c.bucket, c.operating_system),
+           (c.project_id, c.bucket, c.browser));
+      END IF;
+      -- other per-day derived data
+      DELETE FROM @extschema@.rollup_cube_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+      INSERT INTO @extschema@.rollup_cube_day (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+      SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+        FROM @extschema@.rollup_cube_hour r
+       WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
+       GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+      DELETE FROM @extschema@.rollup_refcube_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+      INSERT INTO @extschema@.rollup_refcube_day (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
+      SELECT r.project_id, d, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+        FROM @extschema@.rollup_refcube_hour r
+       WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
+       GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+      DELETE FROM @extschema@.rollup_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
+      INSERT INTO @extschema@.rollup_day (project_id, dim, bucket, value, media_type, stats)
+      SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
+        FROM @extschema@.rollup_hour r
+       WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
+       GROUP BY r.project_id, r.dim, r.value, r.media_type;
+      PERFORM @extschema@._rollup_refresh_viewers(d, hrs, pid);
+    END LOOP;
+  END IF;
+
+  -- part 2: the concurrent viewers
+  IF part IS NULL OR part = 2 THEN
+    -- concurrent viewers: a watch event emitted in hour h covers minutes of h
+    -- and of h - 1 hour, so both hours' minutes are recomputed, one statement
+    -- per day of them (one read of the watch events that overlap those hours).
+    -- One sweep per group gives every minute from the first to the last of
+    -- those hours (analytics._ccv_series: for each minute exactly what
+    -- analytics.ccv over that minute gives). A row is written for each minute
+    -- of those hours that a watch event touches: the minutes with a watcher,
+    -- and the minute of a zero-length watch event (emitted_at not on the minute).
+    FOR d, dh IN SELECT pg_catalog.date_bin(@extschema@._block_size('day'), x, @extschema@._block_origin('day')), pg_catalog.array_agg(DISTINCT x)
+                   FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) GROUP BY 1
+                  HAVING pg_catalog.date_bin(@extschema@._block_size('day'), x, @extschema@._block_origin('day')) >= dlo
+                     AND pg_catalog.date_bin(@extschema@._block_size('day'), x, @extschema@._block_origin('day')) < dhi ORDER BY 1 LOOP
+      lo := dh[1];
+      hi := dh[pg_catalog.array_length(dh, 1)] + @extschema@._block_size('hour');
+      bounds := ARRAY(SELECT pg_catalog.generate_series(lo, hi, @extschema@._block_size('minute')));
+      DELETE FROM @extschema@.rollup_ccv c
+       WHERE (pid IS NULL OR c.project_id = pid) AND c.minute >= lo AND c.minute < hi
+         AND pg_catalog.date_bin(@extschema@._block_size('hour'), c.minute, @extschema@._block_origin('hour')) = ANY (dh);
+      IF NOT dist THEN
+        INSERT INTO @extschema@.rollup_ccv (project_id, media_id, minute, peak_sessions, secs_sessions, peak_viewers, secs_viewers)
+        SELECT * FROM @extschema@._rollup_ccv_rows(dh, pid);
+      ELSE
+        INSERT INTO @extschema@.rollup_ccv (project_id, media_id, minute, peak_sessions, secs_sessions, peak_viewers, secs_viewers)
+        SELECT g.project_id, g.live_id, bounds[c.i], (g.cs)[2 * c.i - 1]::integer, (g.cs)[2 * c.i] * 60,
+               (g.cv)[2 * c.i - 1]::integer, (g.cv)[2 * c.i] * 60
+          FROM (SELECT x.project_id, x.live_id, GROUPING(x.live_id) AS whole_project,
+                       @extschema@._ccv_series(x.s, x.e, x.session_id, bounds) AS cs,
+                       @extschema@._ccv_series(CASE WHEN x.viewer_id IS NULL THEN x.e ELSE x.s END, x.e, x.viewer_id, bounds) AS cv,
+                       pg_catalog.array_agg(pg_catalog.date_bin(@extschema@._block_size('minute'), x.e, @extschema@._block_origin('minute')))
+                         FILTER (WHERE x.s = x.e AND pg_catalog.date_bin(@extschema@._block_size('minute'), x.e, @extschema@._block_origin('minute')) < x.e) AS touched
+                  FROM (SELECT e.project_id, e.session_id, e.viewer_id,
+                               CASE WHEN e.media_type = 'live-stream' THEN e.media_id END AS live_id,
+                               e.emitted_at - e.value * interval '1 second' AS s, e.emitted_at AS e
+                          FROM @extschema@.events e
+                         WHERE (pid IS NULL OR e.project_id = pid) AND e.event_type = 'watch' AND e.value > 0 AND e.emitted_at > lo
+                           AND e.emitted_at < hi + @extschema@._block_size('hour')
+                           AND e.emitted_at - e.value * interval '1 second' < hi) x
+                 GROUP BY GROUPING SETS ((x.project_id), (x.project_id, x.live_id))) g,
+               LATERAL pg_catalog.generate_series(1, pg_catalog.array_length(bounds, 1) - 1) c(i)
+         WHERE (g.whole_project = 1 OR g.live_id IS NOT NULL)
+           AND pg_catalog.date_bin(@extschema@._block_size('hour'), bounds[c.i], @extschema@._block_origin('hour')) = ANY (dh)
+           AND ((g.cs)[2 * c.i - 1] > 0 OR bounds[c.i] = ANY (g.touched));
+      END IF;
+    END LOOP;
+  END IF;
+END $$;
+
+COMMENT ON FUNCTION @extschema@._rollup_refresh_days(timestamptz[], text, timestamptz, timestamptz, integer) IS
+    'the refresh of the days in [dlo, dhi) of hours hrs: their hour and day rows and viewer ids (part 1), their concurrent viewers (part 2), or both (part NULL) (called by _rollup_refresh_scope)';
+
+REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_days(timestamptz[], text, timestamptz, timestamptz, integer) FROM PUBLIC;
+
+-- The rows of block d of a level (week: sums of its day rows; w4, the 28
+-- days from d: sums of its week rows) of one project (pid) or of every
+-- project (pid NULL), of one part (1: the dimensions, 2: the cube, 3: the
+-- referrer cube) or of all (part NULL). Called by _rollup_refresh_scope for
+-- the weeks of the hours it refreshed after their days, and for the 28-day
+-- blocks after their weeks (on a single node possibly in background
+-- workers, _rollup_refresh_parallel: blocks and parts are disjoint).
+CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh_block(level text, d timestamptz, pid text, part integer)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
+AS $$
+BEGIN
+  IF level = 'week' THEN
+    IF part IS NULL OR part = 1 THEN
+      DELETE FROM @extschema@.rollup_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
+      INSERT INTO @extschema@.rollup_week (project_id, dim, bucket, value, media_type, stats)
+      SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
+        FROM @extschema@.rollup_day r
+       WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
+       GROUP BY r.project_id, r.dim, r.value, r.media_type;
+    END IF;
+    IF part IS NULL OR part = 2 THEN
+      DELETE FROM @extschema@.rollup_cube_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+      INSERT INTO @extschema@.rollup_cube_week (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+      SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+        FROM @extschema@.rollup_cube_day r
+       WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
+       GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+    END IF;
+    IF part IS NULL OR part = 3 THEN
+      DELETE FROM @extschema@.rollup_refcube_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+      INSERT INTO @extschema@.rollup_refcube_week (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
+      SELECT r.project_id, d, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+        FROM @extschema@.rollup_refcube_day r
+       WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
+       GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+    END IF;
+  ELSIF level = 'w4' THEN
+    IF part IS NULL OR part = 1 THEN
+      DELETE FROM @extschema@.rollup_w4 r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
+      INSERT INTO @extschema@.rollup_w4 (project_id, dim, bucket, value, media_type, stats)
+      SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
+        FROM @extschema@.rollup_week r
+       WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
+       GROUP BY r.project_id, r.dim, r.value, r.media_type;
+    END IF;
+    IF part IS NULL OR part = 2 THEN
+      DELETE FROM @extschema@.rollup_cube_w4 r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+      INSERT INTO @extschema@.rollup_cube_w4 (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+      SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+        FROM @extschema@.rollup_cube_week r
+       WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
+       GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+    END IF;
+    IF part IS NULL OR part = 3 THEN
+      DELETE FROM @extschema@.rollup_refcube_w4 r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+      INSERT INTO @extschema@.rollup_refcube_w4 (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
+      SELECT r.project_id, d, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+        FROM @extschema@.rollup_refcube_week r
+       WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
+       GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+    END IF;
+  ELSE
+    RAISE EXCEPTION 'unknown rollup block level %', level USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+END $$;
+
+COMMENT ON FUNCTION @extschema@._rollup_refresh_block(text, timestamptz, text, integer) IS
+    'rebuilds the rows of week (level week) or 28-day block (w4) d, sums of its days or weeks, of one project (pid) or every project (pid NULL), of one part (1 dimensions, 2 cube, 3 referrer cube) or all (NULL)';
+
+REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_block(text, timestamptz, text, integer) FROM PUBLIC;
+
+
+-- The days (level day: _rollup_refresh_days of hours hrs, each in two
+-- parts: the rows of its hours and day, its concurrent viewers), the weeks or the
+-- 28-day blocks (week, w4: _rollup_refresh_block, each of its three parts
+-- apart) of a refresh on a single node, shared between background workers
+-- (analytics.refresh_workers; src/refreshpar.c) when workers is true: each
+-- takes the next unit not yet taken; a worker commits at its end. What a
+-- worker took and did not commit is refreshed by this backend. Returns
+-- whether workers committed every unit (else the next level's units, which
+-- read these rows, are refreshed here).
+CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh_parallel(hrs timestamptz[], level text, units timestamptz[], workers boolean)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'analytics_rollup_refresh_parallel'
+LANGUAGE C VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp;
+
+REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_parallel(timestamptz[], text, timestamptz[], boolean) FROM PUBLIC;
+
 -- The rollup refresh of given hours of one project (pid) or of every
 -- project (pid NULL). Every statement restricts each table it reads or
 -- writes with (pid IS NULL OR project_id = pid); the statements are planned
@@ -292,11 +592,8 @@ SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
   d timestamptz;
-  dh timestamptz[];
-  lo timestamptz;
-  hi timestamptz;
-  bounds timestamptz[];
   dist boolean := @extschema@._distributed();
+  shared boolean;
 BEGIN
   -- one refresh at a time (maintenance also holds its own lock)
   PERFORM pg_catalog.pg_advisory_xact_lock(6385249, 3);
@@ -308,224 +605,40 @@ BEGIN
   -- consume the marks first: under READ COMMITTED each statement below sees
   -- at least every row whose mark this statement deleted
   DELETE FROM @extschema@.rollup_pending p WHERE (pid IS NULL OR p.project_id = pid) AND p.hour = ANY (hrs);
-  DELETE FROM @extschema@.rollup_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = ANY (hrs);
-  DELETE FROM @extschema@.rollup_watch_max w WHERE (pid IS NULL OR w.project_id = pid) AND w.hour = ANY (hrs);
-  FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('day'), h, @extschema@._block_origin('day')) FROM unnest(hrs) h ORDER BY 1 LOOP
-    -- one pass over the hours' events: the referrer cube per hour (every
-    -- combination of the referrer and the low-cardinality dimensions), media
-    -- ids per hour, the whole project per 5 minutes
-    DELETE FROM @extschema@.rollup_5min r
-     WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
-       AND pg_catalog.date_bin(@extschema@._block_size('hour'), r.bucket, @extschema@._block_origin('hour')) = ANY (hrs);
-    DELETE FROM @extschema@.rollup_cube_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
-    DELETE FROM @extschema@.rollup_refcube_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
-    IF NOT dist THEN
-      -- single node: the hour-level rows of the day's hours from one pass
-      -- over their events in C (src/refresh.c), inserted in bulk
-      WITH g AS (
-        SELECT * FROM @extschema@._rollup_hour_rows(
-          ARRAY(SELECT h FROM unnest(hrs) h WHERE h >= d AND h < d + @extschema@._block_size('day')), pid)),
-      fine AS (
-        INSERT INTO @extschema@.rollup_5min (project_id, dim, bucket, value, media_type, stats)
-        SELECT g.project_id, @extschema@._dim('project'), g.bucket, NULL, NULL, g.stats FROM g WHERE g.kind = 0),
-      cube AS (
-        INSERT INTO @extschema@.rollup_cube_hour (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-        SELECT g.project_id, g.bucket, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
-          FROM g WHERE g.kind = 3),
-      refcube AS (
-        INSERT INTO @extschema@.rollup_refcube_hour (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
-        SELECT g.project_id, g.bucket, g.value, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
-          FROM g WHERE g.kind = 6),
-      wmax AS (
-        INSERT INTO @extschema@.rollup_watch_max (project_id, hour, max_value)
-        SELECT g.project_id, g.bucket, g.max_value FROM g WHERE g.kind = 5)
-      INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
-      SELECT g.project_id, g.dim, g.bucket, g.value, g.media_type, g.stats FROM g WHERE g.kind = 1;
-    ELSE
-      -- distributed (Citus): the same rows from SQL, a router query per
-      -- project: one pass over the hours' events with GROUPING SETS (the
-      -- referrer cube), then the cube's and the referrers' hour rows as sums
-      -- of the referrer cube's, the one-dimension hour rows as sums of the
-      -- cube's
-      WITH g AS (
-        SELECT e.project_id,
-               CASE WHEN GROUPING(e.m5) = 0 THEN 0 WHEN GROUPING(e.media_id) = 0 THEN 1 ELSE 3 END AS kind,
-               CASE WHEN GROUPING(e.m5) = 0 THEN e.m5 ELSE e.h END AS bucket,
-               e.media_id, e.referrer, e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser,
-               @extschema@.event_stats(e.event_type, e.value) AS stats,
-               max(e.value) FILTER (WHERE e.event_type = 'watch' AND e.value > 0) AS watch_max
-          FROM (SELECT x.*, pg_catalog.date_bin(@extschema@._block_size('hour'), x.emitted_at, @extschema@._block_origin('hour')) AS h,
-                       pg_catalog.date_bin(@extschema@._block_size('5min'), x.emitted_at, @extschema@._block_origin('5min')) AS m5
-                  FROM @extschema@.events x
-                 WHERE (pid IS NULL OR x.project_id = pid) AND x.emitted_at >= d AND x.emitted_at < d + @extschema@._block_size('day')
-                   AND pg_catalog.date_bin(@extschema@._block_size('hour'), x.emitted_at, @extschema@._block_origin('hour')) = ANY (hrs)) e
-         GROUP BY GROUPING SETS (
-           (e.project_id, e.m5),
-           (e.project_id, e.h, e.media_id, e.media_type),
-           (e.project_id, e.h, e.referrer, e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser))),
-      fine AS (
-        INSERT INTO @extschema@.rollup_5min (project_id, dim, bucket, value, media_type, stats)
-        SELECT g.project_id, @extschema@._dim('project'), g.bucket, NULL, NULL, g.stats FROM g WHERE g.kind = 0),
-      refcube AS (
-        INSERT INTO @extschema@.rollup_refcube_hour (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
-        SELECT g.project_id, g.bucket, g.referrer, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
-          FROM g WHERE g.kind = 3),
-      -- the longest watch event emitted in each hour (rollup_watch_max)
-      wmax AS (
-        INSERT INTO @extschema@.rollup_watch_max (project_id, hour, max_value)
-        SELECT g.project_id, g.bucket, max(g.watch_max) FROM g WHERE g.kind = 3 AND g.watch_max IS NOT NULL GROUP BY 1, 2)
-      INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
-      SELECT g.project_id, @extschema@._dim('media-id'), g.bucket, g.media_id, g.media_type, g.stats
-        FROM g WHERE g.kind = 1;
-      -- the cube and the referrers per hour: sums of the hours' referrer cube
-      -- rows (fewer rows than their events)
-      INSERT INTO @extschema@.rollup_cube_hour (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-      SELECT c.project_id, c.bucket, c.media_type, c.continent, c.country, c.device_type, c.operating_system, c.browser,
-             @extschema@.event_stats_merge(c.stats)
-        FROM @extschema@.rollup_refcube_hour c
-       WHERE (pid IS NULL OR c.project_id = pid) AND c.bucket = ANY (hrs) AND c.bucket >= d AND c.bucket < d + @extschema@._block_size('day')
-       GROUP BY c.project_id, c.bucket, c.media_type, c.continent, c.country, c.device_type, c.operating_system, c.browser;
-      INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
-      SELECT c.project_id, @extschema@._dim('referrer'), c.bucket, c.referrer, NULL, @extschema@.event_stats_merge(c.stats)
-        FROM @extschema@.rollup_refcube_hour c
-       WHERE (pid IS NULL OR c.project_id = pid) AND c.bucket = ANY (hrs) AND c.bucket >= d AND c.bucket < d + @extschema@._block_size('day')
-       GROUP BY c.project_id, c.bucket, c.referrer;
-      -- the other dimensions and the whole project per hour: sums of the
-      -- hours' cube rows (fewer rows than their events)
-      INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
-      SELECT c.project_id,
-             CASE WHEN GROUPING(c.media_type) = 0 THEN @extschema@._dim('media-type') WHEN GROUPING(c.continent) = 0 THEN @extschema@._dim('continent')
-                  WHEN GROUPING(c.country) = 0 THEN @extschema@._dim('country') WHEN GROUPING(c.device_type) = 0 THEN @extschema@._dim('device-type')
-                  WHEN GROUPING(c.operating_system) = 0 THEN @extschema@._dim('operating-system')
-                  WHEN GROUPING(c.browser) = 0 THEN @extschema@._dim('browser') ELSE @extschema@._dim('project') END,
-             c.bucket,
-             CASE WHEN GROUPING(c.media_type) = 0 THEN c.media_type::text WHEN GROUPING(c.continent) = 0 THEN c.continent::text
-                  WHEN GROUPING(c.country) = 0 THEN c.country WHEN GROUPING(c.device_type) = 0 THEN c.device_type::text
-                  WHEN GROUPING(c.operating_system) = 0 THEN c.operating_system WHEN GROUPING(c.browser) = 0 THEN c.browser END,
-             NULL, @extschema@.event_stats_merge(c.stats)
-        FROM @extschema@.rollup_cube_hour c
-       WHERE (pid IS NULL OR c.project_id = pid) AND c.bucket = ANY (hrs) AND c.bucket >= d AND c.bucket < d + @extschema@._block_size('day')
-       GROUP BY GROUPING SETS (
-         (c.project_id, c.bucket),
-         (c.project_id, c.bucket, c.media_type),
-         (c.project_id, c.bucket, c.continent),
-         (c.project_id, c.bucket, c.country),
-         (c.project_id, c.bucket, c.device_type),
-         (c.project_id, c.bucket, c.operating_system),
-         (c.project_id, c.bucket, c.browser));
-    END IF;
-    -- other per-day derived data
-    DELETE FROM @extschema@.rollup_cube_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_cube_day (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-    SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_cube_hour r
-     WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
-     GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-    DELETE FROM @extschema@.rollup_refcube_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_refcube_day (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
-    SELECT r.project_id, d, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_refcube_hour r
-     WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
-     GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-    DELETE FROM @extschema@.rollup_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_day (project_id, dim, bucket, value, media_type, stats)
-    SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_hour r
-     WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
-     GROUP BY r.project_id, r.dim, r.value, r.media_type;
-    PERFORM @extschema@._rollup_refresh_viewers(d, hrs, pid);
-  END LOOP;
-  -- the weeks of those days
-  FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('week'), h, @extschema@._block_origin('week')) FROM unnest(hrs) h ORDER BY 1 LOOP
-    DELETE FROM @extschema@.rollup_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_week (project_id, dim, bucket, value, media_type, stats)
-    SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_day r
-     WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
-     GROUP BY r.project_id, r.dim, r.value, r.media_type;
-    DELETE FROM @extschema@.rollup_cube_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_cube_week (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-    SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_cube_day r
-     WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
-     GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-    DELETE FROM @extschema@.rollup_refcube_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_refcube_week (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
-    SELECT r.project_id, d, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_refcube_day r
-     WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
-     GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-  END LOOP;
+  -- the hours and days (the rows of each day depend on its own events and
+  -- hour rows only), then the weeks: on a single node shared with
+  -- background workers
+  IF NOT dist AND pid IS NULL THEN
+    shared := @extschema@._rollup_refresh_parallel(hrs, 'day',
+      ARRAY(SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('day'), x, @extschema@._block_origin('day'))
+              FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) ORDER BY 1), true);
+    shared := @extschema@._rollup_refresh_parallel(hrs, 'week',
+      ARRAY(SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('week'), h, @extschema@._block_origin('week')) FROM unnest(hrs) h ORDER BY 1),
+      shared);
+  ELSE
+    PERFORM @extschema@._rollup_refresh_days(hrs, pid, '-infinity', 'infinity', NULL);
+    -- the weeks of those days
+    FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('week'), h, @extschema@._block_origin('week')) FROM unnest(hrs) h ORDER BY 1 LOOP
+      PERFORM @extschema@._rollup_refresh_block('week', d, pid, NULL);
+    END LOOP;
+  END IF;
   -- the 28-day blocks of those weeks. A block that still holds a pending
   -- hour is never read (queries read its weeks, days and hours instead): it
   -- is rebuilt with the refresh of its last pending hour, not once per batch
   -- (rewriting it each time would leave dead rows for every query to skip).
   -- Weeks are always rebuilt: the ccv of one media relies on every
   -- refreshed hour being in a week row.
-  FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('w4'), h, @extschema@._block_origin('w4')) FROM unnest(hrs) h ORDER BY 1 LOOP
-    CONTINUE WHEN EXISTS (SELECT 1 FROM @extschema@.rollup_pending p WHERE (pid IS NULL OR p.project_id = pid) AND p.hour >= d AND p.hour < d + @extschema@._block_size('w4'));
-    DELETE FROM @extschema@.rollup_w4 r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_w4 (project_id, dim, bucket, value, media_type, stats)
-    SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_week r
-     WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
-     GROUP BY r.project_id, r.dim, r.value, r.media_type;
-    DELETE FROM @extschema@.rollup_cube_w4 r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_cube_w4 (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-    SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_cube_week r
-     WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
-     GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-    DELETE FROM @extschema@.rollup_refcube_w4 r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
-    INSERT INTO @extschema@.rollup_refcube_w4 (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
-    SELECT r.project_id, d, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-      FROM @extschema@.rollup_refcube_week r
-     WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
-     GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-  END LOOP;
-
-  -- concurrent viewers: a watch event emitted in hour h covers minutes of h
-  -- and of h - 1 hour, so both hours' minutes are recomputed, one statement
-  -- per day of them (one read of the watch events that overlap those hours).
-  -- One sweep per group gives every minute from the first to the last of
-  -- those hours (analytics._ccv_series: for each minute exactly what
-  -- analytics.ccv over that minute gives). A row is written for each minute
-  -- of those hours that a watch event touches: the minutes with a watcher,
-  -- and the minute of a zero-length watch event (emitted_at not on the minute).
-  FOR d, dh IN SELECT pg_catalog.date_bin(@extschema@._block_size('day'), x, @extschema@._block_origin('day')), pg_catalog.array_agg(DISTINCT x)
-                 FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) GROUP BY 1 ORDER BY 1 LOOP
-    lo := dh[1];
-    hi := dh[pg_catalog.array_length(dh, 1)] + @extschema@._block_size('hour');
-    bounds := ARRAY(SELECT pg_catalog.generate_series(lo, hi, @extschema@._block_size('minute')));
-    DELETE FROM @extschema@.rollup_ccv c
-     WHERE (pid IS NULL OR c.project_id = pid) AND c.minute >= lo AND c.minute < hi
-       AND pg_catalog.date_bin(@extschema@._block_size('hour'), c.minute, @extschema@._block_origin('hour')) = ANY (dh);
-    IF NOT dist THEN
-      INSERT INTO @extschema@.rollup_ccv (project_id, media_id, minute, peak_sessions, secs_sessions, peak_viewers, secs_viewers)
-      SELECT * FROM @extschema@._rollup_ccv_rows(dh, pid);
-    ELSE
-      INSERT INTO @extschema@.rollup_ccv (project_id, media_id, minute, peak_sessions, secs_sessions, peak_viewers, secs_viewers)
-      SELECT g.project_id, g.live_id, bounds[c.i], (g.cs)[2 * c.i - 1]::integer, (g.cs)[2 * c.i] * 60,
-             (g.cv)[2 * c.i - 1]::integer, (g.cv)[2 * c.i] * 60
-        FROM (SELECT x.project_id, x.live_id, GROUPING(x.live_id) AS whole_project,
-                     @extschema@._ccv_series(x.s, x.e, x.session_id, bounds) AS cs,
-                     @extschema@._ccv_series(CASE WHEN x.viewer_id IS NULL THEN x.e ELSE x.s END, x.e, x.viewer_id, bounds) AS cv,
-                     pg_catalog.array_agg(pg_catalog.date_bin(@extschema@._block_size('minute'), x.e, @extschema@._block_origin('minute')))
-                       FILTER (WHERE x.s = x.e AND pg_catalog.date_bin(@extschema@._block_size('minute'), x.e, @extschema@._block_origin('minute')) < x.e) AS touched
-                FROM (SELECT e.project_id, e.session_id, e.viewer_id,
-                             CASE WHEN e.media_type = 'live-stream' THEN e.media_id END AS live_id,
-                             e.emitted_at - e.value * interval '1 second' AS s, e.emitted_at AS e
-                        FROM @extschema@.events e
-                       WHERE (pid IS NULL OR e.project_id = pid) AND e.event_type = 'watch' AND e.value > 0 AND e.emitted_at > lo
-                         AND e.emitted_at < hi + @extschema@._block_size('hour')
-                         AND e.emitted_at - e.value * interval '1 second' < hi) x
-               GROUP BY GROUPING SETS ((x.project_id), (x.project_id, x.live_id))) g,
-             LATERAL pg_catalog.generate_series(1, pg_catalog.array_length(bounds, 1) - 1) c(i)
-       WHERE (g.whole_project = 1 OR g.live_id IS NOT NULL)
-         AND pg_catalog.date_bin(@extschema@._block_size('hour'), bounds[c.i], @extschema@._block_origin('hour')) = ANY (dh)
-         AND ((g.cs)[2 * c.i - 1] > 0 OR bounds[c.i] = ANY (g.touched));
-    END IF;
-  END LOOP;
+  IF dist OR pid IS NOT NULL THEN
+    FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('w4'), h, @extschema@._block_origin('w4')) FROM unnest(hrs) h ORDER BY 1 LOOP
+      CONTINUE WHEN EXISTS (SELECT 1 FROM @extschema@.rollup_pending p WHERE (pid IS NULL OR p.project_id = pid) AND p.hour >= d AND p.hour < d + @extschema@._block_size('w4'));
+      PERFORM @extschema@._rollup_refresh_block('w4', d, pid, NULL);
+    END LOOP;
+  ELSE
+    PERFORM @extschema@._rollup_refresh_parallel(hrs, 'w4',
+      ARRAY(SELECT x.d FROM (SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('w4'), h, @extschema@._block_origin('w4')) AS d FROM unnest(hrs) h) x
+             WHERE NOT EXISTS (SELECT 1 FROM @extschema@.rollup_pending p WHERE p.hour >= x.d AND p.hour < x.d + @extschema@._block_size('w4')) ORDER BY 1),
+      shared);
+  END IF;
   RETURN pg_catalog.array_length(hrs, 1);
 END $$;
 
