@@ -39,6 +39,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -54,6 +55,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "analytics.h"
@@ -63,6 +65,29 @@ PG_FUNCTION_INFO_V1(analytics_rollup_refresh_parallel);
 PGDLLEXPORT void analytics_refresh_worker_main(Datum main_arg);
 
 #define MAX_REFRESH_WORKERS 8
+
+/*
+ * the library the workers load: the one of _rollup_refresh_parallel as the
+ * catalogue names it ($libdir/analytics, or another name where the tree is
+ * installed under one: test/dev_install.sh), so that a worker never loads
+ * another build's library
+ */
+static char refresh_library[BGW_MAXLEN] = "analytics";
+
+static void
+set_refresh_library(Oid fn_oid)
+{
+	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
+	bool		isnull;
+	Datum		bin;
+
+	if (!HeapTupleIsValid(tup))
+		return;
+	bin = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_probin, &isnull);
+	if (!isnull)
+		strlcpy(refresh_library, TextDatumGetCString(bin), BGW_MAXLEN);
+	ReleaseSysCache(tup);
+}
 
 /*
  * the levels; a day is two units (its hour and day rows, its concurrent
@@ -317,7 +342,7 @@ run_phase(int kind, ArrayType *hrs, TimestampTz *units, int n, int nworkers)
 			worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 			worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 			worker.bgw_restart_time = BGW_NEVER_RESTART;
-			snprintf(worker.bgw_library_name, BGW_MAXLEN, "analytics");
+			strlcpy(worker.bgw_library_name, refresh_library, BGW_MAXLEN);
 			snprintf(worker.bgw_function_name, BGW_MAXLEN, "analytics_refresh_worker_main");
 			snprintf(worker.bgw_name, BGW_MAXLEN, "analytics rollup refresh worker for PID %d", MyProcPid);
 			snprintf(worker.bgw_type, BGW_MAXLEN, "analytics rollup refresh");
@@ -403,6 +428,7 @@ analytics_rollup_refresh_parallel(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown rollup refresh level \"%s\"", level)));
 	units = units_of(PG_GETARG_ARRAYTYPE_P(2), &n);
+	set_refresh_library(fcinfo->flinfo->fn_oid);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "analytics: SPI_connect failed");
