@@ -495,60 +495,40 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan
 AS $$
+DECLARE
+  -- the finer level whose rows are summed; the tables by part: the
+  -- one-dimension rollups, the cube, the referrer cube (fixed names, never
+  -- user input), with the columns they are grouped by
+  finer text;
+  tables text[] := ARRAY['rollup_', 'rollup_cube_', 'rollup_refcube_'];
+  cols text[] := ARRAY['dim, value, media_type',
+                       'media_type, continent, country, device_type, operating_system, browser',
+                       'referrer, media_type, continent, country, device_type, operating_system, browser'];
+  k integer;
 BEGIN
   IF level = 'week' THEN
-    IF part IS NULL OR part = 1 THEN
-      DELETE FROM @extschema@.rollup_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
-      INSERT INTO @extschema@.rollup_week (project_id, dim, bucket, value, media_type, stats)
-      SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
-        FROM @extschema@.rollup_day r
-       WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
-       GROUP BY r.project_id, r.dim, r.value, r.media_type;
-    END IF;
-    IF part IS NULL OR part = 2 THEN
-      DELETE FROM @extschema@.rollup_cube_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
-      INSERT INTO @extschema@.rollup_cube_week (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-      SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-        FROM @extschema@.rollup_cube_day r
-       WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
-       GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-    END IF;
-    IF part IS NULL OR part = 3 THEN
-      DELETE FROM @extschema@.rollup_refcube_week r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
-      INSERT INTO @extschema@.rollup_refcube_week (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
-      SELECT r.project_id, d, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-        FROM @extschema@.rollup_refcube_day r
-       WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('week')
-       GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-    END IF;
+    finer := 'day';
   ELSIF level = 'w4' THEN
-    IF part IS NULL OR part = 1 THEN
-      DELETE FROM @extschema@.rollup_w4 r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
-      INSERT INTO @extschema@.rollup_w4 (project_id, dim, bucket, value, media_type, stats)
-      SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
-        FROM @extschema@.rollup_week r
-       WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
-       GROUP BY r.project_id, r.dim, r.value, r.media_type;
-    END IF;
-    IF part IS NULL OR part = 2 THEN
-      DELETE FROM @extschema@.rollup_cube_w4 r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
-      INSERT INTO @extschema@.rollup_cube_w4 (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-      SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-        FROM @extschema@.rollup_cube_week r
-       WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
-       GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-    END IF;
-    IF part IS NULL OR part = 3 THEN
-      DELETE FROM @extschema@.rollup_refcube_w4 r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
-      INSERT INTO @extschema@.rollup_refcube_w4 (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
-      SELECT r.project_id, d, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
-        FROM @extschema@.rollup_refcube_week r
-       WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('w4')
-       GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-    END IF;
+    finer := 'week';
   ELSE
     RAISE EXCEPTION 'unknown rollup block level %', level USING ERRCODE = 'invalid_parameter_value';
   END IF;
+  FOR k IN 1 .. 3 LOOP
+    CONTINUE WHEN part IS NOT NULL AND part <> k;
+    -- the values as parameters, so that each statement is planned for them
+    -- (on Citus: project_id = the project, a router statement)
+    EXECUTE pg_catalog.format('DELETE FROM @extschema@.%I r WHERE ($1 IS NULL OR r.project_id = $1)%s AND r.bucket = $2',
+                              tables[k] || level, CASE WHEN k = 1 THEN ' AND r.dim = ANY (@extschema@._dims())' ELSE '' END)
+      USING pid, d;
+    EXECUTE pg_catalog.format('INSERT INTO @extschema@.%I (project_id, bucket, %s, stats)'
+                              ' SELECT r.project_id, $2, %s, @extschema@.event_stats_merge(r.stats) FROM @extschema@.%I r'
+                              ' WHERE ($1 IS NULL OR r.project_id = $1)%s AND r.bucket >= $2 AND r.bucket < $2 + @extschema@._block_size($3)'
+                              ' GROUP BY r.project_id, %s',
+                              tables[k] || level, cols[k], (SELECT pg_catalog.string_agg('r.' || c, ', ') FROM unnest(pg_catalog.string_to_array(cols[k], ', ')) c),
+                              tables[k] || finer, CASE WHEN k = 1 THEN ' AND r.dim = ANY (@extschema@._dims())' ELSE '' END,
+                              (SELECT pg_catalog.string_agg('r.' || c, ', ') FROM unnest(pg_catalog.string_to_array(cols[k], ', ')) c))
+      USING pid, d, level;
+  END LOOP;
 END $$;
 
 COMMENT ON FUNCTION @extschema@._rollup_refresh_block(text, timestamptz, text, integer) IS
