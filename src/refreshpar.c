@@ -442,15 +442,11 @@ analytics_rollup_refresh_parallel(PG_FUNCTION_ARGS)
 		nworkers = 0;
 	if (nworkers > 0)
 	{
-		bool		isnull;
-		Datum		none;
+		int			nown;
 
 		/* the events this transaction wrote are not visible to a worker */
-		if (SPI_execute("SELECT analytics._rollup_own_pending() IS NULL", true, 1) != SPI_OK_SELECT ||
-			SPI_processed != 1)
-			elog(ERROR, "analytics: could not read the pending hours of this transaction");
-		none = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		if (isnull || !DatumGetBool(none))
+		(void) analytics_rollup_own_pending_hours(&nown);
+		if (nown > 0)
 			nworkers = 0;
 	}
 
