@@ -1198,7 +1198,7 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 		   Cover *c)
 {
 	static SPIPlanPtr plans[2];
-	static SPIPlanPtr dplans[3];
+	static SPIPlanPtr dplans[3];	/* [1] one project, [2] every project */
 	int			one = q->has_projects ? 1 : 0;
 	bool		dist = analytics_citus_distributed();
 	Datum		values[3];
@@ -1221,37 +1221,32 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 	 * _rollup_own_pending() run there: the hours this transaction wrote
 	 * (through the connection Citus keeps for the project's shards, or in
 	 * this backend when the call was delegated to the worker). Every project:
-	 * the pending hours apart (_rollup_own_pending() then runs on the
-	 * coordinator, which notes no hours).
+	 * the pending hours apart, without the extent (below).
 	 */
-	if (dist && dplans[one] == NULL)
+	if (dist && one && dplans[1] == NULL)
 	{
-		char	   *sql = one
-		? psprintf("SELECT min(r.bucket), max(r.bucket) + interval '5 minutes',"
-				   " pg_catalog.array_cat((SELECT pg_catalog.array_agg(x.hour) FROM %s.rollup_pending x"
-				   "                        WHERE x.project_id = $3 AND x.hour >= $1 - interval '28 days'"
-				   "                          AND x.hour <= $2 + interval '28 days'),"
-				   "                       %s._rollup_own_pending())"
-				   " FROM %s.rollup_5min r WHERE r.project_id = $3 AND r.dim = %d",
-				   q->schema, q->schema, q->schema, CAT_DIM_PROJECT)
-		: psprintf("SELECT min(r.bucket), max(r.bucket) + interval '1 hour', NULL::timestamptz[]"
-				   " FROM %s.rollup_hour r WHERE r.dim = %d",
-				   q->schema, CAT_DIM_PROJECT);
-		SPIPlanPtr	p = SPI_prepare(sql, one ? 3 : 2, types);
+		char	   *sql = psprintf("SELECT min(r.bucket), max(r.bucket) + interval '5 minutes',"
+								   " pg_catalog.array_cat((SELECT pg_catalog.array_agg(x.hour) FROM %s.rollup_pending x"
+								   "                        WHERE x.project_id = $3 AND x.hour >= $1 - interval '28 days'"
+								   "                          AND x.hour <= $2 + interval '28 days'),"
+								   "                       %s._rollup_own_pending())"
+								   " FROM %s.rollup_5min r WHERE r.project_id = $3 AND r.dim = %d",
+								   q->schema, q->schema, q->schema, CAT_DIM_PROJECT);
+		SPIPlanPtr	p = SPI_prepare(sql, 3, types);
 
 		if (p == NULL || SPI_keepplan(p) != 0)
 			elog(ERROR, "analytics: could not prepare the cover query: %s", SPI_result_code_string(SPI_result));
-		dplans[one] = p;
+		dplans[1] = p;
 	}
-	if (dist && dplans[2] == NULL)
+	if (dist && !one && dplans[2] == NULL)
 	{
 		/*
 		 * every project's marks: one statement over every shard of
 		 * rollup_pending (each shard's hours, concatenated by Citus; the
-		 * cover sorts them), and the hours this transaction wrote
-		 * (_rollup_own_pending(), here: the coordinator's, below).
-		 * _pending_hours, whose UNION of both Citus would run as four
-		 * statements and intermediate results, is for one node.
+		 * cover sorts them), and the hours this transaction wrote (here:
+		 * the coordinator's, below). _pending_hours, whose UNION of both
+		 * Citus would run as four statements and intermediate results, is
+		 * for one node.
 		 */
 		SPIPlanPtr	p = SPI_prepare(psprintf("SELECT pg_catalog.array_agg(x.hour) FROM %s.rollup_pending x"
 											 " WHERE x.hour >= $1 - interval '28 days' AND x.hour <= $2 + interval '28 days'",
@@ -1314,7 +1309,7 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 	{
 		char		cnulls[3] = {nulls[0] ? 'n' : ' ', nulls[1] ? 'n' : ' ', nulls[2] ? 'n' : ' '};
 
-		rc = SPI_execute_plan(dist ? dplans[one] : plans[one], values, cnulls, true, 1);
+		rc = SPI_execute_plan(dist ? dplans[one ? 1 : 2] : plans[one], values, cnulls, true, 1);
 	}
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "analytics: the cover query failed: %s", SPI_result_code_string(rc));
@@ -1328,6 +1323,29 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 	in.bounds = bounds;
 	in.nbounds = nbounds;
 	cover_default_weights(dim, in.weight);
+	if (dist && !one)
+	{
+		/*
+		 * every project on Citus: the marks of every shard (dplans[2]) and
+		 * this transaction's hours, in the bounds the statement read. No
+		 * statement for the extent of the refreshed rows: it only spares
+		 * pieces that would be empty (a hour without a mark is refreshed,
+		 * its events are in its rollup rows), and would cost one more round
+		 * trip to every shard before the question's own.
+		 */
+		Interval	w = {0, 28, 0};
+		Datum		pend = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		TimestampTz plo = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval, TimestampTzGetDatum(q->from),
+																  IntervalPGetDatum(&w)));
+		TimestampTz phi = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(q->to),
+																  IntervalPGetDatum(&w)));
+
+		in.pending = analytics_pending_hours(pend, isnull, plo, phi, &in.npending);
+		in.has_data = true;
+		in.data_lo = PG_INT64_MIN;
+		in.data_hi = PG_INT64_MAX;
+	}
+	else
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
@@ -1337,27 +1355,6 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 		bool		hi_null = isnull;
 		Datum		pend = SPI_getbinval(tup, desc, 3, &isnull);
 
-		if (dist && !one && q->shards == NIL)
-		{
-			Datum		own;
-			bool		own_null;
-
-			rc = SPI_execute_plan(dplans[2], values, NULL, true, 1);
-			if (rc != SPI_OK_SELECT || SPI_processed != 1)
-				elog(ERROR, "analytics: the cover query failed: %s", SPI_result_code_string(rc));
-			pend = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-			rc = SPI_execute(psprintf("SELECT %s._rollup_own_pending()", q->schema), true, 1);
-			if (rc != SPI_OK_SELECT || SPI_processed != 1)
-				elog(ERROR, "analytics: the cover query failed: %s", SPI_result_code_string(rc));
-			own = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &own_null);
-			if (isnull)
-			{
-				pend = own;
-				isnull = own_null;
-			}
-			else if (!own_null)
-				pend = DirectFunctionCall2(array_cat, pend, own);
-		}
 		in.has_data = !lo_null && !hi_null;
 		if (in.has_data)
 		{
@@ -1934,6 +1931,8 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 	int			bd = breakdown ? catalog_dim_by_breakdown(breakdown) : -1;
 	int			dim;
 	int			d;
+	bool		direct;
+	const char *dv;
 
 	if (bd < 0)
 	{
@@ -1962,14 +1961,29 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 					   PG_ARGISNULL(3), PG_ARGISNULL(3) ? 0 : PG_GETARG_TIMESTAMPTZ(3));
 	dim = rollup_dim(q, bd);
 
+	/*
+	 * Over every project on Citus, a question over the rollups is one
+	 * aggregate over the shards, sorted where Citus merges the shards' rows:
+	 * the dimension value collated "C" in its own column, sorted by name.
+	 * Sorted in a query around it, as on one node, the aggregate would be a
+	 * subquery that Citus runs first, its rows written to an intermediate
+	 * result and read back, in a distributed transaction (two more round
+	 * trips to each worker).
+	 */
+	direct = q->dist_all && q->kind != QK_TOTAL && (dim >= 0 || viewers_apply(q, bd));
+	dv = direct ? "coalesce(x.v, 'unknown') COLLATE \"C\"" : "coalesce(x.v, 'unknown')";
 	if (strcmp(sort_by, "metricValue") == 0)
-		ord = strcmp(sort_order, "desc") == 0 ? "metric_value DESC NULLS LAST, dimension_value COLLATE \"C\""
-			: "metric_value ASC NULLS FIRST, dimension_value COLLATE \"C\"";
+		ord = strcmp(sort_order, "desc") == 0
+			? (direct ? "metric_value DESC NULLS LAST, dimension_value" : "metric_value DESC NULLS LAST, dimension_value COLLATE \"C\"")
+			: (direct ? "metric_value ASC NULLS FIRST, dimension_value" : "metric_value ASC NULLS FIRST, dimension_value COLLATE \"C\"");
 	else
-		ord = strcmp(sort_order, "desc") == 0 ? "dimension_value COLLATE \"C\" DESC" : "dimension_value COLLATE \"C\"";
+		ord = strcmp(sort_order, "desc") == 0
+			? (direct ? "dimension_value DESC" : "dimension_value COLLATE \"C\" DESC")
+			: (direct ? "dimension_value" : "dimension_value COLLATE \"C\"");
 
 	initStringInfo(&sql);
-	appendStringInfoString(&sql, "SELECT dimension_value, metric_value FROM (");
+	if (!direct)
+		appendStringInfoString(&sql, "SELECT dimension_value, metric_value FROM (");
 	if (q->kind == QK_TOTAL)
 	{
 		appendStringInfo(&sql, "SELECT s.media_id AS dimension_value, sum(s.n)::double precision AS metric_value FROM ("
@@ -1983,8 +1997,8 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 	{
 		plan_cover(q, CL_DAY, false, CAT_DIM_CUBE, true, NULL, 0, &cover);
 		c = &cover;
-		appendStringInfo(&sql, "SELECT coalesce(x.v, 'unknown') AS dimension_value, %s._viewers_count(x.ids)::double precision"
-						 " AS metric_value FROM (", q->schema);
+		appendStringInfo(&sql, "SELECT %s AS dimension_value, %s._viewers_count(x.ids)::double precision"
+						 " AS metric_value FROM (", dv, q->schema);
 		append_viewer_source(&sql, q, c, catalog_dims[bd].column, false);
 		appendStringInfoString(&sql, ") x GROUP BY 1");
 	}
@@ -1992,7 +2006,7 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 	{
 		plan_cover(q, CL_W4, false, dim, false, NULL, 0, &cover);
 		c = &cover;
-		appendStringInfoString(&sql, "SELECT coalesce(x.v, 'unknown') AS dimension_value, ");
+		appendStringInfo(&sql, "SELECT %s AS dimension_value, ", dv);
 		append_merged_metric(&sql, q);
 		appendStringInfoString(&sql, " AS metric_value FROM (");
 		append_stats_source(&sql, q, c, dim, catalog_dims[bd].column, false);
@@ -2008,7 +2022,7 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 		append_where(&sql, q);
 		appendStringInfoString(&sql, " GROUP BY 1");
 	}
-	appendStringInfo(&sql, ") r ORDER BY %s", ord);
+	appendStringInfo(&sql, "%s ORDER BY %s", direct ? "" : ") r", ord);
 	run(q, sql.data, c, dest);
 }
 
