@@ -373,6 +373,22 @@ pcol(const QuerySpec *q, const char *alias)
 }
 
 /*
+ * A condition for each piece of a rollup statement over every project on
+ * Citus: always true, but a call of a PARALLEL UNSAFE function (evaluated
+ * once per execution), so that the workers plan the statement without
+ * parallel workers, as a single node plans it (run()); the setting made
+ * there for the statement does not reach them. A worker's parallel plan of
+ * its shard's pieces, a few thousand rows, spent more starting its
+ * parallel workers than reading them (tens of milliseconds instead of a
+ * few). Empty elsewhere.
+ */
+static const char *
+serial(const QuerySpec *q)
+{
+	return q->dist_all ? " AND pg_catalog.current_schemas(false) IS NOT NULL" : "";
+}
+
+/*
  * The table (of the extension's schema) a question reads, schema-qualified:
  * on a Citus node holding the question's project, the project's shard of
  * it (resolve_projects), else the table itself.
@@ -927,6 +943,7 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 				appendStringInfoString(buf, " AND ");
 				append_types(buf, q);
 				append_where_ex(buf, q, true);
+				appendStringInfoString(buf, serial(q));
 				appendStringInfoString(buf, q->dist_all ? " GROUP BY 1, 2, 3" : " GROUP BY 1, 2");
 			}
 			else if (dim == CAT_DIM_CUBE || dim == CAT_DIM_REFCUBE)
@@ -937,12 +954,14 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 				append_where(buf, q);
 				appendStringInfoString(buf, " AND ");
 				append_counted(buf, q, "e.stats");
+				appendStringInfoString(buf, serial(q));
 			}
 			else
 			{
 				appendStringInfo(buf, " AS stats FROM %s r WHERE r.dim = %d AND ", qtable(q, level_tables[level]), dim);
 				append_ranges(buf, "r.bucket", COVER_PARAM(level, neg), COVER_PARAM(level, neg) + 1, c->n[level][neg]);
 				appendStringInfoString(buf, rw.data);
+				appendStringInfoString(buf, serial(q));
 			}
 		}
 	if (parts == 0)
@@ -1143,6 +1162,7 @@ append_viewer_rows(StringInfo buf, const QuerySpec *q, const Cover *c, const cha
 			appendStringInfoString(buf, " AND ");
 			append_types(buf, q);
 			append_where_ex(buf, q, true);
+			appendStringInfoString(buf, serial(q));
 			if (q->dist_all)
 				appendStringInfoString(buf, by_bucket ? " GROUP BY 1, 2, 3" : " GROUP BY 1, 2");
 			else
@@ -1156,6 +1176,7 @@ append_viewer_rows(StringInfo buf, const QuerySpec *q, const Cover *c, const cha
 			append_ranges(buf, "e.bucket", COVER_PARAM(level, 0), COVER_PARAM(level, 0) + 1, c->n[level][0]);
 			appendStringInfo(buf, " AND e.viewers_%s IS NOT NULL", catalog_view_durations[q->threshold]);
 			append_where(buf, q);
+			appendStringInfoString(buf, serial(q));
 		}
 	}
 	if (parts == 0)
@@ -1198,7 +1219,7 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 		   Cover *c)
 {
 	static SPIPlanPtr plans[2];
-	static SPIPlanPtr dplans[3];	/* [1] one project, [2] every project */
+	static SPIPlanPtr dplans[3];
 	int			one = q->has_projects ? 1 : 0;
 	bool		dist = analytics_citus_distributed();
 	Datum		values[3];
@@ -1221,22 +1242,26 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 	 * _rollup_own_pending() run there: the hours this transaction wrote
 	 * (through the connection Citus keeps for the project's shards, or in
 	 * this backend when the call was delegated to the worker). Every project:
-	 * the pending hours apart, without the extent (below).
+	 * the pending hours apart (below).
 	 */
-	if (dist && one && dplans[1] == NULL)
+	if (dist && dplans[one] == NULL)
 	{
-		char	   *sql = psprintf("SELECT min(r.bucket), max(r.bucket) + interval '5 minutes',"
-								   " pg_catalog.array_cat((SELECT pg_catalog.array_agg(x.hour) FROM %s.rollup_pending x"
-								   "                        WHERE x.project_id = $3 AND x.hour >= $1 - interval '28 days'"
-								   "                          AND x.hour <= $2 + interval '28 days'),"
-								   "                       %s._rollup_own_pending())"
-								   " FROM %s.rollup_5min r WHERE r.project_id = $3 AND r.dim = %d",
-								   q->schema, q->schema, q->schema, CAT_DIM_PROJECT);
-		SPIPlanPtr	p = SPI_prepare(sql, 3, types);
+		char	   *sql = one
+		? psprintf("SELECT min(r.bucket), max(r.bucket) + interval '5 minutes',"
+				   " pg_catalog.array_cat((SELECT pg_catalog.array_agg(x.hour) FROM %s.rollup_pending x"
+				   "                        WHERE x.project_id = $3 AND x.hour >= $1 - interval '28 days'"
+				   "                          AND x.hour <= $2 + interval '28 days'),"
+				   "                       %s._rollup_own_pending())"
+				   " FROM %s.rollup_5min r WHERE r.project_id = $3 AND r.dim = %d",
+				   q->schema, q->schema, q->schema, CAT_DIM_PROJECT)
+		: psprintf("SELECT min(r.bucket), max(r.bucket) + interval '1 hour', NULL::timestamptz[]"
+				   " FROM %s.rollup_hour r WHERE r.dim = %d",
+				   q->schema, CAT_DIM_PROJECT);
+		SPIPlanPtr	p = SPI_prepare(sql, one ? 3 : 2, types);
 
 		if (p == NULL || SPI_keepplan(p) != 0)
 			elog(ERROR, "analytics: could not prepare the cover query: %s", SPI_result_code_string(SPI_result));
-		dplans[1] = p;
+		dplans[one] = p;
 	}
 	if (dist && !one && dplans[2] == NULL)
 	{
@@ -1309,7 +1334,7 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 	{
 		char		cnulls[3] = {nulls[0] ? 'n' : ' ', nulls[1] ? 'n' : ' ', nulls[2] ? 'n' : ' '};
 
-		rc = SPI_execute_plan(dist ? dplans[one ? 1 : 2] : plans[one], values, cnulls, true, 1);
+		rc = SPI_execute_plan(dist ? dplans[one] : plans[one], values, cnulls, true, 1);
 	}
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "analytics: the cover query failed: %s", SPI_result_code_string(rc));
@@ -1326,24 +1351,32 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 	if (dist && !one)
 	{
 		/*
-		 * every project on Citus: the marks of every shard (dplans[2]) and
-		 * this transaction's hours, in the bounds the statement read. No
-		 * statement for the extent of the refreshed rows: it only spares
-		 * pieces that would be empty (a hour without a mark is refreshed,
-		 * its events are in its rollup rows), and would cost one more round
-		 * trip to every shard before the question's own.
+		 * every project on Citus: where refreshed rows exist (dplans[0]),
+		 * then the marks of every shard (dplans[2]) and this transaction's
+		 * hours, in the bounds the statement read
 		 */
 		Interval	w = {0, 28, 0};
-		Datum		pend = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		Datum		lo = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		bool		lo_null = isnull;
+		Datum		hi = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		bool		hi_null = isnull;
+		Datum		pend;
 		TimestampTz plo = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval, TimestampTzGetDatum(q->from),
 																  IntervalPGetDatum(&w)));
 		TimestampTz phi = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(q->to),
 																  IntervalPGetDatum(&w)));
 
+		in.has_data = !lo_null && !hi_null;
+		if (in.has_data)
+		{
+			in.data_lo = DatumGetTimestampTz(lo);
+			in.data_hi = DatumGetTimestampTz(hi);
+		}
+		rc = SPI_execute_plan(dplans[2], values, NULL, true, 1);
+		if (rc != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "analytics: the cover query failed: %s", SPI_result_code_string(rc));
+		pend = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		in.pending = analytics_pending_hours(pend, isnull, plo, phi, &in.npending);
-		in.has_data = true;
-		in.data_lo = PG_INT64_MIN;
-		in.data_hi = PG_INT64_MAX;
 	}
 	else
 	{
