@@ -399,22 +399,32 @@ analytics_citus_node(PG_FUNCTION_ARGS)
 
 /*
  * Is analytics.events a Citus table (the layout of analytics.distribute())?
- * Without Citus: false at the cost of one catalog lookup.
+ * Without Citus: false at the cost of one catalog lookup. With Citus, the
+ * answer is kept for the rest of the command, as analytics_citus_installed()
+ * keeps its own (a question asks several times; distribute() changes it in
+ * commands of its own).
  */
 bool
 analytics_citus_distributed(void)
 {
+	static LocalTransactionId lxid = InvalidLocalTransactionId;
+	static CommandId cid;
+	static bool distributed;
 	Oid			nsp;
 	Oid			events;
 
 	if (!analytics_citus_installed())
 		return false;
+	if (lxid == MY_LXID && cid == GetCurrentCommandId(false))
+		return distributed;
 	nsp = get_namespace_oid(ANALYTICS_SCHEMA, true);
 	events = OidIsValid(nsp) ? get_relname_relid(ANALYTICS_EVENTS, nsp) : InvalidOid;
-	if (!OidIsValid(events))
-		return false;
-	return query_int8("SELECT 1::pg_catalog.int8 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1",
-					  OIDOID, ObjectIdGetDatum(events)) == 1;
+	distributed = OidIsValid(events) &&
+		query_int8("SELECT 1::pg_catalog.int8 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1",
+				   OIDOID, ObjectIdGetDatum(events)) == 1;
+	lxid = MY_LXID;
+	cid = GetCurrentCommandId(false);
+	return distributed;
 }
 
 /* analytics._distributed(): is analytics.events a Citus table? */
