@@ -57,7 +57,7 @@ check "distribute(): every table" \
   "$(echo "$d1" | grep reference_tables)"
 check "distribute() again: nothing to do" '{"reference_tables": [], "distributed_tables": [], "distributed_functions": []}' \
   "$(q "$C" "SELECT analytics.distribute()")"
-check "distribute(): 2 shards per worker (2 workers: 4)" "4" \
+check "distribute(): 1 shard per worker (2 workers: 2)" "2" \
   "$(q "$C" "SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = 'analytics.rollup_hour'::regclass")"
 check "co-located with analytics.events, on project_id" "0" \
   "$(q "$C" "SELECT count(*) FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid
@@ -163,16 +163,16 @@ done <<<"$want"
 # a question over every project: three statements over the shards (where
 # rollup rows exist, the pending hours, the rows of every piece at once,
 # merged and sorted by Citus: no intermediate result)
-check "a breakdown over every project: three statements over the 4 shards, no intermediate result" "12 0" \
+check "a breakdown over every project: three statements over the 2 shards, no intermediate result" "6 0" \
   "$(q "$C" "SET citus.log_remote_commands = on; SET client_min_messages = log;
              SELECT count(*) FROM analytics.breakdown('play', 'country', '$T'::timestamptz - interval '4 days', '$T'::timestamptz)" |
      awk '/issuing SELECT/ { s++ } /intermediate_result/ { r++ } END { print s + 0, r + 0 }')"
-check "unique viewers over every project: each project's ids united on its worker (_viewers_union in the shards' statement)" "4" \
+check "unique viewers over every project: each project's ids united on its worker (_viewers_union in the shards' statement)" "2" \
   "$(q "$C" "SET citus.log_remote_commands = on; SET client_min_messages = log;
              SELECT count(*) FROM analytics.breakdown('view', 'country', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, unique_viewers => true)" |
      grep 'issuing SELECT' | grep -c '_viewers_union(y.ids)')"
 
-check "watch time over every project: each project's statistics merged on its worker (event_stats_merge in the shards' statement)" "4" \
+check "watch time over every project: each project's statistics merged on its worker (event_stats_merge in the shards' statement)" "2" \
   "$(q "$C" "SET citus.log_remote_commands = on; SET client_min_messages = log;
              SELECT count(*) FROM analytics.breakdown('watch-time', 'country', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, aggregation => 'sum')" |
      grep 'issuing SELECT' | grep -c 'event_stats_merge(y.stats)')"

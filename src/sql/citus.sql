@@ -109,13 +109,14 @@ BEGIN
 
   -- how many shards: a question over every project runs once per shard
   -- (a Citus task each, a round trip to a worker), one about a project
-  -- once. NULL: 2 per worker (at least 4, at most citus.shard_count): with
+  -- once. NULL: 1 per worker (at least 2, at most citus.shard_count): with
   -- two workers, questions over every project took 1.4-1.7 times as long
-  -- with 8 shards and 2-5 times with Citus's default 32 (README "Scaling
-  -- out")
+  -- with 8 shards as with 4 and 2-5 times with Citus's default 32, and
+  -- their workers spent a fifth to a third less CPU with 2 than with 4
+  -- (README "Scaling out")
   IF nshards IS NULL THEN
     SELECT LEAST(pg_catalog.current_setting('citus.shard_count')::integer,
-                 GREATEST(4, 2 * pg_catalog.count(*)::integer))
+                 GREATEST(2, pg_catalog.count(*)::integer))
       INTO nshards
       FROM pg_catalog.pg_dist_node n WHERE n.noderole = 'primary' AND n.groupid <> 0 AND n.isactive;
   ELSIF nshards < 1 OR nshards > 64000 THEN
@@ -167,4 +168,4 @@ BEGIN
 END $$;
 
 COMMENT ON FUNCTION @extschema@.distribute(integer) IS
-    'on a Citus coordinator: distributes the extension''s tables on project_id (shard_count shards, NULL: 2 per worker, at least 4, at most citus.shard_count), co-located with analytics.events, makes settings, secrets and project_grants reference tables and project_request a function run on the worker of its project; administrators only; harmless when run again';
+    'on a Citus coordinator: distributes the extension''s tables on project_id (shard_count shards, NULL: 1 per worker, at least 2, at most citus.shard_count), co-located with analytics.events, makes settings, secrets and project_grants reference tables and project_request a function run on the worker of its project; administrators only; harmless when run again';
