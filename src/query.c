@@ -1271,11 +1271,15 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 		 * cover sorts them), and the hours this transaction wrote (here:
 		 * the coordinator's, below). _pending_hours, whose UNION of both
 		 * Citus would run as four statements and intermediate results, is
-		 * for one node.
+		 * for one node. Without parameters, the marks of every hour (those
+		 * around the period are kept below): Citus plans a statement over
+		 * every shard for its parameters at each run, one without them once
+		 * (its plan kept with the statement's). The shards are read whole
+		 * either way (rollup_pending has no index: its rows live between
+		 * two runs of maintenance).
 		 */
-		SPIPlanPtr	p = SPI_prepare(psprintf("SELECT pg_catalog.array_agg(x.hour) FROM %s.rollup_pending x"
-											 " WHERE x.hour >= $1 - interval '28 days' AND x.hour <= $2 + interval '28 days'",
-											 q->schema), 2, types);
+		SPIPlanPtr	p = SPI_prepare(psprintf("SELECT pg_catalog.array_agg(x.hour) FROM %s.rollup_pending x", q->schema),
+									0, NULL);
 
 		if (p == NULL || SPI_keepplan(p) != 0)
 			elog(ERROR, "analytics: could not prepare the cover query: %s", SPI_result_code_string(SPI_result));
@@ -1372,7 +1376,7 @@ plan_cover(const QuerySpec *q, int max_level, bool fine, int dim, bool positive,
 			in.data_lo = DatumGetTimestampTz(lo);
 			in.data_hi = DatumGetTimestampTz(hi);
 		}
-		rc = SPI_execute_plan(dplans[2], values, NULL, true, 1);
+		rc = SPI_execute_plan(dplans[2], NULL, NULL, true, 1);
 		if (rc != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "analytics: the cover query failed: %s", SPI_result_code_string(rc));
 		pend = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
