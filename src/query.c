@@ -356,6 +356,7 @@ resolve_projects(QuerySpec *q, text *project_id)
 	if (q->project != NULL && analytics_citus_distributed())
 		q->shards = analytics_citus_project_shards(q->project);
 	q->dist_all = !q->has_projects && analytics_citus_distributed();
+	q->via_citus = q->shards == NIL && analytics_citus_distributed();
 }
 
 /*
@@ -373,19 +374,20 @@ pcol(const QuerySpec *q, const char *alias)
 }
 
 /*
- * A condition for each piece of a rollup statement over every project on
- * Citus: always true, but a call of a PARALLEL UNSAFE function (evaluated
- * once per execution), so that the workers plan the statement without
- * parallel workers, as a single node plans it (run()); the setting made
- * there for the statement does not reach them. A worker's parallel plan of
- * its shard's pieces, a few thousand rows, spent more starting its
- * parallel workers than reading them (tens of milliseconds instead of a
- * few). Empty elsewhere.
+ * A condition for each piece of a rollup statement that Citus sends to the
+ * workers (every project, or one project asked on the coordinator): always
+ * true, but a call of a PARALLEL UNSAFE function (evaluated once per
+ * execution), so that the workers plan the statement without parallel
+ * workers, as a single node plans it (run()); the setting made there for
+ * the statement does not reach them. A worker's parallel plan of its
+ * shard's pieces, a few thousand rows, spent more starting its parallel
+ * workers than reading them (tens of milliseconds instead of a few). Empty
+ * elsewhere.
  */
 static const char *
 serial(const QuerySpec *q)
 {
-	return q->dist_all ? " AND pg_catalog.current_schemas(false) IS NOT NULL" : "";
+	return q->via_citus ? " AND pg_catalog.current_schemas(false) IS NOT NULL" : "";
 }
 
 /*

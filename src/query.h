@@ -94,6 +94,8 @@ typedef struct QuerySpec
 								 * (Citus): each piece of a rollup statement
 								 * carries project_id, so that Citus runs
 								 * their UNION ALL on every shard at once */
+	bool		via_citus;		/* a distributed layout, read through Citus
+								 * (not the project's shards on this node) */
 
 	bool		filter[CAT_NDIMS];	/* a filter on dimension d */
 	Datum		filter_value[CAT_NDIMS];	/* text[], or text (media type) */
