@@ -175,4 +175,10 @@ analytics_mix64(uint64 x)
 	return x;
 }
 
+/* sets of viewer ids (viewers.c), for the refresh's pass (refresh.c) */
+typedef struct ViewerSet ViewerSet;
+extern ViewerSet *analytics_viewer_set_new(MemoryContext cxt);
+extern void analytics_viewer_set_add(ViewerSet *s, int64 v);
+extern struct ArrayType *analytics_viewer_set_array(ViewerSet *s);
+
 #endif							/* ANALYTICS_H */

@@ -10,8 +10,11 @@
  * longest watch event per hour as the sums of the referrer cube's groups,
  * and the other one-dimension hour rows (the whole project, media type,
  * continent, country, device type, operating system, browser) as the sums
- * of the hour's cube groups. The rows come back as one set, which the
- * refresh inserts into the tables.
+ * of the hour's cube groups; and from the same pass the viewer ids of
+ * the view events per hour and cube combination, one set per view duration
+ * (rollup_viewers_hour, as _viewers_union gives them: sorted, NULL ids left
+ * out, NULL for a duration without a view). The rows come back as one set,
+ * which the refresh inserts into the tables.
  *
  * analytics._rollup_ccv_rows(hrs, pid): the per-minute concurrent viewers
  * of the given hours (rollup_ccv), from one read of the watch events that
@@ -432,8 +435,14 @@ dest_destroy(DestReceiver *self)
 enum
 {
 	E_PROJECT, E_EMITTED_AT, E_EVENT_TYPE, E_VALUE, E_MEDIA_ID, E_MEDIA_TYPE, E_REFERRER,
-	E_CONTINENT, E_COUNTRY, E_DEVICE_TYPE, E_OS, E_BROWSER, E_NCOLS
+	E_CONTINENT, E_COUNTRY, E_DEVICE_TYPE, E_OS, E_BROWSER, E_VIEWER, E_NCOLS
 };
+
+/* a group's viewer ids per view duration (NULL: no view of that duration) */
+typedef struct ViewerGroup
+{
+	ViewerSet  *sets[CAT_ES_NTHRESHOLDS];
+} ViewerGroup;
 
 /* the cube's columns in the groups' vals, after the project */
 #define CUBE_FIRST E_MEDIA_TYPE
@@ -450,6 +459,7 @@ typedef struct HourPass
 	RGroupTable	ref;
 	RGroupTable	cube;
 	RGroupTable	refcube;
+	RGroupTable	viewers;
 	KeyBuf		kb;
 	MemoryContext rowcxt;
 	uint64		nrows;
@@ -460,6 +470,51 @@ accum(RGroup *g, int idx, bool valnull, float8 value)
 {
 	if (idx >= 0)
 		analytics_event_stats_add(g->v, idx, valnull, value);
+}
+
+/* a view event of duration t (its viewer id, if any) in its group */
+static void
+viewer_add(HourPass *p, Datum *v, bool *nl, TimestampTz h, int t)
+{
+	RGroup	   *g;
+	ViewerGroup *vg;
+	bool		isnew;
+	MemoryContext cxt = p->viewers.cxt;
+
+	p->kb.len = 0;
+	key_text(&p->kb, v[E_PROJECT], nl[E_PROJECT]);
+	key_int64(&p->kb, h, false);
+	key_int64(&p->kb, DatumGetObjectId(v[E_MEDIA_TYPE]), nl[E_MEDIA_TYPE]);
+	key_int64(&p->kb, DatumGetObjectId(v[E_CONTINENT]), nl[E_CONTINENT]);
+	key_text(&p->kb, v[E_COUNTRY], nl[E_COUNTRY]);
+	key_int64(&p->kb, DatumGetObjectId(v[E_DEVICE_TYPE]), nl[E_DEVICE_TYPE]);
+	key_text(&p->kb, v[E_OS], nl[E_OS]);
+	key_text(&p->kb, v[E_BROWSER], nl[E_BROWSER]);
+	g = gt_lookup(&p->viewers, &p->kb, &isnew);
+	if (isnew)
+	{
+		g->vals[0] = copy_text(cxt, v[E_PROJECT]);
+		g->bucket = h;
+		/* as in the cube groups: vals[1..6] */
+		g->vals[1] = v[E_MEDIA_TYPE];
+		g->nulls[1] = nl[E_MEDIA_TYPE];
+		g->nulls[2] = nl[E_CONTINENT];
+		g->vals[2] = nl[E_CONTINENT] ? (Datum) 0 : v[E_CONTINENT];
+		g->nulls[3] = nl[E_COUNTRY];
+		g->vals[3] = nl[E_COUNTRY] ? (Datum) 0 : copy_text(cxt, v[E_COUNTRY]);
+		g->vals[4] = v[E_DEVICE_TYPE];
+		g->nulls[4] = nl[E_DEVICE_TYPE];
+		g->nulls[5] = nl[E_OS];
+		g->vals[5] = nl[E_OS] ? (Datum) 0 : copy_text(cxt, v[E_OS]);
+		g->nulls[6] = nl[E_BROWSER];
+		g->vals[6] = nl[E_BROWSER] ? (Datum) 0 : copy_text(cxt, v[E_BROWSER]);
+		g->extra = MemoryContextAllocZero(cxt, sizeof(ViewerGroup));
+	}
+	vg = (ViewerGroup *) g->extra;
+	if (vg->sets[t] == NULL)
+		vg->sets[t] = analytics_viewer_set_new(cxt);
+	if (!nl[E_VIEWER])
+		analytics_viewer_set_add(vg->sets[t], DatumGetInt64(v[E_VIEWER]));
 }
 
 static bool
@@ -560,6 +615,21 @@ hour_receive(TupleTableSlot *slot, DestReceiver *self)
 		g->has_max = true;
 	}
 
+	/*
+	 * the viewer ids of the view events per cube combination and view
+	 * duration (rollup_viewers_hour)
+	 */
+	if (idx == CAT_ET_VIEW && !valnull)
+	{
+		int			t;
+
+		for (t = 0; t < CAT_ES_NTHRESHOLDS; t++)
+			if (value == catalog_view_thresholds[t])
+				break;
+		if (t < CAT_ES_NTHRESHOLDS)
+			viewer_add(p, v, nl, h, t);
+	}
+
 	MemoryContextSwitchTo(old);
 	if ((++p->nrows & 0x3FF) == 0)
 	{
@@ -642,7 +712,7 @@ stats_array(const float8 *v)
 enum
 {
 	R_KIND, R_PROJECT, R_BUCKET, R_DIM, R_VALUE, R_MEDIA_TYPE, R_CONTINENT, R_COUNTRY,
-	R_DEVICE_TYPE, R_OS, R_BROWSER, R_STATS, R_MAX, R_NCOLS
+	R_DEVICE_TYPE, R_OS, R_BROWSER, R_STATS, R_MAX, R_VIEWERS, R_NCOLS = R_VIEWERS + CAT_ES_NTHRESHOLDS
 };
 
 /* the kinds of rows: rollup_5min, rollup_hour, rollup_cube_hour, rollup_watch_max, rollup_refcube_hour */
@@ -651,6 +721,7 @@ enum
 #define KIND_CUBE	3
 #define KIND_WATCH_MAX 5
 #define KIND_REFCUBE 6
+#define KIND_VIEWERS 7
 
 static void
 put_row(ReturnSetInfo *rsinfo, MemoryContext tmp, int kind, const RGroup *g, int dim, Datum value, bool value_null,
@@ -710,13 +781,66 @@ put_row(ReturnSetInfo *rsinfo, MemoryContext tmp, int kind, const RGroup *g, int
 	MemoryContextReset(tmp);
 }
 
+/* viewer groups by project (bytewise), then hour */
+static int
+viewer_group_cmp(const void *a, const void *b)
+{
+	const RGroup *x = *(const RGroup *const *) a;
+	const RGroup *y = *(const RGroup *const *) b;
+	const text *px = (const text *) DatumGetPointer(x->vals[0]);
+	const text *py = (const text *) DatumGetPointer(y->vals[0]);
+	int			lx = VARSIZE(px) - VARHDRSZ;
+	int			ly = VARSIZE(py) - VARHDRSZ;
+	int			c = memcmp(VARDATA(px), VARDATA(py), Min(lx, ly));
+
+	if (c != 0)
+		return c;
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	return x->bucket < y->bucket ? -1 : x->bucket > y->bucket ? 1 : 0;
+}
+
+/* a rollup_viewers_hour row: the cube's columns, the ids per duration */
+static void
+put_viewers_row(ReturnSetInfo *rsinfo, MemoryContext tmp, const RGroup *g)
+{
+	Datum		values[R_NCOLS];
+	bool		nulls[R_NCOLS];
+	const ViewerGroup *vg = (const ViewerGroup *) g->extra;
+	MemoryContext old = MemoryContextSwitchTo(tmp);
+	int			i;
+
+	memset(nulls, true, sizeof(nulls));
+	values[R_KIND] = Int16GetDatum(KIND_VIEWERS);
+	nulls[R_KIND] = false;
+	values[R_PROJECT] = g->vals[0];
+	nulls[R_PROJECT] = false;
+	values[R_BUCKET] = TimestampTzGetDatum(g->bucket);
+	nulls[R_BUCKET] = false;
+	for (i = 1; i <= 6; i++)
+	{
+		values[R_MEDIA_TYPE + i - 1] = g->vals[i];
+		nulls[R_MEDIA_TYPE + i - 1] = g->nulls[i];
+	}
+	for (i = 0; i < CAT_ES_NTHRESHOLDS; i++)
+		if (vg->sets[i] != NULL)
+		{
+			values[R_VIEWERS + i] = PointerGetDatum(analytics_viewer_set_array(vg->sets[i]));
+			nulls[R_VIEWERS + i] = false;
+		}
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(tmp);
+}
+
 /*
  * _rollup_hour_rows(hrs timestamptz[], pid text) RETURNS TABLE (kind, ...):
  * the hour-level rows of the events of hours hrs (of one project, or of
  * every project when pid is NULL). kind 0: rollup_5min (project per 5
  * minutes), 1: rollup_hour (dim, value, media_type), 3: rollup_cube_hour,
  * 5: rollup_watch_max (max_value), 6: rollup_refcube_hour (the referrer in
- * value).
+ * value), 7: rollup_viewers_hour (viewers_3s ... viewers_30s; in project
+ * order).
  */
 Datum
 analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
@@ -762,11 +886,12 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 	gt_init(&p.ref, cxt);
 	gt_init(&p.cube, cxt);
 	gt_init(&p.refcube, cxt);
+	gt_init(&p.viewers, cxt);
 	kb_init(&p.kb);
 	p.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "rollup refresh row", ALLOCSET_SMALL_SIZES);
 
 	sql = psprintf("SELECT x.project_id, x.emitted_at, x.event_type, x.value, x.media_id, x.media_type, x.referrer,"
-				   " x.continent, x.country, x.device_type, x.operating_system, x.browser"
+				   " x.continent, x.country, x.device_type, x.operating_system, x.browser, x.viewer_id"
 				   " FROM %s.events x"
 				   " WHERE ($3::text IS NULL OR x.project_id = $3) AND x.emitted_at >= $1 AND x.emitted_at < $2",
 				   schema);
@@ -856,6 +981,11 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 		put_row(rsinfo, p.rowcxt, KIND_REFCUBE, p.refcube.groups[i], -1, 0, true, false, 0, true);
 	for (i = 0; i < wmax.n; i++)
 		put_row(rsinfo, p.rowcxt, KIND_WATCH_MAX, wmax.groups[i], -1, 0, true, false, 0, false);
+	/* in project order: a project's rows are read together */
+	if (p.viewers.n > 1)
+		qsort(p.viewers.groups, p.viewers.n, sizeof(RGroup *), viewer_group_cmp);
+	for (i = 0; i < p.viewers.n; i++)
+		put_viewers_row(rsinfo, p.rowcxt, p.viewers.groups[i]);
 
 	MemoryContextDelete(p.rowcxt);
 	MemoryContextDelete(cxt);

@@ -26,14 +26,14 @@ PG_FUNCTION_INFO_V1(analytics_viewers_transfn);
 PG_FUNCTION_INFO_V1(analytics_viewers_count_final);
 PG_FUNCTION_INFO_V1(analytics_viewers_union_final);
 
-typedef struct ViewerSet
+struct ViewerSet
 {
 	int64	   *slots;			/* 0: empty (the id 0 is has_zero) */
 	uint64		mask;			/* capacity - 1, capacity a power of 2 */
 	uint64		n;				/* ids in slots */
 	bool		has_zero;
 	MemoryContext cxt;
-} ViewerSet;
+};
 
 
 static void
@@ -164,19 +164,16 @@ cmp_int64(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
-/* _viewers_union_final(internal) RETURNS bigint[]: the ids, ascending; NULL without an array */
-Datum
-analytics_viewers_union_final(PG_FUNCTION_ARGS)
+/* the ids of a set as a bigint[], ascending ('{}' for none) */
+static ArrayType *
+set_array(ViewerSet *s)
 {
-	ViewerSet  *s = PG_ARGISNULL(0) ? NULL : (ViewerSet *) PG_GETARG_POINTER(0);
 	uint64		n;
 	int64	   *ids;
 	ArrayType  *a;
 	uint64		i,
 				k = 0;
 
-	if (s == NULL)
-		PG_RETURN_NULL();
 	n = s->n + (s->has_zero ? 1 : 0);
 	if (n > (uint64) MaxArraySize)
 		ereport(ERROR,
@@ -190,7 +187,7 @@ analytics_viewers_union_final(PG_FUNCTION_ARGS)
 	if (n == 0)
 	{
 		SET_VARSIZE(a, ARR_OVERHEAD_NONULLS(0));
-		PG_RETURN_ARRAYTYPE_P(a);
+		return a;
 	}
 	ARR_DIMS(a)[0] = (int) n;
 	ARR_LBOUND(a)[0] = 1;
@@ -201,5 +198,43 @@ analytics_viewers_union_final(PG_FUNCTION_ARGS)
 		if (s->slots[i] != 0)
 			ids[k++] = s->slots[i];
 	qsort(ids, n, sizeof(int64), cmp_int64);
-	PG_RETURN_ARRAYTYPE_P(a);
+	return a;
+}
+
+/* _viewers_union_final(internal) RETURNS bigint[]: the ids, ascending; NULL without an array */
+Datum
+analytics_viewers_union_final(PG_FUNCTION_ARGS)
+{
+	ViewerSet  *s = PG_ARGISNULL(0) ? NULL : (ViewerSet *) PG_GETARG_POINTER(0);
+
+	if (s == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_ARRAYTYPE_P(set_array(s));
+}
+
+/*
+ * For the refresh's pass over a day's events (src/refresh.c): a set of ids
+ * in cxt, an id added, the set as _viewers_union returns it (the union of
+ * ARRAY[viewer_id] over the set's events: NULL ids left out)
+ */
+ViewerSet *
+analytics_viewer_set_new(MemoryContext cxt)
+{
+	ViewerSet  *s = MemoryContextAllocZero(cxt, sizeof(ViewerSet));
+
+	s->cxt = cxt;
+	set_grow(s, 8);
+	return s;
+}
+
+void
+analytics_viewer_set_add(ViewerSet *s, int64 v)
+{
+	set_add(s, v);
+}
+
+ArrayType *
+analytics_viewer_set_array(ViewerSet *s)
+{
+	return set_array(s);
 }

@@ -202,14 +202,18 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 -- column, took 5.0 s). Rows are written in project order: a
 -- question about one project over 30 days reads ~30 runs of pages, not
 -- rows spread over the whole table (at 20M events: 22 instead of 36 ms to
--- read the 30k day rows of the largest project).
-CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh_viewers(d timestamptz, hrs timestamptz[], pid text)
+-- read the 30k day rows of the largest project). On a single node the
+-- hour rows come from the refresh's one pass over the day's events
+-- (_rollup_hour_rows: the same rows, in project order) and hour_rows is
+-- false: only the day's rows are written here.
+CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh_viewers(d timestamptz, hrs timestamptz[], pid text, hour_rows boolean)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan
 AS $$
 BEGIN
+  IF hour_rows THEN
   DELETE FROM @extschema@.rollup_viewers_hour r
    WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
   INSERT INTO @extschema@.rollup_viewers_hour (project_id, bucket, media_type, continent, country, device_type, operating_system, browser,
@@ -226,6 +230,7 @@ BEGIN
      AND pg_catalog.date_bin(@extschema@._block_size('hour'), e.emitted_at, @extschema@._block_origin('hour')) = ANY (hrs)
    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
    ORDER BY 1, 2;
+  END IF;
   DELETE FROM @extschema@.rollup_viewers_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
   INSERT INTO @extschema@.rollup_viewers_day (project_id, bucket, media_type, continent, country, device_type, operating_system, browser,
                                               viewers_3s, viewers_5s, viewers_10s, viewers_30s)
@@ -238,10 +243,10 @@ BEGIN
    ORDER BY r.project_id;
 END $$;
 
-COMMENT ON FUNCTION @extschema@._rollup_refresh_viewers(timestamptz, timestamptz[], text) IS
-    'rebuilds the viewer ids of the given hours of day d and the day''s row, for one project (pid) or every project (pid NULL)';
+COMMENT ON FUNCTION @extschema@._rollup_refresh_viewers(timestamptz, timestamptz[], text, boolean) IS
+    'rebuilds the viewer ids of the given hours of day d (unless hour_rows is false: the caller wrote them) and the day''s row, for one project (pid) or every project (pid NULL)';
 
-REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_viewers(timestamptz, timestamptz[], text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_viewers(timestamptz, timestamptz[], text, boolean) FROM PUBLIC;
 
 -- The rollup refresh's reads of raw events on a single node (src/refresh.c):
 -- the hour-level rows of the given hours (of one day) from one pass over
@@ -252,13 +257,14 @@ CREATE OR REPLACE FUNCTION @extschema@._rollup_hour_rows(hrs timestamptz[], pid 
 RETURNS TABLE (kind smallint, project_id text, bucket timestamptz, dim smallint, value text,
                media_type @extschema@.media_type, continent @extschema@.continent, country text,
                device_type @extschema@.device_type, operating_system text, browser text,
-               stats double precision[], max_value double precision)
+               stats double precision[], max_value double precision,
+               viewers_3s bigint[], viewers_5s bigint[], viewers_10s bigint[], viewers_30s bigint[])
 AS 'MODULE_PATHNAME', 'analytics_rollup_hour_rows'
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION @extschema@._rollup_hour_rows(timestamptz[], text) IS
-    'the hour-level rollup rows of the events of hours hrs, from one pass: kind 0 rollup_5min, 1 rollup_hour, 3 rollup_cube_hour, 5 rollup_watch_max, 6 rollup_refcube_hour';
+    'the hour-level rollup rows of the events of hours hrs, from one pass: kind 0 rollup_5min, 1 rollup_hour, 3 rollup_cube_hour, 5 rollup_watch_max, 6 rollup_refcube_hour, 7 rollup_viewers_hour';
 
 REVOKE ALL ON FUNCTION @extschema@._rollup_hour_rows(timestamptz[], text) FROM PUBLIC;
 
@@ -311,8 +317,11 @@ BEGIN
       DELETE FROM @extschema@.rollup_cube_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
       DELETE FROM @extschema@.rollup_refcube_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
       IF NOT dist THEN
-        -- single node: the hour-level rows of the day's hours from one pass
-        -- over their events in C (src/refresh.c), inserted in bulk
+        DELETE FROM @extschema@.rollup_viewers_hour r
+         WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
+        -- single node: the hour-level rows of the day's hours (and their
+        -- viewer ids) from one pass over their events in C (src/refresh.c),
+        -- inserted in bulk
         WITH g AS (
           SELECT * FROM @extschema@._rollup_hour_rows(
             ARRAY(SELECT h FROM unnest(hrs) h WHERE h >= d AND h < d + @extschema@._block_size('day')), pid)),
@@ -329,7 +338,13 @@ BEGIN
             FROM g WHERE g.kind = 6),
         wmax AS (
           INSERT INTO @extschema@.rollup_watch_max (project_id, hour, max_value)
-          SELECT g.project_id, g.bucket, g.max_value FROM g WHERE g.kind = 5)
+          SELECT g.project_id, g.bucket, g.max_value FROM g WHERE g.kind = 5),
+        vw AS (
+          INSERT INTO @extschema@.rollup_viewers_hour (project_id, bucket, media_type, continent, country, device_type, operating_system, browser,
+                                                       viewers_3s, viewers_5s, viewers_10s, viewers_30s)
+          SELECT g.project_id, g.bucket, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser,
+                 g.viewers_3s, g.viewers_5s, g.viewers_10s, g.viewers_30s
+            FROM g WHERE g.kind = 7)
         INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
         SELECT g.project_id, g.dim, g.bucket, g.value, g.media_type, g.stats FROM g WHERE g.kind = 1;
       ELSE
@@ -424,7 +439,8 @@ BEGIN
         FROM @extschema@.rollup_hour r
        WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
        GROUP BY r.project_id, r.dim, r.value, r.media_type;
-      PERFORM @extschema@._rollup_refresh_viewers(d, hrs, pid);
+      -- the day's viewer ids (single node: their hour rows come from the pass above)
+      PERFORM @extschema@._rollup_refresh_viewers(d, hrs, pid, dist);
     END LOOP;
   END IF;
 
