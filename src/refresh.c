@@ -460,6 +460,9 @@ typedef struct HourPass
 	RGroupTable	cube;
 	RGroupTable	refcube;
 	RGroupTable	viewers;
+	RGroupTable	viewers_day;	/* when day_rows */
+	bool		day_rows;
+	BinCache	dbin;
 	KeyBuf		kb;
 	MemoryContext rowcxt;
 	uint64		nrows;
@@ -472,14 +475,14 @@ accum(RGroup *g, int idx, bool valnull, float8 value)
 		analytics_event_stats_add(g->v, idx, valnull, value);
 }
 
-/* a view event of duration t (its viewer id, if any) in its group */
+/* a view event of duration t (its viewer id, if any) in its group of bucket h in table tab */
 static void
-viewer_add(HourPass *p, Datum *v, bool *nl, TimestampTz h, int t)
+viewer_add(HourPass *p, RGroupTable *tab, Datum *v, bool *nl, TimestampTz h, int t)
 {
 	RGroup	   *g;
 	ViewerGroup *vg;
 	bool		isnew;
-	MemoryContext cxt = p->viewers.cxt;
+	MemoryContext cxt = tab->cxt;
 
 	p->kb.len = 0;
 	key_text(&p->kb, v[E_PROJECT], nl[E_PROJECT]);
@@ -490,7 +493,7 @@ viewer_add(HourPass *p, Datum *v, bool *nl, TimestampTz h, int t)
 	key_int64(&p->kb, DatumGetObjectId(v[E_DEVICE_TYPE]), nl[E_DEVICE_TYPE]);
 	key_text(&p->kb, v[E_OS], nl[E_OS]);
 	key_text(&p->kb, v[E_BROWSER], nl[E_BROWSER]);
-	g = gt_lookup(&p->viewers, &p->kb, &isnew);
+	g = gt_lookup(tab, &p->kb, &isnew);
 	if (isnew)
 	{
 		g->vals[0] = copy_text(cxt, v[E_PROJECT]);
@@ -627,7 +630,12 @@ hour_receive(TupleTableSlot *slot, DestReceiver *self)
 			if (value == catalog_view_thresholds[t])
 				break;
 		if (t < CAT_ES_NTHRESHOLDS)
-			viewer_add(p, v, nl, h, t);
+		{
+			viewer_add(p, &p->viewers, v, nl, h, t);
+			/* the day's ids straight from the events: the union of its hours' */
+			if (p->day_rows)
+				viewer_add(p, &p->viewers_day, v, nl, bin(&p->dbin, h), t);
+		}
 	}
 
 	MemoryContextSwitchTo(old);
@@ -722,6 +730,11 @@ enum
 #define KIND_WATCH_MAX 5
 #define KIND_REFCUBE 6
 #define KIND_VIEWERS 7
+/* and of the day when the hours are a whole day: rollup_day, _cube_day, _refcube_day, _viewers_day */
+#define KIND_DAY	2
+#define KIND_CUBE_DAY 4
+#define KIND_REFCUBE_DAY 8
+#define KIND_VIEWERS_DAY 9
 
 static void
 put_row(ReturnSetInfo *rsinfo, MemoryContext tmp, int kind, const RGroup *g, int dim, Datum value, bool value_null,
@@ -750,7 +763,7 @@ put_row(ReturnSetInfo *rsinfo, MemoryContext tmp, int kind, const RGroup *g, int
 		values[R_MEDIA_TYPE] = media_type;
 		nulls[R_MEDIA_TYPE] = false;
 	}
-	if (kind == KIND_CUBE || kind == KIND_REFCUBE)
+	if (kind == KIND_CUBE || kind == KIND_REFCUBE || kind == KIND_CUBE_DAY || kind == KIND_REFCUBE_DAY)
 	{
 		int			i;
 
@@ -760,7 +773,7 @@ put_row(ReturnSetInfo *rsinfo, MemoryContext tmp, int kind, const RGroup *g, int
 			nulls[R_MEDIA_TYPE + i - 1] = g->nulls[i];
 		}
 	}
-	if (kind == KIND_REFCUBE)
+	if (kind == KIND_REFCUBE || kind == KIND_REFCUBE_DAY)
 	{
 		/* the referrer in the value column */
 		values[R_VALUE] = g->vals[7];
@@ -800,9 +813,9 @@ viewer_group_cmp(const void *a, const void *b)
 	return x->bucket < y->bucket ? -1 : x->bucket > y->bucket ? 1 : 0;
 }
 
-/* a rollup_viewers_hour row: the cube's columns, the ids per duration */
+/* a rollup_viewers_hour (or _day) row: the cube's columns, the ids per duration */
 static void
-put_viewers_row(ReturnSetInfo *rsinfo, MemoryContext tmp, const RGroup *g)
+put_viewers_row(ReturnSetInfo *rsinfo, MemoryContext tmp, int kind, const RGroup *g)
 {
 	Datum		values[R_NCOLS];
 	bool		nulls[R_NCOLS];
@@ -811,7 +824,7 @@ put_viewers_row(ReturnSetInfo *rsinfo, MemoryContext tmp, const RGroup *g)
 	int			i;
 
 	memset(nulls, true, sizeof(nulls));
-	values[R_KIND] = Int16GetDatum(KIND_VIEWERS);
+	values[R_KIND] = Int16GetDatum(kind);
 	nulls[R_KIND] = false;
 	values[R_PROJECT] = g->vals[0];
 	nulls[R_PROJECT] = false;
@@ -833,14 +846,145 @@ put_viewers_row(ReturnSetInfo *rsinfo, MemoryContext tmp, const RGroup *g)
 	MemoryContextReset(tmp);
 }
 
+/* the day group of hour group src (in tab, keyed by kb): its sums added */
+static void
+day_add(RGroupTable *tab, KeyBuf *kb, const RGroup *src, TimestampTz day, int nvals)
+{
+	RGroup	   *g;
+	bool		isnew;
+	int			k;
+
+	g = gt_lookup(tab, kb, &isnew);
+	if (isnew)
+	{
+		/* the values live in the hour groups' context, as long */
+		g->bucket = day;
+		memcpy(g->vals, src->vals, sizeof(Datum) * nvals);
+		memcpy(g->nulls, src->nulls, sizeof(bool) * nvals);
+	}
+	for (k = 0; k < CAT_ES_NELEMS; k++)
+		g->v[k] += src->v[k];
+}
+
 /*
- * _rollup_hour_rows(hrs timestamptz[], pid text) RETURNS TABLE (kind, ...):
+ * The rows of the day (the hours read are all the hours of one day): its
+ * one-dimension rows, cube and referrer cube rows as the sums of its hour
+ * groups, in their order (what the SQL form sums: the hour rows), and its
+ * viewer ids (gathered from the events by the pass; in project order)
+ */
+static void
+day_rows(HourPass *p, ReturnSetInfo *rsinfo, RGroupTable *dims, KeyBuf *kb)
+{
+	MemoryContext cxt = p->cube.cxt;
+	RGroupTable	dayd,
+				cubed,
+				refcubed;
+	int			i,
+				src;
+
+	gt_init(&dayd, cxt);
+	gt_init(&cubed, cxt);
+	gt_init(&refcubed, cxt);
+
+	/*
+	 * one-dimension rows: vals[0] project, [1] dim, [2] value, [3] media
+	 * type; from the media ids', the referrers' and the other dimensions'
+	 * hour groups, in the order their hour rows are written
+	 */
+	for (src = 0; src < 3; src++)
+	{
+		RGroupTable *t = src == 0 ? &p->media : src == 1 ? &p->ref : dims;
+
+		for (i = 0; i < t->n; i++)
+		{
+			RGroup		tmp;
+			const RGroup *h = t->groups[i];
+			TimestampTz day = bin(&p->dbin, h->bucket);
+
+			memset(&tmp, 0, sizeof(tmp));
+			tmp.vals[0] = h->vals[0];
+			memcpy(tmp.v, h->v, sizeof(tmp.v));
+			if (src == 0)
+			{
+				tmp.vals[1] = Int16GetDatum(catalog_dim_by_breakdown("media-id"));
+				tmp.vals[2] = h->vals[1];
+				tmp.vals[3] = h->vals[2];
+			}
+			else if (src == 1)
+			{
+				tmp.vals[1] = Int16GetDatum(catalog_dim_by_breakdown("referrer"));
+				tmp.vals[2] = h->vals[1];
+				tmp.nulls[3] = true;
+			}
+			else
+			{
+				tmp.vals[1] = h->vals[1];
+				tmp.vals[2] = h->vals[2];
+				tmp.nulls[2] = h->nulls[2];
+				tmp.nulls[3] = true;
+			}
+			kb->len = 0;
+			key_text(kb, tmp.vals[0], false);
+			key_int64(kb, day, false);
+			key_int64(kb, DatumGetInt16(tmp.vals[1]), false);
+			key_text(kb, tmp.vals[2], tmp.nulls[2]);
+			key_int64(kb, DatumGetObjectId(tmp.vals[3]), tmp.nulls[3]);
+			day_add(&dayd, kb, &tmp, day, 4);
+		}
+	}
+
+	/* the cube and the referrer cube */
+	for (src = 0; src < 2; src++)
+	{
+		RGroupTable *t = src == 0 ? &p->cube : &p->refcube;
+
+		for (i = 0; i < t->n; i++)
+		{
+			const RGroup *h = t->groups[i];
+			TimestampTz day = bin(&p->dbin, h->bucket);
+
+			kb->len = 0;
+			key_text(kb, h->vals[0], false);
+			key_int64(kb, day, false);
+			key_int64(kb, DatumGetObjectId(h->vals[1]), false);
+			key_int64(kb, DatumGetObjectId(h->vals[2]), h->nulls[2]);
+			key_text(kb, h->vals[3], h->nulls[3]);
+			key_int64(kb, DatumGetObjectId(h->vals[4]), false);
+			key_text(kb, h->vals[5], false);
+			key_text(kb, h->vals[6], false);
+			if (src == 1)
+				key_text(kb, h->vals[7], false);
+			day_add(src == 0 ? &cubed : &refcubed, kb, h, day, src == 0 ? 7 : 8);
+		}
+	}
+
+	for (i = 0; i < dayd.n; i++)
+	{
+		RGroup	   *g = dayd.groups[i];
+
+		put_row(rsinfo, p->rowcxt, KIND_DAY, g, DatumGetInt16(g->vals[1]), g->vals[2], g->nulls[2],
+				!g->nulls[3], g->vals[3], true);
+	}
+	for (i = 0; i < cubed.n; i++)
+		put_row(rsinfo, p->rowcxt, KIND_CUBE_DAY, cubed.groups[i], -1, 0, true, false, 0, true);
+	for (i = 0; i < refcubed.n; i++)
+		put_row(rsinfo, p->rowcxt, KIND_REFCUBE_DAY, refcubed.groups[i], -1, 0, true, false, 0, true);
+	if (p->viewers_day.n > 1)
+		qsort(p->viewers_day.groups, p->viewers_day.n, sizeof(RGroup *), viewer_group_cmp);
+	for (i = 0; i < p->viewers_day.n; i++)
+		put_viewers_row(rsinfo, p->rowcxt, KIND_VIEWERS_DAY, p->viewers_day.groups[i]);
+}
+
+/*
+ * _rollup_hour_rows(hrs timestamptz[], pid text, day_rows boolean) RETURNS TABLE (kind, ...):
  * the hour-level rows of the events of hours hrs (of one project, or of
  * every project when pid is NULL). kind 0: rollup_5min (project per 5
  * minutes), 1: rollup_hour (dim, value, media_type), 3: rollup_cube_hour,
  * 5: rollup_watch_max (max_value), 6: rollup_refcube_hour (the referrer in
  * value), 7: rollup_viewers_hour (viewers_3s ... viewers_30s; in project
- * order).
+ * order). With day_rows (the caller's hours are all the hours of one day)
+ * the day's rows as well: 2 rollup_day, 4 rollup_cube_day, 8
+ * rollup_refcube_day, 9 rollup_viewers_day (bucket: the day).
  */
 Datum
 analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
@@ -887,6 +1031,9 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 	gt_init(&p.cube, cxt);
 	gt_init(&p.refcube, cxt);
 	gt_init(&p.viewers, cxt);
+	gt_init(&p.viewers_day, cxt);
+	p.day_rows = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
+	p.dbin.stride = CAT_USECS_PER_DAY;
 	kb_init(&p.kb);
 	p.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "rollup refresh row", ALLOCSET_SMALL_SIZES);
 
@@ -985,7 +1132,10 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 	if (p.viewers.n > 1)
 		qsort(p.viewers.groups, p.viewers.n, sizeof(RGroup *), viewer_group_cmp);
 	for (i = 0; i < p.viewers.n; i++)
-		put_viewers_row(rsinfo, p.rowcxt, p.viewers.groups[i]);
+		put_viewers_row(rsinfo, p.rowcxt, KIND_VIEWERS, p.viewers.groups[i]);
+
+	if (p.day_rows)
+		day_rows(&p, rsinfo, &dims, &kb);
 
 	MemoryContextDelete(p.rowcxt);
 	MemoryContextDelete(cxt);

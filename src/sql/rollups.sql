@@ -253,7 +253,7 @@ REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_viewers(timestamptz, timestam
 -- their events, and the per-minute concurrent viewers of the given hours
 -- from one read of the watch events that overlap them. Both read
 -- analytics.events of one project (pid) or of every project (pid NULL).
-CREATE OR REPLACE FUNCTION @extschema@._rollup_hour_rows(hrs timestamptz[], pid text)
+CREATE OR REPLACE FUNCTION @extschema@._rollup_hour_rows(hrs timestamptz[], pid text, day_rows boolean)
 RETURNS TABLE (kind smallint, project_id text, bucket timestamptz, dim smallint, value text,
                media_type @extschema@.media_type, continent @extschema@.continent, country text,
                device_type @extschema@.device_type, operating_system text, browser text,
@@ -263,10 +263,10 @@ AS 'MODULE_PATHNAME', 'analytics_rollup_hour_rows'
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
 
-COMMENT ON FUNCTION @extschema@._rollup_hour_rows(timestamptz[], text) IS
-    'the hour-level rollup rows of the events of hours hrs, from one pass: kind 0 rollup_5min, 1 rollup_hour, 3 rollup_cube_hour, 5 rollup_watch_max, 6 rollup_refcube_hour, 7 rollup_viewers_hour';
+COMMENT ON FUNCTION @extschema@._rollup_hour_rows(timestamptz[], text, boolean) IS
+    'the hour-level rollup rows of the events of hours hrs, from one pass: kind 0 rollup_5min, 1 rollup_hour, 3 rollup_cube_hour, 5 rollup_watch_max, 6 rollup_refcube_hour, 7 rollup_viewers_hour; with day_rows (hrs: every hour of one day) the day''s rows too: 2 rollup_day, 4 rollup_cube_day, 8 rollup_refcube_day, 9 rollup_viewers_day';
 
-REVOKE ALL ON FUNCTION @extschema@._rollup_hour_rows(timestamptz[], text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._rollup_hour_rows(timestamptz[], text, boolean) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@._rollup_ccv_rows(hrs timestamptz[], pid text)
 RETURNS TABLE (project_id text, media_id text, minute timestamptz, peak_sessions integer,
@@ -301,6 +301,7 @@ DECLARE
   hi timestamptz;
   bounds timestamptz[];
   dist boolean := @extschema@._distributed();
+  whole boolean;
 BEGIN
   -- part 1: the hour and day rows and the viewer ids of the day's hours
   IF part IS NULL OR part = 1 THEN
@@ -319,12 +320,22 @@ BEGIN
       IF NOT dist THEN
         DELETE FROM @extschema@.rollup_viewers_hour r
          WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
+        -- every hour of the day refreshed (a bulk load): its day rows come
+        -- from the same pass, the sums of the hour rows it returns
+        whole := (SELECT pg_catalog.count(*) FROM unnest(hrs) h WHERE h >= d AND h < d + @extschema@._block_size('day'))
+                 * @extschema@._block_size('hour') = @extschema@._block_size('day');
+        IF whole THEN
+          DELETE FROM @extschema@.rollup_cube_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+          DELETE FROM @extschema@.rollup_refcube_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+          DELETE FROM @extschema@.rollup_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
+          DELETE FROM @extschema@.rollup_viewers_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+        END IF;
         -- single node: the hour-level rows of the day's hours (and their
         -- viewer ids) from one pass over their events in C (src/refresh.c),
         -- inserted in bulk
         WITH g AS (
           SELECT * FROM @extschema@._rollup_hour_rows(
-            ARRAY(SELECT h FROM unnest(hrs) h WHERE h >= d AND h < d + @extschema@._block_size('day')), pid)),
+            ARRAY(SELECT h FROM unnest(hrs) h WHERE h >= d AND h < d + @extschema@._block_size('day')), pid, whole)),
         fine AS (
           INSERT INTO @extschema@.rollup_5min (project_id, dim, bucket, value, media_type, stats)
           SELECT g.project_id, @extschema@._dim('project'), g.bucket, NULL, NULL, g.stats FROM g WHERE g.kind = 0),
@@ -344,10 +355,28 @@ BEGIN
                                                        viewers_3s, viewers_5s, viewers_10s, viewers_30s)
           SELECT g.project_id, g.bucket, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser,
                  g.viewers_3s, g.viewers_5s, g.viewers_10s, g.viewers_30s
-            FROM g WHERE g.kind = 7)
+            FROM g WHERE g.kind = 7),
+        dd AS (
+          INSERT INTO @extschema@.rollup_day (project_id, dim, bucket, value, media_type, stats)
+          SELECT g.project_id, g.dim, g.bucket, g.value, g.media_type, g.stats FROM g WHERE g.kind = 2),
+        cubed AS (
+          INSERT INTO @extschema@.rollup_cube_day (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
+          SELECT g.project_id, g.bucket, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
+            FROM g WHERE g.kind = 4),
+        refcubed AS (
+          INSERT INTO @extschema@.rollup_refcube_day (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
+          SELECT g.project_id, g.bucket, g.value, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
+            FROM g WHERE g.kind = 8),
+        vwd AS (
+          INSERT INTO @extschema@.rollup_viewers_day (project_id, bucket, media_type, continent, country, device_type, operating_system, browser,
+                                                      viewers_3s, viewers_5s, viewers_10s, viewers_30s)
+          SELECT g.project_id, g.bucket, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser,
+                 g.viewers_3s, g.viewers_5s, g.viewers_10s, g.viewers_30s
+            FROM g WHERE g.kind = 9)
         INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
         SELECT g.project_id, g.dim, g.bucket, g.value, g.media_type, g.stats FROM g WHERE g.kind = 1;
       ELSE
+        whole := false;
         -- distributed (Citus): the same rows from SQL, a router query per
         -- project: one pass over the hours' events with GROUPING SETS (the
         -- referrer cube), then the cube's and the referrers' hour rows as sums
@@ -420,7 +449,8 @@ BEGIN
            (c.project_id, c.bucket, c.operating_system),
            (c.project_id, c.bucket, c.browser));
       END IF;
-      -- other per-day derived data
+      -- other per-day derived data (unless the pass above wrote them)
+      CONTINUE WHEN whole;
       DELETE FROM @extschema@.rollup_cube_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
       INSERT INTO @extschema@.rollup_cube_day (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
       SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
