@@ -881,6 +881,8 @@ day_rows(HourPass *p, ReturnSetInfo *rsinfo, RGroupTable *dims, KeyBuf *kb)
 				refcubed;
 	int			i,
 				src;
+	int16		dim_media = catalog_dim_by_breakdown("media-id");
+	int16		dim_referrer = catalog_dim_by_breakdown("referrer");
 
 	gt_init(&dayd, cxt);
 	gt_init(&cubed, cxt);
@@ -906,13 +908,13 @@ day_rows(HourPass *p, ReturnSetInfo *rsinfo, RGroupTable *dims, KeyBuf *kb)
 			memcpy(tmp.v, h->v, sizeof(tmp.v));
 			if (src == 0)
 			{
-				tmp.vals[1] = Int16GetDatum(catalog_dim_by_breakdown("media-id"));
+				tmp.vals[1] = Int16GetDatum(dim_media);
 				tmp.vals[2] = h->vals[1];
 				tmp.vals[3] = h->vals[2];
 			}
 			else if (src == 1)
 			{
-				tmp.vals[1] = Int16GetDatum(catalog_dim_by_breakdown("referrer"));
+				tmp.vals[1] = Int16GetDatum(dim_referrer);
 				tmp.vals[2] = h->vals[1];
 				tmp.nulls[3] = true;
 			}
