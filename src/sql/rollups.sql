@@ -214,22 +214,22 @@ SET plan_cache_mode = force_custom_plan
 AS $$
 BEGIN
   IF hour_rows THEN
-  DELETE FROM @extschema@.rollup_viewers_hour r
-   WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
-  INSERT INTO @extschema@.rollup_viewers_hour (project_id, bucket, media_type, continent, country, device_type, operating_system, browser,
-                                               viewers_3s, viewers_5s, viewers_10s, viewers_30s)
-  SELECT e.project_id, pg_catalog.date_bin(@extschema@._block_size('hour'), e.emitted_at, @extschema@._block_origin('hour')),
-         e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser,
-         @extschema@._viewers_union(ARRAY[e.viewer_id]) FILTER (WHERE e.value = 3),
-         @extschema@._viewers_union(ARRAY[e.viewer_id]) FILTER (WHERE e.value = 5),
-         @extschema@._viewers_union(ARRAY[e.viewer_id]) FILTER (WHERE e.value = 10),
-         @extschema@._viewers_union(ARRAY[e.viewer_id]) FILTER (WHERE e.value = 30)
-    FROM @extschema@.events e
-   WHERE (pid IS NULL OR e.project_id = pid) AND e.event_type = 'view' AND e.value IN (3, 5, 10, 30)
-     AND e.emitted_at >= d AND e.emitted_at < d + @extschema@._block_size('day')
-     AND pg_catalog.date_bin(@extschema@._block_size('hour'), e.emitted_at, @extschema@._block_origin('hour')) = ANY (hrs)
-   GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-   ORDER BY 1, 2;
+    DELETE FROM @extschema@.rollup_viewers_hour r
+     WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
+    INSERT INTO @extschema@.rollup_viewers_hour (project_id, bucket, media_type, continent, country, device_type, operating_system, browser,
+                                                 viewers_3s, viewers_5s, viewers_10s, viewers_30s)
+    SELECT e.project_id, pg_catalog.date_bin(@extschema@._block_size('hour'), e.emitted_at, @extschema@._block_origin('hour')),
+           e.media_type, e.continent, e.country, e.device_type, e.operating_system, e.browser,
+           @extschema@._viewers_union(ARRAY[e.viewer_id]) FILTER (WHERE e.value = 3),
+           @extschema@._viewers_union(ARRAY[e.viewer_id]) FILTER (WHERE e.value = 5),
+           @extschema@._viewers_union(ARRAY[e.viewer_id]) FILTER (WHERE e.value = 10),
+           @extschema@._viewers_union(ARRAY[e.viewer_id]) FILTER (WHERE e.value = 30)
+      FROM @extschema@.events e
+     WHERE (pid IS NULL OR e.project_id = pid) AND e.event_type = 'view' AND e.value IN (3, 5, 10, 30)
+       AND e.emitted_at >= d AND e.emitted_at < d + @extschema@._block_size('day')
+       AND pg_catalog.date_bin(@extschema@._block_size('hour'), e.emitted_at, @extschema@._block_origin('hour')) = ANY (hrs)
+     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+     ORDER BY 1, 2;
   END IF;
   DELETE FROM @extschema@.rollup_viewers_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
   INSERT INTO @extschema@.rollup_viewers_day (project_id, bucket, media_type, continent, country, device_type, operating_system, browser,
