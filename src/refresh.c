@@ -475,15 +475,10 @@ accum(RGroup *g, int idx, bool valnull, float8 value)
 		analytics_event_stats_add(g->v, idx, valnull, value);
 }
 
-/* a view event of duration t (its viewer id, if any) in its group of bucket h in table tab */
+/* the key of an event's cube group of bucket h: project, hour, the cube's six columns */
 static void
-viewer_add(HourPass *p, RGroupTable *tab, Datum *v, bool *nl, TimestampTz h, int t)
+cube_key(HourPass *p, Datum *v, bool *nl, TimestampTz h)
 {
-	RGroup	   *g;
-	ViewerGroup *vg;
-	bool		isnew;
-	MemoryContext cxt = tab->cxt;
-
 	p->kb.len = 0;
 	key_text(&p->kb, v[E_PROJECT], nl[E_PROJECT]);
 	key_int64(&p->kb, h, false);
@@ -493,6 +488,18 @@ viewer_add(HourPass *p, RGroupTable *tab, Datum *v, bool *nl, TimestampTz h, int
 	key_int64(&p->kb, DatumGetObjectId(v[E_DEVICE_TYPE]), nl[E_DEVICE_TYPE]);
 	key_text(&p->kb, v[E_OS], nl[E_OS]);
 	key_text(&p->kb, v[E_BROWSER], nl[E_BROWSER]);
+}
+
+/* a view event of duration t (its viewer id, if any) in its group of bucket h in table tab */
+static void
+viewer_add(HourPass *p, RGroupTable *tab, Datum *v, bool *nl, TimestampTz h, int t)
+{
+	RGroup	   *g;
+	ViewerGroup *vg;
+	bool		isnew;
+	MemoryContext cxt = tab->cxt;
+
+	cube_key(p, v, nl, h);
 	g = gt_lookup(tab, &p->kb, &isnew);
 	if (isnew)
 	{
@@ -581,15 +588,7 @@ hour_receive(TupleTableSlot *slot, DestReceiver *self)
 	 * the referrer cube per hour (the cube's columns and the referrer); the
 	 * cube and the referrers per hour are its sums (refcube_sums)
 	 */
-	p->kb.len = 0;
-	key_text(&p->kb, v[E_PROJECT], nl[E_PROJECT]);
-	key_int64(&p->kb, h, false);
-	key_int64(&p->kb, DatumGetObjectId(v[E_MEDIA_TYPE]), nl[E_MEDIA_TYPE]);
-	key_int64(&p->kb, DatumGetObjectId(v[E_CONTINENT]), nl[E_CONTINENT]);
-	key_text(&p->kb, v[E_COUNTRY], nl[E_COUNTRY]);
-	key_int64(&p->kb, DatumGetObjectId(v[E_DEVICE_TYPE]), nl[E_DEVICE_TYPE]);
-	key_text(&p->kb, v[E_OS], nl[E_OS]);
-	key_text(&p->kb, v[E_BROWSER], nl[E_BROWSER]);
+	cube_key(p, v, nl, h);
 	key_text(&p->kb, v[E_REFERRER], nl[E_REFERRER]);
 	g = gt_lookup(&p->refcube, &p->kb, &isnew);
 	if (isnew)
