@@ -735,6 +735,19 @@ enum
 #define KIND_REFCUBE_DAY 8
 #define KIND_VIEWERS_DAY 9
 
+/* a result row's kind, project and bucket (group g), every other column NULL */
+static void
+row_head(Datum *values, bool *nulls, int kind, const RGroup *g)
+{
+	memset(nulls, true, sizeof(bool) * R_NCOLS);
+	values[R_KIND] = Int16GetDatum(kind);
+	nulls[R_KIND] = false;
+	values[R_PROJECT] = g->vals[0];
+	nulls[R_PROJECT] = false;
+	values[R_BUCKET] = TimestampTzGetDatum(g->bucket);
+	nulls[R_BUCKET] = false;
+}
+
 static void
 put_row(ReturnSetInfo *rsinfo, MemoryContext tmp, int kind, const RGroup *g, int dim, Datum value, bool value_null,
 		bool has_media_type, Datum media_type, bool stats)
@@ -743,13 +756,7 @@ put_row(ReturnSetInfo *rsinfo, MemoryContext tmp, int kind, const RGroup *g, int
 	bool		nulls[R_NCOLS];
 	MemoryContext old = MemoryContextSwitchTo(tmp);
 
-	memset(nulls, true, sizeof(nulls));
-	values[R_KIND] = Int16GetDatum(kind);
-	nulls[R_KIND] = false;
-	values[R_PROJECT] = g->vals[0];
-	nulls[R_PROJECT] = false;
-	values[R_BUCKET] = TimestampTzGetDatum(g->bucket);
-	nulls[R_BUCKET] = false;
+	row_head(values, nulls, kind, g);
 	if (dim >= 0)
 	{
 		values[R_DIM] = Int16GetDatum(dim);
@@ -822,13 +829,7 @@ put_viewers_row(ReturnSetInfo *rsinfo, MemoryContext tmp, int kind, const RGroup
 	MemoryContext old = MemoryContextSwitchTo(tmp);
 	int			i;
 
-	memset(nulls, true, sizeof(nulls));
-	values[R_KIND] = Int16GetDatum(kind);
-	nulls[R_KIND] = false;
-	values[R_PROJECT] = g->vals[0];
-	nulls[R_PROJECT] = false;
-	values[R_BUCKET] = TimestampTzGetDatum(g->bucket);
-	nulls[R_BUCKET] = false;
+	row_head(values, nulls, kind, g);
 	for (i = 1; i <= 6; i++)
 	{
 		values[R_MEDIA_TYPE + i - 1] = g->vals[i];
