@@ -901,7 +901,6 @@ append_raw_ranges(StringInfo buf, const Cover *c, int neg)
 static void
 append_raw_from(StringInfo buf, const QuerySpec *q, const Cover *c, int neg)
 {
-	StringInfoData filters;
 	bool		late = false;
 	int			d;
 
@@ -912,8 +911,6 @@ append_raw_from(StringInfo buf, const QuerySpec *q, const Cover *c, int neg)
 	for (d = 1; d < CAT_NDIMS; d++)
 		if (q->filter[d] && d != CAT_DIM_MEDIA)
 			late = true;
-	initStringInfo(&filters);
-	append_filters(&filters, q);
 	if (late && !q->dist_all)
 		appendStringInfo(buf, " FROM (SELECT * FROM %s e WHERE ", qtable(q, "events"));
 	else
@@ -925,7 +922,8 @@ append_raw_from(StringInfo buf, const QuerySpec *q, const Cover *c, int neg)
 	{
 		if (q->has_projects)
 			appendStringInfo(buf, " AND e.project_id = $%d", P_PROJECT);
-		appendStringInfo(buf, " OFFSET 0) e WHERE true%s", filters.data);
+		appendStringInfoString(buf, " OFFSET 0) e WHERE true");
+		append_filters(buf, q);
 	}
 	else
 		append_where_ex(buf, q, true);
@@ -2029,6 +2027,7 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 	int			d;
 	bool		direct;
 	const char *dv;
+	const char *coll;
 
 	if (bd < 0)
 	{
@@ -2068,14 +2067,13 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 	 */
 	direct = q->dist_all && q->kind != QK_TOTAL && (dim >= 0 || viewers_apply(q, bd));
 	dv = direct ? "coalesce(x.v, 'unknown') COLLATE \"C\"" : "coalesce(x.v, 'unknown')";
+	/* direct: the column is already collated "C" */
+	coll = direct ? "" : " COLLATE \"C\"";
 	if (strcmp(sort_by, "metricValue") == 0)
-		ord = strcmp(sort_order, "desc") == 0
-			? (direct ? "metric_value DESC NULLS LAST, dimension_value" : "metric_value DESC NULLS LAST, dimension_value COLLATE \"C\"")
-			: (direct ? "metric_value ASC NULLS FIRST, dimension_value" : "metric_value ASC NULLS FIRST, dimension_value COLLATE \"C\"");
+		ord = psprintf(strcmp(sort_order, "desc") == 0 ? "metric_value DESC NULLS LAST, dimension_value%s"
+					   : "metric_value ASC NULLS FIRST, dimension_value%s", coll);
 	else
-		ord = strcmp(sort_order, "desc") == 0
-			? (direct ? "dimension_value DESC" : "dimension_value COLLATE \"C\" DESC")
-			: (direct ? "dimension_value" : "dimension_value COLLATE \"C\"");
+		ord = psprintf(strcmp(sort_order, "desc") == 0 ? "dimension_value%s DESC" : "dimension_value%s", coll);
 
 	initStringInfo(&sql);
 	if (!direct)
