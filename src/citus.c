@@ -49,16 +49,42 @@ PG_FUNCTION_INFO_V1(analytics_citus_node);
 PG_FUNCTION_INFO_V1(analytics_distributed);
 
 /*
+ * An answer kept for the rest of the command that asked it: catalog facts
+ * that only a command of their own can change (CREATE or DROP EXTENSION,
+ * analytics.distribute()), asked many times by one question.
+ */
+typedef struct CommandMemo
+{
+	LocalTransactionId lxid;
+	CommandId	cid;
+	bool		value;
+} CommandMemo;
+
+/* is m's answer one of this command's? */
+static bool
+memo_current(const CommandMemo *m)
+{
+	return m->lxid == MY_LXID && m->cid == GetCurrentCommandId(false);
+}
+
+/* keep value as this command's answer in m; returns it */
+static bool
+memo_keep(CommandMemo *m, bool value)
+{
+	m->value = value;
+	m->lxid = MY_LXID;
+	m->cid = GetCurrentCommandId(false);
+	return value;
+}
+
+/*
  * Is the extension citus installed in this database? Asked by every query
- * function and policy scope: the answer is kept for the rest of the command
- * (a CREATE or DROP EXTENSION is a new command).
+ * function and policy scope: the answer is kept for the rest of the command.
  */
 bool
 analytics_citus_installed(void)
 {
-	static LocalTransactionId lxid = InvalidLocalTransactionId;
-	static CommandId cid;
-	static bool installed;
+	static CommandMemo memo = {InvalidLocalTransactionId};
 
 	/*
 	 * Citus works only when the server preloads it (it refuses to load
@@ -67,13 +93,9 @@ analytics_citus_installed(void)
 	 */
 	if (shared_preload_libraries_string == NULL || strstr(shared_preload_libraries_string, "citus") == NULL)
 		return false;
-	if (lxid != MY_LXID || cid != GetCurrentCommandId(false))
-	{
-		installed = OidIsValid(get_extension_oid("citus", true));
-		lxid = MY_LXID;
-		cid = GetCurrentCommandId(false);
-	}
-	return installed;
+	if (memo_current(&memo))
+		return memo.value;
+	return memo_keep(&memo, OidIsValid(get_extension_oid("citus", true)));
 }
 
 /* one int8 (or NULL: -1) from a query with one oid/int8 parameter */
@@ -400,31 +422,25 @@ analytics_citus_node(PG_FUNCTION_ARGS)
 /*
  * Is analytics.events a Citus table (the layout of analytics.distribute())?
  * Without Citus: false at the cost of one catalog lookup. With Citus, the
- * answer is kept for the rest of the command, as analytics_citus_installed()
- * keeps its own (a question asks several times; distribute() changes it in
- * commands of its own).
+ * answer is kept for the rest of the command (a question asks several
+ * times).
  */
 bool
 analytics_citus_distributed(void)
 {
-	static LocalTransactionId lxid = InvalidLocalTransactionId;
-	static CommandId cid;
-	static bool distributed;
+	static CommandMemo memo = {InvalidLocalTransactionId};
 	Oid			nsp;
 	Oid			events;
 
 	if (!analytics_citus_installed())
 		return false;
-	if (lxid == MY_LXID && cid == GetCurrentCommandId(false))
-		return distributed;
+	if (memo_current(&memo))
+		return memo.value;
 	nsp = get_namespace_oid(ANALYTICS_SCHEMA, true);
 	events = OidIsValid(nsp) ? get_relname_relid(ANALYTICS_EVENTS, nsp) : InvalidOid;
-	distributed = OidIsValid(events) &&
-		query_int8("SELECT 1::pg_catalog.int8 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1",
-				   OIDOID, ObjectIdGetDatum(events)) == 1;
-	lxid = MY_LXID;
-	cid = GetCurrentCommandId(false);
-	return distributed;
+	return memo_keep(&memo, OidIsValid(events) &&
+					 query_int8("SELECT 1::pg_catalog.int8 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1",
+								OIDOID, ObjectIdGetDatum(events)) == 1);
 }
 
 /* analytics._distributed(): is analytics.events a Citus table? */
