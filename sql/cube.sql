@@ -28,6 +28,11 @@ SELECT (r->>'rollup_hours_refreshed')::int >= 2 AS refreshed FROM analytics.run_
 SELECT project_id, count(*) AS cube_hour_rows, sum(stats[2]) AS plays
   FROM analytics.rollup_cube_hour WHERE project_id LIKE 'cb%' GROUP BY 1 ORDER BY 1;
 SELECT project_id, count(*) AS cube_day_rows FROM analytics.rollup_cube_day WHERE project_id LIKE 'cb%' GROUP BY 1 ORDER BY 1;
+-- the device cube (no continent, country): the cube's sums, fewer rows
+SELECT h.project_id, h.n AS devcube_hour_rows, h.plays, d.n AS devcube_day_rows, d.plays AS day_plays
+  FROM (SELECT project_id, count(*) AS n, sum(stats[2]) AS plays FROM analytics.rollup_devcube_hour WHERE project_id LIKE 'cb%' GROUP BY 1) h
+  JOIN (SELECT project_id, count(*) AS n, sum(stats[2]) AS plays FROM analytics.rollup_devcube_day WHERE project_id LIKE 'cb%' GROUP BY 1) d USING (project_id)
+ ORDER BY 1;
 
 -- the questions, over the three days (whole days: cube day rows)
 CREATE FUNCTION pg_temp.answers() RETURNS TABLE (question text, answer text) LANGUAGE plpgsql AS $$
@@ -66,6 +71,14 @@ BEGIN
   SELECT string_agg(metric_value::text, ' ' ORDER BY emitted_at) INTO answer
     FROM analytics.timeseries('play', f, t, 'day', '{"country": "FR", "deviceType": "phone"}', project_id => 'cb1');
   RETURN NEXT;
+  question := 'plays per day, device type phone, browser cb-chrome (cb1, device cube)';
+  SELECT string_agg(metric_value::text, ' ' ORDER BY emitted_at) INTO answer
+    FROM analytics.timeseries('play', f, t, 'day', '{"deviceType": "phone", "browser": "cb-chrome"}', project_id => 'cb1');
+  RETURN NEXT;
+  question := 'plays by browser, device type phone (cb1, device cube)';
+  SELECT string_agg(dimension_value || '=' || metric_value, ' ') INTO answer
+    FROM analytics.breakdown('play', 'browser', f, t, '{"deviceType": "phone"}', project_id => 'cb1');
+  RETURN NEXT;
 END $$;
 GRANT EXECUTE ON FUNCTION pg_temp.answers() TO PUBLIC;
 SELECT * FROM pg_temp.answers();
@@ -88,6 +101,20 @@ SET analytics.use_rollups = off;
 SELECT question, answer FROM pg_temp.answers() WHERE question LIKE '%FR%phone%' OR question LIKE '%device type, country FR (cb1)';
 RESET analytics.use_rollups;
 SELECT pg_temp.nudge(-100);
+-- and so is the device cube, for questions on its dimensions only: a play
+-- added to every level of cb1's phone rows shows there, not in the cube's
+CREATE FUNCTION pg_temp.nudge_devcube(d double precision) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['rollup_devcube_hour', 'rollup_devcube_day', 'rollup_devcube_week', 'rollup_devcube_w4'] LOOP
+    EXECUTE format('UPDATE analytics.%I SET stats[2] = stats[2] + $1 WHERE project_id = ''cb1'''
+                   ' AND device_type = ''phone'' AND stats[2] > 0', t) USING d;
+  END LOOP;
+END $$;
+SELECT pg_temp.nudge_devcube(100);
+SELECT question, answer FROM pg_temp.answers() WHERE question LIKE '%phone%';
+SELECT pg_temp.nudge_devcube(-100);
 
 -- a pending hour is read raw: a late play, before any refresh, counts at once
 INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id, continent, country, device_type, operating_system, browser)
@@ -103,6 +130,9 @@ SELECT (r->>'rollup_hours_refreshed')::int >= 1 AS refreshed FROM analytics.run_
 -- the cover of the cube (dim 9: the cube's weights): whole days in day rows
 SELECT cardinality(c.day_from) > 0 AS day_rows, cardinality(c.raw_from) = 0 AS no_raw
   FROM cb_anchor, analytics._plan_cover(a, a + interval '3 days', 'day', false, 9::smallint, ARRAY['cb1']) c;
+-- and of the device cube (dim 11)
+SELECT cardinality(c.day_from) > 0 AS day_rows, cardinality(c.raw_from) = 0 AS no_raw
+  FROM cb_anchor, analytics._plan_cover(a, a + interval '3 days', 'day', false, 11::smallint, ARRAY['cb1']) c;
 
 -- a tenant: its project's cube rows only, the same answers as the owner
 CREATE ROLE regress_cube_t;
@@ -111,7 +141,9 @@ SET ROLE regress_cube_t;
 SELECT string_agg(DISTINCT project_id, ',') AS projects_seen, count(*) > 0 AS rows_seen FROM analytics.rollup_cube_hour;
 SELECT count(*) AS other_project_rows
   FROM (SELECT project_id FROM analytics.rollup_cube_hour UNION ALL SELECT project_id FROM analytics.rollup_cube_day
-        UNION ALL SELECT project_id FROM analytics.rollup_cube_week UNION ALL SELECT project_id FROM analytics.rollup_cube_w4) x
+        UNION ALL SELECT project_id FROM analytics.rollup_cube_week UNION ALL SELECT project_id FROM analytics.rollup_cube_w4
+        UNION ALL SELECT project_id FROM analytics.rollup_devcube_hour UNION ALL SELECT project_id FROM analytics.rollup_devcube_day
+        UNION ALL SELECT project_id FROM analytics.rollup_devcube_week UNION ALL SELECT project_id FROM analytics.rollup_devcube_w4) x
  WHERE project_id <> 'cb1';
 SELECT * FROM pg_temp.answers();
 SELECT count(*) AS other_project_buckets
@@ -122,3 +154,7 @@ DROP ROLE regress_cube_t;
 DELETE FROM analytics.events WHERE project_id IN ('cb1', 'cb2');
 SELECT (r->>'rollup_hours_refreshed')::int >= 1 AS refreshed FROM analytics.run_maintenance() r;
 SELECT count(*) AS cube_rows_left FROM analytics.rollup_cube_hour WHERE project_id LIKE 'cb%';
+SELECT count(*) AS devcube_rows_left
+  FROM (SELECT project_id FROM analytics.rollup_devcube_hour UNION ALL SELECT project_id FROM analytics.rollup_devcube_day
+        UNION ALL SELECT project_id FROM analytics.rollup_devcube_week UNION ALL SELECT project_id FROM analytics.rollup_devcube_w4) x
+ WHERE project_id LIKE 'cb%';

@@ -160,6 +160,19 @@ SELECT 'cube timeseries', format('SELECT * FROM analytics.timeseries(%L, %L, %L,
        (VALUES ('{"country": "FR", "browser": ["chrome", "safari"]}'::jsonb), ('{"mediaType": "live-stream", "continent": "EU"}')) f(filter),
        LATERAL (SELECT (ARRAY['rq1', NULL, 'rq3'])[1 + abs(hashtext(metric || i || tz || filter::text || period)) % 3] AS project) pr
  WHERE (tz = 'UTC' OR metric = 'play') AND abs(hashtext(period || metric || i || tz || filter::text)) % 3 = 0;
+-- the device cube: filters and breakdowns among media type, device type,
+-- operating system and browser only (series here; the cube's breakdowns
+-- and metrics above with such filters read it too)
+INSERT INTO shapes
+SELECT 'devcube timeseries', format('SELECT * FROM analytics.timeseries(%L, %L, %L, %L, %L, time_zone => %L, project_id => %L)',
+                                    metric, pf, pt, i, filter, tz, project)
+  FROM (VALUES ('play'), ('watch-time'), ('impression-time')) m(metric),
+       (VALUES ('hour'), ('day'), ('week')) iv(i),
+       (VALUES ('UTC'), ('Asia/Kolkata')) z(tz),
+       periods,
+       (VALUES ('{"browser": "chrome", "deviceType": "phone"}'::jsonb), ('{"mediaType": "video", "operatingSystem": ["ios", "linux"]}')) f(filter),
+       LATERAL (SELECT (ARRAY['rq1', NULL, 'rq3'])[1 + abs(hashtext(metric || i || tz || filter::text || period || 'd')) % 3] AS project) pr
+ WHERE (tz = 'UTC' OR metric = 'play') AND abs(hashtext(period || metric || i || tz || filter::text || 'd')) % 3 = 0;
 -- the referrer cube: the referrer with cube dimensions (a breakdown by
 -- referrer with filters, a referrer filter with another breakdown or more
 -- filters, all projects, series)
@@ -294,6 +307,9 @@ SELECT count(*) AS rollup_rows_before_cutoff
   FROM analytics.rollup_hour WHERE bucket < date_trunc('day', now() - interval '2 days');
 SELECT count(*) AS cube_rows_before_cutoff
   FROM analytics.rollup_cube_hour WHERE bucket < date_trunc('day', now() - interval '2 days');
+SELECT count(*) AS devcube_rows_before_cutoff
+  FROM (SELECT bucket FROM analytics.rollup_devcube_hour UNION ALL SELECT bucket FROM analytics.rollup_devcube_day) d
+ WHERE bucket < date_trunc('day', now() - interval '2 days');
 SELECT count(*) AS viewer_rows_before_cutoff
   FROM (SELECT bucket FROM analytics.rollup_viewers_hour UNION ALL SELECT bucket FROM analytics.rollup_viewers_day) v
  WHERE bucket < date_trunc('day', now() - interval '2 days');
@@ -313,6 +329,9 @@ SELECT sum(seq_scan + coalesce(idx_scan, 0)) > 500 AS weeks_read
 -- and so was the cube's (two filters, a filter and another breakdown)
 SELECT sum(seq_scan + coalesce(idx_scan, 0)) > 500 AS cube_read
   FROM pg_stat_user_tables WHERE relname LIKE 'rollup_cube_%';
+-- and the device cube's (filters among its four dimensions)
+SELECT sum(seq_scan + coalesce(idx_scan, 0)) > 200 AS devcube_read
+  FROM pg_stat_user_tables WHERE relname LIKE 'rollup_devcube_%';
 -- and the viewer ids (unique viewers with the cube's filters)
 SELECT sum(seq_scan + coalesce(idx_scan, 0)) > 200 AS viewers_read
   FROM pg_stat_user_tables WHERE relname LIKE 'rollup_viewers_%';

@@ -69,15 +69,15 @@ const int	catalog_n_endpoint_pairs = sizeof(catalog_endpoint_pairs) / sizeof(cat
 
 /* the rollup dimensions, by number */
 const DimDef catalog_dims[CAT_NDIMS] = {
-	{0, NULL, NULL, NULL, false, false},
-	{1, "media-id", "mediaId", "e.media_id", true, false},
-	{2, "media-type", "mediaType", "e.media_type::text", false, true},
-	{3, "continent", "continent", "e.continent::text", true, true},
-	{4, "country", "country", "e.country", true, true},
-	{5, "device-type", "deviceType", "e.device_type::text", true, true},
-	{6, "operating-system", "operatingSystem", "e.operating_system", true, true},
-	{7, "browser", "browser", "e.browser", true, true},
-	{8, "referrer", "referrer", "e.referrer", true, false},
+	{0, NULL, NULL, NULL, false, false, false},
+	{1, "media-id", "mediaId", "e.media_id", true, false, false},
+	{2, "media-type", "mediaType", "e.media_type::text", false, true, true},
+	{3, "continent", "continent", "e.continent::text", true, true, false},
+	{4, "country", "country", "e.country", true, true, false},
+	{5, "device-type", "deviceType", "e.device_type::text", true, true, true},
+	{6, "operating-system", "operatingSystem", "e.operating_system", true, true, true},
+	{7, "browser", "browser", "e.browser", true, true, true},
+	{8, "referrer", "referrer", "e.referrer", true, false, false},
 };
 
 const char *const catalog_continents[] = {"AF", "AN", "AS", "EU", "NA", "OC", "SA", NULL};

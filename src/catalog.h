@@ -141,6 +141,7 @@ typedef struct DimDef
 	const char *column;			/* the value over events "e" (text) */
 	bool		multi;			/* filter takes an array of strings */
 	bool		cube;			/* a column of the cube (rollup_cube_*) */
+	bool		devcube;		/* and of the device cube (rollup_devcube_*) */
 } DimDef;
 #define CAT_NDIMS 9
 #define CAT_DIM_PROJECT		0
@@ -163,6 +164,12 @@ typedef struct DimDef
  * referrer, for questions that combine the referrer with cube dimensions.
  */
 #define CAT_DIM_REFCUBE		(CAT_NDIMS + 1)
+/*
+ * The device cube (rollup_devcube_*): the cube without its geography
+ * (continent, country), for questions whose filters and breakdown all are
+ * among its columns: ~10x fewer rows per hour, ~25x per day than the cube.
+ */
+#define CAT_DIM_DEVCUBE		(CAT_NDIMS + 2)
 extern const DimDef catalog_dims[CAT_NDIMS];
 #define CAT_FILTER_TAG "tag"	/* the filter key that is no dimension */
 

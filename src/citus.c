@@ -204,6 +204,7 @@ static const char *const question_tables[] = {
 	"events", "media", "play_totals", "rollup_pending", "rollup_5min", "rollup_hour", "rollup_day",
 	"rollup_week", "rollup_w4", "rollup_cube_hour", "rollup_cube_day", "rollup_cube_week", "rollup_cube_w4",
 	"rollup_refcube_hour", "rollup_refcube_day", "rollup_refcube_week", "rollup_refcube_w4",
+	"rollup_devcube_hour", "rollup_devcube_day", "rollup_devcube_week", "rollup_devcube_w4",
 	"rollup_viewers_hour", "rollup_viewers_day"
 };
 #define NQUESTION_TABLES lengthof(question_tables)

@@ -84,6 +84,19 @@ static const char *const refcube_tables[CL_NLEVELS] = {
 	NULL, NULL, "rollup_refcube_hour", "rollup_refcube_day", "rollup_refcube_week", "rollup_refcube_w4"
 };
 
+/* the device cube's */
+static const char *const devcube_tables[CL_NLEVELS] = {
+	NULL, NULL, "rollup_devcube_hour", "rollup_devcube_day", "rollup_devcube_week", "rollup_devcube_w4"
+};
+
+/* the table of level `level` of cube dim (CAT_DIM_CUBE, _REFCUBE, _DEVCUBE) */
+static const char *
+cube_table(int dim, int level)
+{
+	return dim == CAT_DIM_CUBE ? cube_tables[level] : dim == CAT_DIM_REFCUBE ? refcube_tables[level]
+		: devcube_tables[level];
+}
+
 /* ------------------------------------------------------------------------
  * Errors
  * ------------------------------------------------------------------------
@@ -975,7 +988,7 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 					appendStringInfoString(buf, "NULL::timestamptz");
 				appendStringInfo(buf, " AS t, %s AS v, ", raw_dim ? raw_dim : "NULL::text");
 			}
-			else if (dim == CAT_DIM_CUBE || dim == CAT_DIM_REFCUBE)
+			else if (dim == CAT_DIM_CUBE || dim == CAT_DIM_REFCUBE || dim == CAT_DIM_DEVCUBE)
 			{
 				/*
 				 * cube rows "e": the columns of events, the filters as on
@@ -1007,10 +1020,9 @@ append_stats_rows(StringInfo buf, const QuerySpec *q, const Cover *c, int dim, c
 				append_raw_from(buf, q, c, neg);
 				appendStringInfoString(buf, q->dist_all ? " GROUP BY 1, 2, 3" : " GROUP BY 1, 2");
 			}
-			else if (dim == CAT_DIM_CUBE || dim == CAT_DIM_REFCUBE)
+			else if (dim == CAT_DIM_CUBE || dim == CAT_DIM_REFCUBE || dim == CAT_DIM_DEVCUBE)
 			{
-				appendStringInfo(buf, " AS stats FROM %s e WHERE ",
-								 qtable(q, dim == CAT_DIM_CUBE ? cube_tables[level] : refcube_tables[level]));
+				appendStringInfo(buf, " AS stats FROM %s e WHERE ", qtable(q, cube_table(dim, level)));
 				append_ranges(buf, "e.bucket", COVER_PARAM(level, neg), COVER_PARAM(level, neg) + 1, c->n[level][neg]);
 				append_where(buf, q);
 				appendStringInfoString(buf, " AND ");
@@ -1129,38 +1141,49 @@ rollup_dim1(const QuerySpec *q, int breakdown)
 	return breakdown;
 }
 
+/* is dimension d a column of cube (CAT_DIM_CUBE, _REFCUBE, _DEVCUBE)? */
+static bool
+cube_has(int cube, int d)
+{
+	if (cube == CAT_DIM_DEVCUBE)
+		return catalog_dims[d].devcube;
+	return catalog_dims[d].cube || (cube == CAT_DIM_REFCUBE && d == CAT_DIM_REFERRER);
+}
+
 /*
- * Can the cube answer: a stats metric whose filters and breakdown (-1:
- * none) all are columns of the cube (with referrer: of the referrer cube)?
+ * Can cube (CAT_DIM_CUBE, _REFCUBE, _DEVCUBE) answer: a stats metric whose
+ * filters and breakdown (-1: none) all are its columns?
  */
 static bool
-cube_applies(const QuerySpec *q, int breakdown, bool referrer)
+cube_applies(const QuerySpec *q, int breakdown, int cube)
 {
 	int			d;
 
 	if (q->kind != QK_STATS || !analytics_use_rollups || q->tag != NULL)
 		return false;
-	if (breakdown >= 0 && !catalog_dims[breakdown].cube && !(referrer && breakdown == CAT_DIM_REFERRER))
+	if (breakdown >= 0 && !cube_has(cube, breakdown))
 		return false;
 	for (d = 1; d < CAT_NDIMS; d++)
-		if (q->filter[d] && !catalog_dims[d].cube && !(referrer && d == CAT_DIM_REFERRER))
+		if (q->filter[d] && !cube_has(cube, d))
 			return false;
 	return true;
 }
 
 /*
  * The rollup dimension that can answer with these filters and breakdown;
- * else CAT_DIM_CUBE when the cube can; else CAT_DIM_REFCUBE when the
- * referrer cube can; else -1 (raw events).
+ * else the smallest cube that can: CAT_DIM_DEVCUBE (no geography), then
+ * CAT_DIM_CUBE, then CAT_DIM_REFCUBE; else -1 (raw events).
  */
 static int
 rollup_dim(const QuerySpec *q, int breakdown)
 {
 	int			dim = rollup_dim1(q, breakdown);
 
-	if (dim < 0 && cube_applies(q, breakdown, false))
+	if (dim < 0 && cube_applies(q, breakdown, CAT_DIM_DEVCUBE))
+		return CAT_DIM_DEVCUBE;
+	if (dim < 0 && cube_applies(q, breakdown, CAT_DIM_CUBE))
 		return CAT_DIM_CUBE;
-	if (dim < 0 && cube_applies(q, breakdown, true))
+	if (dim < 0 && cube_applies(q, breakdown, CAT_DIM_REFCUBE))
 		return CAT_DIM_REFCUBE;
 	return dim;
 }

@@ -9,8 +9,9 @@
  * hour, the referrer cube per hour; then the cube, the referrers and the
  * longest watch event per hour as the sums of the referrer cube's groups,
  * and the other one-dimension hour rows (the whole project, media type,
- * continent, country, device type, operating system, browser) as the sums
- * of the hour's cube groups; and from the same pass the viewer ids of
+ * continent, country, device type, operating system, browser) and the
+ * device cube (the cube without continent and country) as the sums of the
+ * hour's cube groups; and from the same pass the viewer ids of
  * the view events per hour and cube combination, one set per view duration
  * (rollup_viewers_hour, as _viewers_union gives them: sorted, NULL ids left
  * out, NULL for a duration without a view). The rows come back as one set,
@@ -459,6 +460,7 @@ typedef struct HourPass
 	RGroupTable	ref;
 	RGroupTable	cube;
 	RGroupTable	refcube;
+	RGroupTable	devcube;
 	RGroupTable	viewers;
 	RGroupTable	viewers_day;	/* when day_rows */
 	bool		day_rows;
@@ -722,18 +724,20 @@ enum
 	R_DEVICE_TYPE, R_OS, R_BROWSER, R_STATS, R_MAX, R_VIEWERS, R_NCOLS = R_VIEWERS + CAT_ES_NTHRESHOLDS
 };
 
-/* the kinds of rows: rollup_5min, rollup_hour, rollup_cube_hour, rollup_watch_max, rollup_refcube_hour */
+/* the kinds of rows: rollup_5min, rollup_hour, rollup_cube_hour, rollup_watch_max, rollup_refcube_hour, ... */
 #define KIND_5MIN	0
 #define KIND_HOUR	1
 #define KIND_CUBE	3
 #define KIND_WATCH_MAX 5
 #define KIND_REFCUBE 6
 #define KIND_VIEWERS 7
-/* and of the day when the hours are a whole day: rollup_day, _cube_day, _refcube_day, _viewers_day */
+#define KIND_DEVCUBE 10
+/* and of the day when the hours are a whole day: rollup_day, _cube_day, _refcube_day, _viewers_day, _devcube_day */
 #define KIND_DAY	2
 #define KIND_CUBE_DAY 4
 #define KIND_REFCUBE_DAY 8
 #define KIND_VIEWERS_DAY 9
+#define KIND_DEVCUBE_DAY 11
 
 /* a result row's kind, project and bucket (group g), every other column NULL */
 static void
@@ -785,6 +789,18 @@ put_row(ReturnSetInfo *rsinfo, MemoryContext tmp, int kind, const RGroup *g, int
 		values[R_VALUE] = g->vals[7];
 		nulls[R_VALUE] = false;
 	}
+	if (kind == KIND_DEVCUBE || kind == KIND_DEVCUBE_DAY)
+	{
+		/* vals[1..4]: media type, device type, operating system, browser */
+		values[R_MEDIA_TYPE] = g->vals[1];
+		nulls[R_MEDIA_TYPE] = false;
+		values[R_DEVICE_TYPE] = g->vals[2];
+		nulls[R_DEVICE_TYPE] = false;
+		values[R_OS] = g->vals[3];
+		nulls[R_OS] = false;
+		values[R_BROWSER] = g->vals[4];
+		nulls[R_BROWSER] = false;
+	}
 	if (stats)
 	{
 		values[R_STATS] = stats_array(g->v);
@@ -800,9 +816,9 @@ put_row(ReturnSetInfo *rsinfo, MemoryContext tmp, int kind, const RGroup *g, int
 	MemoryContextReset(tmp);
 }
 
-/* viewer groups by project (bytewise), then hour */
+/* groups by project (bytewise), then bucket */
 static int
-viewer_group_cmp(const void *a, const void *b)
+group_cmp(const void *a, const void *b)
 {
 	const RGroup *x = *(const RGroup *const *) a;
 	const RGroup *y = *(const RGroup *const *) b;
@@ -868,9 +884,10 @@ day_add(RGroupTable *tab, KeyBuf *kb, const RGroup *src, TimestampTz day, int nv
 
 /*
  * The rows of the day (the hours read are all the hours of one day): its
- * one-dimension rows, cube and referrer cube rows as the sums of its hour
- * groups, in their order (what the SQL form sums: the hour rows), and its
- * viewer ids (gathered from the events by the pass; in project order)
+ * one-dimension rows, cube, referrer cube and device cube rows as the sums
+ * of its hour groups, in their order (what the SQL form sums: the hour
+ * rows), and its viewer ids (gathered from the events by the pass; in
+ * project order)
  */
 static void
 day_rows(HourPass *p, ReturnSetInfo *rsinfo, RGroupTable *dims, KeyBuf *kb)
@@ -878,7 +895,8 @@ day_rows(HourPass *p, ReturnSetInfo *rsinfo, RGroupTable *dims, KeyBuf *kb)
 	MemoryContext cxt = p->cube.cxt;
 	RGroupTable	dayd,
 				cubed,
-				refcubed;
+				refcubed,
+				devcubed;
 	int			i,
 				src;
 	int16		dim_media = catalog_dim_by_breakdown("media-id");
@@ -887,6 +905,7 @@ day_rows(HourPass *p, ReturnSetInfo *rsinfo, RGroupTable *dims, KeyBuf *kb)
 	gt_init(&dayd, cxt);
 	gt_init(&cubed, cxt);
 	gt_init(&refcubed, cxt);
+	gt_init(&devcubed, cxt);
 
 	/*
 	 * one-dimension rows: vals[0] project, [1] dim, [2] value, [3] media
@@ -960,6 +979,22 @@ day_rows(HourPass *p, ReturnSetInfo *rsinfo, RGroupTable *dims, KeyBuf *kb)
 		}
 	}
 
+	/* the device cube, from its hour groups in project order: so are its days */
+	for (i = 0; i < p->devcube.n; i++)
+	{
+		const RGroup *h = p->devcube.groups[i];
+		TimestampTz day = bin(&p->dbin, h->bucket);
+
+		kb->len = 0;
+		key_text(kb, h->vals[0], false);
+		key_int64(kb, day, false);
+		key_int64(kb, DatumGetObjectId(h->vals[1]), false);
+		key_int64(kb, DatumGetObjectId(h->vals[2]), false);
+		key_text(kb, h->vals[3], false);
+		key_text(kb, h->vals[4], false);
+		day_add(&devcubed, kb, h, day, 5);
+	}
+
 	for (i = 0; i < dayd.n; i++)
 	{
 		RGroup	   *g = dayd.groups[i];
@@ -971,8 +1006,10 @@ day_rows(HourPass *p, ReturnSetInfo *rsinfo, RGroupTable *dims, KeyBuf *kb)
 		put_row(rsinfo, p->rowcxt, KIND_CUBE_DAY, cubed.groups[i], -1, 0, true, false, 0, true);
 	for (i = 0; i < refcubed.n; i++)
 		put_row(rsinfo, p->rowcxt, KIND_REFCUBE_DAY, refcubed.groups[i], -1, 0, true, false, 0, true);
+	for (i = 0; i < devcubed.n; i++)
+		put_row(rsinfo, p->rowcxt, KIND_DEVCUBE_DAY, devcubed.groups[i], -1, 0, true, false, 0, true);
 	if (p->viewers_day.n > 1)
-		qsort(p->viewers_day.groups, p->viewers_day.n, sizeof(RGroup *), viewer_group_cmp);
+		qsort(p->viewers_day.groups, p->viewers_day.n, sizeof(RGroup *), group_cmp);
 	for (i = 0; i < p->viewers_day.n; i++)
 		put_viewers_row(rsinfo, p->rowcxt, KIND_VIEWERS_DAY, p->viewers_day.groups[i]);
 }
@@ -984,9 +1021,10 @@ day_rows(HourPass *p, ReturnSetInfo *rsinfo, RGroupTable *dims, KeyBuf *kb)
  * minutes), 1: rollup_hour (dim, value, media_type), 3: rollup_cube_hour,
  * 5: rollup_watch_max (max_value), 6: rollup_refcube_hour (the referrer in
  * value), 7: rollup_viewers_hour (viewers_3s ... viewers_30s; in project
- * order). With day_rows (the caller's hours are all the hours of one day)
- * the day's rows as well: 2 rollup_day, 4 rollup_cube_day, 8
- * rollup_refcube_day, 9 rollup_viewers_day (bucket: the day).
+ * order), 10: rollup_devcube_hour (in project order). With day_rows (the
+ * caller's hours are all the hours of one day) the day's rows as well: 2
+ * rollup_day, 4 rollup_cube_day, 8 rollup_refcube_day, 9
+ * rollup_viewers_day, 11 rollup_devcube_day (bucket: the day).
  */
 Datum
 analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
@@ -1032,6 +1070,7 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 	gt_init(&p.ref, cxt);
 	gt_init(&p.cube, cxt);
 	gt_init(&p.refcube, cxt);
+	gt_init(&p.devcube, cxt);
 	gt_init(&p.viewers, cxt);
 	gt_init(&p.viewers_day, cxt);
 	p.day_rows = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
@@ -1051,8 +1090,9 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 	refcube_sums(&p);
 
 	/*
-	 * The other dimensions and the whole project per hour: the sums of the
-	 * cube groups, in their order; the longest watch event of each hour.
+	 * The other dimensions, the whole project and the device cube per hour:
+	 * the sums of the cube groups, in their order; the longest watch event
+	 * of each hour.
 	 */
 	gt_init(&dims, cxt);
 	gt_init(&wmax, cxt);
@@ -1094,6 +1134,28 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 			for (k = 0; k < CAT_ES_NELEMS; k++)
 				g->v[k] += c->v[k];
 		}
+
+		/* the device cube: vals[1..4] media type, device type, OS, browser */
+		kb.len = 0;
+		key_text(&kb, c->vals[0], false);
+		key_int64(&kb, c->bucket, false);
+		key_int64(&kb, DatumGetObjectId(c->vals[1]), false);
+		key_int64(&kb, DatumGetObjectId(c->vals[4]), false);
+		key_text(&kb, c->vals[5], false);
+		key_text(&kb, c->vals[6], false);
+		g = gt_lookup(&p.devcube, &kb, &isnew);
+		if (isnew)
+		{
+			g->vals[0] = c->vals[0];
+			g->bucket = c->bucket;
+			g->vals[1] = c->vals[1];
+			g->vals[2] = c->vals[4];
+			g->vals[3] = c->vals[5];
+			g->vals[4] = c->vals[6];
+		}
+		for (k = 0; k < CAT_ES_NELEMS; k++)
+			g->v[k] += c->v[k];
+
 		if (c->has_max)
 		{
 			kb.len = 0;
@@ -1128,11 +1190,21 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 		put_row(rsinfo, p.rowcxt, KIND_CUBE, p.cube.groups[i], -1, 0, true, false, 0, true);
 	for (i = 0; i < p.refcube.n; i++)
 		put_row(rsinfo, p.rowcxt, KIND_REFCUBE, p.refcube.groups[i], -1, 0, true, false, 0, true);
+	/*
+	 * the device cube in project order, then hour: a question about one
+	 * project reads its rows of a day from a few pages (the cube's, in the
+	 * order of the events, spread a project's rows of a day over the day's
+	 * pages)
+	 */
+	if (p.devcube.n > 1)
+		qsort(p.devcube.groups, p.devcube.n, sizeof(RGroup *), group_cmp);
+	for (i = 0; i < p.devcube.n; i++)
+		put_row(rsinfo, p.rowcxt, KIND_DEVCUBE, p.devcube.groups[i], -1, 0, true, false, 0, true);
 	for (i = 0; i < wmax.n; i++)
 		put_row(rsinfo, p.rowcxt, KIND_WATCH_MAX, wmax.groups[i], -1, 0, true, false, 0, false);
 	/* in project order: a project's rows are read together */
 	if (p.viewers.n > 1)
-		qsort(p.viewers.groups, p.viewers.n, sizeof(RGroup *), viewer_group_cmp);
+		qsort(p.viewers.groups, p.viewers.n, sizeof(RGroup *), group_cmp);
 	for (i = 0; i < p.viewers.n; i++)
 		put_viewers_row(rsinfo, p.rowcxt, KIND_VIEWERS, p.viewers.groups[i]);
 

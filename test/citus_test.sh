@@ -53,7 +53,7 @@ done
 # ---- layout -------------------------------------------------------------
 d1=$(q "$C" "SELECT analytics.distribute()")
 check "distribute(): every table" \
-  '{"reference_tables": ["settings", "secrets", "project_grants"], "distributed_tables": ["events", "events_out_of_range", "media", "ping_sessions", "play_totals", "rollup_5min", "rollup_ccv", "rollup_cube_day", "rollup_cube_hour", "rollup_cube_w4", "rollup_cube_week", "rollup_day", "rollup_hour", "rollup_pending", "rollup_refcube_day", "rollup_refcube_hour", "rollup_refcube_w4", "rollup_refcube_week", "rollup_viewers_day", "rollup_viewers_hour", "rollup_w4", "rollup_watch_max", "rollup_week"], "distributed_functions": ["analytics.project_request(text, text)"]}' \
+  '{"reference_tables": ["settings", "secrets", "project_grants"], "distributed_tables": ["events", "events_out_of_range", "media", "ping_sessions", "play_totals", "rollup_5min", "rollup_ccv", "rollup_cube_day", "rollup_cube_hour", "rollup_cube_w4", "rollup_cube_week", "rollup_day", "rollup_devcube_day", "rollup_devcube_hour", "rollup_devcube_w4", "rollup_devcube_week", "rollup_hour", "rollup_pending", "rollup_refcube_day", "rollup_refcube_hour", "rollup_refcube_w4", "rollup_refcube_week", "rollup_viewers_day", "rollup_viewers_hour", "rollup_w4", "rollup_watch_max", "rollup_week"], "distributed_functions": ["analytics.project_request(text, text)"]}' \
   "$(echo "$d1" | grep reference_tables)"
 check "distribute() again: nothing to do" '{"reference_tables": [], "distributed_tables": [], "distributed_functions": []}' \
   "$(q "$C" "SELECT analytics.distribute()")"
@@ -131,7 +131,7 @@ q "$S" "SELECT analytics.run_maintenance()" >/dev/null
 rollups() { # CONN: each rollup table's rows, counted and hashed
   local t
   for t in rollup_5min rollup_hour rollup_day rollup_week rollup_w4 rollup_cube_hour rollup_cube_day rollup_cube_week \
-           rollup_cube_w4 rollup_refcube_hour rollup_refcube_day rollup_refcube_week rollup_refcube_w4 rollup_viewers_hour rollup_viewers_day rollup_ccv rollup_watch_max rollup_pending; do
+           rollup_cube_w4 rollup_refcube_hour rollup_refcube_day rollup_refcube_week rollup_refcube_w4 rollup_devcube_hour rollup_devcube_day rollup_devcube_week rollup_devcube_w4 rollup_viewers_hour rollup_viewers_day rollup_ccv rollup_watch_max rollup_pending; do
     echo "$t $(q "$1" "SELECT count(*) || ' ' || md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM analytics.$t x")"
   done
 }

@@ -130,6 +130,27 @@ SELECT r.project_id, pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket
    AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) > lo - @extschema@._block_size('w4')
    AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) < hi
  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+-- the device cube, likewise
+DELETE FROM @extschema@.rollup_devcube_hour r WHERE r.bucket >= lo AND r.bucket < hi;
+DELETE FROM @extschema@.rollup_devcube_day r WHERE r.bucket >= lo AND r.bucket < hi;
+DELETE FROM @extschema@.rollup_devcube_week r WHERE r.bucket > lo - @extschema@._block_size('week') AND r.bucket < hi;
+INSERT INTO @extschema@.rollup_devcube_week (project_id, bucket, media_type, device_type, operating_system, browser, stats)
+SELECT r.project_id, pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')), r.media_type, r.device_type, r.operating_system, r.browser,
+       @extschema@.event_stats_merge(r.stats)
+  FROM @extschema@.rollup_devcube_day r
+ WHERE r.bucket > lo - 2 * @extschema@._block_size('week') AND r.bucket < hi + @extschema@._block_size('week')
+   AND pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')) > lo - @extschema@._block_size('week')
+   AND pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')) < hi
+ GROUP BY 1, 2, 3, 4, 5, 6;
+DELETE FROM @extschema@.rollup_devcube_w4 r WHERE r.bucket > lo - @extschema@._block_size('w4') AND r.bucket < hi;
+INSERT INTO @extschema@.rollup_devcube_w4 (project_id, bucket, media_type, device_type, operating_system, browser, stats)
+SELECT r.project_id, pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')), r.media_type, r.device_type, r.operating_system, r.browser,
+       @extschema@.event_stats_merge(r.stats)
+  FROM @extschema@.rollup_devcube_week r
+ WHERE r.bucket > lo - 2 * @extschema@._block_size('w4') AND r.bucket < hi + @extschema@._block_size('w4')
+   AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) > lo - @extschema@._block_size('w4')
+   AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) < hi
+ GROUP BY 1, 2, 3, 4, 5, 6;
 -- the viewer ids (hours and days only)
 DELETE FROM @extschema@.rollup_viewers_hour r WHERE r.bucket >= lo AND r.bucket < hi;
 DELETE FROM @extschema@.rollup_viewers_day r WHERE r.bucket >= lo AND r.bucket < hi;
@@ -264,7 +285,7 @@ LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION @extschema@._rollup_hour_rows(timestamptz[], text, boolean) IS
-    'the hour-level rollup rows of the events of hours hrs, from one pass: kind 0 rollup_5min, 1 rollup_hour, 3 rollup_cube_hour, 5 rollup_watch_max, 6 rollup_refcube_hour, 7 rollup_viewers_hour; with day_rows (hrs: every hour of one day) the day''s rows too: 2 rollup_day, 4 rollup_cube_day, 8 rollup_refcube_day, 9 rollup_viewers_day';
+    'the hour-level rollup rows of the events of hours hrs, from one pass: kind 0 rollup_5min, 1 rollup_hour, 3 rollup_cube_hour, 5 rollup_watch_max, 6 rollup_refcube_hour, 7 rollup_viewers_hour, 10 rollup_devcube_hour; with day_rows (hrs: every hour of one day) the day''s rows too: 2 rollup_day, 4 rollup_cube_day, 8 rollup_refcube_day, 9 rollup_viewers_day, 11 rollup_devcube_day';
 
 REVOKE ALL ON FUNCTION @extschema@._rollup_hour_rows(timestamptz[], text, boolean) FROM PUBLIC;
 
@@ -317,6 +338,7 @@ BEGIN
          AND pg_catalog.date_bin(@extschema@._block_size('hour'), r.bucket, @extschema@._block_origin('hour')) = ANY (hrs);
       DELETE FROM @extschema@.rollup_cube_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
       DELETE FROM @extschema@.rollup_refcube_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
+      DELETE FROM @extschema@.rollup_devcube_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
       IF NOT dist THEN
         DELETE FROM @extschema@.rollup_viewers_hour r
          WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = ANY (hrs) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day');
@@ -327,6 +349,7 @@ BEGIN
         IF whole THEN
           DELETE FROM @extschema@.rollup_cube_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
           DELETE FROM @extschema@.rollup_refcube_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+          DELETE FROM @extschema@.rollup_devcube_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
           DELETE FROM @extschema@.rollup_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
           DELETE FROM @extschema@.rollup_viewers_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
         END IF;
@@ -347,6 +370,10 @@ BEGIN
           INSERT INTO @extschema@.rollup_refcube_hour (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
           SELECT g.project_id, g.bucket, g.value, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
             FROM g WHERE g.kind = 6),
+        devcube AS (
+          INSERT INTO @extschema@.rollup_devcube_hour (project_id, bucket, media_type, device_type, operating_system, browser, stats)
+          SELECT g.project_id, g.bucket, g.media_type, g.device_type, g.operating_system, g.browser, g.stats
+            FROM g WHERE g.kind = 10),
         wmax AS (
           INSERT INTO @extschema@.rollup_watch_max (project_id, hour, max_value)
           SELECT g.project_id, g.bucket, g.max_value FROM g WHERE g.kind = 5),
@@ -367,6 +394,10 @@ BEGIN
           INSERT INTO @extschema@.rollup_refcube_day (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
           SELECT g.project_id, g.bucket, g.value, g.media_type, g.continent, g.country, g.device_type, g.operating_system, g.browser, g.stats
             FROM g WHERE g.kind = 8),
+        devcubed AS (
+          INSERT INTO @extschema@.rollup_devcube_day (project_id, bucket, media_type, device_type, operating_system, browser, stats)
+          SELECT g.project_id, g.bucket, g.media_type, g.device_type, g.operating_system, g.browser, g.stats
+            FROM g WHERE g.kind = 11),
         vwd AS (
           INSERT INTO @extschema@.rollup_viewers_day (project_id, bucket, media_type, continent, country, device_type, operating_system, browser,
                                                       viewers_3s, viewers_5s, viewers_10s, viewers_30s)
@@ -420,6 +451,12 @@ BEGIN
           FROM @extschema@.rollup_refcube_hour c
          WHERE (pid IS NULL OR c.project_id = pid) AND c.bucket = ANY (hrs) AND c.bucket >= d AND c.bucket < d + @extschema@._block_size('day')
          GROUP BY c.project_id, c.bucket, c.media_type, c.continent, c.country, c.device_type, c.operating_system, c.browser;
+        -- the device cube per hour: sums of the hours' cube rows
+        INSERT INTO @extschema@.rollup_devcube_hour (project_id, bucket, media_type, device_type, operating_system, browser, stats)
+        SELECT c.project_id, c.bucket, c.media_type, c.device_type, c.operating_system, c.browser, @extschema@.event_stats_merge(c.stats)
+          FROM @extschema@.rollup_cube_hour c
+         WHERE (pid IS NULL OR c.project_id = pid) AND c.bucket = ANY (hrs) AND c.bucket >= d AND c.bucket < d + @extschema@._block_size('day')
+         GROUP BY c.project_id, c.bucket, c.media_type, c.device_type, c.operating_system, c.browser;
         INSERT INTO @extschema@.rollup_hour (project_id, dim, bucket, value, media_type, stats)
         SELECT c.project_id, @extschema@._dim('referrer'), c.bucket, c.referrer, NULL, @extschema@.event_stats_merge(c.stats)
           FROM @extschema@.rollup_refcube_hour c
@@ -463,6 +500,15 @@ BEGIN
         FROM @extschema@.rollup_refcube_hour r
        WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
        GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+      -- in project order (as the single node's pass writes them): a
+      -- project's rows of a day on a few pages
+      DELETE FROM @extschema@.rollup_devcube_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
+      INSERT INTO @extschema@.rollup_devcube_day (project_id, bucket, media_type, device_type, operating_system, browser, stats)
+      SELECT r.project_id, d, r.media_type, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
+        FROM @extschema@.rollup_devcube_hour r
+       WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
+       GROUP BY r.project_id, r.media_type, r.device_type, r.operating_system, r.browser
+       ORDER BY CASE WHEN dist THEN NULL ELSE r.project_id END;
       DELETE FROM @extschema@.rollup_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = d;
       INSERT INTO @extschema@.rollup_day (project_id, dim, bucket, value, media_type, stats)
       SELECT r.project_id, r.dim, d, r.value, r.media_type, @extschema@.event_stats_merge(r.stats)
@@ -530,8 +576,8 @@ REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_days(timestamptz[], text, tim
 
 -- The rows of block d of a level (week: sums of its day rows; w4, the 28
 -- days from d: sums of its week rows) of one project (pid) or of every
--- project (pid NULL), of one part (1: the dimensions, 2: the cube, 3: the
--- referrer cube) or of all (part NULL). Called by _rollup_refresh_scope for
+-- project (pid NULL), of one part (1: the dimensions, 2: the cube and the
+-- device cube, 3: the referrer cube) or of all (part NULL). Called by _rollup_refresh_scope for
 -- the weeks of the hours it refreshed after their days, and for the 28-day
 -- blocks after their weeks (on a single node possibly in background
 -- workers, _rollup_refresh_parallel: blocks and parts are disjoint).
@@ -543,13 +589,16 @@ SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
   -- the finer level whose rows are summed; the tables by part: the
-  -- one-dimension rollups, the cube, the referrer cube (fixed names, never
-  -- user input), with the columns they are grouped by
+  -- one-dimension rollups, the cube, the referrer cube, the device cube
+  -- (fixed names, never user input), with the columns they are grouped by
+  -- and their part
   finer text;
-  tables text[] := ARRAY['rollup_', 'rollup_cube_', 'rollup_refcube_'];
+  tables text[] := ARRAY['rollup_', 'rollup_cube_', 'rollup_refcube_', 'rollup_devcube_'];
   cols text[] := ARRAY['dim, value, media_type',
                        'media_type, continent, country, device_type, operating_system, browser',
-                       'referrer, media_type, continent, country, device_type, operating_system, browser'];
+                       'referrer, media_type, continent, country, device_type, operating_system, browser',
+                       'media_type, device_type, operating_system, browser'];
+  parts integer[] := ARRAY[1, 2, 3, 2];
   k integer;
   dist boolean := @extschema@._distributed();
 BEGIN
@@ -560,8 +609,8 @@ BEGIN
   ELSE
     RAISE EXCEPTION 'unknown rollup block level %', level USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  FOR k IN 1 .. 3 LOOP
-    CONTINUE WHEN part IS NOT NULL AND part <> k;
+  FOR k IN 1 .. 4 LOOP
+    CONTINUE WHEN part IS NOT NULL AND part <> parts[k];
     -- the values as parameters, so that each statement is planned for them
     -- (on Citus: project_id = the project, a router statement); the rows
     -- written in project order (and dimension): a question about one project
@@ -586,7 +635,7 @@ BEGIN
 END $$;
 
 COMMENT ON FUNCTION @extschema@._rollup_refresh_block(text, timestamptz, text, integer) IS
-    'rebuilds the rows of week (level week) or 28-day block (w4) d, sums of its days or weeks, of one project (pid) or every project (pid NULL), of one part (1 dimensions, 2 cube, 3 referrer cube) or all (NULL)';
+    'rebuilds the rows of week (level week) or 28-day block (w4) d, sums of its days or weeks, of one project (pid) or every project (pid NULL), of one part (1 dimensions, 2 cube and device cube, 3 referrer cube) or all (NULL)';
 
 REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_block(text, timestamptz, text, integer) FROM PUBLIC;
 

@@ -30,6 +30,10 @@ SELECT 'rollup ' || r, n, h
         UNION ALL SELECT 'refcube day', count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM analytics.rollup_refcube_day x
         UNION ALL SELECT 'refcube week', count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM analytics.rollup_refcube_week x
         UNION ALL SELECT 'refcube w4', count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM analytics.rollup_refcube_w4 x
+        UNION ALL SELECT 'devcube hour', count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM analytics.rollup_devcube_hour x
+        UNION ALL SELECT 'devcube day', count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM analytics.rollup_devcube_day x
+        UNION ALL SELECT 'devcube week', count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM analytics.rollup_devcube_week x
+        UNION ALL SELECT 'devcube w4', count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM analytics.rollup_devcube_w4 x
         UNION ALL SELECT 'viewers hour', count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM analytics.rollup_viewers_hour x
         UNION ALL SELECT 'viewers day', count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM analytics.rollup_viewers_day x
         UNION ALL SELECT 'ccv', count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM analytics.rollup_ccv x

@@ -19,11 +19,12 @@ END $$;
 -- outside the accepted range, set aside below
 -- @@ tables of schema.sql: events_out_of_range @@
 
--- new tables (schema.sql): the cubes (the cube, the referrer cube) and the
+-- new tables (schema.sql): the cubes (the cube, the referrer cube, the device cube) and the
 -- distinct viewer ids; every hour with events is marked pending after the
 -- definitions, so the next refresh builds them
 -- @@ tables of schema.sql: rollup_cube_hour, rollup_cube_day, rollup_cube_week, rollup_cube_w4 @@
 -- @@ tables of schema.sql: rollup_refcube_hour, rollup_refcube_day, rollup_refcube_week, rollup_refcube_w4 @@
+-- @@ tables of schema.sql: rollup_devcube_hour, rollup_devcube_day, rollup_devcube_week, rollup_devcube_w4 @@
 -- @@ tables of schema.sql: rollup_viewers_hour, rollup_viewers_day @@
 
 -- the initial privileges of the relations and the schema as they are
@@ -147,6 +148,8 @@ SELECT @extschema@._secure_table(r) FROM unnest(ARRAY['@extschema@.rollup_cube_h
                                                        '@extschema@.rollup_cube_week', '@extschema@.rollup_cube_w4',
                                                        '@extschema@.rollup_refcube_hour', '@extschema@.rollup_refcube_day',
                                                        '@extschema@.rollup_refcube_week', '@extschema@.rollup_refcube_w4',
+                                                       '@extschema@.rollup_devcube_hour', '@extschema@.rollup_devcube_day',
+                                                       '@extschema@.rollup_devcube_week', '@extschema@.rollup_devcube_w4',
                                                        '@extschema@.rollup_viewers_hour', '@extschema@.rollup_viewers_day']::regclass[]) r;
 
 -- the country rule, checked by a C function instead of a regular
