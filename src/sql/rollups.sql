@@ -60,97 +60,44 @@ COMMENT ON FUNCTION @extschema@._rollup_refresh(integer) IS
 REVOKE ALL ON FUNCTION @extschema@._rollup_refresh(integer) FROM PUBLIC;
 
 -- PL/pgSQL, not SQL: Citus cannot plan a distributed statement with the
--- parameters of an SQL-language function (README "Scaling out (Citus)")
+-- parameters of an SQL-language function (README "Scaling out (Citus)").
+-- Each family of rollups (the one-dimension rollups, the cube, the
+-- referrer cube, the device cube) loses its hour and day rows in [lo, hi);
+-- a week or 28-day block partly dropped keeps the sum of its remaining days
+-- (weeks). The tables and columns come from the fixed list below.
 CREATE OR REPLACE FUNCTION @extschema@._rollup_forget(lo timestamptz, hi timestamptz)
 RETURNS void
 LANGUAGE plpgsql AS $$
+DECLARE
+  fam text;     -- the family: its tables are <fam>_hour, _day, _week, _w4
+  keys text;    -- its grouping columns besides project_id and bucket
+  cond text;    -- its rows in those tables
+  lvl text;
+  finer text;
 BEGIN
-DELETE FROM @extschema@.rollup_hour r WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket >= lo AND r.bucket < hi;
-DELETE FROM @extschema@.rollup_day r WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket >= lo AND r.bucket < hi;
 DELETE FROM @extschema@.rollup_5min r WHERE r.bucket >= lo AND r.bucket < hi;
--- a week partly dropped keeps only its remaining days
-DELETE FROM @extschema@.rollup_week r WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket > lo - @extschema@._block_size('week') AND r.bucket < hi;
-INSERT INTO @extschema@.rollup_week (project_id, dim, bucket, value, media_type, stats)
-SELECT r.project_id, r.dim, pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')), r.value, r.media_type,
+FOR fam, keys, cond IN VALUES
+    ('rollup', 'dim, value, media_type', 'r.dim = ANY (@extschema@._dims())'),
+    ('rollup_cube', 'media_type, continent, country, device_type, operating_system, browser', 'true'),
+    ('rollup_refcube', 'referrer, media_type, continent, country, device_type, operating_system, browser', 'true'),
+    ('rollup_devcube', 'media_type, device_type, operating_system, browser', 'true') LOOP
+  EXECUTE format('DELETE FROM @extschema@.%I r WHERE %s AND r.bucket >= $1 AND r.bucket < $2', fam || '_hour', cond) USING lo, hi;
+  EXECUTE format('DELETE FROM @extschema@.%I r WHERE %s AND r.bucket >= $1 AND r.bucket < $2', fam || '_day', cond) USING lo, hi;
+  FOR lvl, finer IN VALUES ('week', 'day'), ('w4', 'week') LOOP
+    EXECUTE format('DELETE FROM @extschema@.%I r WHERE %s AND r.bucket > $1 - @extschema@._block_size(%L) AND r.bucket < $2',
+                   fam || '_' || lvl, cond, lvl) USING lo, hi;
+    EXECUTE format($f$INSERT INTO @extschema@.%1$I (project_id, bucket, %2$s, stats)
+SELECT r.project_id, pg_catalog.date_bin(@extschema@._block_size(%3$L), r.bucket, @extschema@._block_origin(%3$L)), %4$s,
        @extschema@.event_stats_merge(r.stats)
-  FROM @extschema@.rollup_day r
- WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket > lo - 2 * @extschema@._block_size('week') AND r.bucket < hi + @extschema@._block_size('week')
-   AND pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')) > lo - @extschema@._block_size('week')
-   AND pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')) < hi
- GROUP BY 1, 2, 3, 4, 5;
--- and a 28-day block partly dropped: the sum of its remaining weeks
-DELETE FROM @extschema@.rollup_w4 r WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket > lo - @extschema@._block_size('w4') AND r.bucket < hi;
-INSERT INTO @extschema@.rollup_w4 (project_id, dim, bucket, value, media_type, stats)
-SELECT r.project_id, r.dim, pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')), r.value, r.media_type,
-       @extschema@.event_stats_merge(r.stats)
-  FROM @extschema@.rollup_week r
- WHERE r.dim = ANY (@extschema@._dims()) AND r.bucket > lo - 2 * @extschema@._block_size('w4') AND r.bucket < hi + @extschema@._block_size('w4')
-   AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) > lo - @extschema@._block_size('w4')
-   AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) < hi
- GROUP BY 1, 2, 3, 4, 5;
--- the cube, likewise
-DELETE FROM @extschema@.rollup_cube_hour r WHERE r.bucket >= lo AND r.bucket < hi;
-DELETE FROM @extschema@.rollup_cube_day r WHERE r.bucket >= lo AND r.bucket < hi;
-DELETE FROM @extschema@.rollup_cube_week r WHERE r.bucket > lo - @extschema@._block_size('week') AND r.bucket < hi;
-INSERT INTO @extschema@.rollup_cube_week (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-SELECT r.project_id, pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')), r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser,
-       @extschema@.event_stats_merge(r.stats)
-  FROM @extschema@.rollup_cube_day r
- WHERE r.bucket > lo - 2 * @extschema@._block_size('week') AND r.bucket < hi + @extschema@._block_size('week')
-   AND pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')) > lo - @extschema@._block_size('week')
-   AND pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')) < hi
- GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
-DELETE FROM @extschema@.rollup_cube_w4 r WHERE r.bucket > lo - @extschema@._block_size('w4') AND r.bucket < hi;
-INSERT INTO @extschema@.rollup_cube_w4 (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
-SELECT r.project_id, pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')), r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser,
-       @extschema@.event_stats_merge(r.stats)
-  FROM @extschema@.rollup_cube_week r
- WHERE r.bucket > lo - 2 * @extschema@._block_size('w4') AND r.bucket < hi + @extschema@._block_size('w4')
-   AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) > lo - @extschema@._block_size('w4')
-   AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) < hi
- GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
--- the referrer cube, likewise
-DELETE FROM @extschema@.rollup_refcube_hour r WHERE r.bucket >= lo AND r.bucket < hi;
-DELETE FROM @extschema@.rollup_refcube_day r WHERE r.bucket >= lo AND r.bucket < hi;
-DELETE FROM @extschema@.rollup_refcube_week r WHERE r.bucket > lo - @extschema@._block_size('week') AND r.bucket < hi;
-INSERT INTO @extschema@.rollup_refcube_week (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
-SELECT r.project_id, pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')), r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser,
-       @extschema@.event_stats_merge(r.stats)
-  FROM @extschema@.rollup_refcube_day r
- WHERE r.bucket > lo - 2 * @extschema@._block_size('week') AND r.bucket < hi + @extschema@._block_size('week')
-   AND pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')) > lo - @extschema@._block_size('week')
-   AND pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')) < hi
- GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
-DELETE FROM @extschema@.rollup_refcube_w4 r WHERE r.bucket > lo - @extschema@._block_size('w4') AND r.bucket < hi;
-INSERT INTO @extschema@.rollup_refcube_w4 (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
-SELECT r.project_id, pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')), r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser,
-       @extschema@.event_stats_merge(r.stats)
-  FROM @extschema@.rollup_refcube_week r
- WHERE r.bucket > lo - 2 * @extschema@._block_size('w4') AND r.bucket < hi + @extschema@._block_size('w4')
-   AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) > lo - @extschema@._block_size('w4')
-   AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) < hi
- GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
--- the device cube, likewise
-DELETE FROM @extschema@.rollup_devcube_hour r WHERE r.bucket >= lo AND r.bucket < hi;
-DELETE FROM @extschema@.rollup_devcube_day r WHERE r.bucket >= lo AND r.bucket < hi;
-DELETE FROM @extschema@.rollup_devcube_week r WHERE r.bucket > lo - @extschema@._block_size('week') AND r.bucket < hi;
-INSERT INTO @extschema@.rollup_devcube_week (project_id, bucket, media_type, device_type, operating_system, browser, stats)
-SELECT r.project_id, pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')), r.media_type, r.device_type, r.operating_system, r.browser,
-       @extschema@.event_stats_merge(r.stats)
-  FROM @extschema@.rollup_devcube_day r
- WHERE r.bucket > lo - 2 * @extschema@._block_size('week') AND r.bucket < hi + @extschema@._block_size('week')
-   AND pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')) > lo - @extschema@._block_size('week')
-   AND pg_catalog.date_bin(@extschema@._block_size('week'), r.bucket, @extschema@._block_origin('week')) < hi
- GROUP BY 1, 2, 3, 4, 5, 6;
-DELETE FROM @extschema@.rollup_devcube_w4 r WHERE r.bucket > lo - @extschema@._block_size('w4') AND r.bucket < hi;
-INSERT INTO @extschema@.rollup_devcube_w4 (project_id, bucket, media_type, device_type, operating_system, browser, stats)
-SELECT r.project_id, pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')), r.media_type, r.device_type, r.operating_system, r.browser,
-       @extschema@.event_stats_merge(r.stats)
-  FROM @extschema@.rollup_devcube_week r
- WHERE r.bucket > lo - 2 * @extschema@._block_size('w4') AND r.bucket < hi + @extschema@._block_size('w4')
-   AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) > lo - @extschema@._block_size('w4')
-   AND pg_catalog.date_bin(@extschema@._block_size('w4'), r.bucket, @extschema@._block_origin('w4')) < hi
- GROUP BY 1, 2, 3, 4, 5, 6;
+  FROM @extschema@.%5$I r
+ WHERE %6$s AND r.bucket > $1 - 2 * @extschema@._block_size(%3$L) AND r.bucket < $2 + @extschema@._block_size(%3$L)
+   AND pg_catalog.date_bin(@extschema@._block_size(%3$L), r.bucket, @extschema@._block_origin(%3$L)) > $1 - @extschema@._block_size(%3$L)
+   AND pg_catalog.date_bin(@extschema@._block_size(%3$L), r.bucket, @extschema@._block_origin(%3$L)) < $2
+ GROUP BY r.project_id, 2, %4$s$f$,
+                   fam || '_' || lvl, keys, lvl, pg_catalog.regexp_replace(keys, '(\w+)', 'r.\1', 'g'), fam || '_' || finer, cond)
+      USING lo, hi;
+  END LOOP;
+END LOOP;
 -- the viewer ids (hours and days only)
 DELETE FROM @extschema@.rollup_viewers_hour r WHERE r.bucket >= lo AND r.bucket < hi;
 DELETE FROM @extschema@.rollup_viewers_day r WHERE r.bucket >= lo AND r.bucket < hi;
