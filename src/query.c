@@ -2011,6 +2011,69 @@ run_rows(QuerySpec *q, FunctionCallInfo fcinfo, RowsAnswer answer)
  * analytics.breakdown
  * ------------------------------------------------------------------------
  */
+/*
+ * The rows of a counted metric whose count is positive (metric_value > 0,
+ * the second column), passed on to another receiver: the HAVING sum(...) >
+ * 0 of a single node's statement (append_merged_having), applied to its
+ * rows where Citus merges them. In the statement, that HAVING would be an
+ * aggregate of its own (a third column in every shard's rows, summed again
+ * on the coordinator).
+ */
+typedef struct PositiveDest
+{
+	DestReceiver pub;
+	DestReceiver *next;
+} PositiveDest;
+
+static bool
+positive_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	PositiveDest *d = (PositiveDest *) self;
+	bool		isnull;
+	Datum		v = slot_getattr(slot, 2, &isnull);
+
+	if (isnull || !(DatumGetFloat8(v) > 0))
+		return true;
+	return d->next->receiveSlot(slot, d->next);
+}
+
+static void
+positive_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	PositiveDest *d = (PositiveDest *) self;
+
+	if (typeinfo->natts != 2 || TupleDescAttr(typeinfo, 1)->atttypid != FLOAT8OID)
+		elog(ERROR, "analytics: unexpected row type of a breakdown");
+	d->next->rStartup(d->next, operation, typeinfo);
+}
+
+static void
+positive_shutdown(DestReceiver *self)
+{
+	PositiveDest *d = (PositiveDest *) self;
+
+	d->next->rShutdown(d->next);
+}
+
+static void
+positive_destroy(DestReceiver *self)
+{
+}
+
+static DestReceiver *
+positive_dest(DestReceiver *next)
+{
+	PositiveDest *d = palloc0(sizeof(PositiveDest));
+
+	d->pub.receiveSlot = positive_receive;
+	d->pub.rStartup = positive_startup;
+	d->pub.rShutdown = positive_shutdown;
+	d->pub.rDestroy = positive_destroy;
+	d->pub.mydest = next->mydest;	/* not DestNone: SPI would call the rows discarded */
+	d->next = next;
+	return &d->pub;
+}
+
 static void
 breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 {
@@ -2104,8 +2167,15 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 		append_merged_metric(&sql, q);
 		appendStringInfoString(&sql, " AS metric_value FROM (");
 		append_stats_source(&sql, q, c, dim, catalog_dims[bd].column, false);
-		appendStringInfoString(&sql, ") x GROUP BY 1 HAVING ");
-		append_merged_having(&sql, q);
+		appendStringInfoString(&sql, ") x GROUP BY 1");
+		/* over every project on Citus, a count's HAVING applied in C */
+		if (direct && count_element(q) != 0)
+			dest = positive_dest(dest);
+		else
+		{
+			appendStringInfoString(&sql, " HAVING ");
+			append_merged_having(&sql, q);
+		}
 	}
 	else
 	{
@@ -2237,16 +2307,7 @@ bucket_starts(const QuerySpec *q, int *n)
 	return out;
 }
 
-/*
- * A series over every project on Citus: agg, the aggregate per bucket
- * (bucket_start, metric_value), run alone, then each bucket of
- * time_buckets() given its row's value or the empty value, as the LEFT
- * JOIN of a single node gives it, sorted by ord. In one statement with
- * time_buckets(), the aggregate would be a subquery that Citus runs
- * first, its rows (and the buckets) written to intermediate results on
- * the coordinator and read back, in a distributed transaction (BEGIN and
- * COMMIT: two more round trips to each worker).
- */
+/* a row of a series' aggregate */
 typedef struct SeriesRow
 {
 	TimestampTz start;
@@ -2272,10 +2333,13 @@ series_row_cmp(const void *a, const void *b)
  * aggregate would be a subquery that Citus runs first, its rows and the
  * buckets written to intermediate results on the coordinator and read
  * back, in a distributed transaction (BEGIN and COMMIT: two more round
- * trips to each worker).
+ * trips to each worker). counted: agg left out a count's HAVING sum(...)
+ * > 0 (a third column in every shard's rows, summed again on the
+ * coordinator): its rows without a positive value count as no row.
  */
 static void
-series_from_aggregate(const QuerySpec *q, const char *agg, const Cover *c, const char *ord, DestReceiver *dest)
+series_from_aggregate(const QuerySpec *q, const char *agg, const Cover *c, bool counted, const char *ord,
+					  DestReceiver *dest)
 {
 	Oid			types[4] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
 	Datum		values[4];
@@ -2314,6 +2378,9 @@ series_from_aggregate(const QuerySpec *q, const char *agg, const Cover *c, const
 		rows[nrows].start = DatumGetTimestampTz(d);
 		d = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &rows[nrows].isnull);
 		rows[nrows].value = rows[nrows].isnull ? 0 : DatumGetFloat8(d);
+		/* a count's HAVING sum(...) > 0, left out of agg for a counted metric */
+		if (counted && (rows[nrows].isnull || !(rows[nrows].value > 0)))
+			continue;
 		nrows++;
 	}
 	SPI_freetuptable(SPI_tuptable);
@@ -2499,8 +2566,13 @@ timeseries_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 			append_merged_metric(&sql, q);
 			appendStringInfoString(&sql, " AS metric_value FROM (");
 			append_stats_source(&sql, q, c, dim, NULL, true);
-			appendStringInfoString(&sql, ") x GROUP BY 1 HAVING ");
-			append_merged_having(&sql, q);
+			appendStringInfoString(&sql, ") x GROUP BY 1");
+			/* over every project on Citus, a count's HAVING applied in C */
+			if (!q->dist_all || count_element(q) == 0)
+			{
+				appendStringInfoString(&sql, " HAVING ");
+				append_merged_having(&sql, q);
+			}
 		}
 		else
 		{
@@ -2513,7 +2585,7 @@ timeseries_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 		}
 		if (q->dist_all)
 		{
-			series_from_aggregate(q, sql.data + start, c, ord, dest);
+			series_from_aggregate(q, sql.data + start, c, tier >= 0 && !uv && count_element(q) != 0, ord, dest);
 			return;
 		}
 		appendStringInfoString(&sql, ") v USING (bucket_start)");
