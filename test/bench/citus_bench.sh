@@ -82,7 +82,9 @@ for round in 1 2 3; do
     say "COPY ($side, round $round)"
     if [ $side = S ]; then conn=S; else conn=C; tls "$([ $side = C ] && echo require || echo disable)"; fi
     [ "$round" -gt 1 ] && q $conn "TRUNCATE analytics.events, analytics.rollup_pending" >/dev/null 2>&1
-    q $conn "CHECKPOINT" >/dev/null
+    # the dirty pages of the previous rounds written out first (fsync is
+    # off: else the kernel's writeback throttles whichever COPY runs next)
+    q $conn "CHECKPOINT" >/dev/null; sync
     declare -A T0=()
     for n in ${NODES[$side]}; do T0[$n]=$(ticks "$n"); done
     t0=$(date +%s.%N)
