@@ -2011,6 +2011,7 @@ run_rows(QuerySpec *q, FunctionCallInfo fcinfo, RowsAnswer answer)
  * analytics.breakdown
  * ------------------------------------------------------------------------
  */
+
 /*
  * The rows of a counted metric whose count is positive (metric_value > 0,
  * the second column), passed on to another receiver: the HAVING sum(...) >
@@ -2069,7 +2070,8 @@ positive_dest(DestReceiver *next)
 	d->pub.rStartup = positive_startup;
 	d->pub.rShutdown = positive_shutdown;
 	d->pub.rDestroy = positive_destroy;
-	d->pub.mydest = next->mydest;	/* not DestNone: SPI would call the rows discarded */
+	/* not DestNone: SPI would call the rows discarded */
+	d->pub.mydest = next->mydest;
 	d->next = next;
 	return &d->pub;
 }
