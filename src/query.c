@@ -2034,6 +2034,71 @@ run_rows(QuerySpec *q, FunctionCallInfo fcinfo, RowsAnswer answer)
  * analytics.breakdown
  * ------------------------------------------------------------------------
  */
+
+/*
+ * The rows of a counted metric whose count is positive (metric_value > 0,
+ * the second column), passed on to another receiver: the HAVING sum(...) >
+ * 0 of a single node's statement (append_merged_having), applied to its
+ * rows where Citus merges them. In the statement, that HAVING would be an
+ * aggregate of its own (a third column in every shard's rows, summed again
+ * on the coordinator).
+ */
+typedef struct PositiveDest
+{
+	DestReceiver pub;
+	DestReceiver *next;
+} PositiveDest;
+
+static bool
+positive_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	PositiveDest *d = (PositiveDest *) self;
+	bool		isnull;
+	Datum		v = slot_getattr(slot, 2, &isnull);
+
+	if (isnull || !(DatumGetFloat8(v) > 0))
+		return true;
+	return d->next->receiveSlot(slot, d->next);
+}
+
+static void
+positive_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	PositiveDest *d = (PositiveDest *) self;
+
+	if (typeinfo->natts != 2 || TupleDescAttr(typeinfo, 1)->atttypid != FLOAT8OID)
+		elog(ERROR, "analytics: unexpected row type of a breakdown");
+	d->next->rStartup(d->next, operation, typeinfo);
+}
+
+static void
+positive_shutdown(DestReceiver *self)
+{
+	PositiveDest *d = (PositiveDest *) self;
+
+	d->next->rShutdown(d->next);
+}
+
+static void
+positive_destroy(DestReceiver *self)
+{
+}
+
+static DestReceiver *
+positive_dest(DestReceiver *next)
+{
+	PositiveDest *d = palloc0(sizeof(PositiveDest));
+
+	d->pub.receiveSlot = positive_receive;
+	d->pub.rStartup = positive_startup;
+	d->pub.rShutdown = positive_shutdown;
+	d->pub.rDestroy = positive_destroy;
+	/* not DestNone: SPI would call the rows discarded */
+	d->pub.mydest = next->mydest;
+	d->next = next;
+	return &d->pub;
+}
+
 static void
 breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 {
@@ -2127,8 +2192,15 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 		append_merged_metric(&sql, q);
 		appendStringInfoString(&sql, " AS metric_value FROM (");
 		append_stats_source(&sql, q, c, dim, catalog_dims[bd].column, false);
-		appendStringInfoString(&sql, ") x GROUP BY 1 HAVING ");
-		append_merged_having(&sql, q);
+		appendStringInfoString(&sql, ") x GROUP BY 1");
+		/* over every project on Citus, a count's HAVING applied in C */
+		if (direct && count_element(q) != 0)
+			dest = positive_dest(dest);
+		else
+		{
+			appendStringInfoString(&sql, " HAVING ");
+			append_merged_having(&sql, q);
+		}
 	}
 	else
 	{
@@ -2260,6 +2332,136 @@ bucket_starts(const QuerySpec *q, int *n)
 	return out;
 }
 
+/* a row of a series' aggregate */
+typedef struct SeriesRow
+{
+	TimestampTz start;
+	double		value;
+	bool		isnull;
+} SeriesRow;
+
+static int
+series_row_cmp(const void *a, const void *b)
+{
+	TimestampTz x = ((const SeriesRow *) a)->start;
+	TimestampTz y = ((const SeriesRow *) b)->start;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/*
+ * A series over every project on Citus: agg, the aggregate per bucket
+ * (bucket_start, metric_value), run alone; then each bucket of
+ * time_buckets() with its row's value, or the empty value when it has no
+ * row or a NULL one (the LEFT JOIN and coalesce of the single node's
+ * statement), sorted by ord. In one statement with time_buckets(), the
+ * aggregate would be a subquery that Citus runs first, its rows and the
+ * buckets written to intermediate results on the coordinator and read
+ * back, in a distributed transaction (BEGIN and COMMIT: two more round
+ * trips to each worker). counted: agg left out a count's HAVING sum(...)
+ * > 0 (a third column in every shard's rows, summed again on the
+ * coordinator): its rows without a positive value count as no row.
+ */
+static void
+series_from_aggregate(const QuerySpec *q, const char *agg, const Cover *c, bool counted, const char *ord,
+					  DestReceiver *dest)
+{
+	Oid			types[4] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
+	Datum		values[4];
+	bool		isnull;
+	bool		empty_null = q->kind == QK_STATS && q->md->empty_null;
+	SeriesRow  *rows;
+	int			nrows = 0;
+	Datum	   *buckets = NULL;
+	bool	   *bnulls = NULL;
+	int			nb = 0;
+	Datum	   *out_values;
+	bool	   *out_nulls;
+	Datum		r;
+	uint64		k;
+	int			i;
+	int			dims[1];
+	int			lbs[1] = {1};
+	Oid			argtypes[2] = {TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID};
+	ParamListInfo params = makeParamList(2);
+	SPIExecuteOptions options;
+	int			rc;
+
+	/* the aggregate's rows (GROUP BY the bucket: one each), sorted here */
+	run(q, agg, c, NULL);
+	if (SPI_tuptable->tupdesc->natts != 2 || SPI_gettypeid(SPI_tuptable->tupdesc, 1) != TIMESTAMPTZOID ||
+		SPI_gettypeid(SPI_tuptable->tupdesc, 2) != FLOAT8OID)
+		elog(ERROR, "analytics: unexpected row type of a series");
+	rows = palloc(sizeof(SeriesRow) * (SPI_processed + 1));
+	for (k = 0; k < SPI_processed; k++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[k];
+		Datum		d = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (isnull)
+			continue;			/* joins no bucket */
+		rows[nrows].start = DatumGetTimestampTz(d);
+		d = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &rows[nrows].isnull);
+		rows[nrows].value = rows[nrows].isnull ? 0 : DatumGetFloat8(d);
+		/* a count's HAVING sum(...) > 0, left out of agg for a counted metric */
+		if (counted && (rows[nrows].isnull || !(rows[nrows].value > 0)))
+			continue;
+		nrows++;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	qsort(rows, nrows, sizeof(SeriesRow), series_row_cmp);
+
+	/* the buckets, each with its value */
+	values[0] = CStringGetTextDatum(q->bucket);
+	values[1] = TimestampTzGetDatum(q->from);
+	values[2] = TimestampTzGetDatum(q->to);
+	values[3] = CStringGetTextDatum(q->time_zone);
+	r = run_small(psprintf("SELECT pg_catalog.array_agg(x.bucket_start) FROM %s.time_buckets($1, $2, $3, $4) x", q->schema),
+				  4, types, values, &isnull);
+	if (!isnull)
+		deconstruct_array(DatumGetArrayTypeP(r), TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL,
+						  TYPALIGN_DOUBLE, &buckets, &bnulls, &nb);
+	out_values = palloc(sizeof(Datum) * (nb + 1));
+	out_nulls = palloc(sizeof(bool) * (nb + 1));
+	for (i = 0; i < nb; i++)
+	{
+		SeriesRow	key;
+		SeriesRow  *row = NULL;
+
+		if (!bnulls[i])
+		{
+			key.start = DatumGetTimestampTz(buckets[i]);
+			row = bsearch(&key, rows, nrows, sizeof(SeriesRow), series_row_cmp);
+		}
+		out_nulls[i] = row == NULL || row->isnull ? empty_null : false;
+		out_values[i] = Float8GetDatum(row == NULL || row->isnull ? 0 : row->value);
+	}
+
+	/* sorted as asked */
+	dims[0] = nb;
+	params->params[0].value = PointerGetDatum(nb == 0 ? construct_empty_array(TIMESTAMPTZOID)
+											  : construct_md_array(buckets, bnulls, 1, dims, lbs, TIMESTAMPTZOID,
+																   sizeof(TimestampTz), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	params->params[1].value = PointerGetDatum(nb == 0 ? construct_empty_array(FLOAT8OID)
+											  : construct_md_array(out_values, out_nulls, 1, dims, lbs, FLOAT8OID,
+																   sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	for (i = 0; i < 2; i++)
+	{
+		params->params[i].isnull = false;
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = argtypes[i];
+	}
+	memset(&options, 0, sizeof(options));
+	options.params = params;
+	options.read_only = true;
+	options.dest = dest;
+	rc = SPI_execute_extended(psprintf("SELECT r.bucket_start, r.metric_value"
+									   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) r(bucket_start, metric_value)"
+									   " ORDER BY %s", ord), &options);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "analytics: query failed: %s", SPI_result_code_string(rc));
+}
+
 static void
 timeseries_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 {
@@ -2354,12 +2556,15 @@ timeseries_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 		int			dim = rollup_dim(q, -1);
 		bool		uv = viewers_apply(q, -1);
 		int			tier = -1;
+		int			start = sql.len;
 
 		if ((dim >= 0 || uv) && strcmp(q->bucket, "minute") != 0)
 			tier = buckets_tier(q, dim == CAT_DIM_PROJECT);
-		appendStringInfo(&sql, "SELECT b.bucket_start, coalesce(v.metric_value, $%d) AS metric_value"
-						 " FROM %s.time_buckets($%d, $%d, $%d, $%d) b LEFT JOIN (",
-						 P_EMPTY_VALUE, S, P_BUCKET, P_FROM, P_TO, P_TIME_ZONE);
+		/* over every project on Citus: the aggregate alone (below) */
+		if (!q->dist_all)
+			appendStringInfo(&sql, "SELECT b.bucket_start, coalesce(v.metric_value, $%d) AS metric_value"
+							 " FROM %s.time_buckets($%d, $%d, $%d, $%d) b LEFT JOIN (",
+							 P_EMPTY_VALUE, S, P_BUCKET, P_FROM, P_TO, P_TIME_ZONE);
 		if (uv && tier >= CL_HOUR)
 		{
 			/*
@@ -2386,8 +2591,13 @@ timeseries_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 			append_merged_metric(&sql, q);
 			appendStringInfoString(&sql, " AS metric_value FROM (");
 			append_stats_source(&sql, q, c, dim, NULL, true);
-			appendStringInfoString(&sql, ") x GROUP BY 1 HAVING ");
-			append_merged_having(&sql, q);
+			appendStringInfoString(&sql, ") x GROUP BY 1");
+			/* over every project on Citus, a count's HAVING applied in C */
+			if (!q->dist_all || count_element(q) == 0)
+			{
+				appendStringInfoString(&sql, " HAVING ");
+				append_merged_having(&sql, q);
+			}
 		}
 		else
 		{
@@ -2397,6 +2607,11 @@ timeseries_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 			append_rows(&sql, q);
 			append_where(&sql, q);
 			appendStringInfoString(&sql, " GROUP BY 1");
+		}
+		if (q->dist_all)
+		{
+			series_from_aggregate(q, sql.data + start, c, tier >= 0 && !uv && count_element(q) != 0, ord, dest);
+			return;
 		}
 		appendStringInfoString(&sql, ") v USING (bucket_start)");
 	}

@@ -146,6 +146,10 @@ answers() { # CONN: one line per question
     UNION ALL SELECT 'breakdown country p2 ' || (SELECT string_agg(b::text, ',') FROM analytics.breakdown('play', 'country', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, project_id => 'p2') b)
     UNION ALL SELECT 'timeseries hour p4 ' || (SELECT string_agg(t::text, ',') FROM analytics.timeseries('play', '$T'::timestamptz - interval '2 days', '$T'::timestamptz, 'hour', project_id => 'p4') t)
     UNION ALL SELECT 'timeseries plays all ' || (SELECT string_agg(t::text, ',') FROM analytics.timeseries('play', '$T'::timestamptz - interval '2 days', '$T'::timestamptz, 'hour') t)
+    UNION ALL SELECT 'timeseries sorted all ' || (SELECT string_agg(t::text, ',') FROM analytics.timeseries('play', '$T'::timestamptz - interval '3 days', '$T'::timestamptz, 'hour', sort_by => 'metricValue', sort_order => 'desc') t)
+    UNION ALL SELECT 'timeseries average all (to 1e-6) ' || (SELECT string_agg(t.emitted_at || ':' || coalesce(round(t.metric_value::numeric, 6)::text, 'null'), ',') FROM analytics.timeseries('watch-time', '$T'::timestamptz - interval '8 days', '$T'::timestamptz, 'day', aggregation => 'average', sort_by => 'metricValue') t)
+    UNION ALL SELECT 'timeseries kolkata all ' || (SELECT string_agg(t::text, ',') FROM analytics.timeseries('play', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, 'day', time_zone => 'Asia/Kolkata') t)
+    UNION ALL SELECT 'timeseries minute all ' || (SELECT string_agg(t::text, ',') FROM analytics.timeseries('play', '$T'::timestamptz - interval '2 hours', '$T'::timestamptz, 'minute') t)
     UNION ALL SELECT 'breakdown media all ' || (SELECT string_agg(b::text, ',') FROM analytics.breakdown('play', 'media-id', '$T'::timestamptz - interval '4 days', '$T'::timestamptz) b)
     UNION ALL SELECT 'metric uniq all ' || analytics.metric('view', 'count', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, unique_viewers => true)
     UNION ALL SELECT 'breakdown uniq all ' || (SELECT string_agg(b::text, ',') FROM analytics.breakdown('view', 'country', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, unique_viewers => true) b)
@@ -166,6 +170,12 @@ done <<<"$want"
 check "a breakdown over every project: three statements over the 2 shards, no intermediate result" "6 0" \
   "$(q "$C" "SET citus.log_remote_commands = on; SET client_min_messages = log;
              SELECT count(*) FROM analytics.breakdown('play', 'country', '$T'::timestamptz - interval '4 days', '$T'::timestamptz)" |
+     awk '/issuing SELECT/ { s++ } /intermediate_result/ { r++ } END { print s + 0, r + 0 }')"
+# a series over every project: the aggregate alone (the buckets joined in
+# C), three statements over the shards, no intermediate result
+check "a timeseries over every project: three statements over the 2 shards, no intermediate result" "6 0" \
+  "$(q "$C" "SET citus.log_remote_commands = on; SET client_min_messages = log;
+             SELECT count(*) FROM analytics.timeseries('play', '$T'::timestamptz - interval '2 days', '$T'::timestamptz, 'hour')" |
      awk '/issuing SELECT/ { s++ } /intermediate_result/ { r++ } END { print s + 0, r + 0 }')"
 check "unique viewers over every project: each project's ids united on its worker (_viewers_union in the shards' statement)" "2" \
   "$(q "$C" "SET citus.log_remote_commands = on; SET client_min_messages = log;
