@@ -886,8 +886,8 @@ day_add(RGroupTable *tab, KeyBuf *kb, const RGroup *src, TimestampTz day, int nv
  * The rows of the day (the hours read are all the hours of one day): its
  * one-dimension rows, cube, referrer cube and device cube rows as the sums
  * of its hour groups, in their order (what the SQL form sums: the hour
- * rows), and its viewer ids (gathered from the events by the pass; in
- * project order)
+ * rows, as written; the cubes' in project order, so are their days), and
+ * its viewer ids (gathered from the events by the pass; in project order)
  */
 static void
 day_rows(HourPass *p, ReturnSetInfo *rsinfo, RGroupTable *dims, KeyBuf *kb)
@@ -954,7 +954,7 @@ day_rows(HourPass *p, ReturnSetInfo *rsinfo, RGroupTable *dims, KeyBuf *kb)
 		}
 	}
 
-	/* the cube and the referrer cube */
+	/* the cube and the referrer cube, from their hour groups in project order */
 	for (src = 0; src < 2; src++)
 	{
 		RGroupTable *t = src == 0 ? &p->cube : &p->refcube;
@@ -1018,10 +1018,11 @@ day_rows(HourPass *p, ReturnSetInfo *rsinfo, RGroupTable *dims, KeyBuf *kb)
  * _rollup_hour_rows(hrs timestamptz[], pid text, day_rows boolean) RETURNS TABLE (kind, ...):
  * the hour-level rows of the events of hours hrs (of one project, or of
  * every project when pid is NULL). kind 0: rollup_5min (project per 5
- * minutes), 1: rollup_hour (dim, value, media_type), 3: rollup_cube_hour,
- * 5: rollup_watch_max (max_value), 6: rollup_refcube_hour (the referrer in
- * value), 7: rollup_viewers_hour (viewers_3s ... viewers_30s; in project
- * order), 10: rollup_devcube_hour (in project order). With day_rows (the
+ * minutes), 1: rollup_hour (dim, value, media_type), 3: rollup_cube_hour
+ * (in project order), 5: rollup_watch_max (max_value), 6:
+ * rollup_refcube_hour (the referrer in value; in project order), 7:
+ * rollup_viewers_hour (viewers_3s ... viewers_30s; in project order), 10:
+ * rollup_devcube_hour (in project order). With day_rows (the
  * caller's hours are all the hours of one day) the day's rows as well: 2
  * rollup_day, 4 rollup_cube_day, 8 rollup_refcube_day, 9
  * rollup_viewers_day, 11 rollup_devcube_day (bucket: the day).
@@ -1186,16 +1187,25 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 	for (i = 0; i < dims.n; i++)
 		put_row(rsinfo, p.rowcxt, KIND_HOUR, dims.groups[i], DatumGetInt16(dims.groups[i]->vals[1]),
 				dims.groups[i]->vals[2], dims.groups[i]->nulls[2], false, 0, true);
+	/*
+	 * the cube, the referrer cube and the device cube in project order, then
+	 * hour (once every sum of their groups is made: each adds the groups in
+	 * the order they were made, as before): a question about one project
+	 * reads its rows of a period from a few pages (in the order of the
+	 * events, a project's cube rows of 30 days were on 7,600 of the 8,300
+	 * pages of rollup_cube_day at 20M events). Their day rows, the sums of
+	 * these groups in this order, come out in project order too. No group
+	 * is looked up after this (the tables' slots hold the groups' old
+	 * places).
+	 */
+	if (p.cube.n > 1)
+		qsort(p.cube.groups, p.cube.n, sizeof(RGroup *), group_cmp);
 	for (i = 0; i < p.cube.n; i++)
 		put_row(rsinfo, p.rowcxt, KIND_CUBE, p.cube.groups[i], -1, 0, true, false, 0, true);
+	if (p.refcube.n > 1)
+		qsort(p.refcube.groups, p.refcube.n, sizeof(RGroup *), group_cmp);
 	for (i = 0; i < p.refcube.n; i++)
 		put_row(rsinfo, p.rowcxt, KIND_REFCUBE, p.refcube.groups[i], -1, 0, true, false, 0, true);
-	/*
-	 * the device cube in project order, then hour: a question about one
-	 * project reads its rows of a day from a few pages (the cube's, in the
-	 * order of the events, spread a project's rows of a day over the day's
-	 * pages)
-	 */
 	if (p.devcube.n > 1)
 		qsort(p.devcube.groups, p.devcube.n, sizeof(RGroup *), group_cmp);
 	for (i = 0; i < p.devcube.n; i++)

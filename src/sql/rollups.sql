@@ -433,22 +433,24 @@ BEGIN
            (c.project_id, c.bucket, c.operating_system),
            (c.project_id, c.bucket, c.browser));
       END IF;
-      -- other per-day derived data (unless the pass above wrote them)
+      -- other per-day derived data (unless the pass above wrote them); the
+      -- cubes' in project order (as the single node's pass writes them): a
+      -- project's rows of a day on a few pages
       CONTINUE WHEN whole;
       DELETE FROM @extschema@.rollup_cube_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
       INSERT INTO @extschema@.rollup_cube_day (project_id, bucket, media_type, continent, country, device_type, operating_system, browser, stats)
       SELECT r.project_id, d, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
         FROM @extschema@.rollup_cube_hour r
        WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
-       GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
+       GROUP BY r.project_id, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser
+       ORDER BY CASE WHEN dist THEN NULL ELSE r.project_id END;
       DELETE FROM @extschema@.rollup_refcube_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
       INSERT INTO @extschema@.rollup_refcube_day (project_id, bucket, referrer, media_type, continent, country, device_type, operating_system, browser, stats)
       SELECT r.project_id, d, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
         FROM @extschema@.rollup_refcube_hour r
        WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket >= d AND r.bucket < d + @extschema@._block_size('day')
-       GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser;
-      -- in project order (as the single node's pass writes them): a
-      -- project's rows of a day on a few pages
+       GROUP BY r.project_id, r.referrer, r.media_type, r.continent, r.country, r.device_type, r.operating_system, r.browser
+       ORDER BY CASE WHEN dist THEN NULL ELSE r.project_id END;
       DELETE FROM @extschema@.rollup_devcube_day r WHERE (pid IS NULL OR r.project_id = pid) AND r.bucket = d;
       INSERT INTO @extschema@.rollup_devcube_day (project_id, bucket, media_type, device_type, operating_system, browser, stats)
       SELECT r.project_id, d, r.media_type, r.device_type, r.operating_system, r.browser, @extschema@.event_stats_merge(r.stats)
