@@ -2332,6 +2332,39 @@ bucket_starts(const QuerySpec *q, int *n)
 	return out;
 }
 
+/*
+ * A series given as two arrays, its buckets (timestamptz[]) and their
+ * values (float8[]), sent to dest as rows (bucket_start, metric_value)
+ * sorted by ord (a fixed ORDER BY of the timeseries functions).
+ */
+static void
+send_series_arrays(Datum buckets, Datum values, const char *ord, DestReceiver *dest)
+{
+	Oid			types[2] = {TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID};
+	ParamListInfo params = makeParamList(2);
+	SPIExecuteOptions options;
+	int			i;
+	int			rc;
+
+	params->params[0].value = buckets;
+	params->params[1].value = values;
+	for (i = 0; i < 2; i++)
+	{
+		params->params[i].isnull = false;
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = types[i];
+	}
+	memset(&options, 0, sizeof(options));
+	options.params = params;
+	options.read_only = true;
+	options.dest = dest;
+	rc = SPI_execute_extended(psprintf("SELECT r.bucket_start, r.metric_value"
+									   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) r(bucket_start, metric_value)"
+									   " ORDER BY %s", ord), &options);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "analytics: query failed: %s", SPI_result_code_string(rc));
+}
+
 /* a row of a series' aggregate */
 typedef struct SeriesRow
 {
@@ -2382,10 +2415,6 @@ series_from_aggregate(const QuerySpec *q, const char *agg, const Cover *c, bool 
 	int			i;
 	int			dims[1];
 	int			lbs[1] = {1};
-	Oid			argtypes[2] = {TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID};
-	ParamListInfo params = makeParamList(2);
-	SPIExecuteOptions options;
-	int			rc;
 
 	/* the aggregate's rows (GROUP BY the bucket: one each), sorted here */
 	run(q, agg, c, NULL);
@@ -2439,27 +2468,13 @@ series_from_aggregate(const QuerySpec *q, const char *agg, const Cover *c, bool 
 
 	/* sorted as asked */
 	dims[0] = nb;
-	params->params[0].value = PointerGetDatum(nb == 0 ? construct_empty_array(TIMESTAMPTZOID)
-											  : construct_md_array(buckets, bnulls, 1, dims, lbs, TIMESTAMPTZOID,
-																   sizeof(TimestampTz), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	params->params[1].value = PointerGetDatum(nb == 0 ? construct_empty_array(FLOAT8OID)
-											  : construct_md_array(out_values, out_nulls, 1, dims, lbs, FLOAT8OID,
-																   sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	for (i = 0; i < 2; i++)
-	{
-		params->params[i].isnull = false;
-		params->params[i].pflags = PARAM_FLAG_CONST;
-		params->params[i].ptype = argtypes[i];
-	}
-	memset(&options, 0, sizeof(options));
-	options.params = params;
-	options.read_only = true;
-	options.dest = dest;
-	rc = SPI_execute_extended(psprintf("SELECT r.bucket_start, r.metric_value"
-									   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) r(bucket_start, metric_value)"
-									   " ORDER BY %s", ord), &options);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "analytics: query failed: %s", SPI_result_code_string(rc));
+	send_series_arrays(PointerGetDatum(nb == 0 ? construct_empty_array(TIMESTAMPTZOID)
+									   : construct_md_array(buckets, bnulls, 1, dims, lbs, TIMESTAMPTZOID,
+															sizeof(TimestampTz), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+					   PointerGetDatum(nb == 0 ? construct_empty_array(FLOAT8OID)
+									   : construct_md_array(out_values, out_nulls, 1, dims, lbs, FLOAT8OID,
+															sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+					   ord, dest);
 }
 
 static void
@@ -2504,32 +2519,11 @@ timeseries_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 		 * per-minute rows (ccvrollup.c), sorted here
 		 */
 		Datum		values[2];
-		Oid			types[2] = {TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID};
-		ParamListInfo params = makeParamList(2);
-		SPIExecuteOptions options;
-		int			i;
-		int			rc;
 
 		analytics_ccv_series_from_rollups(S, q->project, ccv_media(q), q->unique_viewers, q->from, q->to,
 										  q->bucket, q->time_zone, q->kind == QK_CCV_AVERAGE,
 										  &values[0], &values[1]);
-		for (i = 0; i < 2; i++)
-		{
-			params->params[i].value = values[i];
-			params->params[i].isnull = false;
-			params->params[i].pflags = PARAM_FLAG_CONST;
-			params->params[i].ptype = types[i];
-		}
-		memset(&options, 0, sizeof(options));
-		options.params = params;
-		options.read_only = true;
-		options.dest = dest;
-		rc = SPI_execute_extended(psprintf("SELECT r.bucket_start, r.metric_value"
-										   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) r(bucket_start, metric_value)"
-										   " ORDER BY %s",
-										   ord), &options);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "analytics: query failed: %s", SPI_result_code_string(rc));
+		send_series_arrays(values[0], values[1], ord, dest);
 		return;
 	}
 	else if (ccv)
