@@ -1718,6 +1718,31 @@ kept_plan_pays(const Cover *c)
 	return c->n[CL_RAW][0] <= P_RAW_RANGES && c->n[CL_RAW][1] <= P_RAW_RANGES && c->raw_minutes <= 180;
 }
 
+/* sql, read-only, its n parameters bound as constants, its rows sent to dest */
+static void
+run_to_dest(const char *sql, int n, const Oid *types, const Datum *values, const bool *nulls, DestReceiver *dest)
+{
+	ParamListInfo params = makeParamList(n);
+	SPIExecuteOptions options;
+	int			rc;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		params->params[i].value = values[i];
+		params->params[i].isnull = nulls != NULL && nulls[i];
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = types[i];
+	}
+	memset(&options, 0, sizeof(options));
+	options.params = params;
+	options.read_only = true;
+	options.dest = dest;
+	rc = SPI_execute_extended(sql, &options);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "analytics: query failed: %s", SPI_result_code_string(rc));
+}
+
 /*
  * Runs sql, its rows sent to dest (NULL: SPI_tuptable). With a cover (a
  * rollup statement): through its kept statement, a generic plan when the
@@ -1774,27 +1799,7 @@ run(const QuerySpec *q, const char *sql, const Cover *c, DestReceiver *dest)
 		AtEOXact_GUC(true, nest);
 	}
 	else
-	{
-		ParamListInfo params = makeParamList(n);
-		SPIExecuteOptions options;
-		int			rc;
-		int			i;
-
-		for (i = 0; i < n; i++)
-		{
-			params->params[i].value = values[i];
-			params->params[i].isnull = nulls[i];
-			params->params[i].pflags = PARAM_FLAG_CONST;
-			params->params[i].ptype = types[i];
-		}
-		memset(&options, 0, sizeof(options));
-		options.params = params;
-		options.read_only = true;
-		options.dest = dest;
-		rc = SPI_execute_extended(sql, &options);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "analytics: query failed: %s", SPI_result_code_string(rc));
-	}
+		run_to_dest(sql, n, types, values, nulls, dest);
 }
 
 /* the first column of the one row of sql (NULL: *isnull) */
@@ -2341,28 +2346,11 @@ static void
 send_series_arrays(Datum buckets, Datum values, const char *ord, DestReceiver *dest)
 {
 	Oid			types[2] = {TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID};
-	ParamListInfo params = makeParamList(2);
-	SPIExecuteOptions options;
-	int			i;
-	int			rc;
+	Datum		arrays[2] = {buckets, values};
 
-	params->params[0].value = buckets;
-	params->params[1].value = values;
-	for (i = 0; i < 2; i++)
-	{
-		params->params[i].isnull = false;
-		params->params[i].pflags = PARAM_FLAG_CONST;
-		params->params[i].ptype = types[i];
-	}
-	memset(&options, 0, sizeof(options));
-	options.params = params;
-	options.read_only = true;
-	options.dest = dest;
-	rc = SPI_execute_extended(psprintf("SELECT r.bucket_start, r.metric_value"
-									   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) r(bucket_start, metric_value)"
-									   " ORDER BY %s", ord), &options);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "analytics: query failed: %s", SPI_result_code_string(rc));
+	run_to_dest(psprintf("SELECT r.bucket_start, r.metric_value"
+						 " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) r(bucket_start, metric_value)"
+						 " ORDER BY %s", ord), 2, types, arrays, NULL, dest);
 }
 
 /* a row of a series' aggregate */
