@@ -11,6 +11,7 @@
 #include "utils/timestamp.h"
 #include "storage/dsm.h"
 #include "utils/relcache.h"
+#include "utils/snapshot.h"
 #include "nodes/pg_list.h"
 
 #include "pgcompat.h"
@@ -79,6 +80,36 @@ extern void analytics_brinskip_patch(Relation rel);
 /* rollup.c */
 extern bool analytics_rollup_tracking_suspended;
 extern void analytics_rollup_init(void);
+
+/*
+ * The rows an incremental refresh reads (src/refreshdelta.c): while
+ * analytics_scan_filter is set, scans of the events partitions return, of
+ * the rows in the filter's incremental hours, only those inserted under
+ * one of its transaction ids (sorted); rows of other hours are returned
+ * as they are. A row of such a transaction that is frozen cannot be told
+ * from an older row whose id was reused: its hour is flagged (ambiguous)
+ * and the caller aggregates that hour again whole.
+ */
+typedef struct AnalyticsScanFilter
+{
+	int			nhours;
+	TimestampTz *hours;			/* sorted */
+	bool	   *incremental;	/* per hour */
+	bool	   *ambiguous;		/* per hour, set by the scans */
+	int			nxids;
+	TransactionId *xids;		/* sorted */
+	uint64		skipped;		/* rows left out */
+} AnalyticsScanFilter;
+extern AnalyticsScanFilter *analytics_scan_filter;
+extern void analytics_rollup_note_rewrite(TimestampTz hour);
+
+/* refreshdelta.c */
+extern Snapshot analytics_refresh_snapshot(void);
+extern Size analytics_refresh_snapshot_space(void);
+extern void analytics_refresh_snapshot_serialize(char *addr);
+extern void analytics_refresh_snapshot_restore(char *addr);
+extern bool analytics_refresh_snapshot_blocks_workers(void);
+extern AnalyticsScanFilter *analytics_delta_plan(const TimestampTz *hours, int n, text *pid, const char *schema);
 
 /* parameters of one maintenance run */
 typedef struct MaintenanceParams

@@ -47,6 +47,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -415,6 +416,23 @@ read_events(const char *sql, TimestampTz lo, TimestampTz hi, text *pid, DestRece
 		elog(ERROR, "analytics: rollup refresh read failed: %s", SPI_result_code_string(rc));
 }
 
+/* read_events with the scans' filter f (analytics_scan_filter) in place */
+static void
+read_filtered(const char *sql, TimestampTz lo, TimestampTz hi, text *pid, DestReceiver *dest,
+			  AnalyticsScanFilter *f)
+{
+	analytics_scan_filter = f;
+	PG_TRY();
+	{
+		read_events(sql, lo, hi, pid, dest);
+	}
+	PG_FINALLY();
+	{
+		analytics_scan_filter = NULL;
+	}
+	PG_END_TRY();
+}
+
 static void
 dest_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
@@ -463,6 +481,7 @@ typedef struct HourPass
 	RGroupTable	devcube;
 	RGroupTable	viewers;
 	RGroupTable	viewers_day;	/* when day_rows */
+	RGroupTable	seedmax;		/* the longest watch event of the hours added to, per project */
 	bool		day_rows;
 	BinCache	dbin;
 	KeyBuf		kb;
@@ -492,12 +511,11 @@ cube_key(HourPass *p, Datum *v, bool *nl, TimestampTz h)
 	key_text(&p->kb, v[E_BROWSER], nl[E_BROWSER]);
 }
 
-/* a view event of duration t (its viewer id, if any) in its group of bucket h in table tab */
-static void
-viewer_add(HourPass *p, RGroupTable *tab, Datum *v, bool *nl, TimestampTz h, int t)
+/* the viewer ids group of an event's cube combination in bucket h in table tab */
+static ViewerGroup *
+viewer_group(HourPass *p, RGroupTable *tab, Datum *v, bool *nl, TimestampTz h)
 {
 	RGroup	   *g;
-	ViewerGroup *vg;
 	bool		isnew;
 	MemoryContext cxt = tab->cxt;
 
@@ -522,43 +540,29 @@ viewer_add(HourPass *p, RGroupTable *tab, Datum *v, bool *nl, TimestampTz h, int
 		g->vals[6] = nl[E_BROWSER] ? (Datum) 0 : copy_text(cxt, v[E_BROWSER]);
 		g->extra = MemoryContextAllocZero(cxt, sizeof(ViewerGroup));
 	}
-	vg = (ViewerGroup *) g->extra;
+	return (ViewerGroup *) g->extra;
+}
+
+/* a view event of duration t (its viewer id, if any) in its group of bucket h in table tab */
+static void
+viewer_add(HourPass *p, RGroupTable *tab, Datum *v, bool *nl, TimestampTz h, int t)
+{
+	ViewerGroup *vg = viewer_group(p, tab, v, nl, h);
+	MemoryContext cxt = tab->cxt;
+
 	if (vg->sets[t] == NULL)
 		vg->sets[t] = analytics_viewer_set_new(cxt);
 	if (!nl[E_VIEWER])
 		analytics_viewer_set_add(vg->sets[t], DatumGetInt64(v[E_VIEWER]));
 }
 
-static bool
-hour_receive(TupleTableSlot *slot, DestReceiver *self)
+/* an event's group (v, nl: its columns) of the project per 5 minutes, bucket m5 */
+static RGroup *
+m5_group(HourPass *p, Datum *v, bool *nl, TimestampTz m5)
 {
-	HourPass   *p = (HourPass *) self;
-	Datum	   *v;
-	bool	   *nl;
-	TimestampTz ts,
-				h,
-				m5;
-	int			idx;
-	bool		valnull,
-				isnew;
-	float8		value;
 	RGroup	   *g;
-	MemoryContext old;
+	bool		isnew;
 
-	slot_getallattrs(slot);
-	v = slot->tts_values;
-	nl = slot->tts_isnull;
-	ts = DatumGetTimestampTz(v[E_EMITTED_AT]);
-	h = bin(&p->hbin, ts);
-	if (!hours_has(&p->hours, h))
-		return true;
-	m5 = bin(&p->m5bin, ts);
-	idx = nl[E_EVENT_TYPE] ? -1 : analytics_event_type_index(p->fcinfo, DatumGetObjectId(v[E_EVENT_TYPE]));
-	valnull = nl[E_VALUE];
-	value = valnull ? 0 : DatumGetFloat8(v[E_VALUE]);
-	old = MemoryContextSwitchTo(p->rowcxt);
-
-	/* the project per 5 minutes */
 	p->kb.len = 0;
 	key_text(&p->kb, v[E_PROJECT], nl[E_PROJECT]);
 	key_int64(&p->kb, m5, false);
@@ -568,9 +572,16 @@ hour_receive(TupleTableSlot *slot, DestReceiver *self)
 		g->vals[0] = copy_text(p->m5.cxt, v[E_PROJECT]);
 		g->bucket = m5;
 	}
-	accum(g, idx, valnull, value);
+	return g;
+}
 
-	/* media ids per hour */
+/* an event's media id group of hour h */
+static RGroup *
+media_group(HourPass *p, Datum *v, bool *nl, TimestampTz h)
+{
+	RGroup	   *g;
+	bool		isnew;
+
 	p->kb.len = 0;
 	key_text(&p->kb, v[E_PROJECT], nl[E_PROJECT]);
 	key_int64(&p->kb, h, false);
@@ -584,12 +595,16 @@ hour_receive(TupleTableSlot *slot, DestReceiver *self)
 		g->vals[1] = copy_text(p->media.cxt, v[E_MEDIA_ID]);
 		g->vals[2] = v[E_MEDIA_TYPE];
 	}
-	accum(g, idx, valnull, value);
+	return g;
+}
 
-	/*
-	 * the referrer cube per hour (the cube's columns and the referrer); the
-	 * cube and the referrers per hour are its sums (refcube_sums)
-	 */
+/* an event's referrer cube group of hour h */
+static RGroup *
+refcube_group(HourPass *p, Datum *v, bool *nl, TimestampTz h)
+{
+	RGroup	   *g;
+	bool		isnew;
+
 	cube_key(p, v, nl, h);
 	key_text(&p->kb, v[E_REFERRER], nl[E_REFERRER]);
 	g = gt_lookup(&p->refcube, &p->kb, &isnew);
@@ -611,6 +626,48 @@ hour_receive(TupleTableSlot *slot, DestReceiver *self)
 		g->vals[6] = copy_text(p->refcube.cxt, v[E_BROWSER]);
 		g->vals[7] = copy_text(p->refcube.cxt, v[E_REFERRER]);
 	}
+	return g;
+}
+
+static bool
+hour_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	HourPass   *p = (HourPass *) self;
+	Datum	   *v;
+	bool	   *nl;
+	TimestampTz ts,
+				h,
+				m5;
+	int			idx;
+	bool		valnull;
+	float8		value;
+	RGroup	   *g;
+	MemoryContext old;
+
+	slot_getallattrs(slot);
+	v = slot->tts_values;
+	nl = slot->tts_isnull;
+	ts = DatumGetTimestampTz(v[E_EMITTED_AT]);
+	h = bin(&p->hbin, ts);
+	if (!hours_has(&p->hours, h))
+		return true;
+	m5 = bin(&p->m5bin, ts);
+	idx = nl[E_EVENT_TYPE] ? -1 : analytics_event_type_index(p->fcinfo, DatumGetObjectId(v[E_EVENT_TYPE]));
+	valnull = nl[E_VALUE];
+	value = valnull ? 0 : DatumGetFloat8(v[E_VALUE]);
+	old = MemoryContextSwitchTo(p->rowcxt);
+
+	/* the project per 5 minutes */
+	accum(m5_group(p, v, nl, m5), idx, valnull, value);
+
+	/* media ids per hour */
+	accum(media_group(p, v, nl, h), idx, valnull, value);
+
+	/*
+	 * the referrer cube per hour (the cube's columns and the referrer); the
+	 * cube and the referrers per hour are its sums (refcube_sums)
+	 */
+	g = refcube_group(p, v, nl, h);
 	accum(g, idx, valnull, value);
 	/* max(value) FILTER (WHERE event_type = 'watch' AND value > 0) */
 	if (idx == CAT_ET_WATCH && !valnull && value > 0 && (!g->has_max || value > g->max))
@@ -1014,6 +1071,201 @@ day_rows(HourPass *p, ReturnSetInfo *rsinfo, RGroupTable *dims, KeyBuf *kb)
 		put_viewers_row(rsinfo, p->rowcxt, KIND_VIEWERS_DAY, p->viewers_day.groups[i]);
 }
 
+/* ---- an incremental refresh: the hours' rows as they are, to add to ---- */
+
+/* the n event_stats elements of a stats array into v */
+static void
+stats_into(Datum arr, float8 *v)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(DatumGetArrayTypeP(arr), FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &elems, &nulls, &n);
+	if (n != CAT_ES_NELEMS)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("a rollup row has %d event_stats elements, not %d", n, CAT_ES_NELEMS)));
+	for (int i = 0; i < n; i++)
+		v[i] += nulls[i] ? 0 : DatumGetFloat8(elems[i]);
+}
+
+/* run a read of the hours' rollup rows: $1 the hours, $2 the project (NULL: all), $3 a dimension */
+static void
+seed_read(const char *sql, Datum hours, text *pid, int16 dim)
+{
+	Oid			argtypes[3] = {TIMESTAMPTZARRAYOID, TEXTOID, INT2OID};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	int			ret;
+
+	values[0] = hours;
+	if (pid == NULL)
+		nulls[1] = 'n';
+	else
+		values[1] = PointerGetDatum(pid);
+	values[2] = Int16GetDatum(dim);
+	ret = SPI_execute_with_args(sql, 3, argtypes, values, nulls, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "analytics: could not read the rollup rows to add to: %s", SPI_result_code_string(ret));
+}
+
+#define SEED_COL(r, k, isnull) SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, (k), (isnull))
+
+/*
+ * The groups of the hours f refreshes incrementally start as their rollup
+ * rows (rollup_5min, the media ids' rollup_hour rows, rollup_refcube_hour,
+ * rollup_watch_max, rollup_viewers_hour): the refresh adds the new rows to
+ * them, and every other row of those hours (their sums) comes from them as
+ * in a whole refresh. Read with the refresh's snapshot (src/refreshdelta.c).
+ */
+static void
+seed_groups(HourPass *p, const AnalyticsScanFilter *f, text *pid, const char *schema)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * f->nhours);
+	int			n = 0;
+	Datum		hours;
+	Datum		v[E_NCOLS];
+	bool		nl[E_NCOLS];
+	bool		isnull;
+	char	   *sql;
+	MemoryContext old;
+	const char *where = "r.bucket OPERATOR(pg_catalog.=) ANY ($1) AND ($2::text IS NULL OR r.project_id OPERATOR(pg_catalog.=) $2)";
+
+	for (int i = 0; i < f->nhours; i++)
+		if (f->incremental[i])
+			elems[n++] = TimestampTzGetDatum(f->hours[i]);
+	hours = PointerGetDatum(construct_array(elems, n, TIMESTAMPTZOID, sizeof(TimestampTz),
+											FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	memset(nl, false, sizeof(nl));
+
+	/* the project per 5 minutes */
+	sql = psprintf("SELECT r.project_id, r.bucket, r.stats FROM unnest($1) h(h) JOIN %s.rollup_5min r"
+				   " ON r.bucket OPERATOR(pg_catalog.>=) h.h AND r.bucket OPERATOR(pg_catalog.<) (h.h OPERATOR(pg_catalog.+) '1 hour'::pg_catalog.interval)"
+				   " WHERE r.dim OPERATOR(pg_catalog.=) $3 AND ($2::text IS NULL OR r.project_id OPERATOR(pg_catalog.=) $2)",
+				   schema);
+	seed_read(sql, hours, pid, CAT_DIM_PROJECT);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		v[E_PROJECT] = SEED_COL(r, 1, &isnull);
+		old = MemoryContextSwitchTo(p->rowcxt);
+		stats_into(SEED_COL(r, 3, &isnull), m5_group(p, v, nl, DatumGetTimestampTz(SEED_COL(r, 2, &isnull)))->v);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	MemoryContextReset(p->rowcxt);
+
+	/* media ids per hour */
+	sql = psprintf("SELECT r.project_id, r.bucket, r.value, r.media_type, r.stats FROM %s.rollup_hour r"
+				   " WHERE r.dim OPERATOR(pg_catalog.=) $3 AND %s", schema, where);
+	seed_read(sql, hours, pid, catalog_dim_by_breakdown("media-id"));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		v[E_PROJECT] = SEED_COL(r, 1, &isnull);
+		v[E_MEDIA_ID] = SEED_COL(r, 3, &nl[E_MEDIA_ID]);
+		v[E_MEDIA_TYPE] = SEED_COL(r, 4, &nl[E_MEDIA_TYPE]);
+		old = MemoryContextSwitchTo(p->rowcxt);
+		stats_into(SEED_COL(r, 5, &isnull), media_group(p, v, nl, DatumGetTimestampTz(SEED_COL(r, 2, &isnull)))->v);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	MemoryContextReset(p->rowcxt);
+	memset(nl, false, sizeof(nl));
+
+	/* the referrer cube per hour */
+	sql = psprintf("SELECT r.project_id, r.bucket, r.media_type, r.continent, r.country, r.device_type, r.operating_system,"
+				   " r.browser, r.referrer, r.stats FROM %s.rollup_refcube_hour r WHERE %s", schema, where);
+	seed_read(sql, hours, pid, 0);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		v[E_PROJECT] = SEED_COL(r, 1, &isnull);
+		v[E_MEDIA_TYPE] = SEED_COL(r, 3, &nl[E_MEDIA_TYPE]);
+		v[E_CONTINENT] = SEED_COL(r, 4, &nl[E_CONTINENT]);
+		v[E_COUNTRY] = SEED_COL(r, 5, &nl[E_COUNTRY]);
+		v[E_DEVICE_TYPE] = SEED_COL(r, 6, &nl[E_DEVICE_TYPE]);
+		v[E_OS] = SEED_COL(r, 7, &nl[E_OS]);
+		v[E_BROWSER] = SEED_COL(r, 8, &nl[E_BROWSER]);
+		v[E_REFERRER] = SEED_COL(r, 9, &nl[E_REFERRER]);
+		old = MemoryContextSwitchTo(p->rowcxt);
+		stats_into(SEED_COL(r, 10, &isnull), refcube_group(p, v, nl, DatumGetTimestampTz(SEED_COL(r, 2, &isnull)))->v);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	MemoryContextReset(p->rowcxt);
+
+	/* the longest watch event per project and hour */
+	sql = psprintf("SELECT r.project_id, r.hour, r.max_value FROM %s.rollup_watch_max r"
+				   " WHERE r.hour OPERATOR(pg_catalog.=) ANY ($1) AND ($2::text IS NULL OR r.project_id OPERATOR(pg_catalog.=) $2)",
+				   schema);
+	seed_read(sql, hours, pid, 0);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		RGroup	   *g;
+		bool		isnew;
+		Datum		project = SEED_COL(r, 1, &isnull);
+		TimestampTz h = DatumGetTimestampTz(SEED_COL(r, 2, &isnull));
+		float8		max = DatumGetFloat8(SEED_COL(r, 3, &isnull));
+
+		p->kb.len = 0;
+		key_text(&p->kb, project, false);
+		key_int64(&p->kb, h, false);
+		g = gt_lookup(&p->seedmax, &p->kb, &isnew);
+		if (isnew)
+		{
+			g->vals[0] = copy_text(p->seedmax.cxt, project);
+			g->bucket = h;
+		}
+		if (!g->has_max || max > g->max)
+		{
+			g->max = max;
+			g->has_max = true;
+		}
+	}
+	SPI_freetuptable(SPI_tuptable);
+
+	/* the viewer ids per cube combination and view duration */
+	sql = psprintf("SELECT r.project_id, r.bucket, r.media_type, r.continent, r.country, r.device_type, r.operating_system,"
+				   " r.browser, r.viewers_3s, r.viewers_5s, r.viewers_10s, r.viewers_30s FROM %s.rollup_viewers_hour r WHERE %s",
+				   schema, where);
+	seed_read(sql, hours, pid, 0);
+	StaticAssertStmt(CAT_ES_NTHRESHOLDS == 4, "rollup_viewers_hour has four view durations");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		ViewerGroup *vg;
+
+		v[E_PROJECT] = SEED_COL(r, 1, &isnull);
+		v[E_MEDIA_TYPE] = SEED_COL(r, 3, &nl[E_MEDIA_TYPE]);
+		v[E_CONTINENT] = SEED_COL(r, 4, &nl[E_CONTINENT]);
+		v[E_COUNTRY] = SEED_COL(r, 5, &nl[E_COUNTRY]);
+		v[E_DEVICE_TYPE] = SEED_COL(r, 6, &nl[E_DEVICE_TYPE]);
+		v[E_OS] = SEED_COL(r, 7, &nl[E_OS]);
+		v[E_BROWSER] = SEED_COL(r, 8, &nl[E_BROWSER]);
+		old = MemoryContextSwitchTo(p->rowcxt);
+		vg = viewer_group(p, &p->viewers, v, nl, DatumGetTimestampTz(SEED_COL(r, 2, &isnull)));
+		for (int t = 0; t < CAT_ES_NTHRESHOLDS; t++)
+		{
+			Datum		ids = SEED_COL(r, 9 + t, &isnull);
+			Datum	   *elems2;
+			bool	   *nulls2;
+			int			nids;
+
+			if (isnull)
+				continue;
+			if (vg->sets[t] == NULL)
+				vg->sets[t] = analytics_viewer_set_new(p->viewers.cxt);
+			deconstruct_array(DatumGetArrayTypeP(ids), INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+							  &elems2, &nulls2, &nids);
+			for (int k = 0; k < nids; k++)
+				if (!nulls2[k])
+					analytics_viewer_set_add(vg->sets[t], DatumGetInt64(elems2[k]));
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(p->rowcxt);
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
 /*
  * _rollup_hour_rows(hrs timestamptz[], pid text, day_rows boolean) RETURNS TABLE (kind, ...):
  * the hour-level rows of the events of hours hrs (of one project, or of
@@ -1042,6 +1294,10 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 	char	   *sql;
 	int			i,
 				d;
+	Snapshot	snap;
+	AnalyticsScanFilter *filter;
+	bool		ambiguous;
+	bool		whole = false;	/* every hour read whole */
 	static const char *const cube_dims[] = {"media-type", "continent", "country", "device-type",
 	"operating-system", "browser"};
 	int			dimno[6];
@@ -1066,14 +1322,6 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	p.hbin.stride = CAT_USECS_PER_HOUR;
 	p.m5bin.stride = CAT_5MIN_SIZE;
-	gt_init(&p.m5, cxt);
-	gt_init(&p.media, cxt);
-	gt_init(&p.ref, cxt);
-	gt_init(&p.cube, cxt);
-	gt_init(&p.refcube, cxt);
-	gt_init(&p.devcube, cxt);
-	gt_init(&p.viewers, cxt);
-	gt_init(&p.viewers_day, cxt);
 	p.day_rows = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
 	p.dbin.stride = CAT_USECS_PER_DAY;
 	kb_init(&p.kb);
@@ -1086,7 +1334,70 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 				   schema);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "analytics: SPI_connect failed");
-	read_events(sql, p.hours.lo, p.hours.hi, pid, &p.pub);
+
+	/*
+	 * Read with the snapshot the refresh consumed its marks with; the hours
+	 * that only gained rows since their last refresh start from their rows
+	 * and read only those rows (src/refreshdelta.c). A bulk load of whole
+	 * days reads everything.
+	 */
+	snap = analytics_refresh_snapshot();
+	if (snap != NULL)
+		PushActiveSnapshot(snap);
+	for (;;)
+	{
+		gt_init(&p.m5, cxt);
+		gt_init(&p.media, cxt);
+		gt_init(&p.ref, cxt);
+		gt_init(&p.cube, cxt);
+		gt_init(&p.refcube, cxt);
+		gt_init(&p.devcube, cxt);
+		gt_init(&p.viewers, cxt);
+		gt_init(&p.viewers_day, cxt);
+		gt_init(&p.seedmax, cxt);
+		filter = (p.day_rows || whole) ? NULL : analytics_delta_plan(p.hours.h, p.hours.n, pid, schema);
+		if (filter == NULL)
+		{
+			read_events(sql, p.hours.lo, p.hours.hi, pid, &p.pub);
+			break;
+		}
+		seed_groups(&p, filter, pid, schema);
+		read_filtered(sql, p.hours.lo, p.hours.hi, pid, &p.pub, filter);
+		ambiguous = false;
+		for (i = 0; i < filter->nhours; i++)
+			ambiguous |= filter->ambiguous[i];
+		if (!ambiguous)
+			break;
+		/*
+		 * a frozen row with a new row's transaction id: it may be an older
+		 * row whose id was reused; every hour is read whole instead
+		 */
+		MemoryContextReset(cxt);
+		whole = true;
+	}
+	/*
+	 * the hours read whole that this transaction wrote rows to (marked at
+	 * its commit): their marks must not have those rows added again
+	 */
+	{
+		int			nown;
+		TimestampTz *own = analytics_rollup_own_pending_hours(&nown);
+
+		for (i = 0; i < nown; i++)
+			if (hours_has(&p.hours, own[i]))
+			{
+				bool		added = false;
+
+				if (filter != NULL)
+					for (int k = 0; k < filter->nhours; k++)
+						if (filter->hours[k] == own[i] && filter->incremental[k])
+							added = true;
+				if (!added)
+					analytics_rollup_note_rewrite(own[i]);
+			}
+	}
+	if (snap != NULL)
+		PopActiveSnapshot();
 	SPI_finish();
 	refcube_sums(&p);
 
@@ -1173,6 +1484,29 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 				g->max = c->max;
 				g->has_max = true;
 			}
+		}
+	}
+
+	/* the longest watch events of the hours added to */
+	for (i = 0; i < p.seedmax.n; i++)
+	{
+		RGroup	   *s = p.seedmax.groups[i];
+		RGroup	   *g;
+		bool		isnew;
+
+		kb.len = 0;
+		key_text(&kb, s->vals[0], false);
+		key_int64(&kb, s->bucket, false);
+		g = gt_lookup(&wmax, &kb, &isnew);
+		if (isnew)
+		{
+			g->vals[0] = s->vals[0];
+			g->bucket = s->bucket;
+		}
+		if (!g->has_max || s->max > g->max)
+		{
+			g->max = s->max;
+			g->has_max = true;
 		}
 	}
 

@@ -107,6 +107,7 @@ typedef struct RefreshShared
 	int			ndays;			/* days or blocks */
 	int			nunits;			/* ndays * NPARTS(kind) */
 	Size		hrs_offset;		/* of the array of hours, from the start */
+	Size		snap_offset;	/* of the refresh's snapshot (0: none) */
 	bool		committed[MAX_REFRESH_WORKERS]; /* set after a worker's commit */
 	int8		owner[FLEXIBLE_ARRAY_MEMBER];	/* per unit: -1 not taken, 0
 												 * the backend, k worker k */
@@ -296,6 +297,8 @@ run_phase(int kind, ArrayType *hrs, TimestampTz *units, int n, int nworkers)
 {
 	Size		size;
 	Size		hrs_offset;
+	Size		snap_space;
+	Size		snap_offset = 0;
 	dsm_segment *seg;
 	RefreshShared *sh;
 	BackgroundWorkerHandle *handles[MAX_REFRESH_WORKERS];
@@ -311,7 +314,10 @@ run_phase(int kind, ArrayType *hrs, TimestampTz *units, int n, int nworkers)
 		size = MAXALIGN(offsetof(RefreshShared, owner) + nunits);
 		size += MAXALIGN(sizeof(TimestampTz) * n);
 		hrs_offset = size;
-		size += VARSIZE(hrs);
+		size += MAXALIGN(VARSIZE(hrs));
+		snap_space = analytics_refresh_snapshot_space();
+		snap_offset = snap_space > 0 ? size : 0;
+		size += snap_space;
 		seg = dsm_create(size, DSM_CREATE_NULL_IF_MAXSEGMENTS);
 	}
 	if (seg == NULL)
@@ -327,6 +333,9 @@ run_phase(int kind, ArrayType *hrs, TimestampTz *units, int n, int nworkers)
 	sh->ndays = n;
 	sh->nunits = nunits;
 	sh->hrs_offset = hrs_offset;
+	sh->snap_offset = snap_offset;
+	if (snap_offset > 0)
+		analytics_refresh_snapshot_serialize((char *) sh + snap_offset);
 	memset(sh->owner, -1, nunits);
 	memcpy(shared_days(sh), units, sizeof(TimestampTz) * n);
 	memcpy((char *) sh + hrs_offset, hrs, VARSIZE(hrs));
@@ -440,6 +449,9 @@ analytics_rollup_refresh_parallel(PG_FUNCTION_ARGS)
 	nworkers = (workers && (kind != UNIT_DAY || n > 1)) ? analytics_refresh_workers : 0;
 	if (nworkers > 0 && (XactIsoLevel != XACT_READ_COMMITTED || holds_strong_relation_lock()))
 		nworkers = 0;
+	/* the refresh's snapshot was taken after this transaction wrote */
+	if (analytics_refresh_snapshot_blocks_workers())
+		nworkers = 0;
 	if (nworkers > 0)
 	{
 		int			nown;
@@ -493,6 +505,9 @@ analytics_refresh_worker_main(Datum main_arg)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "analytics: SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
+	/* the events are read with the backend's snapshot (src/refreshdelta.c) */
+	if (sh->snap_offset > 0)
+		analytics_refresh_snapshot_restore((char *) sh + sh->snap_offset);
 	take_days(sh, args.workerno);
 	PopActiveSnapshot();
 	SPI_finish();

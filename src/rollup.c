@@ -36,6 +36,7 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/tableam.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -50,6 +51,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "utils/xid8.h"
 
 #include "analytics.h"
 
@@ -65,9 +67,25 @@ typedef struct PendingKey
 	char		project[PROJECT_KEYLEN];	/* NUL-padded */
 } PendingKey;
 
+/*
+ * What a transaction did to the rows of one (project, hour): inserted them
+ * under these transaction ids (its own and those of its subtransactions),
+ * or also updated or deleted some (rewrite). The refresh adds the rows of
+ * an hour that only gained rows since it was last refreshed to its rollup
+ * rows (src/refreshdelta.c); an hour with a rewrite is aggregated again.
+ */
+typedef struct MarkInfo
+{
+	bool		rewrite;
+	int			nxids;
+	int			capxids;
+	TransactionId *xids;		/* in pending_cxt */
+} MarkInfo;
+
 typedef struct PendingEntry
 {
 	PendingKey	key;
+	MarkInfo	info;
 } PendingEntry;
 
 typedef struct LongPending
@@ -75,6 +93,7 @@ typedef struct LongPending
 	Oid			target;
 	int64		hour;
 	char	   *project;
+	MarkInfo	info;
 } LongPending;
 
 static TableAmRoutine analytics_heap_routine;
@@ -98,10 +117,22 @@ typedef struct NoteCacheSlot
 	Oid			target;
 	int64		hour;
 	int			len;			/* -1: empty */
+	TransactionId xid;			/* the last insert's noted */
 	char		project[PROJECT_KEYLEN];
 } NoteCacheSlot;
 static NoteCacheSlot note_cache[NOTE_CACHE_SIZE];
 static bool note_cache_valid = false;
+
+/*
+ * hours whose rows this transaction wrote and a refresh of this transaction
+ * then aggregated again whole (its own rows with them): their marks are
+ * written as rewrites, so that the next refresh does not add those rows
+ * once more
+ */
+static List *rewrite_hours = NIL;	/* int64 *, in pending_cxt */
+
+/* the scan filter of an incremental refresh (refreshdelta.c), while it reads */
+AnalyticsScanFilter *analytics_scan_filter = NULL;
 
 /* maintenance moves rows between partitions without changing them */
 bool		analytics_rollup_tracking_suspended = false;
@@ -119,7 +150,36 @@ reset_pending(void)
 		MemoryContextReset(pending_cxt);
 	pending = NULL;
 	pending_long = NIL;
+	rewrite_hours = NIL;
 	note_cache_valid = false;
+}
+
+/* note in info an insert under xid (InvalidTransactionId: an update or delete) */
+static void
+info_note(MarkInfo *info, TransactionId xid)
+{
+	if (!TransactionIdIsValid(xid))
+	{
+		info->rewrite = true;
+		return;
+	}
+	if (info->rewrite)
+		return;
+	/* most rows come from the transaction id noted last */
+	for (int i = info->nxids - 1; i >= 0; i--)
+		if (info->xids[i] == xid)
+			return;
+	if (info->nxids == info->capxids)
+	{
+		int			cap = info->capxids == 0 ? 4 : info->capxids * 2;
+
+		if (info->xids == NULL)
+			info->xids = MemoryContextAlloc(pending_cxt, sizeof(TransactionId) * cap);
+		else
+			info->xids = repalloc(info->xids, sizeof(TransactionId) * cap);
+		info->capxids = cap;
+	}
+	info->xids[info->nxids++] = xid;
 }
 
 static void
@@ -154,13 +214,18 @@ lookup_atts(Relation rel)
 	cached_relid = relid;
 }
 
-/* note the (project, hour) of one row */
+/*
+ * note the (project, hour) of one row, inserted under xid
+ * (InvalidTransactionId: updated or deleted)
+ */
 static void
-note_values(Oid target, const char *project, int len, TimestampTz emitted_at)
+note_values(Oid target, const char *project, int len, TimestampTz emitted_at, TransactionId xid)
 {
 	PendingKey	key;
 	int64		hour;
 	NoteCacheSlot *slot;
+	PendingEntry *e;
+	bool		found;
 
 	/*
 	 * Nothing outside the accepted range of emitted_at is rolled up (such
@@ -181,20 +246,27 @@ note_values(Oid target, const char *project, int len, TimestampTz emitted_at)
 		LongPending *lp;
 		ListCell   *lc;
 
+		if (pending_cxt == NULL)
+			pending_cxt = AllocSetContextCreate(TopMemoryContext, "analytics rollup pending",
+												ALLOCSET_SMALL_SIZES);
 		foreach(lc, pending_long)
 		{
 			lp = lfirst(lc);
 			if (lp->target == target && lp->hour == hour && strlen(lp->project) == (size_t) len &&
 				memcmp(lp->project, project, len) == 0)
+			{
+				info_note(&lp->info, xid);
 				return;
+			}
 		}
 		old = MemoryContextSwitchTo(pending_cxt);
-		lp = palloc(sizeof(LongPending));
+		lp = palloc0(sizeof(LongPending));
 		lp->target = target;
 		lp->hour = hour;
 		lp->project = pnstrdup(project, len);
 		pending_long = lappend(pending_long, lp);
 		MemoryContextSwitchTo(old);
+		info_note(&lp->info, xid);
 		return;
 	}
 
@@ -212,7 +284,8 @@ note_values(Oid target, const char *project, int len, TimestampTz emitted_at)
 			h = (h ^ (unsigned char) project[i]) * 16777619u;
 		slot = &note_cache[h % NOTE_CACHE_SIZE];
 	}
-	if (slot->len == len && slot->hour == hour && slot->target == target && memcmp(slot->project, project, len) == 0)
+	if (slot->len == len && slot->hour == hour && slot->target == target && slot->xid == xid &&
+		TransactionIdIsValid(xid) && memcmp(slot->project, project, len) == 0)
 		return;
 
 	memset(&key, 0, sizeof(key));
@@ -234,15 +307,19 @@ note_values(Oid target, const char *project, int len, TimestampTz emitted_at)
 		pending = hash_create("analytics rollup pending", 64, &ctl,
 							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	(void) hash_search(pending, &key, HASH_ENTER, NULL);
+	e = hash_search(pending, &key, HASH_ENTER, &found);
+	if (!found)
+		memset(&e->info, 0, sizeof(e->info));
+	info_note(&e->info, xid);
 	slot->target = target;
 	slot->hour = hour;
 	slot->len = len;
+	slot->xid = xid;
 	memcpy(slot->project, project, len);
 }
 
 static void
-note_slot(Relation rel, TupleTableSlot *slot)
+note_slot(Relation rel, TupleTableSlot *slot, bool insert)
 {
 	Datum		d;
 	bool		isnull;
@@ -261,7 +338,9 @@ note_slot(Relation rel, TupleTableSlot *slot)
 		if (isnull)
 			return;
 		project = DatumGetTextPP(d);
-		note_values(cached_target, VARDATA_ANY(project), VARSIZE_ANY_EXHDR(project), ts);
+		/* an insert's transaction id: the one the heap stamps the row with */
+		note_values(cached_target, VARDATA_ANY(project), VARSIZE_ANY_EXHDR(project), ts,
+					insert ? GetCurrentTransactionId() : InvalidTransactionId);
 		if ((Pointer) project != DatumGetPointer(d))
 			pfree(project);
 	}
@@ -277,7 +356,7 @@ note_tid(Relation rel, ItemPointer tid)
 		return;
 	slot = table_slot_create(rel, NULL);
 	if (heap_routine->tuple_fetch_row_version(rel, tid, SnapshotAny, slot))
-		note_slot(rel, slot);
+		note_slot(rel, slot, false);
 	ExecDropSingleTupleTableSlot(slot);
 }
 
@@ -289,7 +368,7 @@ static void
 ah_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid, int options,
 				struct BulkInsertStateData *bistate)
 {
-	note_slot(rel, slot);
+	note_slot(rel, slot, true);
 	analytics_brinskip_heap_insert();
 	heap_routine->tuple_insert(rel, slot, cid, options, bistate);
 }
@@ -298,7 +377,7 @@ static void
 ah_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid, int options,
 							struct BulkInsertStateData *bistate, uint32 specToken)
 {
-	note_slot(rel, slot);
+	note_slot(rel, slot, true);
 	analytics_brinskip_heap_insert();
 	heap_routine->tuple_insert_speculative(rel, slot, cid, options, bistate, specToken);
 }
@@ -308,7 +387,7 @@ ah_multi_insert(Relation rel, TupleTableSlot **slots, int nslots, CommandId cid,
 				struct BulkInsertStateData *bistate)
 {
 	for (int i = 0; i < nslots; i++)
-		note_slot(rel, slots[i]);
+		note_slot(rel, slots[i], true);
 	analytics_brinskip_patch(rel);
 	analytics_brinskip_heap_insert();
 	heap_routine->multi_insert(rel, slots, nslots, cid, options, bistate);
@@ -335,11 +414,112 @@ ah_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId 
 				LockTupleMode *lockmode, AhUpdateIndexes *update_indexes)
 {
 	note_tid(rel, otid);
-	note_slot(rel, slot);
+	note_slot(rel, slot, false);
 	analytics_brinskip_heap_insert();
 	return heap_routine->tuple_update(rel, otid, slot, cid, snapshot, crosscheck, wait, tmfd,
 									  lockmode, update_indexes);
 }
+
+/*
+ * An incremental refresh's scan filter (analytics_scan_filter): whether the
+ * heap tuple in slot is returned.
+ */
+static bool
+filter_keeps(Relation rel, TupleTableSlot *slot)
+{
+	AnalyticsScanFilter *f = analytics_scan_filter;
+	HeapTuple	tup;
+	bool		should_free;
+	bool		isnull;
+	Datum		d;
+	TimestampTz ts;
+	int64		hour;
+	int			lo,
+				hi;
+	TransactionId xmin;
+
+	lookup_atts(rel);
+	d = slot_getattr(slot, cached_emitted_att, &isnull);
+	if (isnull)
+		return true;
+	ts = DatumGetTimestampTz(d);
+	hour = ts / USECS_PER_HOUR;
+	if (ts < 0 && ts % USECS_PER_HOUR != 0)
+		hour--;
+	hour *= USECS_PER_HOUR;
+	lo = 0;
+	hi = f->nhours;
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (f->hours[mid] < hour)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= f->nhours || f->hours[lo] != hour || !f->incremental[lo])
+		return true;
+
+	tup = ExecFetchSlotHeapTuple(slot, false, &should_free);
+	xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+	{
+		int			a = 0,
+					b = f->nxids;
+
+		while (a < b)
+		{
+			int			mid = (a + b) / 2;
+
+			if (f->xids[mid] < xmin)
+				a = mid + 1;
+			else
+				b = mid;
+		}
+		if (a < f->nxids && f->xids[a] == xmin)
+		{
+			if (HeapTupleHeaderXminFrozen(tup->t_data))
+				f->ambiguous[lo] = true;
+			if (should_free)
+				heap_freetuple(tup);
+			return true;
+		}
+	}
+	if (should_free)
+		heap_freetuple(tup);
+	f->skipped++;
+	return false;
+}
+
+static bool
+ah_scan_getnextslot(TableScanDesc scan, ScanDirection direction, TupleTableSlot *slot)
+{
+	while (heap_routine->scan_getnextslot(scan, direction, slot))
+	{
+		if (analytics_scan_filter == NULL || filter_keeps(scan->rs_rd, slot))
+			return true;
+		CHECK_FOR_INTERRUPTS();
+	}
+	return false;
+}
+
+/*
+ * PostgreSQL 17 and later change the bitmap scan callbacks; there the filter
+ * is not installed and refreshes aggregate whole hours
+ * (analytics_incremental_refresh_supported)
+ */
+#if PG_VERSION_NUM < 170000
+static bool
+ah_scan_bitmap_next_tuple(TableScanDesc scan, struct TBMIterateResult *tbmres, TupleTableSlot *slot)
+{
+	while (heap_routine->scan_bitmap_next_tuple(scan, tbmres, slot))
+	{
+		if (analytics_scan_filter == NULL || filter_keeps(scan->rs_rd, slot))
+			return true;
+	}
+	return false;
+}
+#endif
 
 /*
  * The heap's index build code scans with heap_getnext(), which insists on
@@ -392,15 +572,43 @@ ah_index_validate_scan(Relation table_rel, Relation index_rel, struct IndexInfo 
  * writing the pending marks
  * --------------------------------------------------------------------- */
 
-static void
-insert_mark(Relation rel, const char *project, int64 hour)
+/* the 64-bit form of a transaction id of this transaction */
+static FullTransactionId
+widen_xid(FullTransactionId next, TransactionId xid)
 {
-	Datum		values[2];
-	bool		nulls[2] = {false, false};
-	HeapTuple	tup;
+	uint32		epoch = EpochFromFullTransactionId(next);
 
+	if (xid > XidFromFullTransactionId(next))
+		epoch--;
+	return FullTransactionIdFromEpochAndXid(epoch, xid);
+}
+
+static void
+insert_mark(Relation rel, const char *project, int64 hour, const MarkInfo *info)
+{
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	HeapTuple	tup;
+	ListCell   *lc;
+	bool		rewrite = info->rewrite || info->nxids == 0;
+
+	foreach(lc, rewrite_hours)
+		if (*(int64 *) lfirst(lc) == hour)
+			rewrite = true;
 	values[0] = CStringGetTextDatum(project);
 	values[1] = TimestampTzGetDatum((TimestampTz) hour);
+	if (rewrite)
+		nulls[2] = true;
+	else
+	{
+		FullTransactionId next = ReadNextFullTransactionId();
+		Datum	   *elems = palloc(sizeof(Datum) * info->nxids);
+
+		for (int i = 0; i < info->nxids; i++)
+			elems[i] = FullTransactionIdGetDatum(widen_xid(next, info->xids[i]));
+		values[2] = PointerGetDatum(construct_array(elems, info->nxids, XID8OID, sizeof(FullTransactionId),
+													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	}
 	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
 	simple_heap_insert(rel, tup);
 	heap_freetuple(tup);
@@ -428,7 +636,7 @@ mark_relation(List **opened, Oid target, Oid pending_relid)
 	t = palloc(sizeof(MarkTarget));
 	t->target = target;
 	t->rel = table_open(OidIsValid(target) ? target : pending_relid, RowExclusiveLock);
-	if (RelationGetDescr(t->rel)->natts != 2)
+	if (RelationGetDescr(t->rel)->natts != 3)
 		elog(ERROR, "unexpected row type of %s", RelationGetRelationName(t->rel));
 	*opened = lappend(*opened, t);
 	return t->rel;
@@ -456,13 +664,13 @@ flush_pending(void)
 	{
 		hash_seq_init(&seq, pending);
 		while ((e = hash_seq_search(&seq)) != NULL)
-			insert_mark(mark_relation(&opened, e->key.target, relid), e->key.project, e->key.hour);
+			insert_mark(mark_relation(&opened, e->key.target, relid), e->key.project, e->key.hour, &e->info);
 	}
 	foreach(lc, pending_long)
 	{
 		LongPending *lp = lfirst(lc);
 
-		insert_mark(mark_relation(&opened, lp->target, relid), lp->project, lp->hour);
+		insert_mark(mark_relation(&opened, lp->target, relid), lp->project, lp->hour, &lp->info);
 	}
 	foreach(lc, opened)
 		table_close(((MarkTarget *) lfirst(lc))->rel, NoLock);
@@ -518,12 +726,36 @@ analytics_heap_handler(PG_FUNCTION_ARGS)
 		analytics_heap_routine.multi_insert = ah_multi_insert;
 		analytics_heap_routine.tuple_delete = ah_tuple_delete;
 		analytics_heap_routine.tuple_update = ah_tuple_update;
+		analytics_heap_routine.scan_getnextslot = ah_scan_getnextslot;
+#if PG_VERSION_NUM < 170000
+		analytics_heap_routine.scan_bitmap_next_tuple = ah_scan_bitmap_next_tuple;
+#endif
 		analytics_heap_routine.index_build_range_scan = ah_index_build_range_scan;
 		analytics_heap_routine.index_validate_scan = ah_index_validate_scan;
 		routine_ready = true;
 	}
 	analytics_rollup_init();
 	PG_RETURN_POINTER(&analytics_heap_routine);
+}
+
+/*
+ * A refresh of this transaction aggregated hour whole, with the rows this
+ * transaction wrote to it: its marks are written as rewrites.
+ */
+void
+analytics_rollup_note_rewrite(TimestampTz hour)
+{
+	MemoryContext old;
+	int64	   *h;
+
+	if (pending_cxt == NULL)
+		pending_cxt = AllocSetContextCreate(TopMemoryContext, "analytics rollup pending",
+											ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(pending_cxt);
+	h = palloc(sizeof(int64));
+	*h = hour;
+	rewrite_hours = lappend(rewrite_hours, h);
+	MemoryContextSwitchTo(old);
 }
 
 /*

@@ -36,6 +36,18 @@ RETURNS timestamptz[]
 AS 'MODULE_PATHNAME', 'analytics_rollup_own_pending'
 LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 
+-- Deletes the marks of hours hrs (of project pid, or of every project)
+-- that a new snapshot sees, and keeps that snapshot for the refresh's reads
+-- of the events (src/refreshdelta.c: the rows of an hour that only gained
+-- rows are added to its rollup rows); returns the hours that had marks
+CREATE OR REPLACE FUNCTION @extschema@._rollup_consume(hrs timestamptz[], pid text)
+RETURNS timestamptz[]
+AS 'MODULE_PATHNAME', 'analytics_rollup_consume'
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp;
+
+REVOKE ALL ON FUNCTION @extschema@._rollup_consume(timestamptz[], text) FROM PUBLIC;
+
 -- the oldest pending hours, at most max_hours, in one transaction
 CREATE OR REPLACE FUNCTION @extschema@._rollup_refresh(max_hours integer DEFAULT 168)
 RETURNS integer
@@ -629,14 +641,23 @@ DECLARE
 BEGIN
   -- one refresh at a time (maintenance also holds its own lock)
   PERFORM pg_catalog.pg_advisory_xact_lock(6385249, 3);
-  SELECT pg_catalog.array_agg(x.h ORDER BY x.h) INTO hrs
-    FROM (SELECT DISTINCT p.hour AS h FROM @extschema@.rollup_pending p WHERE (pid IS NULL OR p.project_id = pid) AND p.hour = ANY (hrs)) x;
-  IF hrs IS NULL THEN
-    RETURN 0;
+  IF NOT dist THEN
+    -- consume the marks first, with the snapshot the refresh then reads the
+    -- events with (src/refreshdelta.c)
+    hrs := @extschema@._rollup_consume(hrs, pid);
+    IF hrs IS NULL THEN
+      RETURN 0;
+    END IF;
+  ELSE
+    SELECT pg_catalog.array_agg(x.h ORDER BY x.h) INTO hrs
+      FROM (SELECT DISTINCT p.hour AS h FROM @extschema@.rollup_pending p WHERE (pid IS NULL OR p.project_id = pid) AND p.hour = ANY (hrs)) x;
+    IF hrs IS NULL THEN
+      RETURN 0;
+    END IF;
+    -- consume the marks first: under READ COMMITTED each statement below sees
+    -- at least every row whose mark this statement deleted
+    DELETE FROM @extschema@.rollup_pending p WHERE (pid IS NULL OR p.project_id = pid) AND p.hour = ANY (hrs);
   END IF;
-  -- consume the marks first: under READ COMMITTED each statement below sees
-  -- at least every row whose mark this statement deleted
-  DELETE FROM @extschema@.rollup_pending p WHERE (pid IS NULL OR p.project_id = pid) AND p.hour = ANY (hrs);
   -- the hours and days (the rows of each day depend on its own events and
   -- hour rows only), then the weeks: on a single node shared with
   -- background workers

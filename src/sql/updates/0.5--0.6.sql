@@ -27,6 +27,14 @@ END $$;
 -- @@ tables of schema.sql: rollup_devcube_hour, rollup_devcube_day, rollup_devcube_week, rollup_devcube_w4 @@
 -- @@ tables of schema.sql: rollup_viewers_hour, rollup_viewers_day @@
 
+-- the transaction ids of a mark (schema.sql): marks of 0.5 have none, so
+-- their hours are aggregated again whole
+ALTER TABLE @extschema@.rollup_pending ADD COLUMN xids xid8[];
+COMMENT ON COLUMN @extschema@.rollup_pending.xids IS
+    'the transaction ids the rows were inserted under (the refresh adds just those rows to the hour''s rollup rows); NULL: rows were also updated or deleted, or marked otherwise (the hour is aggregated again whole)';
+COMMENT ON TABLE @extschema@.rollup_pending IS
+    'hours of analytics.events written since the rollups were last refreshed (one row per writing transaction, project and hour)';
+
 -- the initial privileges of the relations and the schema as they are
 -- before the update's grants (restored at the end: see there)
 CREATE TABLE @extschema@._update_init_privs AS

@@ -1,0 +1,366 @@
+/*-------------------------------------------------------------------------
+ * refreshdelta.c
+ *		Incremental rollup refresh on a single node: an hour that only gained
+ *		rows since it was last refreshed gets only those rows added to its
+ *		rollup rows (README: "Derived data: rollups", "Sustained ingest").
+ *
+ * Every write to the events partitions leaves a mark in
+ * analytics.rollup_pending at its commit (src/rollup.c): one per writing
+ * transaction, project and hour, with the transaction ids the rows were
+ * inserted under (the transaction's own and those of its subtransactions),
+ * or NULL when the transaction also updated or deleted rows of that hour.
+ *
+ * A refresh consumes the marks of its hours (_rollup_consume) under one
+ * snapshot, and reads the events with that same snapshot: the rows it
+ * aggregates are exactly those of the transactions whose marks it
+ * consumed, and of every transaction whose marks earlier refreshes
+ * consumed. So after each refresh the rollup rows of an hour hold the rows
+ * of exactly the transactions whose marks are gone; the rows of the next
+ * marks are the rows inserted under their transaction ids. An hour whose
+ * marks all carry ids, whose rollup rows exist and whose ids are recent
+ * (well within the 2^31 transactions a 32-bit id is unambiguous for) is
+ * refreshed by reading its rows with a scan filter (src/rollup.c) that
+ * returns only the rows inserted under those ids, added to the hour's rows
+ * as they are (src/refresh.c seeds its groups with them). Any other hour
+ * (a rewrite mark, a first refresh, a bulk load of whole days) is
+ * aggregated whole, as before.
+ *
+ * The snapshot is taken before this transaction has a transaction id of its
+ * own when it can be; then the refresh's background workers (src/
+ * refreshpar.c) read with it as well. When the transaction already had an
+ * id (it wrote before in this transaction), a worker could not tell this
+ * transaction's rows from committed ones under that snapshot: the refresh
+ * then runs in this backend alone.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/transam.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/xid8.h"
+
+#include "analytics.h"
+#include "catalog.h"
+
+PG_FUNCTION_INFO_V1(analytics_rollup_consume);
+
+/* the refresh's snapshot, registered on the top transaction's owner */
+static Snapshot refresh_snapshot = NULL;
+static bool refresh_snapshot_shareable = false;
+static bool callback_registered = false;
+
+/*
+ * marks older than this many transactions are not trusted to name their
+ * rows (a 32-bit id is unambiguous within 2^31 of the current one)
+ */
+#define DELTA_MAX_XID_AGE (UINT64CONST(1) << 30)
+
+static void
+forget_snapshot(bool unregister)
+{
+	if (refresh_snapshot != NULL && unregister)
+		UnregisterSnapshotFromOwner(refresh_snapshot, TopTransactionResourceOwner);
+	refresh_snapshot = NULL;
+	refresh_snapshot_shareable = false;
+}
+
+static void
+delta_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			forget_snapshot(true);
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			/* the owner releases it */
+			forget_snapshot(false);
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+set_snapshot(Snapshot snap, bool shareable)
+{
+	if (!callback_registered)
+	{
+		RegisterXactCallback(delta_xact_callback, NULL);
+		callback_registered = true;
+	}
+	forget_snapshot(true);
+	refresh_snapshot = RegisterSnapshotOnOwner(snap, TopTransactionResourceOwner);
+	refresh_snapshot_shareable = shareable;
+}
+
+/* the snapshot of this transaction's refresh (NULL: none) */
+Snapshot
+analytics_refresh_snapshot(void)
+{
+	return refresh_snapshot;
+}
+
+/* the bytes a worker needs to read with the refresh's snapshot (0: it cannot) */
+Size
+analytics_refresh_snapshot_space(void)
+{
+	if (refresh_snapshot == NULL || !refresh_snapshot_shareable)
+		return 0;
+	return EstimateSnapshotSpace(refresh_snapshot);
+}
+
+void
+analytics_refresh_snapshot_serialize(char *addr)
+{
+	SerializeSnapshot(refresh_snapshot, addr);
+}
+
+/*
+ * In a refresh worker: read with the backend's snapshot. The backend keeps
+ * its rows from being removed (it holds the snapshot until it commits,
+ * after the workers). Rows this worker writes or deletes are read as they
+ * were before it (command id 0): the refresh reads the state the backend's
+ * snapshot saw.
+ */
+void
+analytics_refresh_snapshot_restore(char *addr)
+{
+	Snapshot	snap = RestoreSnapshot(addr);
+
+	snap->curcid = FirstCommandId;
+	set_snapshot(snap, false);
+}
+
+/*
+ * whether a refresh that consumed its marks with the snapshot of this
+ * transaction can share it with workers
+ */
+bool
+analytics_refresh_snapshot_blocks_workers(void)
+{
+	return refresh_snapshot != NULL && !refresh_snapshot_shareable;
+}
+
+/*
+ * analytics._rollup_consume(hrs timestamptz[], pid text) RETURNS
+ * timestamptz[]: deletes the marks of hours hrs (of project pid, or of
+ * every project) visible to a new snapshot, which the refresh then reads
+ * with (module comment); returns the hours that had marks, in order (NULL:
+ * none).
+ */
+Datum
+analytics_rollup_consume(PG_FUNCTION_ARGS)
+{
+	Oid			argtypes[2] = {TIMESTAMPTZARRAYOID, TEXTOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+	const char *schema;
+	char	   *sql;
+	SPIPlanPtr	plan;
+	Snapshot	snap;
+	bool		shareable;
+	int			ret;
+	Datum		result = (Datum) 0;
+	bool		isnull = true;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	values[0] = PG_GETARG_DATUM(0);
+	if (PG_ARGISNULL(1))
+		nulls[1] = 'n';
+	else
+		values[1] = PG_GETARG_DATUM(1);
+	schema = quote_identifier(get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)));
+
+	/* taken before the DELETE gives this transaction an id, if it has none */
+	shareable = !TransactionIdIsValid(GetTopTransactionIdIfAny());
+	snap = GetLatestSnapshot();
+	set_snapshot(snap, shareable);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "analytics: SPI_connect failed");
+	sql = psprintf("WITH d AS (DELETE FROM %s.rollup_pending p"
+				   " WHERE ($2::text IS NULL OR p.project_id OPERATOR(pg_catalog.=) $2)"
+				   " AND p.hour OPERATOR(pg_catalog.=) ANY ($1) RETURNING p.hour)"
+				   " SELECT pg_catalog.array_agg(DISTINCT d.hour ORDER BY d.hour) FROM d",
+				   schema);
+	plan = SPI_prepare(sql, 2, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "analytics: could not prepare the consumption of the marks: %s",
+			 SPI_result_code_string(SPI_result));
+	ret = SPI_execute_snapshot(plan, values, nulls, refresh_snapshot, InvalidSnapshot, false, false, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "analytics: could not consume the marks: %s", SPI_result_code_string(ret));
+	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+		result = SPI_datumTransfer(result, false, -1);
+	SPI_finish();
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(result);
+}
+
+static int
+xid_cmp(const void *a, const void *b)
+{
+	TransactionId x = *(const TransactionId *) a;
+	TransactionId y = *(const TransactionId *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/*
+ * The scan filter of a refresh pass over hours (sorted, n of them) of
+ * project pid (NULL: every project), read with the refresh's snapshot
+ * (the caller has pushed it): which hours can be refreshed incrementally,
+ * and the transaction ids of their new rows. NULL when none can (or the
+ * refresh has no snapshot of its own). Allocated in the current context.
+ */
+AnalyticsScanFilter *
+analytics_delta_plan(const TimestampTz *hours, int n, text *pid, const char *schema)
+{
+	AnalyticsScanFilter *f;
+	Oid			argtypes[3] = {TIMESTAMPTZARRAYOID, TEXTOID, INT2OID};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	Datum	   *elems;
+	char	   *sql;
+	int			ret;
+	int			nincr = 0;
+	int			capxids = 0;
+	FullTransactionId next;
+	bool	   *seen;
+	bool	   *refreshed;
+
+#if PG_VERSION_NUM >= 170000
+	/* the scan filter is not installed there (src/rollup.c) */
+	return NULL;
+#endif
+	if (refresh_snapshot == NULL || n == 0)
+		return NULL;
+
+	elems = palloc(sizeof(Datum) * n);
+	for (int i = 0; i < n; i++)
+		elems[i] = TimestampTzGetDatum(hours[i]);
+	values[0] = PointerGetDatum(construct_array(elems, n, TIMESTAMPTZOID, sizeof(TimestampTz),
+												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	if (pid == NULL)
+		nulls[1] = 'n';
+	else
+		values[1] = PointerGetDatum(pid);
+	values[2] = Int16GetDatum(CAT_DIM_PROJECT);
+
+	f = palloc0(sizeof(AnalyticsScanFilter));
+	f->nhours = n;
+	f->hours = palloc(sizeof(TimestampTz) * n);
+	memcpy(f->hours, hours, sizeof(TimestampTz) * n);
+	f->incremental = palloc0(sizeof(bool) * n);
+	f->ambiguous = palloc0(sizeof(bool) * n);
+	seen = palloc0(sizeof(bool) * n);
+	refreshed = palloc0(sizeof(bool) * n);
+
+	/* the hours refreshed before: they have rows per 5 minutes */
+	sql = psprintf("SELECT DISTINCT h.h FROM unnest($1) h(h) WHERE EXISTS (SELECT 1 FROM %s.rollup_5min r"
+				   " WHERE r.dim OPERATOR(pg_catalog.=) $3 AND ($2::text IS NULL OR r.project_id OPERATOR(pg_catalog.=) $2)"
+				   " AND r.bucket OPERATOR(pg_catalog.>=) h.h AND r.bucket OPERATOR(pg_catalog.<) (h.h OPERATOR(pg_catalog.+) '1 hour'::pg_catalog.interval))",
+				   schema);
+	ret = SPI_execute_with_args(sql, 3, argtypes, values, nulls, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "analytics: could not read analytics.rollup_5min: %s", SPI_result_code_string(ret));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		TimestampTz h = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+
+		for (int i = 0; i < n; i++)
+			if (hours[i] == h)
+				refreshed[i] = true;
+	}
+
+	/* the marks the refresh consumed (its snapshot still sees them) */
+	sql = psprintf("SELECT p.hour, p.xids FROM %s.rollup_pending p WHERE p.hour OPERATOR(pg_catalog.=) ANY ($1)"
+				   " AND ($2::text IS NULL OR p.project_id OPERATOR(pg_catalog.=) $2)", schema);
+	ret = SPI_execute_with_args(sql, 2, argtypes, values, nulls, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "analytics: could not read analytics.rollup_pending: %s", SPI_result_code_string(ret));
+	next = ReadNextFullTransactionId();
+	for (int i = 0; i < n; i++)
+		f->incremental[i] = refreshed[i];
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		TimestampTz h = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+		Datum		x = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull);
+		int			i;
+
+		for (i = 0; i < n; i++)
+			if (hours[i] == h)
+				break;
+		if (i == n)
+			continue;
+		seen[i] = true;
+		if (isnull)
+			f->incremental[i] = false;
+		else
+		{
+			Datum	   *xs;
+			int			nx;
+
+			deconstruct_array(DatumGetArrayTypeP(x), XID8OID, sizeof(FullTransactionId), FLOAT8PASSBYVAL,
+							  TYPALIGN_DOUBLE, &xs, NULL, &nx);
+			for (int k = 0; k < nx; k++)
+			{
+				FullTransactionId fx = DatumGetFullTransactionId(xs[k]);
+
+				if (!FullTransactionIdPrecedes(fx, next) ||
+					U64FromFullTransactionId(next) - U64FromFullTransactionId(fx) > DELTA_MAX_XID_AGE)
+				{
+					f->incremental[i] = false;
+					continue;
+				}
+				if (f->nxids == capxids)
+				{
+					capxids = capxids == 0 ? 64 : capxids * 2;
+					f->xids = f->xids == NULL ? palloc(sizeof(TransactionId) * capxids)
+						: repalloc(f->xids, sizeof(TransactionId) * capxids);
+				}
+				f->xids[f->nxids++] = XidFromFullTransactionId(fx);
+			}
+		}
+	}
+	for (int i = 0; i < n; i++)
+	{
+		/* an hour without a consumed mark is not the refresh's to add to */
+		if (!seen[i])
+			f->incremental[i] = false;
+		if (f->incremental[i])
+			nincr++;
+	}
+	if (nincr == 0)
+		return NULL;
+	if (f->nxids > 1)
+	{
+		int			k = 1;
+
+		qsort(f->xids, f->nxids, sizeof(TransactionId), xid_cmp);
+		for (int i = 1; i < f->nxids; i++)
+			if (f->xids[i] != f->xids[k - 1])
+				f->xids[k++] = f->xids[i];
+		f->nxids = k;
+	}
+	return f;
+}
