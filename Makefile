@@ -22,7 +22,7 @@ SHLIB_LINK  += -lmaxminddb
 
 REGRESS      = setup timebucket stats ccv events lifecycle retention api_plan ingest ingest_batch enrich geoip ping_bounds worker maintenance_faults \
                api_data api_metric api_breakdown api_timeseries api_json api_errors ccv_sweep \
-               rollup_equivalence cube refcube unique_viewers refresh_workers series_5min rollup_cover kept_query brin_insert dump_layout tenancy import_subxact partition_security tenant_explain \
+               rollup_equivalence refresh_incremental cube refcube unique_viewers refresh_workers series_5min rollup_cover kept_query brin_insert dump_layout tenancy import_subxact partition_security tenant_explain \
                hostile_input search_path
 REGRESS_OPTS = --inputdir=.
 # isolation specs live in test/specs, their expected output in expected/

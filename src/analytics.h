@@ -95,6 +95,8 @@ typedef struct AnalyticsScanFilter
 	int			nhours;
 	TimestampTz *hours;			/* sorted */
 	bool	   *incremental;	/* per hour */
+	bool	   *marked;			/* per hour: the refresh consumed marks of it */
+	int			nincremental;
 	bool	   *ambiguous;		/* per hour, set by the scans */
 	int			nxids;
 	TransactionId *xids;		/* sorted */

@@ -1356,6 +1356,8 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 		gt_init(&p.viewers_day, cxt);
 		gt_init(&p.seedmax, cxt);
 		filter = (p.day_rows || whole) ? NULL : analytics_delta_plan(p.hours.h, p.hours.n, pid, schema);
+		if (filter != NULL && filter->nincremental == 0)
+			filter = NULL;
 		if (filter == NULL)
 		{
 			read_events(sql, p.hours.lo, p.hours.hi, pid, &p.pub);
@@ -1662,6 +1664,136 @@ ccv_receive(TupleTableSlot *slot, DestReceiver *self)
 }
 
 /*
+ * The earliest start of a new watch event (src/refreshdelta.c) that may
+ * change the concurrent viewers of hours hs (of project pid, or of every
+ * project): a watch event emitted in an hour covers minutes of that hour
+ * and of the hour before. hs->lo when a marked hour is to be read whole
+ * (or the refresh has no snapshot), hs->hi when nothing changed.
+ */
+typedef struct MinStart
+{
+	DestReceiver pub;
+	bool		found;
+	TimestampTz min;
+} MinStart;
+
+static bool
+minstart_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	MinStart   *m = (MinStart *) self;
+	bool		isnull;
+	Datum		d = slot_getattr(slot, 1, &isnull);
+
+	if (!isnull && (!m->found || DatumGetTimestampTz(d) < m->min))
+	{
+		m->min = DatumGetTimestampTz(d);
+		m->found = true;
+	}
+	return true;
+}
+
+static TimestampTz
+ccv_since(const Hours *hs, text *pid, const char *schema)
+{
+	TimestampTz *cand = palloc(sizeof(TimestampTz) * hs->n * 2);
+	int			n = 0;
+	AnalyticsScanFilter *f;
+	MinStart	m;
+	TimestampTz lo = 0,
+				hi = 0;
+	bool		any = false;
+	char	   *sql;
+
+	for (int i = 0; i < hs->n; i++)
+	{
+		cand[n++] = hs->h[i];
+		cand[n++] = hs->h[i] + CAT_USECS_PER_HOUR;
+	}
+	qsort(cand, n, sizeof(TimestampTz), ts_cmp);
+	{
+		int			k = 0;
+
+		for (int i = 0; i < n; i++)
+			if (k == 0 || cand[k - 1] != cand[i])
+				cand[k++] = cand[i];
+		n = k;
+	}
+	f = analytics_delta_plan(cand, n, pid, schema);
+	if (f == NULL)
+		return hs->lo;
+	for (int i = 0; i < n; i++)
+	{
+		if (!f->marked[i])
+		{
+			/* no new rows: the filter leaves them all out */
+			f->incremental[i] = true;
+			continue;
+		}
+		if (!f->incremental[i])
+			return hs->lo;
+		if (!any || f->hours[i] < lo)
+			lo = f->hours[i];
+		if (!any || f->hours[i] + CAT_USECS_PER_HOUR > hi)
+			hi = f->hours[i] + CAT_USECS_PER_HOUR;
+		any = true;
+	}
+	if (!any)
+		return hs->hi;
+
+	memset(&m, 0, sizeof(m));
+	m.pub.receiveSlot = minstart_receive;
+	m.pub.rStartup = dest_startup;
+	m.pub.rShutdown = dest_shutdown;
+	m.pub.rDestroy = dest_destroy;
+	m.pub.mydest = DestNone;
+	sql = psprintf("SELECT e.emitted_at - e.value * interval '1 second' FROM %s.events e"
+				   " WHERE ($3::text IS NULL OR e.project_id = $3) AND e.event_type = 'watch' AND e.value > 0"
+				   " AND e.emitted_at >= $1 AND e.emitted_at < $2",
+				   schema);
+	read_filtered(sql, lo, hi, pid, &m.pub, f);
+	for (int i = 0; i < f->nhours; i++)
+		if (f->ambiguous[i])
+			return hs->lo;
+	if (!m.found)
+		return hs->hi;
+	/* the minute it starts in, within the hours */
+	m.min -= ((m.min % CAT_USECS_PER_MINUTE) + CAT_USECS_PER_MINUTE) % CAT_USECS_PER_MINUTE;
+	return Max(m.min, hs->lo);
+}
+
+/* the rollup_ccv rows of the minutes of hours hs from since on (all projects, or pid's) */
+static void
+delete_ccv_rows(const Hours *hs, text *pid, const char *schema, TimestampTz since)
+{
+	Oid			argtypes[4] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TIMESTAMPTZARRAYOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Datum	   *elems = palloc(sizeof(Datum) * hs->n);
+	int			ret;
+
+	if (since >= hs->hi)
+		return;
+	for (int i = 0; i < hs->n; i++)
+		elems[i] = TimestampTzGetDatum(hs->h[i]);
+	values[0] = TimestampTzGetDatum(since);
+	values[1] = TimestampTzGetDatum(hs->hi);
+	if (pid == NULL)
+		nulls[2] = 'n';
+	else
+		values[2] = PointerGetDatum(pid);
+	values[3] = PointerGetDatum(construct_array(elems, hs->n, TIMESTAMPTZOID, sizeof(TimestampTz),
+												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	ret = SPI_execute_with_args(psprintf("DELETE FROM %s.rollup_ccv c"
+										 " WHERE ($3::text IS NULL OR c.project_id OPERATOR(pg_catalog.=) $3)"
+										 " AND c.minute OPERATOR(pg_catalog.>=) $1 AND c.minute OPERATOR(pg_catalog.<) $2"
+										 " AND pg_catalog.date_trunc('hour', c.minute, 'UTC') OPERATOR(pg_catalog.=) ANY ($4)",
+										 schema),
+								4, argtypes, values, nulls, false, 0);
+	if (ret != SPI_OK_DELETE)
+		elog(ERROR, "analytics: could not delete rollup_ccv rows: %s", SPI_result_code_string(ret));
+}
+
+/*
  * _rollup_ccv_rows(hrs timestamptz[], pid text) RETURNS TABLE (project_id,
  * media_id, minute, peak_sessions, secs_sessions, peak_viewers,
  * secs_viewers): the rollup_ccv rows of the hours hrs: for each project
@@ -1685,6 +1817,8 @@ analytics_rollup_ccv_rows(PG_FUNCTION_ARGS)
 	char	   *sql;
 	int64		c;
 	int			i;
+	Snapshot	snap;
+	TimestampTz since;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0) || !hours_init(&hours, PG_GETARG_ARRAYTYPE_P(0)))
@@ -1711,9 +1845,26 @@ analytics_rollup_ccv_rows(PG_FUNCTION_ARGS)
 	kb_init(&p.kb);
 	p.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "rollup refresh row", ALLOCSET_SMALL_SIZES);
 
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "analytics: SPI_connect failed");
+
 	/*
-	 * the watch events that overlap [lo, hi) (a watch event lasts at most an
-	 * hour; those that start at hi or later are skipped as they arrive)
+	 * With the refresh's snapshot (src/refreshdelta.c): the minutes from
+	 * the first one a new watch event covers are recomputed, their rows
+	 * replaced here; the earlier minutes keep theirs.
+	 */
+	snap = analytics_refresh_snapshot();
+	if (snap != NULL)
+		PushActiveSnapshot(snap);
+	since = ccv_since(&hours, pid, schema);
+	delete_ccv_rows(&hours, pid, schema, since);
+	for (c = 0; c < p.ncells; c++)
+		if (p.bounds[c] < since)
+			wanted[c] = false;
+
+	/*
+	 * the watch events that overlap [since, hi) (a watch event lasts at most
+	 * an hour; those that start at hi or later are skipped as they arrive)
 	 */
 	sql = psprintf("SELECT e.project_id, CASE WHEN e.media_type = 'live-stream' THEN e.media_id END,"
 				   " e.session_id, e.viewer_id, e.emitted_at - e.value * interval '1 second', e.emitted_at"
@@ -1721,9 +1872,10 @@ analytics_rollup_ccv_rows(PG_FUNCTION_ARGS)
 				   " WHERE ($3::text IS NULL OR e.project_id = $3) AND e.event_type = 'watch' AND e.value > 0"
 				   " AND e.emitted_at > $1 AND e.emitted_at < $2 + interval '1 hour'",
 				   schema);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "analytics: SPI_connect failed");
-	read_events(sql, hours.lo, hours.hi, pid, &p.pub);
+	if (since < hours.hi)
+		read_events(sql, since, hours.hi, pid, &p.pub);
+	if (snap != NULL)
+		PopActiveSnapshot();
 	SPI_finish();
 
 	peak_s = palloc(p.ncells * sizeof(int64));

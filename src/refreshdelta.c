@@ -228,7 +228,8 @@ xid_cmp(const void *a, const void *b)
  * project pid (NULL: every project), read with the refresh's snapshot
  * (the caller has pushed it): which hours can be refreshed incrementally,
  * and the transaction ids of their new rows. NULL when none can (or the
- * refresh has no snapshot of its own). Allocated in the current context.
+ * refresh has no snapshot of its own); nincremental 0 when none can.
+ * Allocated in the current context.
  */
 AnalyticsScanFilter *
 analytics_delta_plan(const TimestampTz *hours, int n, text *pid, const char *schema)
@@ -270,7 +271,7 @@ analytics_delta_plan(const TimestampTz *hours, int n, text *pid, const char *sch
 	memcpy(f->hours, hours, sizeof(TimestampTz) * n);
 	f->incremental = palloc0(sizeof(bool) * n);
 	f->ambiguous = palloc0(sizeof(bool) * n);
-	seen = palloc0(sizeof(bool) * n);
+	f->marked = seen = palloc0(sizeof(bool) * n);
 	refreshed = palloc0(sizeof(bool) * n);
 
 	/* the hours refreshed before: they have rows per 5 minutes */
@@ -350,8 +351,7 @@ analytics_delta_plan(const TimestampTz *hours, int n, text *pid, const char *sch
 		if (f->incremental[i])
 			nincr++;
 	}
-	if (nincr == 0)
-		return NULL;
+	f->nincremental = nincr;
 	if (f->nxids > 1)
 	{
 		int			k = 1;

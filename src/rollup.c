@@ -597,7 +597,7 @@ insert_mark(Relation rel, const char *project, int64 hour, const MarkInfo *info)
 			rewrite = true;
 	values[0] = CStringGetTextDatum(project);
 	values[1] = TimestampTzGetDatum((TimestampTz) hour);
-	if (rewrite)
+	if (rewrite || RelationGetDescr(rel)->natts < 3)
 		nulls[2] = true;
 	else
 	{
@@ -636,7 +636,8 @@ mark_relation(List **opened, Oid target, Oid pending_relid)
 	t = palloc(sizeof(MarkTarget));
 	t->target = target;
 	t->rel = table_open(OidIsValid(target) ? target : pending_relid, RowExclusiveLock);
-	if (RelationGetDescr(t->rel)->natts != 3)
+	/* 3 columns; 2 (no transaction ids) before the update to 0.6 */
+	if (RelationGetDescr(t->rel)->natts != 3 && RelationGetDescr(t->rel)->natts != 2)
 		elog(ERROR, "unexpected row type of %s", RelationGetRelationName(t->rel));
 	*opened = lappend(*opened, t);
 	return t->rel;

@@ -256,7 +256,7 @@ LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION @extschema@._rollup_ccv_rows(timestamptz[], text) IS
-    'the rollup_ccv rows of hours hrs: concurrent viewers per minute touched by a watch event, per project and per live stream';
+    'the rollup_ccv rows of hours hrs (from the first minute a new watch event covers, whose rows it deletes): concurrent viewers per minute touched by a watch event, per project and per live stream';
 
 REVOKE ALL ON FUNCTION @extschema@._rollup_ccv_rows(timestamptz[], text) FROM PUBLIC;
 
@@ -498,13 +498,16 @@ BEGIN
       lo := dh[1];
       hi := dh[pg_catalog.array_length(dh, 1)] + @extschema@._block_size('hour');
       bounds := ARRAY(SELECT pg_catalog.generate_series(lo, hi, @extschema@._block_size('minute')));
-      DELETE FROM @extschema@.rollup_ccv c
-       WHERE (pid IS NULL OR c.project_id = pid) AND c.minute >= lo AND c.minute < hi
-         AND pg_catalog.date_bin(@extschema@._block_size('hour'), c.minute, @extschema@._block_origin('hour')) = ANY (dh);
       IF NOT dist THEN
+        -- single node: the minutes from the first one a new watch event
+        -- covers (every minute of the hours when one is read whole), whose
+        -- rows _rollup_ccv_rows replaces (src/refresh.c, src/refreshdelta.c)
         INSERT INTO @extschema@.rollup_ccv (project_id, media_id, minute, peak_sessions, secs_sessions, peak_viewers, secs_viewers)
         SELECT * FROM @extschema@._rollup_ccv_rows(dh, pid);
       ELSE
+        DELETE FROM @extschema@.rollup_ccv c
+         WHERE (pid IS NULL OR c.project_id = pid) AND c.minute >= lo AND c.minute < hi
+           AND pg_catalog.date_bin(@extschema@._block_size('hour'), c.minute, @extschema@._block_origin('hour')) = ANY (dh);
         INSERT INTO @extschema@.rollup_ccv (project_id, media_id, minute, peak_sessions, secs_sessions, peak_viewers, secs_viewers)
         SELECT g.project_id, g.live_id, bounds[c.i], (g.cs)[2 * c.i - 1]::integer, (g.cs)[2 * c.i] * 60,
                (g.cv)[2 * c.i - 1]::integer, (g.cv)[2 * c.i] * 60

@@ -1,0 +1,153 @@
+-- The incremental refresh (README: "Sustained ingest"): an hour that only
+-- gained rows since its last refresh gets just those rows added to its
+-- rollup rows; an hour whose rows were updated or deleted, or that this
+-- transaction's refresh read with its own rows, is aggregated again whole.
+-- A hand edit of a rollup row tells the two apart: an incremental refresh
+-- keeps it (it adds to the rows as they are), a whole one replaces it.
+SET TimeZone = 'UTC';
+SET analytics.maintenance_in_worker = off;
+CREATE TEMP TABLE ri_h AS SELECT date_trunc('hour', now()) - interval '3 days' AS h;
+SELECT r->'deferred' AS deferred FROM analytics.run_maintenance() r;
+
+-- plays of project ri in hour h: 3, refreshed
+INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id, country, viewer_id)
+SELECT 'ri', h + interval '10 minutes' + k * interval '1 minute', 'play', 'm1', 'FR', k FROM ri_h, generate_series(1, 3) k;
+SELECT project_id, xids IS NOT NULL AS has_ids, cardinality(xids) AS ids FROM analytics.rollup_pending WHERE project_id = 'ri';
+SELECT analytics._rollup_refresh_hours(ARRAY[h]) AS refreshed FROM ri_h;
+
+-- the plays of hour h, from the rollups and from the events
+CREATE FUNCTION pg_temp.plays() RETURNS TABLE (rollups double precision, raw double precision, refcube double precision)
+LANGUAGE sql AS $$
+  SELECT (SELECT analytics.metric('play', 'count', h, h + interval '1 hour', project_id => 'ri') FROM ri_h),
+         (SELECT count(*)::float8 FROM analytics.events, ri_h WHERE project_id = 'ri' AND event_type = 'play'
+             AND emitted_at >= h AND emitted_at < h + interval '1 hour'),
+         (SELECT sum(r.stats[2]) FROM analytics.rollup_refcube_hour r, ri_h WHERE r.project_id = 'ri' AND r.bucket = h)
+$$;
+SELECT * FROM pg_temp.plays();
+
+-- the hand edit: 100 plays more in the hour's rows per 5 minutes
+UPDATE analytics.rollup_5min r SET stats[2] = stats[2] + 100 FROM ri_h
+ WHERE r.project_id = 'ri' AND r.dim = 0 AND r.bucket = h + interval '10 minutes';
+
+-- two plays in one transaction; one in a subtransaction kept, one in a
+-- subtransaction rolled back: three marks' worth of ids, one hour
+BEGIN;
+INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id, country, viewer_id)
+SELECT 'ri', h + interval '20 minutes', 'play', 'm2', 'DE', 7 FROM ri_h;
+SAVEPOINT a;
+INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id, country, viewer_id)
+SELECT 'ri', h + interval '21 minutes', 'play', 'm2', 'DE', 8 FROM ri_h;
+RELEASE SAVEPOINT a;
+SAVEPOINT b;
+INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id, country, viewer_id)
+SELECT 'ri', h + interval '22 minutes', 'play', 'm3', 'JP', 9 FROM ri_h;
+ROLLBACK TO SAVEPOINT b;
+INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id, country, viewer_id)
+SELECT 'ri', h + interval '23 minutes', 'play', 'm1', 'FR', 1 FROM ri_h;
+COMMIT;
+SELECT cardinality(xids) AS ids FROM analytics.rollup_pending WHERE project_id = 'ri';
+SELECT analytics._rollup_refresh_hours(ARRAY[h]) AS refreshed FROM ri_h;
+-- 6 plays (3 + 3 new, the rolled-back one not), the edit kept: added to
+SELECT * FROM pg_temp.plays();
+SELECT r.stats[2] AS plays_10_to_15 FROM analytics.rollup_5min r, ri_h
+ WHERE r.project_id = 'ri' AND r.dim = 0 AND r.bucket = h + interval '10 minutes';
+-- the other rows of the hour are the sums of the rows added to
+SELECT r.value AS media, r.stats[2] AS plays FROM analytics.rollup_hour r, ri_h
+ WHERE r.project_id = 'ri' AND r.bucket = h AND r.dim = analytics._dim('media-id') ORDER BY 1;
+SELECT r.country, r.stats[2] AS plays FROM analytics.rollup_cube_hour r, ri_h
+ WHERE r.project_id = 'ri' AND r.bucket = h ORDER BY 1;
+SELECT r.stats[2] AS day_plays FROM analytics.rollup_day r, ri_h
+ WHERE r.project_id = 'ri' AND r.bucket = date_trunc('day', h) AND r.dim = 0;
+
+-- unique viewers: the ids of the new view events join the hour's
+INSERT INTO analytics.events (project_id, emitted_at, event_type, value, media_id, viewer_id)
+SELECT 'ri', h + interval '30 minutes', 'view', 5, 'm1', v FROM ri_h, unnest(ARRAY[1, 2]) v;
+SELECT analytics._rollup_refresh_hours(ARRAY[h]) AS refreshed FROM ri_h;
+INSERT INTO analytics.events (project_id, emitted_at, event_type, value, media_id, viewer_id)
+SELECT 'ri', h + interval '31 minutes', 'view', 5, 'm1', v FROM ri_h, unnest(ARRAY[2, 3]) v;
+SELECT analytics._rollup_refresh_hours(ARRAY[h]) AS refreshed FROM ri_h;
+SELECT r.viewers_5s FROM analytics.rollup_viewers_hour r, ri_h WHERE r.project_id = 'ri' AND r.bucket = h;
+SELECT analytics.metric('view', 'count', h, h + interval '1 hour', unique_viewers => true, view_duration => '5s',
+                        project_id => 'ri') AS unique_viewers FROM ri_h;
+
+-- the longest watch event of the hour: the larger of the old and the new
+INSERT INTO analytics.events (project_id, emitted_at, event_type, value, media_id)
+SELECT 'ri', h + interval '40 minutes', 'watch', 20, 'm1' FROM ri_h;
+SELECT analytics._rollup_refresh_hours(ARRAY[h]) AS refreshed FROM ri_h;
+INSERT INTO analytics.events (project_id, emitted_at, event_type, value, media_id)
+SELECT 'ri', h + interval '41 minutes', 'watch', 12, 'm1' FROM ri_h;
+SELECT analytics._rollup_refresh_hours(ARRAY[h]) AS refreshed FROM ri_h;
+SELECT w.max_value FROM analytics.rollup_watch_max w, ri_h WHERE w.project_id = 'ri' AND w.hour = h;
+
+-- concurrent viewers: the minutes from the first one a new watch event
+-- covers are recomputed, the earlier ones kept (a hand edit of an earlier
+-- minute stays); the answers equal those from the events
+INSERT INTO analytics.events (project_id, emitted_at, event_type, value, media_id, media_type, session_id, viewer_id)
+SELECT 'ri', h + interval '44 minutes' + k * interval '10 seconds', 'watch', 10, 'live1', 'live-stream',
+       md5(s::text)::uuid, s FROM ri_h, generate_series(1, 6) k, generate_series(1, 3) s;
+SELECT analytics._rollup_refresh_hours(ARRAY[h]) AS refreshed FROM ri_h;
+UPDATE analytics.rollup_ccv c SET peak_sessions = peak_sessions + 50 FROM ri_h
+ WHERE c.project_id = 'ri' AND c.media_id IS NULL AND c.minute = h + interval '44 minutes';
+INSERT INTO analytics.events (project_id, emitted_at, event_type, value, media_id, media_type, session_id, viewer_id)
+SELECT 'ri', h + interval '45 minutes' + k * interval '10 seconds', 'watch', 10, 'live1', 'live-stream',
+       md5(s::text)::uuid, s FROM ri_h, generate_series(1, 6) k, generate_series(3, 5) s;
+SELECT analytics._rollup_refresh_hours(ARRAY[h]) AS refreshed FROM ri_h;
+SELECT c.minute - h AS minute, c.media_id, c.peak_sessions, c.peak_viewers FROM analytics.rollup_ccv c, ri_h
+ WHERE c.project_id = 'ri' AND c.minute >= h + interval '43 minutes' AND c.minute < h + interval '47 minutes'
+ ORDER BY 1, 2;
+UPDATE analytics.rollup_ccv c SET peak_sessions = peak_sessions - 50 FROM ri_h
+ WHERE c.project_id = 'ri' AND c.media_id IS NULL AND c.minute = h + interval '44 minutes';
+SELECT analytics.metric('ccv', 'peak', h, h + interval '1 hour', project_id => 'ri') AS peak,
+       analytics.metric('ccv', 'peak', h, h + interval '1 hour', filter_by => '{"mediaId": "live1"}', project_id => 'ri') AS peak_live1
+  FROM ri_h;
+SET analytics.use_rollups = off;
+SELECT analytics.metric('ccv', 'peak', h, h + interval '1 hour', project_id => 'ri') AS peak,
+       analytics.metric('ccv', 'peak', h, h + interval '1 hour', filter_by => '{"mediaId": "live1"}', project_id => 'ri') AS peak_live1
+  FROM ri_h;
+RESET analytics.use_rollups;
+
+-- a delete: the mark has no ids, the hour is aggregated again whole (the
+-- edit is gone)
+DELETE FROM analytics.events e USING ri_h WHERE e.project_id = 'ri' AND e.emitted_at = h + interval '23 minutes';
+SELECT xids FROM analytics.rollup_pending WHERE project_id = 'ri';
+SELECT analytics._rollup_refresh_hours(ARRAY[h]) AS refreshed FROM ri_h;
+SELECT * FROM pg_temp.plays();
+SELECT r.stats[2] AS plays_10_to_15 FROM analytics.rollup_5min r, ri_h
+ WHERE r.project_id = 'ri' AND r.dim = 0 AND r.bucket = h + interval '10 minutes';
+
+-- a refresh in the transaction that wrote rows to the hour, read whole (a
+-- pending delete), counts this transaction's rows: their marks are then
+-- written without ids, and the next refresh does not add them again
+UPDATE analytics.rollup_5min r SET stats[2] = stats[2] + 100 FROM ri_h
+ WHERE r.project_id = 'ri' AND r.dim = 0 AND r.bucket = h + interval '10 minutes';
+DELETE FROM analytics.events e USING ri_h WHERE e.project_id = 'ri' AND e.emitted_at = h + interval '21 minutes';
+BEGIN;
+INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id)
+SELECT 'ri', h + interval '50 minutes', 'play', 'm1' FROM ri_h;
+SELECT analytics._rollup_refresh_hours(ARRAY[h]) AS refreshed FROM ri_h;
+COMMIT;
+SELECT xids FROM analytics.rollup_pending WHERE project_id = 'ri';
+SELECT analytics._rollup_refresh_hours(ARRAY[h]) AS refreshed FROM ri_h;
+SELECT * FROM pg_temp.plays();
+
+-- a row of a mark's transaction that VACUUM FREEZE froze before the refresh
+-- could be an older row whose transaction id was reused: the hour is read
+-- whole (the edit is gone) and the answer stays exact
+UPDATE analytics.rollup_5min r SET stats[2] = stats[2] + 100 FROM ri_h
+ WHERE r.project_id = 'ri' AND r.dim = 0 AND r.bucket = h + interval '10 minutes';
+INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id)
+SELECT 'ri', h + interval '55 minutes', 'play', 'm1' FROM ri_h;
+SELECT format('VACUUM (FREEZE) %s', e.tableoid::regclass) AS vac FROM analytics.events e, ri_h
+ WHERE e.project_id = 'ri' AND e.emitted_at = h + interval '55 minutes' \gset
+:vac;
+SELECT analytics._rollup_refresh_hours(ARRAY[h]) AS refreshed FROM ri_h;
+SELECT * FROM pg_temp.plays();
+SELECT r.stats[2] AS plays_10_to_15 FROM analytics.rollup_5min r, ri_h
+ WHERE r.project_id = 'ri' AND r.dim = 0 AND r.bucket = h + interval '10 minutes';
+
+-- maintenance refreshes the hour the same way
+INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id)
+SELECT 'ri', h + interval '56 minutes', 'play', 'm1' FROM ri_h;
+SELECT (r->>'rollup_hours_refreshed')::int >= 1 AS refreshed FROM analytics.run_maintenance() r;
+SELECT * FROM pg_temp.plays();
+SELECT count(*) AS pending FROM analytics.rollup_pending WHERE project_id = 'ri';
