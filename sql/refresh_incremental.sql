@@ -151,3 +151,19 @@ SELECT 'ri', h + interval '56 minutes', 'play', 'm1' FROM ri_h;
 SELECT (r->>'rollup_hours_refreshed')::int >= 1 AS refreshed FROM analytics.run_maintenance() r;
 SELECT * FROM pg_temp.plays();
 SELECT count(*) AS pending FROM analytics.rollup_pending WHERE project_id = 'ri';
+
+-- two days in one refresh: background workers refresh them, reading with
+-- the snapshot the marks were consumed with (the hour h is added to, the
+-- edit kept; the other day's hour is new)
+UPDATE analytics.rollup_5min r SET stats[2] = stats[2] + 100 FROM ri_h
+ WHERE r.project_id = 'ri' AND r.dim = 0 AND r.bucket = h + interval '10 minutes';
+INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id)
+SELECT 'ri', x, 'play', 'm1' FROM ri_h, LATERAL (VALUES (h + interval '57 minutes'), (h - interval '1 day')) v(x);
+SET analytics.refresh_workers = 2;
+SELECT analytics._rollup_refresh_hours(ARRAY[h, h - interval '1 day']) AS refreshed FROM ri_h;
+RESET analytics.refresh_workers;
+SELECT * FROM pg_temp.plays();
+SELECT r.stats[2] AS plays_10_to_15 FROM analytics.rollup_5min r, ri_h
+ WHERE r.project_id = 'ri' AND r.dim = 0 AND r.bucket = h + interval '10 minutes';
+SELECT analytics.metric('play', 'count', h - interval '1 day', h - interval '1 day' + interval '1 hour', project_id => 'ri') AS plays_day_before
+  FROM ri_h;
