@@ -100,7 +100,18 @@ typedef struct AnalyticsScanFilter
 	bool	   *ambiguous;		/* per hour, set by the scans */
 	int			nxids;
 	TransactionId *xids;		/* sorted */
+	/*
+	 * the relations and first blocks the new rows went to (when every mark
+	 * said); with skip_blocks the scans read no other block
+	 */
+	bool		blocks_known;
+	bool		skip_blocks;
+	int			nrels;
+	Oid		   *rels;
+	Oid		   *relnodes;
+	uint32	   *first_blocks;
 	uint64		skipped;		/* rows left out */
+	uint64		skipped_blocks;
 } AnalyticsScanFilter;
 extern AnalyticsScanFilter *analytics_scan_filter;
 extern void analytics_rollup_note_rewrite(TimestampTz hour);

@@ -421,6 +421,14 @@ static void
 read_filtered(const char *sql, TimestampTz lo, TimestampTz hi, text *pid, DestReceiver *dest,
 			  AnalyticsScanFilter *f)
 {
+	/*
+	 * blocks before the first one a new row went to are not read when no
+	 * hour is read whole (a hour read whole has rows anywhere)
+	 */
+	f->skip_blocks = f->blocks_known;
+	for (int i = 0; i < f->nhours; i++)
+		if (!f->incremental[i])
+			f->skip_blocks = false;
 	analytics_scan_filter = f;
 	PG_TRY();
 	{

@@ -41,6 +41,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "storage/block.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -293,7 +294,8 @@ analytics_delta_plan(const TimestampTz *hours, int n, text *pid, const char *sch
 	}
 
 	/* the marks the refresh consumed (its snapshot still sees them) */
-	sql = psprintf("SELECT p.hour, p.xids FROM %s.rollup_pending p WHERE p.hour OPERATOR(pg_catalog.=) ANY ($1)"
+	sql = psprintf("SELECT p.hour, p.xids, p.relid, p.relnode, p.from_block FROM %s.rollup_pending p"
+				   " WHERE p.hour OPERATOR(pg_catalog.=) ANY ($1)"
 				   " AND ($2::text IS NULL OR p.project_id OPERATOR(pg_catalog.=) $2)", schema);
 	ret = SPI_execute_with_args(sql, 2, argtypes, values, nulls, true, 0);
 	if (ret != SPI_OK_SELECT)
@@ -301,6 +303,10 @@ analytics_delta_plan(const TimestampTz *hours, int n, text *pid, const char *sch
 	next = ReadNextFullTransactionId();
 	for (int i = 0; i < n; i++)
 		f->incremental[i] = refreshed[i];
+	f->blocks_known = true;
+	f->rels = palloc(sizeof(Oid) * Max(SPI_processed, 1));
+	f->relnodes = palloc(sizeof(Oid) * Max(SPI_processed, 1));
+	f->first_blocks = palloc(sizeof(uint32) * Max(SPI_processed, 1));
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		bool		isnull;
@@ -318,8 +324,34 @@ analytics_delta_plan(const TimestampTz *hours, int n, text *pid, const char *sch
 			f->incremental[i] = false;
 		else
 		{
+			bool		n1,
+						n2,
+						n3;
+			Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3, &n1));
+			Oid			relnode = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 4, &n2));
+			int64		from = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 5, &n3));
+			int			k;
 			Datum	   *xs;
 			int			nx;
+
+			/* where the rows went: the first block per relation */
+			if (n1 || n2 || n3 || from < 0 || from > (int64) MaxBlockNumber)
+				f->blocks_known = false;
+			else
+			{
+				for (k = 0; k < f->nrels; k++)
+					if (f->rels[k] == relid && f->relnodes[k] == relnode)
+						break;
+				if (k == f->nrels)
+				{
+					f->rels[k] = relid;
+					f->relnodes[k] = relnode;
+					f->first_blocks[k] = (uint32) from;
+					f->nrels++;
+				}
+				else if ((uint32) from < f->first_blocks[k])
+					f->first_blocks[k] = (uint32) from;
+			}
 
 			deconstruct_array(DatumGetArrayTypeP(x), XID8OID, sizeof(FullTransactionId), FLOAT8PASSBYVAL,
 							  TYPALIGN_DOUBLE, &xs, NULL, &nx);

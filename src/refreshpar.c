@@ -23,8 +23,11 @@
  * starts the workers and commits that after they stopped: until then the
  * hours stay pending for every other session (questions read them raw), and
  * a failed or cancelled refresh leaves them pending, to be refreshed again.
- * A worker starts after the marks were consumed, so it sees at least every
- * event whose mark was. Whatever keeps a worker from committing (an error, a
+ * A worker reads the events with the snapshot the backend consumed the
+ * marks with (src/refreshdelta.c), so it counts exactly the events whose
+ * marks were consumed; when that snapshot was taken after this transaction
+ * wrote (a worker could not tell its rows from committed ones), the
+ * refresh runs here alone. Whatever keeps a worker from committing (an error, a
  * lock it waited for longer than a second, no free worker slot), the backend
  * refreshes that worker's units itself, with the same statements: the rows,
  * and any error, are those of the serial refresh. A refresh of one day

@@ -24,7 +24,11 @@
  * every answer is exact and as fresh as the events themselves.
  * Maintenance (analytics._rollup_refresh) consumes the marks it can see,
  * re-aggregates those hours and deletes the marks in one transaction; marks
- * committed after its snapshot stay for the next refresh.
+ * committed after its snapshot stay for the next refresh. A mark also
+ * holds the transaction ids its rows were inserted under (NULL after an
+ * update or delete): the refresh then adds just those rows to the hour's
+ * rollup rows, reading them through the scan filter below
+ * (src/refreshdelta.c).
  *
  * Only the heap's insert/update/delete callbacks are wrapped; the index
  * build callbacks run the heap's own code with the heap's routine in place,
@@ -41,6 +45,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
+#include "nodes/tidbitmap.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -80,6 +85,14 @@ typedef struct MarkInfo
 	int			nxids;
 	int			capxids;
 	TransactionId *xids;		/* in pending_cxt */
+	/*
+	 * the relation the rows went to (InvalidOid: none yet or several) and
+	 * the first of its blocks they went to: a refresh reads no earlier block
+	 */
+	bool		mixed;
+	Oid			relid;
+	Oid			relnode;
+	BlockNumber first_block;
 } MarkInfo;
 
 typedef struct PendingEntry
@@ -118,6 +131,7 @@ typedef struct NoteCacheSlot
 	int64		hour;
 	int			len;			/* -1: empty */
 	TransactionId xid;			/* the last insert's noted */
+	MarkInfo   *info;			/* of its entry */
 	char		project[PROJECT_KEYLEN];
 } NoteCacheSlot;
 static NoteCacheSlot note_cache[NOTE_CACHE_SIZE];
@@ -152,6 +166,35 @@ reset_pending(void)
 	pending_long = NIL;
 	rewrite_hours = NIL;
 	note_cache_valid = false;
+}
+
+/* the relation's file number (a rewrite gives it another) */
+#if PG_VERSION_NUM >= 160000
+#define AH_RELNODE(rel) ((Oid) (rel)->rd_locator.relNumber)
+#else
+#define AH_RELNODE(rel) ((rel)->rd_node.relNode)
+#endif
+
+/* the block of relation rel a row noted in info went to */
+static inline void
+info_block(MarkInfo *info, Relation rel, ItemPointer tid)
+{
+	BlockNumber b;
+	Oid			relid = RelationGetRelid(rel);
+
+	if (info == NULL || info->mixed || !ItemPointerIsValid(tid))
+		return;
+	b = ItemPointerGetBlockNumber(tid);
+	if (!OidIsValid(info->relid))
+	{
+		info->relid = relid;
+		info->relnode = AH_RELNODE(rel);
+		info->first_block = b;
+	}
+	else if (info->relid != relid || info->relnode != AH_RELNODE(rel))
+		info->mixed = true;
+	else if (b < info->first_block)
+		info->first_block = b;
 }
 
 /* note in info an insert under xid (InvalidTransactionId: an update or delete) */
@@ -218,7 +261,7 @@ lookup_atts(Relation rel)
  * note the (project, hour) of one row, inserted under xid
  * (InvalidTransactionId: updated or deleted)
  */
-static void
+static MarkInfo *
 note_values(Oid target, const char *project, int len, TimestampTz emitted_at, TransactionId xid)
 {
 	PendingKey	key;
@@ -233,7 +276,7 @@ note_values(Oid target, const char *project, int len, TimestampTz emitted_at, Tr
 	 * leave a mark no refresh can process).
 	 */
 	if (emitted_at < ANALYTICS_EMITTED_AT_MIN || emitted_at >= ANALYTICS_EMITTED_AT_END)
-		return;
+		return NULL;
 
 	hour = emitted_at / USECS_PER_HOUR;
 	if (emitted_at < 0 && emitted_at % USECS_PER_HOUR != 0)
@@ -256,7 +299,7 @@ note_values(Oid target, const char *project, int len, TimestampTz emitted_at, Tr
 				memcmp(lp->project, project, len) == 0)
 			{
 				info_note(&lp->info, xid);
-				return;
+				return &lp->info;
 			}
 		}
 		old = MemoryContextSwitchTo(pending_cxt);
@@ -267,7 +310,7 @@ note_values(Oid target, const char *project, int len, TimestampTz emitted_at, Tr
 		pending_long = lappend(pending_long, lp);
 		MemoryContextSwitchTo(old);
 		info_note(&lp->info, xid);
-		return;
+		return &lp->info;
 	}
 
 	/* fast path: a pair noted recently */
@@ -286,7 +329,7 @@ note_values(Oid target, const char *project, int len, TimestampTz emitted_at, Tr
 	}
 	if (slot->len == len && slot->hour == hour && slot->target == target && slot->xid == xid &&
 		TransactionIdIsValid(xid) && memcmp(slot->project, project, len) == 0)
-		return;
+		return slot->info;
 
 	memset(&key, 0, sizeof(key));
 	key.target = target;
@@ -315,35 +358,40 @@ note_values(Oid target, const char *project, int len, TimestampTz emitted_at, Tr
 	slot->hour = hour;
 	slot->len = len;
 	slot->xid = xid;
+	slot->info = &e->info;
 	memcpy(slot->project, project, len);
+	return &e->info;
 }
 
-static void
+/* the mark of the row in slot (NULL: none); insert: the row is inserted */
+static MarkInfo *
 note_slot(Relation rel, TupleTableSlot *slot, bool insert)
 {
 	Datum		d;
 	bool		isnull;
 	text	   *project;
+	MarkInfo   *info;
 
 	if (analytics_rollup_tracking_suspended)
-		return;
+		return NULL;
 	lookup_atts(rel);
 	d = slot_getattr(slot, cached_emitted_att, &isnull);
 	if (isnull)
-		return;					/* rejected by NOT NULL anyway */
+		return NULL;			/* rejected by NOT NULL anyway */
 	{
 		TimestampTz ts = DatumGetTimestampTz(d);
 
 		d = slot_getattr(slot, cached_project_att, &isnull);
 		if (isnull)
-			return;
+			return NULL;
 		project = DatumGetTextPP(d);
 		/* an insert's transaction id: the one the heap stamps the row with */
-		note_values(cached_target, VARDATA_ANY(project), VARSIZE_ANY_EXHDR(project), ts,
-					insert ? GetCurrentTransactionId() : InvalidTransactionId);
+		info = note_values(cached_target, VARDATA_ANY(project), VARSIZE_ANY_EXHDR(project), ts,
+						   insert ? GetCurrentTransactionId() : InvalidTransactionId);
 		if ((Pointer) project != DatumGetPointer(d))
 			pfree(project);
 	}
+	return info;
 }
 
 /* the row version a tid points to, before it is updated or deleted */
@@ -356,7 +404,7 @@ note_tid(Relation rel, ItemPointer tid)
 		return;
 	slot = table_slot_create(rel, NULL);
 	if (heap_routine->tuple_fetch_row_version(rel, tid, SnapshotAny, slot))
-		note_slot(rel, slot, false);
+		(void) note_slot(rel, slot, false);
 	ExecDropSingleTupleTableSlot(slot);
 }
 
@@ -368,29 +416,40 @@ static void
 ah_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid, int options,
 				struct BulkInsertStateData *bistate)
 {
-	note_slot(rel, slot, true);
+	MarkInfo   *info = note_slot(rel, slot, true);
+
 	analytics_brinskip_heap_insert();
 	heap_routine->tuple_insert(rel, slot, cid, options, bistate);
+	info_block(info, rel, &slot->tts_tid);
 }
 
 static void
 ah_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid, int options,
 							struct BulkInsertStateData *bistate, uint32 specToken)
 {
-	note_slot(rel, slot, true);
+	MarkInfo   *info = note_slot(rel, slot, true);
+
 	analytics_brinskip_heap_insert();
 	heap_routine->tuple_insert_speculative(rel, slot, cid, options, bistate, specToken);
+	info_block(info, rel, &slot->tts_tid);
 }
 
 static void
 ah_multi_insert(Relation rel, TupleTableSlot **slots, int nslots, CommandId cid, int options,
 				struct BulkInsertStateData *bistate)
 {
+	MarkInfo   *infos[64];
+	MarkInfo  **info = nslots <= 64 ? infos : palloc(sizeof(MarkInfo *) * nslots);
+
 	for (int i = 0; i < nslots; i++)
-		note_slot(rel, slots[i], true);
+		info[i] = note_slot(rel, slots[i], true);
 	analytics_brinskip_patch(rel);
 	analytics_brinskip_heap_insert();
 	heap_routine->multi_insert(rel, slots, nslots, cid, options, bistate);
+	for (int i = 0; i < nslots; i++)
+		info_block(info[i], rel, &slots[i]->tts_tid);
+	if (info != infos)
+		pfree(info);
 }
 
 static TM_Result
@@ -414,7 +473,7 @@ ah_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId 
 				LockTupleMode *lockmode, AhUpdateIndexes *update_indexes)
 {
 	note_tid(rel, otid);
-	note_slot(rel, slot, false);
+	(void) note_slot(rel, slot, false);
 	analytics_brinskip_heap_insert();
 	return heap_routine->tuple_update(rel, otid, slot, cid, snapshot, crosscheck, wait, tmfd,
 									  lockmode, update_indexes);
@@ -509,6 +568,42 @@ ah_scan_getnextslot(TableScanDesc scan, ScanDirection direction, TupleTableSlot 
  * (analytics_incremental_refresh_supported)
  */
 #if PG_VERSION_NUM < 170000
+/*
+ * the filter's blocks: of a relation its new rows went to, those from the
+ * first block they went to; of no other relation any (when the filter
+ * reads no hour whole)
+ */
+static bool
+ah_scan_bitmap_next_block(TableScanDesc scan, struct TBMIterateResult *tbmres)
+{
+	AnalyticsScanFilter *f = analytics_scan_filter;
+
+	if (f != NULL && f->skip_blocks)
+	{
+		Oid			relid = RelationGetRelid(scan->rs_rd);
+		bool		wanted = true;
+
+		/* a relation the marks name, as it was: from their first block */
+		for (int i = 0; i < f->nrels; i++)
+			if (f->rels[i] == relid && f->relnodes[i] == AH_RELNODE(scan->rs_rd))
+				wanted = tbmres->blockno >= f->first_blocks[i];
+		if (!wanted)
+		{
+			HeapScanDesc hscan = (HeapScanDesc) scan;
+
+			/*
+			 * as the heap does for a block past the end: no tuples (the
+			 * executor then asks for the next tuple of this block)
+			 */
+			hscan->rs_cindex = 0;
+			hscan->rs_ntuples = 0;
+			f->skipped_blocks++;
+			return false;
+		}
+	}
+	return heap_routine->scan_bitmap_next_block(scan, tbmres);
+}
+
 static bool
 ah_scan_bitmap_next_tuple(TableScanDesc scan, struct TBMIterateResult *tbmres, TupleTableSlot *slot)
 {
@@ -586,8 +681,8 @@ widen_xid(FullTransactionId next, TransactionId xid)
 static void
 insert_mark(Relation rel, const char *project, int64 hour, const MarkInfo *info)
 {
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, true, true, true};
 	HeapTuple	tup;
 	ListCell   *lc;
 	bool		rewrite = info->rewrite || info->nxids == 0;
@@ -608,6 +703,13 @@ insert_mark(Relation rel, const char *project, int64 hour, const MarkInfo *info)
 			elems[i] = FullTransactionIdGetDatum(widen_xid(next, info->xids[i]));
 		values[2] = PointerGetDatum(construct_array(elems, info->nxids, XID8OID, sizeof(FullTransactionId),
 													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	}
+	if (!rewrite && !info->mixed && OidIsValid(info->relid))
+	{
+		values[3] = ObjectIdGetDatum(info->relid);
+		values[4] = ObjectIdGetDatum(info->relnode);
+		values[5] = Int64GetDatum((int64) info->first_block);
+		nulls[3] = nulls[4] = nulls[5] = false;
 	}
 	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
 	simple_heap_insert(rel, tup);
@@ -636,8 +738,8 @@ mark_relation(List **opened, Oid target, Oid pending_relid)
 	t = palloc(sizeof(MarkTarget));
 	t->target = target;
 	t->rel = table_open(OidIsValid(target) ? target : pending_relid, RowExclusiveLock);
-	/* 3 columns; 2 (no transaction ids) before the update to 0.6 */
-	if (RelationGetDescr(t->rel)->natts != 3 && RelationGetDescr(t->rel)->natts != 2)
+	/* 6 columns; 2 (no transaction ids, no blocks) before the update to 0.6 */
+	if (RelationGetDescr(t->rel)->natts != 6 && RelationGetDescr(t->rel)->natts != 2)
 		elog(ERROR, "unexpected row type of %s", RelationGetRelationName(t->rel));
 	*opened = lappend(*opened, t);
 	return t->rel;
@@ -729,6 +831,7 @@ analytics_heap_handler(PG_FUNCTION_ARGS)
 		analytics_heap_routine.tuple_update = ah_tuple_update;
 		analytics_heap_routine.scan_getnextslot = ah_scan_getnextslot;
 #if PG_VERSION_NUM < 170000
+		analytics_heap_routine.scan_bitmap_next_block = ah_scan_bitmap_next_block;
 		analytics_heap_routine.scan_bitmap_next_tuple = ah_scan_bitmap_next_tuple;
 #endif
 		analytics_heap_routine.index_build_range_scan = ah_index_build_range_scan;

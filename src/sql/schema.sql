@@ -151,12 +151,17 @@ SELECT 'viewer_id', substring(pg_catalog.sha256(pg_catalog.uuid_send(pg_catalog.
 CREATE TABLE @extschema@.rollup_pending (
     project_id text NOT NULL,
     hour       timestamptz NOT NULL,
-    xids       xid8[]
+    xids       xid8[],
+    relid      oid,
+    relnode    oid,
+    from_block bigint
 );
 COMMENT ON TABLE @extschema@.rollup_pending IS
     'hours of analytics.events written since the rollups were last refreshed (one row per writing transaction, project and hour)';
 COMMENT ON COLUMN @extschema@.rollup_pending.xids IS
     'the transaction ids the rows were inserted under (the refresh adds just those rows to the hour''s rollup rows); NULL: rows were also updated or deleted, or marked otherwise (the hour is aggregated again whole)';
+COMMENT ON COLUMN @extschema@.rollup_pending.relid IS
+    'the partition the rows went to (with its relfilenode: blocks of a rewritten partition are not trusted) and the first of its blocks they went to (the refresh of the rows added reads no earlier block); NULL: unknown, or several partitions';
 
 CREATE TABLE @extschema@.rollup_hour (
     project_id text NOT NULL,

@@ -1,11 +1,12 @@
 #!/bin/bash
 # One-command benchmark: ingest, dashboard questions, sizes; PostgreSQL vs ClickHouse.
 #
-#   test/bench/bench.sh [--small] [-n EVENTS] [-d DAYS] [-r RUNS] [-b SECONDS] [-p PROJECTS] [-i SECONDS]
+#   test/bench/bench.sh [--small] [--ingest-only] [-n EVENTS] [-d DAYS] [-r RUNS] [-b SECONDS] [-p PROJECTS] [-i SECONDS]
 #
 #   defaults      -n 20000000 -d 30 -r 25 -b 30 -p 20 -i 600; --small = -n 200000 -d 3 -r 9 -i 20 (CI smoke)
 #                 -b: a question stops after this many seconds of runs (at least 5 runs)
 #                 -i: the sustained-ingest run's length (0: skip it)
+#                 --ingest-only: the load, the rollup build and the sustained-ingest run (no questions, no ClickHouse)
 #   environment   BENCH_PG_PORT (55510), BENCH_CH_PORT / BENCH_CH_HTTP_PORT (59000 / 58123)
 #
 # What it does (everything in one /tmp/analytics-bench.* folder, removed on exit):
@@ -34,10 +35,11 @@
 # Prints figures only; asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-N=20000000 D=30 R=25 P=20 B=30 I=600
+N=20000000 D=30 R=25 P=20 B=30 I=600 Q=1
 while [ $# -gt 0 ]; do
   case $1 in
     --small) N=200000 D=3 R=9 I=20 ;;
+    --ingest-only) Q=0 ;;
     -n) N=$2; shift ;;
     -d) D=$2; shift ;;
     -r) R=$2; shift ;;
@@ -120,6 +122,8 @@ LIVE=$($PSQL -At -c "SELECT media_id FROM analytics.events WHERE project_id = 'p
 VIDEO=$($PSQL -At -c "SELECT media_id FROM analytics.events WHERE project_id = 'p001' AND media_type = 'video' AND event_type = 'play' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
 
 # ---- 3. PostgreSQL: questions, API vs plain SQL -----------------------------
+: > "$WORK/pg.tsv"; : > "$WORK/check.tsv"
+if [ "$Q" -eq 1 ]; then
 say "timing the questions on PostgreSQL ($R runs each after a warm-up)"
 W="project_id = 'p001' AND event_type = 'play' AND emitted_at >= now() - interval '30 days' AND emitted_at < now()"
 $PSQL -At -F $'\t' -v runs="$R" -v budget="$B" -v live="$LIVE" -v video="$VIDEO" -v w="$W" -v answers="$WORK/answers" \
@@ -400,6 +404,8 @@ $PSQL -At -F $'\t' -c "
   SELECT 'size: derived tables counted', (SELECT string_agg(oid::regclass::text, ' ' ORDER BY oid::regclass::text) FROM derived)" |
   while IFS=$'\t' read -r k v; do res "$k" "$v"; done
 
+fi   # questions (sections 3-4)
+
 # ---- 4b. sustained ingest: COPY at full speed while maintenance runs -----------
 # One client COPYs batches of generated events of the last minute (test/gen
 # -e now, a new seed each batch) back to back for $I seconds, while another
@@ -452,7 +458,7 @@ fi
 
 # ---- 5. ClickHouse -----------------------------------------------------------
 : > "$WORK/ch.tsv"
-if [ -x "$CH_SERVER" ] && command -v clickhouse-client >/dev/null && id "$CH_USER" >/dev/null 2>&1; then
+if [ "$Q" -eq 1 ] && [ -x "$CH_SERVER" ] && command -v clickhouse-client >/dev/null && id "$CH_USER" >/dev/null 2>&1; then
   say "ClickHouse: private server on 127.0.0.1:$CH_PORT"
   C="$WORK/ch"; mkdir -p "$C/data" "$C/tmp" "$C/log"
   cat > "$C/config.xml" <<XML

@@ -29,9 +29,11 @@ END $$;
 
 -- the transaction ids of a mark (schema.sql): marks of 0.5 have none, so
 -- their hours are aggregated again whole
-ALTER TABLE @extschema@.rollup_pending ADD COLUMN xids xid8[];
+ALTER TABLE @extschema@.rollup_pending ADD COLUMN xids xid8[], ADD COLUMN relid oid, ADD COLUMN relnode oid, ADD COLUMN from_block bigint;
 COMMENT ON COLUMN @extschema@.rollup_pending.xids IS
     'the transaction ids the rows were inserted under (the refresh adds just those rows to the hour''s rollup rows); NULL: rows were also updated or deleted, or marked otherwise (the hour is aggregated again whole)';
+COMMENT ON COLUMN @extschema@.rollup_pending.relid IS
+    'the partition the rows went to (with its relfilenode: blocks of a rewritten partition are not trusted) and the first of its blocks they went to (the refresh of the rows added reads no earlier block); NULL: unknown, or several partitions';
 COMMENT ON TABLE @extschema@.rollup_pending IS
     'hours of analytics.events written since the rollups were last refreshed (one row per writing transaction, project and hour)';
 
