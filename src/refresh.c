@@ -1079,6 +1079,32 @@ day_rows(HourPass *p, ReturnSetInfo *rsinfo, RGroupTable *dims, KeyBuf *kb)
 		put_viewers_row(rsinfo, p->rowcxt, KIND_VIEWERS_DAY, p->viewers_day.groups[i]);
 }
 
+/*
+ * the group of (project, bucket) in t (the project copied into t's context
+ * when copy; else it lives as long), its max raised to max
+ */
+static void
+max_add(RGroupTable *t, KeyBuf *kb, Datum project, bool copy, TimestampTz bucket, float8 max)
+{
+	RGroup	   *g;
+	bool		isnew;
+
+	kb->len = 0;
+	key_text(kb, project, false);
+	key_int64(kb, bucket, false);
+	g = gt_lookup(t, kb, &isnew);
+	if (isnew)
+	{
+		g->vals[0] = copy ? copy_text(t->cxt, project) : project;
+		g->bucket = bucket;
+	}
+	if (!g->has_max || max > g->max)
+	{
+		g->max = max;
+		g->has_max = true;
+	}
+}
+
 /* ---- an incremental refresh: the hours' rows as they are, to add to ---- */
 
 /* the n event_stats elements of a stats array into v */
@@ -1208,28 +1234,8 @@ seed_groups(HourPass *p, const AnalyticsScanFilter *f, text *pid, const char *sc
 				   schema);
 	seed_read(sql, hours, pid, 0);
 	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		RGroup	   *g;
-		bool		isnew;
-		Datum		project = SEED_COL(r, 1, &isnull);
-		TimestampTz h = DatumGetTimestampTz(SEED_COL(r, 2, &isnull));
-		float8		max = DatumGetFloat8(SEED_COL(r, 3, &isnull));
-
-		p->kb.len = 0;
-		key_text(&p->kb, project, false);
-		key_int64(&p->kb, h, false);
-		g = gt_lookup(&p->seedmax, &p->kb, &isnew);
-		if (isnew)
-		{
-			g->vals[0] = copy_text(p->seedmax.cxt, project);
-			g->bucket = h;
-		}
-		if (!g->has_max || max > g->max)
-		{
-			g->max = max;
-			g->has_max = true;
-		}
-	}
+		max_add(&p->seedmax, &p->kb, SEED_COL(r, 1, &isnull), true, DatumGetTimestampTz(SEED_COL(r, 2, &isnull)),
+				DatumGetFloat8(SEED_COL(r, 3, &isnull)));
 	SPI_freetuptable(SPI_tuptable);
 
 	/* the viewer ids per cube combination and view duration */
@@ -1479,46 +1485,13 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 			g->v[k] += c->v[k];
 
 		if (c->has_max)
-		{
-			kb.len = 0;
-			key_text(&kb, c->vals[0], false);
-			key_int64(&kb, c->bucket, false);
-			g = gt_lookup(&wmax, &kb, &isnew);
-			if (isnew)
-			{
-				g->vals[0] = c->vals[0];
-				g->bucket = c->bucket;
-			}
-			if (!g->has_max || c->max > g->max)
-			{
-				g->max = c->max;
-				g->has_max = true;
-			}
-		}
+			max_add(&wmax, &kb, c->vals[0], false, c->bucket, c->max);
 	}
 
 	/* the longest watch events of the hours added to */
 	for (i = 0; i < p.seedmax.n; i++)
-	{
-		RGroup	   *s = p.seedmax.groups[i];
-		RGroup	   *g;
-		bool		isnew;
-
-		kb.len = 0;
-		key_text(&kb, s->vals[0], false);
-		key_int64(&kb, s->bucket, false);
-		g = gt_lookup(&wmax, &kb, &isnew);
-		if (isnew)
-		{
-			g->vals[0] = s->vals[0];
-			g->bucket = s->bucket;
-		}
-		if (!g->has_max || s->max > g->max)
-		{
-			g->max = s->max;
-			g->has_max = true;
-		}
-	}
+		max_add(&wmax, &kb, p.seedmax.groups[i]->vals[0], false, p.seedmax.groups[i]->bucket,
+				p.seedmax.groups[i]->max);
 
 	for (i = 0; i < p.m5.n; i++)
 		put_row(rsinfo, p.rowcxt, KIND_5MIN, p.m5.groups[i], -1, 0, true, false, 0, true);
