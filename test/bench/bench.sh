@@ -552,7 +552,7 @@ XML
         END { printf "%d\t%.1f\t%.1f\n", n, a[int((NR + 1) / 2)], a[int(NR * 0.95 + 0.999)] }' >> "$WORK/ch.tsv"
   done
   ch_stop
-else
+elif [ "$Q" -eq 1 ]; then
   res "ClickHouse" "skipped: clickhouse-server not installed (apt-get install clickhouse-server)"
 fi
 
