@@ -181,4 +181,13 @@ extern ViewerSet *analytics_viewer_set_new(MemoryContext cxt);
 extern void analytics_viewer_set_add(ViewerSet *s, int64 v);
 extern struct ArrayType *analytics_viewer_set_array(ViewerSet *s);
 
+/* the groups of a result of analytics._value_sums (valuesums.c), for query.c */
+typedef struct AnalyticsValueSum
+{
+	const char *key;			/* the value's bytes (not terminated) */
+	int			len;
+	double		sum;
+} AnalyticsValueSum;
+extern AnalyticsValueSum *analytics_value_sums_read(bytea *state, int *n);
+
 #endif							/* ANALYTICS_H */

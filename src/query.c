@@ -2040,68 +2040,143 @@ run_rows(QuerySpec *q, FunctionCallInfo fcinfo, RowsAnswer answer)
  * ------------------------------------------------------------------------
  */
 
+/* the order of a breakdown's rows (sort_by, sort_order) */
+typedef struct GroupOrder
+{
+	bool		by_metric;		/* metricValue, else dimensionValue */
+	bool		desc;
+} GroupOrder;
+
 /*
- * The rows of a counted metric whose count is positive (metric_value > 0,
- * the second column), passed on to another receiver: the HAVING sum(...) >
- * 0 of a single node's statement (append_merged_having), applied to its
- * rows where Citus merges them. In the statement, that HAVING would be an
- * aggregate of its own (a third column in every shard's rows, summed again
- * on the coordinator).
+ * A group of a breakdown being sorted: its sort value (the count, negated
+ * for a descending order) and its dimension value, with the value's first
+ * 8 bytes as one number (big-endian, zero-padded): compared as it is, it
+ * orders the values as their bytes do, and decides most comparisons.
  */
-typedef struct PositiveDest
+typedef struct GroupRow
 {
-	DestReceiver pub;
-	DestReceiver *next;
-} PositiveDest;
+	double		sort;
+	uint64		prefix;
+	const char *key;
+	int			len;
+	double		sum;
+} GroupRow;
 
-static bool
-positive_receive(TupleTableSlot *slot, DestReceiver *self)
+/* two dimension values as ORDER BY ... COLLATE "C" compares them */
+static inline int
+group_key_cmp(const GroupRow *a, const GroupRow *b)
 {
-	PositiveDest *d = (PositiveDest *) self;
-	bool		isnull;
-	Datum		v = slot_getattr(slot, 2, &isnull);
+	int			r;
 
-	if (isnull || !(DatumGetFloat8(v) > 0))
-		return true;
-	return d->next->receiveSlot(slot, d->next);
+	if (a->prefix != b->prefix)
+		return a->prefix < b->prefix ? -1 : 1;
+	r = memcmp(a->key, b->key, Min(a->len, b->len));
+	if (r != 0)
+		return r;
+	return a->len < b->len ? -1 : a->len > b->len ? 1 : 0;
 }
 
-static void
-positive_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+/* by the sort value (never NaN: positive counts only), then by value */
+static inline int
+group_sort_cmp(const GroupRow *a, const GroupRow *b)
 {
-	PositiveDest *d = (PositiveDest *) self;
+	if (a->sort != b->sort)
+		return a->sort < b->sort ? -1 : 1;
+	return group_key_cmp(a, b);
+}
 
-	if (typeinfo->natts != 2 || TupleDescAttr(typeinfo, 1)->atttypid != FLOAT8OID)
+#define ST_SORT sort_groups_by_metric
+#define ST_ELEMENT_TYPE GroupRow
+#define ST_COMPARE(a, b) group_sort_cmp(a, b)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+#define ST_SORT sort_groups_by_value
+#define ST_ELEMENT_TYPE GroupRow
+#define ST_COMPARE(a, b) group_key_cmp(a, b)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/*
+ * The rows of a breakdown of a count from the one value of
+ * _value_sums_merge (in SPI_tuptable: every group with its count): those
+ * with a positive count (the HAVING sum(...) > 0 of a single node's
+ * statement), sorted as a single node's ORDER BY sorts them (metric_value
+ * DESC NULLS LAST or ASC NULLS FIRST, then dimension_value COLLATE "C"; or
+ * dimension_value COLLATE "C", DESC or not: the values are distinct), sent
+ * to dest as (dimension_value, metric_value).
+ */
+static void
+send_value_sums(FunctionCallInfo fcinfo, const GroupOrder *order, DestReceiver *dest)
+{
+	TupleDesc	tupdesc = ((ReturnSetInfo *) fcinfo->resultinfo)->setDesc;
+	AnalyticsValueSum *groups = NULL;
+	GroupRow   *rows;
+	TupleTableSlot *slot;
+	text	   *buf;
+	int			maxlen = 0;
+	int			n = 0;
+	int			kept = 0;
+	int			i;
+
+	if (SPI_tuptable->tupdesc->natts != 1 || SPI_gettypeid(SPI_tuptable->tupdesc, 1) != BYTEAOID ||
+		tupdesc->natts != 2 || TupleDescAttr(tupdesc, 0)->atttypid != TEXTOID ||
+		TupleDescAttr(tupdesc, 1)->atttypid != FLOAT8OID)
 		elog(ERROR, "analytics: unexpected row type of a breakdown");
-	d->next->rStartup(d->next, operation, typeinfo);
-}
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
-static void
-positive_shutdown(DestReceiver *self)
-{
-	PositiveDest *d = (PositiveDest *) self;
+		if (!isnull)
+			groups = analytics_value_sums_read(DatumGetByteaPP(d), &n);
+	}
+	rows = palloc(sizeof(GroupRow) * (n + 1));
+	for (i = 0; i < n; i++)
+	{
+		const AnalyticsValueSum *g = &groups[i];
+		GroupRow   *r = &rows[kept];
+		int			k;
 
-	d->next->rShutdown(d->next);
-}
+		if (!(g->sum > 0))
+			continue;
+		r->sum = g->sum;
+		r->sort = order->desc ? -g->sum : g->sum;
+		r->key = g->key;
+		r->len = g->len;
+		r->prefix = 0;
+		for (k = 0; k < 8; k++)
+			r->prefix = (r->prefix << 8) | (k < g->len ? (unsigned char) g->key[k] : 0);
+		maxlen = Max(maxlen, g->len);
+		kept++;
+	}
+	if (order->by_metric)
+		sort_groups_by_metric(rows, kept);
+	else
+		sort_groups_by_value(rows, kept);
 
-static void
-positive_destroy(DestReceiver *self)
-{
-}
+	slot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsVirtual);
+	buf = palloc(VARHDRSZ + maxlen);
+	dest->rStartup(dest, CMD_SELECT, tupdesc);
+	for (i = 0; i < kept; i++)
+	{
+		/* dimensionValue DESC: the ascending order backwards */
+		const GroupRow *r = &rows[!order->by_metric && order->desc ? kept - 1 - i : i];
 
-static DestReceiver *
-positive_dest(DestReceiver *next)
-{
-	PositiveDest *d = palloc0(sizeof(PositiveDest));
-
-	d->pub.receiveSlot = positive_receive;
-	d->pub.rStartup = positive_startup;
-	d->pub.rShutdown = positive_shutdown;
-	d->pub.rDestroy = positive_destroy;
-	/* not DestNone: SPI would call the rows discarded */
-	d->pub.mydest = next->mydest;
-	d->next = next;
-	return &d->pub;
+		SET_VARSIZE(buf, VARHDRSZ + r->len);
+		memcpy(VARDATA(buf), r->key, r->len);
+		ExecClearTuple(slot);
+		slot->tts_values[0] = PointerGetDatum(buf);
+		slot->tts_isnull[0] = false;
+		slot->tts_values[1] = Float8GetDatum(r->sum);
+		slot->tts_isnull[1] = false;
+		ExecStoreVirtualTuple(slot);
+		dest->receiveSlot(slot, dest);
+	}
+	dest->rShutdown(dest);
+	ExecDropSingleTupleTableSlot(slot);
 }
 
 static void
@@ -2193,19 +2268,32 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 	{
 		plan_cover(q, CL_W4, false, dim, false, NULL, 0, &cover);
 		c = &cover;
+		if (direct && count_element(q) != 0)
+		{
+			/*
+			 * over every project on Citus, a count: each project's counts
+			 * per value summed on its shard, then the groups of each shard
+			 * summed into one value (_value_sums, which Citus pushes down:
+			 * the coordinator gets one row per shard, not one per value
+			 * and shard), combined on the coordinator and sorted here
+			 */
+			GroupOrder	order = {strcmp(sort_by, "metricValue") == 0, strcmp(sort_order, "desc") == 0};
+
+			appendStringInfo(&sql, "SELECT %s._value_sums_merge(y.s) FROM (SELECT %s._value_sums(coalesce(x.v, 'unknown'),"
+							 " x.stats) AS s FROM (", q->schema, q->schema);
+			append_stats_source(&sql, q, c, dim, catalog_dims[bd].column, false);
+			appendStringInfoString(&sql, ") x GROUP BY x.p) y");
+			run(q, sql.data, c, NULL);
+			send_value_sums(fcinfo, &order, dest);
+			return;
+		}
 		appendStringInfo(&sql, "SELECT %s AS dimension_value, ", dv);
 		append_merged_metric(&sql, q);
 		appendStringInfoString(&sql, " AS metric_value FROM (");
 		append_stats_source(&sql, q, c, dim, catalog_dims[bd].column, false);
 		appendStringInfoString(&sql, ") x GROUP BY 1");
-		/* over every project on Citus, a count's HAVING applied in C */
-		if (direct && count_element(q) != 0)
-			dest = positive_dest(dest);
-		else
-		{
-			appendStringInfoString(&sql, " HAVING ");
-			append_merged_having(&sql, q);
-		}
+		appendStringInfoString(&sql, " HAVING ");
+		append_merged_having(&sql, q);
 	}
 	else
 	{
