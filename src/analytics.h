@@ -188,6 +188,6 @@ typedef struct AnalyticsValueSum
 	int			len;
 	double		sum;
 } AnalyticsValueSum;
-extern AnalyticsValueSum *analytics_value_sums_read(bytea *state, int *n);
+extern AnalyticsValueSum *analytics_value_sums_read(text *state, int *n);
 
 #endif							/* ANALYTICS_H */

@@ -2121,7 +2121,7 @@ send_value_sums(FunctionCallInfo fcinfo, const GroupOrder *order, DestReceiver *
 	int			kept = 0;
 	int			i;
 
-	if (SPI_tuptable->tupdesc->natts != 1 || SPI_gettypeid(SPI_tuptable->tupdesc, 1) != BYTEAOID ||
+	if (SPI_tuptable->tupdesc->natts != 1 || SPI_gettypeid(SPI_tuptable->tupdesc, 1) != TEXTOID ||
 		tupdesc->natts != 2 || TupleDescAttr(tupdesc, 0)->atttypid != TEXTOID ||
 		TupleDescAttr(tupdesc, 1)->atttypid != FLOAT8OID)
 		elog(ERROR, "analytics: unexpected row type of a breakdown");
@@ -2131,7 +2131,7 @@ send_value_sums(FunctionCallInfo fcinfo, const GroupOrder *order, DestReceiver *
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
 		if (!isnull)
-			groups = analytics_value_sums_read(DatumGetByteaPP(d), &n);
+			groups = analytics_value_sums_read(DatumGetTextPP(d), &n);
 	}
 	rows = palloc(sizeof(GroupRow) * (n + 1));
 	for (i = 0; i < n; i++)

@@ -17,14 +17,21 @@
  * values, in a memory context of its own under the aggregate's), so that
  * a row costs a lookup, not a copy of the state; it is flattened once,
  * when it leaves the aggregate (Citus's worker_partial_agg writes it with
- * bytea's output function, the final function returns it flat). The flat
- * form, native byte order (the nodes of a cluster share one platform):
- *	 uint32 magic, uint32 count, then per value: float8 sum, uint32 length,
- *	 the value's bytes.
- * Values with a NULL value or n are skipped.
+ * its type's output function, the final function returns it flat).
+ *
+ * Its type is text, and its flat form is text: each value's bytes as they
+ * are, behind their length, and ASCII (valid text in any server encoding,
+ * as the values are). A sum that is an integer below 2^53 (a count) is
+ * written in decimal, any other as 'x' and the 16 hex digits of its bits
+ * (exact either way). Text's output and input functions pass it on as it
+ * is: no hex encoding (bytea's doubles it), and few bytes per value:
+ *	 "AVS1 " count ";", then per value: length ":" bytes sum ";"
+ * Rows with a NULL value or n are skipped.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "common/hashfn.h"
 #include "fmgr.h"
@@ -38,10 +45,11 @@ PG_FUNCTION_INFO_V1(analytics_value_sums_transfn);
 PG_FUNCTION_INFO_V1(analytics_value_sums_combine);
 PG_FUNCTION_INFO_V1(analytics_value_sums_final);
 
-#define VS_MAGIC 0x31535641		/* "AVS1" */
-#define VS_HEADER (2 * sizeof(uint32))
-#define VS_ENTRY_HEADER (sizeof(float8) + sizeof(uint32))
+#define VS_MAGIC "AVS1 "
+#define VS_MAGIC_LEN 5
 #define VS_ARENA_CHUNK 8192
+/* a sum is written in decimal when it is an integer of at most 2^53 */
+#define VS_EXACT_INT 9007199254740992.0
 
 typedef struct VsEntry
 {
@@ -60,6 +68,7 @@ typedef struct ValueSums
 	uint32	   *slots;			/* entry index + 1; 0: empty */
 	uint32		mask;			/* slots - 1, a power of 2 */
 	Size		keybytes;		/* the values' bytes, for the flat size */
+	Size		flat_size;		/* the flat size, 0: to compute */
 	char	   *arena;			/* where the next value's bytes go */
 	Size		arena_left;
 } ValueSums;
@@ -146,6 +155,7 @@ vs_add(ValueSums *vs, const char *key, uint32 len, float8 sum)
 		if (e->hash == hash && e->len == len && memcmp(e->key, key, len) == 0)
 		{
 			e->sum += sum;
+			vs->flat_size = 0;
 			return;
 		}
 	}
@@ -164,22 +174,60 @@ vs_add(ValueSums *vs, const char *key, uint32 len, float8 sum)
 	e->hash = hash;
 	e->sum = sum;
 	vs->keybytes += len;
+	vs->flat_size = 0;
 	vs->slots[h] = ++vs->n;
 	/* at most half full */
 	if (vs->n * 2 > vs->mask)
 		vs_grow_slots(vs);
 }
 
+/* the decimal digits of v */
+static int
+decimal_len(uint64 v)
+{
+	int			n = 1;
+
+	while (v >= 10)
+	{
+		v /= 10;
+		n++;
+	}
+	return n;
+}
+
+/* is a sum written in decimal (else 'x' and its bits in hex)? */
+static inline bool
+sum_is_int(float8 sum)
+{
+	return sum == rint(sum) && fabs(sum) <= VS_EXACT_INT && !(sum == 0 && signbit(sum));
+}
+
+/* the length of a sum written */
+static int
+sum_len(float8 sum)
+{
+	if (!sum_is_int(sum))
+		return 17;
+	return (sum < 0 ? 1 : 0) + decimal_len((uint64) fabs(sum));
+}
+
 static Size
 vs_get_flat_size(ExpandedObjectHeader *eohptr)
 {
 	ValueSums  *vs = (ValueSums *) eohptr;
-	Size		size = VARHDRSZ + VS_HEADER + (Size) vs->n * VS_ENTRY_HEADER + vs->keybytes;
+	Size		size;
+	uint32		i;
 
+	if (vs->flat_size != 0)
+		return vs->flat_size;
+	size = VARHDRSZ + VS_MAGIC_LEN + decimal_len(vs->n) + 1 + vs->keybytes;
+	for (i = 0; i < vs->n; i++)
+		size += decimal_len(vs->entries[i].len) + 1 + sum_len(vs->entries[i].sum) + 1;
 	if (size > MaxAllocSize)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("value sums too large: %zu bytes", size)));
+	vs->flat_size = size;
 	return size;
 }
 
@@ -188,24 +236,43 @@ vs_flatten_into(ExpandedObjectHeader *eohptr, void *result, Size allocated_size)
 {
 	ValueSums  *vs = (ValueSums *) eohptr;
 	char	   *p = VARDATA(result);
-	uint32		magic = VS_MAGIC;
 	uint32		i;
 
-	Assert(allocated_size == vs_get_flat_size(eohptr));
+	if (allocated_size != vs_get_flat_size(eohptr))
+		elog(ERROR, "analytics: value sums flattened into %zu bytes, not %zu", allocated_size, vs->flat_size);
 	SET_VARSIZE(result, allocated_size);
-	memcpy(p, &magic, sizeof(uint32));
-	memcpy(p + sizeof(uint32), &vs->n, sizeof(uint32));
-	p += VS_HEADER;
+	memcpy(p, VS_MAGIC, VS_MAGIC_LEN);
+	p += VS_MAGIC_LEN;
+	p += pg_ulltoa_n(vs->n, p);
+	*p++ = ';';
 	for (i = 0; i < vs->n; i++)
 	{
 		const VsEntry *e = &vs->entries[i];
 
-		memcpy(p, &e->sum, sizeof(float8));
-		memcpy(p + sizeof(float8), &e->len, sizeof(uint32));
-		p += VS_ENTRY_HEADER;
+		p += pg_ulltoa_n(e->len, p);
+		*p++ = ':';
 		memcpy(p, e->key, e->len);
 		p += e->len;
+		if (sum_is_int(e->sum))
+		{
+			if (e->sum < 0)
+				*p++ = '-';
+			p += pg_ulltoa_n((uint64) fabs(e->sum), p);
+		}
+		else
+		{
+			static const char hex[] = "0123456789abcdef";
+			uint64		bits;
+			int			k;
+
+			memcpy(&bits, &e->sum, sizeof(bits));
+			*p++ = 'x';
+			for (k = 15; k >= 0; k--)
+				*p++ = hex[(bits >> (4 * k)) & 0xF];
+		}
+		*p++ = ';';
 	}
+	Assert(p == (char *) result + allocated_size);
 }
 
 static void
@@ -216,9 +283,45 @@ invalid_state(void)
 			 errmsg("invalid value sums state")));
 }
 
+/* an unsigned decimal number at *p (before end), at most max; moves *p */
+static uint64
+parse_uint(const char **p, const char *end, uint64 max)
+{
+	uint64		v = 0;
+	const char *q = *p;
+
+	if (q >= end || *q < '0' || *q > '9')
+		invalid_state();
+	while (q < end && *q >= '0' && *q <= '9')
+	{
+		v = v * 10 + (*q++ - '0');
+		if (v > max)
+			invalid_state();
+	}
+	*p = q;
+	return v;
+}
+
+/* the number of values of a flat state (data, size bytes); *p: after it */
+static uint32
+vs_flat_count(const char *data, Size size, const char **p)
+{
+	const char *end = data + size;
+	uint32		n;
+
+	if (size < VS_MAGIC_LEN || memcmp(data, VS_MAGIC, VS_MAGIC_LEN) != 0)
+		invalid_state();
+	*p = data + VS_MAGIC_LEN;
+	n = (uint32) parse_uint(p, end, PG_UINT32_MAX);
+	if (*p >= end || **p != ';')
+		invalid_state();
+	(*p)++;
+	return n;
+}
+
 /*
- * The values of a flat state (data, size bytes after the header): each
- * passed to fn, checked against the size.
+ * The values of a flat state (data, size bytes, the text of the state):
+ * each passed to fn, checked against the size.
  */
 typedef void (*VsVisit) (void *arg, const char *key, uint32 len, float8 sum);
 
@@ -226,33 +329,55 @@ static void
 vs_visit_flat(const char *data, Size size, VsVisit fn, void *arg)
 {
 	const char *end = data + size;
-	uint32		magic;
-	uint32		n;
+	const char *p;
+	uint32		n = vs_flat_count(data, size, &p);
 	uint32		i;
 
-	if (size < VS_HEADER)
-		invalid_state();
-	memcpy(&magic, data, sizeof(uint32));
-	memcpy(&n, data + sizeof(uint32), sizeof(uint32));
-	if (magic != VS_MAGIC)
-		invalid_state();
-	data += VS_HEADER;
 	for (i = 0; i < n; i++)
 	{
-		float8		sum;
+		const char *key;
 		uint32		len;
+		float8		sum;
 
-		if ((Size) (end - data) < VS_ENTRY_HEADER)
+		len = (uint32) parse_uint(&p, end, MaxAllocSize);
+		if (p >= end || *p != ':' || (Size) (end - p - 1) < len)
 			invalid_state();
-		memcpy(&sum, data, sizeof(float8));
-		memcpy(&len, data + sizeof(float8), sizeof(uint32));
-		data += VS_ENTRY_HEADER;
-		if ((Size) (end - data) < len)
+		key = p + 1;
+		p = key + len;
+		if (p < end && *p == 'x')
+		{
+			uint64		bits = 0;
+			int			k;
+
+			if (end - p < 17)
+				invalid_state();
+			for (k = 1; k <= 16; k++)
+			{
+				char		c = p[k];
+
+				bits = (bits << 4) | (c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : 16);
+				if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+					invalid_state();
+			}
+			memcpy(&sum, &bits, sizeof(sum));
+			p += 17;
+		}
+		else
+		{
+			bool		neg = p < end && *p == '-';
+
+			if (neg)
+				p++;
+			sum = (float8) parse_uint(&p, end, (uint64) VS_EXACT_INT);
+			if (neg)
+				sum = -sum;
+		}
+		if (p >= end || *p != ';')
 			invalid_state();
-		fn(arg, data, len, sum);
-		data += len;
+		p++;
+		fn(arg, key, len, sum);
 	}
-	if (data != end)
+	if (p != end)
 		invalid_state();
 }
 
@@ -291,7 +416,7 @@ vs_add_state(ValueSums *vs, Datum d)
 	}
 	else
 	{
-		bytea	   *flat = DatumGetByteaPP(d);
+		text	   *flat = DatumGetTextPP(d);
 
 		vs_visit_flat(VARDATA_ANY(flat), VARSIZE_ANY_EXHDR(flat), vs_add_visit, vs);
 	}
@@ -319,7 +444,7 @@ vs_writable(FunctionCallInfo fcinfo, int argno, MemoryContext aggcxt)
 	return vs_new(aggcxt);
 }
 
-/* _value_sums_transfn(state bytea, value text, n float8) RETURNS bytea */
+/* _value_sums_transfn(state text, value text, n float8) RETURNS text */
 Datum
 analytics_value_sums_transfn(PG_FUNCTION_ARGS)
 {
@@ -339,7 +464,7 @@ analytics_value_sums_transfn(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(EOHPGetRWDatum(&vs->hdr));
 }
 
-/* _value_sums_combine(bytea, bytea) RETURNS bytea */
+/* _value_sums_combine(text, text) RETURNS text */
 Datum
 analytics_value_sums_combine(PG_FUNCTION_ARGS)
 {
@@ -357,12 +482,12 @@ analytics_value_sums_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(EOHPGetRWDatum(&vs->hdr));
 }
 
-/* _value_sums_final(bytea) RETURNS bytea: the state, flat */
+/* _value_sums_final(text) RETURNS text: the state, flat */
 Datum
 analytics_value_sums_final(PG_FUNCTION_ARGS)
 {
 	(void) analytics_aggregate_context(fcinfo, "_value_sums_final");
-	PG_RETURN_BYTEA_P(PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(0)));
+	PG_RETURN_TEXT_P(PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(0)));
 }
 
 /* the values of a flat state, for query.c */
@@ -388,18 +513,16 @@ vs_collect_visit(void *arg, const char *key, uint32 len, float8 sum)
  * point into state (which must stay)
  */
 AnalyticsValueSum *
-analytics_value_sums_read(bytea *state, int *n)
+analytics_value_sums_read(text *state, int *n)
 {
 	const char *data = VARDATA_ANY(state);
 	Size		size = VARSIZE_ANY_EXHDR(state);
-	uint32		count;
+	const char *p;
+	uint32		count = vs_flat_count(data, size, &p);
 	VsCollect	c;
 
-	if (size < VS_HEADER)
-		invalid_state();
-	memcpy(&count, data + sizeof(uint32), sizeof(uint32));
-	/* every value takes at least its entry header */
-	if (count > (size - VS_HEADER) / VS_ENTRY_HEADER)
+	/* every value takes at least 4 bytes ("0:0;") */
+	if (count > size / 4)
 		invalid_state();
 	c.out = palloc(sizeof(AnalyticsValueSum) * (count + 1));
 	c.n = 0;
