@@ -20,8 +20,10 @@
  * its type's output function, the final function returns it flat).
  *
  * Its type is text, and its flat form is text: each value's bytes as they
- * are, behind their length, and ASCII (valid text in any server encoding,
- * as the values are). A sum that is an integer below 2^53 (a count) is
+ * are, behind their length in characters, and ASCII (valid text in any
+ * server encoding, as the values are; a node reading it from another, whose
+ * database has another encoding, gets it converted to its own by the
+ * connection, which keeps the characters, not the bytes). A sum that is an integer below 2^53 (a count) is
  * written in decimal, any other as 'x' and the 16 hex digits of its bits
  * (exact either way). Text's output and input functions pass it on as it
  * is: no hex encoding (bytea's doubles it), and few bytes per value:
@@ -35,6 +37,7 @@
 
 #include "common/hashfn.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/expandeddatum.h"
 #include "utils/memutils.h"
@@ -54,7 +57,8 @@ PG_FUNCTION_INFO_V1(analytics_value_sums_final);
 typedef struct VsEntry
 {
 	const char *key;
-	uint32		len;
+	uint32		len;			/* bytes */
+	uint32		chars;			/* characters */
 	uint32		hash;
 	float8		sum;
 } VsEntry;
@@ -141,6 +145,20 @@ vs_grow_slots(ValueSums *vs)
 	}
 }
 
+/* the characters of a value (len bytes): its bytes when they are ASCII */
+static uint32
+vs_chars(const char *key, uint32 len)
+{
+	unsigned char acc = 0;
+	uint32		i;
+
+	for (i = 0; i < len; i++)
+		acc |= (unsigned char) key[i];
+	if ((acc & 0x80) == 0)
+		return len;
+	return (uint32) pg_mbstrlen_with_len(key, (int) len);
+}
+
 /* adds sum to the value key (len bytes) */
 static void
 vs_add(ValueSums *vs, const char *key, uint32 len, float8 sum)
@@ -171,6 +189,7 @@ vs_add(ValueSums *vs, const char *key, uint32 len, float8 sum)
 	e = &vs->entries[vs->n];
 	e->key = vs_keep(vs, key, len);
 	e->len = len;
+	e->chars = vs_chars(key, len);
 	e->hash = hash;
 	e->sum = sum;
 	vs->keybytes += len;
@@ -222,7 +241,7 @@ vs_get_flat_size(ExpandedObjectHeader *eohptr)
 		return vs->flat_size;
 	size = VARHDRSZ + VS_MAGIC_LEN + decimal_len(vs->n) + 1 + vs->keybytes;
 	for (i = 0; i < vs->n; i++)
-		size += decimal_len(vs->entries[i].len) + 1 + sum_len(vs->entries[i].sum) + 1;
+		size += decimal_len(vs->entries[i].chars) + 1 + sum_len(vs->entries[i].sum) + 1;
 	if (size > MaxAllocSize)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -249,7 +268,7 @@ vs_flatten_into(ExpandedObjectHeader *eohptr, void *result, Size allocated_size)
 	{
 		const VsEntry *e = &vs->entries[i];
 
-		p += pg_ulltoa_n(e->len, p);
+		p += pg_ulltoa_n(e->chars, p);
 		*p++ = ':';
 		memcpy(p, e->key, e->len);
 		p += e->len;
@@ -320,6 +339,36 @@ vs_flat_count(const char *data, Size size, const char **p)
 }
 
 /*
+ * The bytes of the chars characters at key (before end, which is at least
+ * chars bytes further): as many when they are ASCII
+ */
+static uint32
+vs_bytes(const char *key, const char *end, uint32 chars)
+{
+	unsigned char acc = 0;
+	const char *p;
+	uint32		i;
+
+	for (i = 0; i < chars; i++)
+		acc |= (unsigned char) key[i];
+	if ((acc & 0x80) == 0)
+		return chars;
+	p = key;
+	for (i = 0; i < chars; i++)
+	{
+		int			l;
+
+		if (p >= end)
+			invalid_state();
+		l = pg_mblen(p);
+		if (end - p < l)
+			invalid_state();
+		p += l;
+	}
+	return (uint32) (p - key);
+}
+
+/*
  * The values of a flat state (data, size bytes, the text of the state):
  * each passed to fn, checked against the size.
  */
@@ -336,13 +385,15 @@ vs_visit_flat(const char *data, Size size, VsVisit fn, void *arg)
 	for (i = 0; i < n; i++)
 	{
 		const char *key;
+		uint32		chars;
 		uint32		len;
 		float8		sum;
 
-		len = (uint32) parse_uint(&p, end, MaxAllocSize);
-		if (p >= end || *p != ':' || (Size) (end - p - 1) < len)
+		chars = (uint32) parse_uint(&p, end, MaxAllocSize);
+		if (p >= end || *p != ':' || (Size) (end - p - 1) < chars)
 			invalid_state();
 		key = p + 1;
+		len = vs_bytes(key, end, chars);
 		p = key + len;
 		if (p < end && *p == 'x')
 		{
