@@ -2099,71 +2099,75 @@ group_sort_cmp(const GroupRow *a, const GroupRow *b)
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
+/* a group of a _value_sums result into the rows to sort (a GroupRows) */
+typedef struct GroupRows
+{
+	GroupRow   *rows;
+	int			n;
+	int			max;
+	int			maxlen;
+	bool		desc;
+} GroupRows;
+
+static void
+group_row_visit(void *arg, const char *key, uint32 len, float8 sum)
+{
+	GroupRows  *g = arg;
+	GroupRow   *r;
+	uint32		k;
+
+	/* the HAVING sum(...) > 0 of a single node's statement */
+	if (!(sum > 0))
+		return;
+	if (g->n >= g->max)
+		elog(ERROR, "analytics: more groups than a breakdown's value announced");
+	r = &g->rows[g->n++];
+	r->sum = sum;
+	r->sort = g->desc ? -sum : sum;
+	r->key = key;
+	r->len = (int) len;
+	r->prefix = 0;
+	for (k = 0; k < 8; k++)
+		r->prefix = (r->prefix << 8) | (k < len ? (unsigned char) key[k] : 0);
+	g->maxlen = Max(g->maxlen, (int) len);
+}
+
 /*
  * The rows of a breakdown of a count from the one value of
- * _value_sums_merge (in SPI_tuptable: every group with its count): those
- * with a positive count (the HAVING sum(...) > 0 of a single node's
- * statement), sorted as a single node's ORDER BY sorts them (metric_value
- * DESC NULLS LAST or ASC NULLS FIRST, then dimension_value COLLATE "C"; or
+ * _value_sums_merge (every group with its count; NULL: none): those with a
+ * positive count (the HAVING sum(...) > 0 of a single node's statement),
+ * sorted as a single node's ORDER BY sorts them (metric_value DESC NULLS
+ * LAST or ASC NULLS FIRST, then dimension_value COLLATE "C"; or
  * dimension_value COLLATE "C", DESC or not: the values are distinct), sent
- * to dest as (dimension_value, metric_value).
+ * to dest as (dimension_value, metric_value) of tupdesc.
  */
 static void
-send_value_sums(FunctionCallInfo fcinfo, const GroupOrder *order, DestReceiver *dest)
+send_value_sums(text *state, const GroupOrder *order, TupleDesc tupdesc, DestReceiver *dest)
 {
-	TupleDesc	tupdesc = ((ReturnSetInfo *) fcinfo->resultinfo)->setDesc;
-	AnalyticsValueSum *groups = NULL;
-	GroupRow   *rows;
+	GroupRows	g;
 	TupleTableSlot *slot;
 	text	   *buf;
-	int			maxlen = 0;
-	int			n = 0;
-	int			kept = 0;
 	int			i;
 
-	if (SPI_tuptable->tupdesc->natts != 1 || SPI_gettypeid(SPI_tuptable->tupdesc, 1) != TEXTOID ||
-		tupdesc->natts != 2 || TupleDescAttr(tupdesc, 0)->atttypid != TEXTOID ||
-		TupleDescAttr(tupdesc, 1)->atttypid != FLOAT8OID)
-		elog(ERROR, "analytics: unexpected row type of a breakdown");
-	if (SPI_processed == 1)
+	memset(&g, 0, sizeof(g));
+	g.desc = order->desc;
+	if (state != NULL)
 	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-		if (!isnull)
-			groups = analytics_value_sums_read(DatumGetTextPP(d), &n);
-	}
-	rows = palloc(sizeof(GroupRow) * (n + 1));
-	for (i = 0; i < n; i++)
-	{
-		const AnalyticsValueSum *g = &groups[i];
-		GroupRow   *r = &rows[kept];
-		int			k;
-
-		if (!(g->sum > 0))
-			continue;
-		r->sum = g->sum;
-		r->sort = order->desc ? -g->sum : g->sum;
-		r->key = g->key;
-		r->len = g->len;
-		r->prefix = 0;
-		for (k = 0; k < 8; k++)
-			r->prefix = (r->prefix << 8) | (k < g->len ? (unsigned char) g->key[k] : 0);
-		maxlen = Max(maxlen, g->len);
-		kept++;
+		g.max = (int) analytics_value_sums_count(state);
+		g.rows = palloc(sizeof(GroupRow) * (g.max + 1));
+		analytics_value_sums_visit(state, group_row_visit, &g);
 	}
 	if (order->by_metric)
-		sort_groups_by_metric(rows, kept);
+		sort_groups_by_metric(g.rows, g.n);
 	else
-		sort_groups_by_value(rows, kept);
+		sort_groups_by_value(g.rows, g.n);
 
 	slot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsVirtual);
-	buf = palloc(VARHDRSZ + maxlen);
-	dest->rStartup(dest, CMD_SELECT, tupdesc);
-	for (i = 0; i < kept; i++)
+	buf = palloc(VARHDRSZ + g.maxlen);
+	for (i = 0; i < g.n; i++)
 	{
 		/* dimensionValue DESC: the ascending order backwards */
-		const GroupRow *r = &rows[!order->by_metric && order->desc ? kept - 1 - i : i];
+		const GroupRow *r = &g.rows[!order->by_metric && order->desc ? g.n - 1 - i : i];
 
 		SET_VARSIZE(buf, VARHDRSZ + r->len);
 		memcpy(VARDATA(buf), r->key, r->len);
@@ -2175,8 +2179,76 @@ send_value_sums(FunctionCallInfo fcinfo, const GroupOrder *order, DestReceiver *
 		ExecStoreVirtualTuple(slot);
 		dest->receiveSlot(slot, dest);
 	}
-	dest->rShutdown(dest);
 	ExecDropSingleTupleTableSlot(slot);
+	if (g.rows)
+		pfree(g.rows);
+	pfree(buf);
+}
+
+/*
+ * The receiver of the one row of a statement over _value_sums_merge: its
+ * value ranked and sent on to the breakdown's receiver (next) as it comes,
+ * without a copy in SPI's memory
+ */
+typedef struct ValueSumsDest
+{
+	DestReceiver pub;
+	DestReceiver *next;
+	TupleDesc	tupdesc;		/* the breakdown's rows */
+	GroupOrder	order;
+} ValueSumsDest;
+
+static bool
+value_sums_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	ValueSumsDest *d = (ValueSumsDest *) self;
+	bool		isnull;
+	Datum		v = slot_getattr(slot, 1, &isnull);
+
+	send_value_sums(isnull ? NULL : DatumGetTextPP(v), &d->order, d->tupdesc, d->next);
+	return true;
+}
+
+static void
+value_sums_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	ValueSumsDest *d = (ValueSumsDest *) self;
+
+	if (typeinfo->natts != 1 || TupleDescAttr(typeinfo, 0)->atttypid != TEXTOID ||
+		d->tupdesc->natts != 2 || TupleDescAttr(d->tupdesc, 0)->atttypid != TEXTOID ||
+		TupleDescAttr(d->tupdesc, 1)->atttypid != FLOAT8OID)
+		elog(ERROR, "analytics: unexpected row type of a breakdown");
+	d->next->rStartup(d->next, operation, d->tupdesc);
+}
+
+static void
+value_sums_shutdown(DestReceiver *self)
+{
+	ValueSumsDest *d = (ValueSumsDest *) self;
+
+	d->next->rShutdown(d->next);
+}
+
+static void
+value_sums_destroy(DestReceiver *self)
+{
+}
+
+static DestReceiver *
+value_sums_dest(DestReceiver *next, TupleDesc tupdesc, const GroupOrder *order)
+{
+	ValueSumsDest *d = palloc0(sizeof(ValueSumsDest));
+
+	d->pub.receiveSlot = value_sums_receive;
+	d->pub.rStartup = value_sums_startup;
+	d->pub.rShutdown = value_sums_shutdown;
+	d->pub.rDestroy = value_sums_destroy;
+	/* not DestNone: SPI would call the rows discarded */
+	d->pub.mydest = next->mydest;
+	d->next = next;
+	d->tupdesc = tupdesc;
+	d->order = *order;
+	return &d->pub;
 }
 
 static void
@@ -2283,8 +2355,7 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 							 " x.stats) AS s FROM (", q->schema, q->schema);
 			append_stats_source(&sql, q, c, dim, catalog_dims[bd].column, false);
 			appendStringInfoString(&sql, ") x GROUP BY x.p) y");
-			run(q, sql.data, c, NULL);
-			send_value_sums(fcinfo, &order, dest);
+			run(q, sql.data, c, value_sums_dest(dest, ((ReturnSetInfo *) fcinfo->resultinfo)->setDesc, &order));
 			return;
 		}
 		appendStringInfo(&sql, "SELECT %s AS dimension_value, ", dv);

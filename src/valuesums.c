@@ -145,6 +145,25 @@ vs_grow_slots(ValueSums *vs)
 	}
 }
 
+/* room for n more values without growing */
+static void
+vs_reserve(ValueSums *vs, uint32 n)
+{
+	Size		want = (Size) vs->n + n;
+
+	if (want > vs->cap)
+	{
+		if (want > MaxAllocSize / sizeof(VsEntry))
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many values to sum")));
+		vs->cap = (uint32) want;
+		vs->entries = repalloc(vs->entries, vs->cap * sizeof(VsEntry));
+	}
+	while (want * 2 > vs->mask)
+		vs_grow_slots(vs);
+}
+
 /* the characters of a value (len bytes): its bytes when they are ASCII */
 static uint32
 vs_chars(const char *key, uint32 len)
@@ -372,10 +391,8 @@ vs_bytes(const char *key, const char *end, uint32 chars)
  * The values of a flat state (data, size bytes, the text of the state):
  * each passed to fn, checked against the size.
  */
-typedef void (*VsVisit) (void *arg, const char *key, uint32 len, float8 sum);
-
 static void
-vs_visit_flat(const char *data, Size size, VsVisit fn, void *arg)
+vs_visit_flat(const char *data, Size size, AnalyticsValueSumVisit fn, void *arg)
 {
 	const char *end = data + size;
 	const char *p;
@@ -462,13 +479,14 @@ vs_add_state(ValueSums *vs, Datum d)
 	{
 		uint32		i;
 
+		vs_reserve(vs, other->n);
 		for (i = 0; i < other->n; i++)
 			vs_add(vs, other->entries[i].key, other->entries[i].len, other->entries[i].sum);
 	}
 	else
 	{
 		text	   *flat = DatumGetTextPP(d);
-
+		vs_reserve(vs, analytics_value_sums_count(flat));
 		vs_visit_flat(VARDATA_ANY(flat), VARSIZE_ANY_EXHDR(flat), vs_add_visit, vs);
 	}
 }
@@ -541,43 +559,29 @@ analytics_value_sums_final(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(0)));
 }
 
-/* the values of a flat state, for query.c */
-typedef struct VsCollect
-{
-	AnalyticsValueSum *out;
-	int			n;
-} VsCollect;
-
-static void
-vs_collect_visit(void *arg, const char *key, uint32 len, float8 sum)
-{
-	VsCollect  *c = (VsCollect *) arg;
-
-	c->out[c->n].key = key;
-	c->out[c->n].len = (int) len;
-	c->out[c->n].sum = sum;
-	c->n++;
-}
-
 /*
- * The values of a result of _value_sums (flat), palloc'ed; their keys
- * point into state (which must stay)
+ * The number of values of a result of _value_sums (flat), as its header
+ * says: at most one per 4 bytes ("0:0;")
  */
-AnalyticsValueSum *
-analytics_value_sums_read(text *state, int *n)
+uint32
+analytics_value_sums_count(text *state)
 {
 	const char *data = VARDATA_ANY(state);
 	Size		size = VARSIZE_ANY_EXHDR(state);
 	const char *p;
 	uint32		count = vs_flat_count(data, size, &p);
-	VsCollect	c;
 
-	/* every value takes at least 4 bytes ("0:0;") */
 	if (count > size / 4)
 		invalid_state();
-	c.out = palloc(sizeof(AnalyticsValueSum) * (count + 1));
-	c.n = 0;
-	vs_visit_flat(data, size, vs_collect_visit, &c);
-	*n = c.n;
-	return c.out;
+	return count;
+}
+
+/*
+ * Each value of a result of _value_sums (flat) passed to fn, with its
+ * bytes (in state), their length and its sum; for query.c
+ */
+void
+analytics_value_sums_visit(text *state, AnalyticsValueSumVisit fn, void *arg)
+{
+	vs_visit_flat(VARDATA_ANY(state), VARSIZE_ANY_EXHDR(state), fn, arg);
 }
