@@ -2344,10 +2344,12 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 		{
 			/*
 			 * over every project on Citus, a count: each project's counts
-			 * per value summed on its shard, then the groups of each shard
-			 * summed into one value (_value_sums, which Citus pushes down:
-			 * the coordinator gets one row per shard, not one per value
-			 * and shard), combined on the coordinator and sorted here
+			 * per value summed into one value on its shard (_value_sums,
+			 * grouped by project_id: run whole there), those of a shard
+			 * merged there too (_value_sums_merge, a real transition type
+			 * and a combine function: Citus pushes it down, and the
+			 * coordinator merges one row per shard, not one per value and
+			 * shard), the result ranked here (send_value_sums)
 			 */
 			GroupOrder	order = {strcmp(sort_by, "metricValue") == 0, strcmp(sort_order, "desc") == 0};
 

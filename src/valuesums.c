@@ -1,34 +1,39 @@
 /*-------------------------------------------------------------------------
  * valuesums.c
  *		analytics._value_sums(value text, n float8): the sum of n per value,
- *		all the groups of a breakdown in one bytea (README "Scaling out
- *		(Citus)").
+ *		all the groups of a breakdown in one value, and
+ *		analytics._value_sums_merge(text), which merges such values (README
+ *		"Scaling out (Citus)").
  *
  * A breakdown of a count metric over every project on Citus asks each
  * shard for its groups (dimension value, count). As rows, that is one row
  * per value and shard, each a result of its own on the coordinator (Citus
  * receives rows one by one), merged there by a hash aggregate and sorted.
- * This aggregate has a real transition type (bytea) and a combine
- * function, which Citus pushes down as it is: each shard runs it over its
- * groups and sends one value, the coordinator combines those; query.c
- * then ranks the groups itself (send_value_sums).
+ * Instead, each project's groups are summed into one value on its shard
+ * (_value_sums, grouped by project_id), and those of a shard merged there
+ * (_value_sums_merge: a real transition type, text, and a combine
+ * function, which Citus pushes down as it is: worker_partial_agg on each
+ * shard, coord_combine_agg on the coordinator). The coordinator merges one
+ * value per shard; query.c then ranks the groups itself
+ * (send_value_sums).
  *
  * While aggregating, the state is an expanded object (a hash table of the
  * values, in a memory context of its own under the aggregate's), so that
  * a row costs a lookup, not a copy of the state; it is flattened once,
  * when it leaves the aggregate (Citus's worker_partial_agg writes it with
- * its type's output function, the final function returns it flat).
+ * text's output function, the final function returns it flat).
  *
- * Its type is text, and its flat form is text: each value's bytes as they
- * are, behind their length in characters, and ASCII (valid text in any
- * server encoding, as the values are; a node reading it from another, whose
- * database has another encoding, gets it converted to its own by the
- * connection, which keeps the characters, not the bytes). A sum that is an integer below 2^53 (a count) is
- * written in decimal, any other as 'x' and the 16 hex digits of its bits
- * (exact either way). Text's output and input functions pass it on as it
- * is: no hex encoding (bytea's doubles it), and few bytes per value:
- *	 "AVS1 " count ";", then per value: length ":" bytes sum ";"
- * Rows with a NULL value or n are skipped.
+ * Its flat form is text: each value's bytes as they are, behind their
+ * length in characters, and ASCII (valid text in any server encoding, as
+ * the values are; a node reading it from another whose database has
+ * another encoding gets it converted to its own by the connection, which
+ * keeps the characters, not the bytes). A sum that is an integer of at
+ * most 2^53 (a count) is written in decimal, any other as 'x' and the 16
+ * hex digits of its bits (exact either way). Text's output and input
+ * functions pass it on as it is: no hex encoding (a bytea's doubles it),
+ * and few bytes per value:
+ *	 "AVS1 " count ";", then per value: characters ":" bytes sum ";"
+ * Rows with a NULL value or n are skipped; NULL for no rows.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -486,6 +491,7 @@ vs_add_state(ValueSums *vs, Datum d)
 	else
 	{
 		text	   *flat = DatumGetTextPP(d);
+
 		vs_reserve(vs, analytics_value_sums_count(flat));
 		vs_visit_flat(VARDATA_ANY(flat), VARSIZE_ANY_EXHDR(flat), vs_add_visit, vs);
 	}
