@@ -6,7 +6,7 @@ OBJS         = src/analytics.o src/maintenance.o src/worker.o \
                src/ping.o src/continent.o src/ingest.o src/iso8601.o src/useragent.o src/ua_yaml.o src/ua_prefilter.o src/enrich.o src/siphash.o \
                src/geoip.o src/rollup.o src/citus.o src/tenancy.o src/import.o src/brinskip.o src/cover.o src/plan.o \
                src/keptquery.o src/callbound.o src/catalog.o src/query.o src/rest.o \
-               src/ccvrollup.o src/catalogsql.o src/viewers.o src/refresh.o src/refreshpar.o src/refreshdelta.o
+               src/ccvrollup.o src/catalogsql.o src/viewers.o src/valuesums.o src/refresh.o src/refreshpar.o src/refreshdelta.o
 # SQL: the install script of EXTVERSION and the upgrade scripts to it are
 # generated from the per-concern sources (src/sql/README.md); the released
 # scripts of earlier versions are installed as they are

@@ -451,7 +451,8 @@ INSERT INTO sp_no_sql VALUES
   -- per row, run no SQL
   ('analytics_check_emitted_at'), ('analytics_check_country'), ('analytics_ccv_series_transfn_uuid'),
   ('analytics_ccv_series_transfn_bigint'), ('analytics_ccv_series_final'),
-  ('analytics_viewers_transfn'), ('analytics_viewers_count_final'), ('analytics_viewers_union_final');
+  ('analytics_viewers_transfn'), ('analytics_viewers_count_final'), ('analytics_viewers_union_final'),
+  ('analytics_value_sums_transfn'), ('analytics_value_sums_combine'), ('analytics_value_sums_final');
 CREATE TEMP VIEW sp_functions AS
 SELECT p.oid::regprocedure AS fn, l.lanname, p.prokind, p.prosrc, p.prosqlbody IS NOT NULL AS standard_body,
        (SELECT c FROM unnest(p.proconfig) c WHERE c LIKE 'search\_path=%') AS path

@@ -201,3 +201,31 @@ SELECT aggfnoid::regprocedure AS aggregate, aggcombinefn <> 0 AS has_combine,
   FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
  WHERE p.pronamespace = 'analytics'::regnamespace AND p.proname LIKE 'event\_stats%'
  ORDER BY aggfnoid::regprocedure::text;
+
+-- _value_sums / _value_sums_merge (src/valuesums.c): the sum per value in
+-- one text (each value behind its length in characters, counts in decimal,
+-- other sums as their bits in hex), merged; rows with a NULL value or sum
+-- skipped; NULL for no rows
+SELECT analytics._value_sums(v, n)
+  FROM (VALUES ('a', 1.0::float8), ('b', 2), ('a', 3), (NULL, 4), ('c', NULL), ('d;:1', -5), ('e', 0.5),
+               ('f', '-0'), ('日本', 7), ('', 9007199254740992), ('g', 9007199254740994)) x(v, n);
+SELECT analytics._value_sums_merge(s)
+  FROM (SELECT analytics._value_sums(v, n) AS s
+          FROM (VALUES (1, 'a', 1.0::float8), (1, '日本', 2), (2, 'a', 3), (2, 'c', 0.25)) x(g, v, n)
+         GROUP BY g ORDER BY g) y;
+SELECT analytics._value_sums(v, n) IS NULL AS no_rows FROM (VALUES ('a', 1.0::float8)) x(v, n) WHERE false;
+SELECT analytics._value_sums_merge(s) FROM (VALUES ('AVS1 1;1:a3;'), (NULL)) x(s);
+-- a state that is not one: 22P03
+SELECT analytics._value_sums_merge(s) FROM (VALUES ('AVS1 1;5:a3;')) x(s);
+SELECT analytics._value_sums_merge(s) FROM (VALUES ('AVS1 2;1:a3;')) x(s);
+SELECT analytics._value_sums_merge(s) FROM (VALUES ('AVS1 1;1:ax3ff000000000000g;')) x(s);
+SELECT analytics._value_sums_transfn(NULL, 'a', 1);
+SELECT p.oid::regprocedure AS function, p.provolatile, p.proisstrict, p.proparallel
+  FROM pg_proc p
+ WHERE p.pronamespace = 'analytics'::regnamespace AND p.proname LIKE '\_value\_sums%'
+ ORDER BY p.oid::regprocedure::text;
+SELECT aggfnoid::regprocedure AS aggregate, aggcombinefn <> 0 AS has_combine, aggtranstype::regtype,
+       p.proparallel
+  FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
+ WHERE p.pronamespace = 'analytics'::regnamespace AND p.proname LIKE '\_value\_sums%'
+ ORDER BY aggfnoid::regprocedure::text;

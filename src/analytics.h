@@ -225,4 +225,9 @@ extern ViewerSet *analytics_viewer_set_new(MemoryContext cxt);
 extern void analytics_viewer_set_add(ViewerSet *s, int64 v);
 extern struct ArrayType *analytics_viewer_set_array(ViewerSet *s);
 
+/* the groups of a result of analytics._value_sums (valuesums.c), for query.c */
+typedef void (*AnalyticsValueSumVisit) (void *arg, const char *key, uint32 len, float8 sum);
+extern uint32 analytics_value_sums_count(text *state);
+extern void analytics_value_sums_visit(text *state, AnalyticsValueSumVisit fn, void *arg);
+
 #endif							/* ANALYTICS_H */

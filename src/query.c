@@ -2040,67 +2040,214 @@ run_rows(QuerySpec *q, FunctionCallInfo fcinfo, RowsAnswer answer)
  * ------------------------------------------------------------------------
  */
 
+/* the order of a breakdown's rows (sort_by, sort_order) */
+typedef struct GroupOrder
+{
+	bool		by_metric;		/* metricValue, else dimensionValue */
+	bool		desc;
+} GroupOrder;
+
 /*
- * The rows of a counted metric whose count is positive (metric_value > 0,
- * the second column), passed on to another receiver: the HAVING sum(...) >
- * 0 of a single node's statement (append_merged_having), applied to its
- * rows where Citus merges them. In the statement, that HAVING would be an
- * aggregate of its own (a third column in every shard's rows, summed again
- * on the coordinator).
+ * A group of a breakdown being sorted: its sort value (the count, negated
+ * for a descending order) and its dimension value, with the value's first
+ * 8 bytes as one number (big-endian, zero-padded): compared as it is, it
+ * orders the values as their bytes do, and decides most comparisons.
  */
-typedef struct PositiveDest
+typedef struct GroupRow
+{
+	double		sort;
+	uint64		prefix;
+	const char *key;
+	int			len;
+	double		sum;
+} GroupRow;
+
+/* two dimension values as ORDER BY ... COLLATE "C" compares them */
+static inline int
+group_key_cmp(const GroupRow *a, const GroupRow *b)
+{
+	int			r;
+
+	if (a->prefix != b->prefix)
+		return a->prefix < b->prefix ? -1 : 1;
+	r = memcmp(a->key, b->key, Min(a->len, b->len));
+	if (r != 0)
+		return r;
+	return a->len < b->len ? -1 : a->len > b->len ? 1 : 0;
+}
+
+/* by the sort value (never NaN: positive counts only), then by value */
+static inline int
+group_sort_cmp(const GroupRow *a, const GroupRow *b)
+{
+	if (a->sort != b->sort)
+		return a->sort < b->sort ? -1 : 1;
+	return group_key_cmp(a, b);
+}
+
+#define ST_SORT sort_groups_by_metric
+#define ST_ELEMENT_TYPE GroupRow
+#define ST_COMPARE(a, b) group_sort_cmp(a, b)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+#define ST_SORT sort_groups_by_value
+#define ST_ELEMENT_TYPE GroupRow
+#define ST_COMPARE(a, b) group_key_cmp(a, b)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/* a group of a _value_sums result into the rows to sort (a GroupRows) */
+typedef struct GroupRows
+{
+	GroupRow   *rows;
+	int			n;
+	int			max;
+	int			maxlen;
+	bool		desc;
+} GroupRows;
+
+static void
+group_row_visit(void *arg, const char *key, uint32 len, float8 sum)
+{
+	GroupRows  *g = arg;
+	GroupRow   *r;
+	uint32		k;
+
+	/* the HAVING sum(...) > 0 of a single node's statement */
+	if (!(sum > 0))
+		return;
+	if (g->n >= g->max)
+		elog(ERROR, "analytics: more groups than a breakdown's value announced");
+	r = &g->rows[g->n++];
+	r->sum = sum;
+	r->sort = g->desc ? -sum : sum;
+	r->key = key;
+	r->len = (int) len;
+	r->prefix = 0;
+	for (k = 0; k < 8; k++)
+		r->prefix = (r->prefix << 8) | (k < len ? (unsigned char) key[k] : 0);
+	g->maxlen = Max(g->maxlen, (int) len);
+}
+
+/*
+ * The rows of a breakdown of a count from the one value of
+ * _value_sums_merge (every group with its count; NULL: none): those with a
+ * positive count (the HAVING sum(...) > 0 of a single node's statement),
+ * sorted as a single node's ORDER BY sorts them (metric_value DESC NULLS
+ * LAST or ASC NULLS FIRST, then dimension_value COLLATE "C"; or
+ * dimension_value COLLATE "C", DESC or not: the values are distinct), sent
+ * to dest as (dimension_value, metric_value) of tupdesc.
+ */
+static void
+send_value_sums(text *state, const GroupOrder *order, TupleDesc tupdesc, DestReceiver *dest)
+{
+	GroupRows	g;
+	TupleTableSlot *slot;
+	text	   *buf;
+	int			i;
+
+	memset(&g, 0, sizeof(g));
+	g.desc = order->desc;
+	if (state != NULL)
+	{
+		g.max = (int) analytics_value_sums_count(state);
+		g.rows = palloc(sizeof(GroupRow) * (g.max + 1));
+		analytics_value_sums_visit(state, group_row_visit, &g);
+	}
+	if (order->by_metric)
+		sort_groups_by_metric(g.rows, g.n);
+	else
+		sort_groups_by_value(g.rows, g.n);
+
+	slot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsVirtual);
+	buf = palloc(VARHDRSZ + g.maxlen);
+	for (i = 0; i < g.n; i++)
+	{
+		/* dimensionValue DESC: the ascending order backwards */
+		const GroupRow *r = &g.rows[!order->by_metric && order->desc ? g.n - 1 - i : i];
+
+		SET_VARSIZE(buf, VARHDRSZ + r->len);
+		memcpy(VARDATA(buf), r->key, r->len);
+		ExecClearTuple(slot);
+		slot->tts_values[0] = PointerGetDatum(buf);
+		slot->tts_isnull[0] = false;
+		slot->tts_values[1] = Float8GetDatum(r->sum);
+		slot->tts_isnull[1] = false;
+		ExecStoreVirtualTuple(slot);
+		dest->receiveSlot(slot, dest);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	if (g.rows)
+		pfree(g.rows);
+	pfree(buf);
+}
+
+/*
+ * The receiver of the one row of a statement over _value_sums_merge: its
+ * value ranked and sent on to the breakdown's receiver (next) as it comes,
+ * without a copy in SPI's memory
+ */
+typedef struct ValueSumsDest
 {
 	DestReceiver pub;
 	DestReceiver *next;
-} PositiveDest;
+	TupleDesc	tupdesc;		/* the breakdown's rows */
+	GroupOrder	order;
+} ValueSumsDest;
 
 static bool
-positive_receive(TupleTableSlot *slot, DestReceiver *self)
+value_sums_receive(TupleTableSlot *slot, DestReceiver *self)
 {
-	PositiveDest *d = (PositiveDest *) self;
+	ValueSumsDest *d = (ValueSumsDest *) self;
 	bool		isnull;
-	Datum		v = slot_getattr(slot, 2, &isnull);
+	Datum		v = slot_getattr(slot, 1, &isnull);
 
-	if (isnull || !(DatumGetFloat8(v) > 0))
-		return true;
-	return d->next->receiveSlot(slot, d->next);
+	send_value_sums(isnull ? NULL : DatumGetTextPP(v), &d->order, d->tupdesc, d->next);
+	return true;
 }
 
 static void
-positive_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+value_sums_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
-	PositiveDest *d = (PositiveDest *) self;
+	ValueSumsDest *d = (ValueSumsDest *) self;
 
-	if (typeinfo->natts != 2 || TupleDescAttr(typeinfo, 1)->atttypid != FLOAT8OID)
+	if (typeinfo->natts != 1 || TupleDescAttr(typeinfo, 0)->atttypid != TEXTOID ||
+		d->tupdesc->natts != 2 || TupleDescAttr(d->tupdesc, 0)->atttypid != TEXTOID ||
+		TupleDescAttr(d->tupdesc, 1)->atttypid != FLOAT8OID)
 		elog(ERROR, "analytics: unexpected row type of a breakdown");
-	d->next->rStartup(d->next, operation, typeinfo);
+	d->next->rStartup(d->next, operation, d->tupdesc);
 }
 
 static void
-positive_shutdown(DestReceiver *self)
+value_sums_shutdown(DestReceiver *self)
 {
-	PositiveDest *d = (PositiveDest *) self;
+	ValueSumsDest *d = (ValueSumsDest *) self;
 
 	d->next->rShutdown(d->next);
 }
 
 static void
-positive_destroy(DestReceiver *self)
+value_sums_destroy(DestReceiver *self)
 {
 }
 
 static DestReceiver *
-positive_dest(DestReceiver *next)
+value_sums_dest(DestReceiver *next, TupleDesc tupdesc, const GroupOrder *order)
 {
-	PositiveDest *d = palloc0(sizeof(PositiveDest));
+	ValueSumsDest *d = palloc0(sizeof(ValueSumsDest));
 
-	d->pub.receiveSlot = positive_receive;
-	d->pub.rStartup = positive_startup;
-	d->pub.rShutdown = positive_shutdown;
-	d->pub.rDestroy = positive_destroy;
+	d->pub.receiveSlot = value_sums_receive;
+	d->pub.rStartup = value_sums_startup;
+	d->pub.rShutdown = value_sums_shutdown;
+	d->pub.rDestroy = value_sums_destroy;
 	/* not DestNone: SPI would call the rows discarded */
 	d->pub.mydest = next->mydest;
 	d->next = next;
+	d->tupdesc = tupdesc;
+	d->order = *order;
 	return &d->pub;
 }
 
@@ -2193,19 +2340,33 @@ breakdown_answer(QuerySpec *q, FunctionCallInfo fcinfo, DestReceiver *dest)
 	{
 		plan_cover(q, CL_W4, false, dim, false, NULL, 0, &cover);
 		c = &cover;
+		if (direct && count_element(q) != 0)
+		{
+			/*
+			 * over every project on Citus, a count: each project's counts
+			 * per value summed into one value on its shard (_value_sums,
+			 * grouped by project_id: run whole there), those of a shard
+			 * merged there too (_value_sums_merge, a real transition type
+			 * and a combine function: Citus pushes it down, and the
+			 * coordinator merges one row per shard, not one per value and
+			 * shard), the result ranked here (send_value_sums)
+			 */
+			GroupOrder	order = {strcmp(sort_by, "metricValue") == 0, strcmp(sort_order, "desc") == 0};
+
+			appendStringInfo(&sql, "SELECT %s._value_sums_merge(y.s) FROM (SELECT %s._value_sums(coalesce(x.v, 'unknown'),"
+							 " x.stats) AS s FROM (", q->schema, q->schema);
+			append_stats_source(&sql, q, c, dim, catalog_dims[bd].column, false);
+			appendStringInfoString(&sql, ") x GROUP BY x.p) y");
+			run(q, sql.data, c, value_sums_dest(dest, ((ReturnSetInfo *) fcinfo->resultinfo)->setDesc, &order));
+			return;
+		}
 		appendStringInfo(&sql, "SELECT %s AS dimension_value, ", dv);
 		append_merged_metric(&sql, q);
 		appendStringInfoString(&sql, " AS metric_value FROM (");
 		append_stats_source(&sql, q, c, dim, catalog_dims[bd].column, false);
 		appendStringInfoString(&sql, ") x GROUP BY 1");
-		/* over every project on Citus, a count's HAVING applied in C */
-		if (direct && count_element(q) != 0)
-			dest = positive_dest(dest);
-		else
-		{
-			appendStringInfoString(&sql, " HAVING ");
-			append_merged_having(&sql, q);
-		}
+		appendStringInfoString(&sql, " HAVING ");
+		append_merged_having(&sql, q);
 	}
 	else
 	{

@@ -151,6 +151,10 @@ answers() { # CONN: one line per question
     UNION ALL SELECT 'timeseries kolkata all ' || (SELECT string_agg(t::text, ',') FROM analytics.timeseries('play', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, 'day', time_zone => 'Asia/Kolkata') t)
     UNION ALL SELECT 'timeseries minute all ' || (SELECT string_agg(t::text, ',') FROM analytics.timeseries('play', '$T'::timestamptz - interval '2 hours', '$T'::timestamptz, 'minute') t)
     UNION ALL SELECT 'breakdown media all ' || (SELECT string_agg(b::text, ',') FROM analytics.breakdown('play', 'media-id', '$T'::timestamptz - interval '4 days', '$T'::timestamptz) b)
+    UNION ALL SELECT 'breakdown media byname ' || (SELECT string_agg(b::text, ',') FROM analytics.breakdown('play', 'media-id', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, sort_by => 'dimensionValue', sort_order => 'desc') b)
+    UNION ALL SELECT 'breakdown country ascending ' || (SELECT string_agg(b::text, ',') FROM analytics.breakdown('start', 'country', '$T'::timestamptz - interval '3 days', '$T'::timestamptz, sort_by => 'metricValue', sort_order => 'asc') b)
+    UNION ALL SELECT 'breakdown views all ' || (SELECT string_agg(b::text, ',') FROM analytics.breakdown('view', 'browser', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, view_duration => '10s') b)
+    UNION ALL SELECT 'breakdown cube all ' || (SELECT string_agg(b::text, ',') FROM analytics.breakdown('play', 'device-type', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, '{\"country\": [\"FR\", \"US\"]}') b)
     UNION ALL SELECT 'metric uniq all ' || analytics.metric('view', 'count', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, unique_viewers => true)
     UNION ALL SELECT 'breakdown uniq all ' || (SELECT string_agg(b::text, ',') FROM analytics.breakdown('view', 'country', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, unique_viewers => true) b)
     UNION ALL SELECT 'timeseries uniq all ' || (SELECT string_agg(t::text, ',') FROM analytics.timeseries('view', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, 'day', unique_viewers => true) t)
@@ -177,6 +181,10 @@ check "a timeseries over every project: three statements over the 2 shards, no i
   "$(q "$C" "SET citus.log_remote_commands = on; SET client_min_messages = log;
              SELECT count(*) FROM analytics.timeseries('play', '$T'::timestamptz - interval '2 days', '$T'::timestamptz, 'hour')" |
      awk '/issuing SELECT/ { s++ } /intermediate_result/ { r++ } END { print s + 0, r + 0 }')"
+check "a count by a dimension over every project: each shard's groups in one value (_value_sums_merge in the shards' statement)" "2" \
+  "$(q "$C" "SET citus.log_remote_commands = on; SET client_min_messages = log;
+             SELECT count(*) FROM analytics.breakdown('play', 'media-id', '$T'::timestamptz - interval '4 days', '$T'::timestamptz)" |
+     grep 'issuing SELECT' | grep -c '_value_sums_merge')"
 check "unique viewers over every project: each project's ids united on its worker (_viewers_union in the shards' statement)" "2" \
   "$(q "$C" "SET citus.log_remote_commands = on; SET client_min_messages = log;
              SELECT count(*) FROM analytics.breakdown('view', 'country', '$T'::timestamptz - interval '4 days', '$T'::timestamptz, unique_viewers => true)" |

@@ -70,7 +70,8 @@ DECLARE
     -- constraints call them for every row) and the ccv series aggregate
     'analytics_check_emitted_at', 'analytics_check_country', 'analytics_ccv_series_transfn_uuid',
     'analytics_ccv_series_transfn_bigint', 'analytics_ccv_series_final',
-    'analytics_viewers_transfn', 'analytics_viewers_count_final', 'analytics_viewers_union_final' -- viewers.c
+    'analytics_viewers_transfn', 'analytics_viewers_count_final', 'analytics_viewers_union_final', -- viewers.c
+    'analytics_value_sums_transfn', 'analytics_value_sums_combine', 'analytics_value_sums_final' -- valuesums.c
   ];
   ext oid := (SELECT e.oid FROM pg_catalog.pg_extension e
                WHERE e.extnamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace

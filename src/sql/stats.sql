@@ -159,3 +159,59 @@ CREATE OR REPLACE AGGREGATE @extschema@._viewers_union(viewers bigint[]) (
 
 COMMENT ON AGGREGATE @extschema@._viewers_union(bigint[]) IS
     'the distinct non-NULL ids of the bigint[] rows, ascending; NULL when every array is NULL';
+
+-- Sums per dimension value in one value (src/valuesums.c; README "Scaling
+-- out (Citus)"): a breakdown of a count over every project on Citus, where
+-- each project's groups are summed into one value on its shard, those of a
+-- shard merged there (the aggregate _value_sums_merge has a real transition
+-- type and a combine function: Citus pushes it down) and the coordinator
+-- merges one value per shard instead of a row per group and shard. While
+-- aggregating, the state is an expanded object (a hash table), flattened
+-- once when it leaves the aggregate, into text (each value behind its
+-- length, each sum after it). Rows with a NULL value or n are skipped; NULL
+-- for no rows.
+CREATE OR REPLACE FUNCTION @extschema@._value_sums_transfn(text, text, double precision)
+RETURNS text
+AS 'MODULE_PATHNAME', 'analytics_value_sums_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@._value_sums_transfn(text, text, double precision) IS
+    'transition function of analytics._value_sums';
+
+CREATE OR REPLACE FUNCTION @extschema@._value_sums_combine(text, text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'analytics_value_sums_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@._value_sums_combine(text, text) IS
+    'combine function of analytics._value_sums and analytics._value_sums_merge, transition function of the latter';
+
+CREATE OR REPLACE FUNCTION @extschema@._value_sums_final(text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'analytics_value_sums_final'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@._value_sums_final(text) IS
+    'final function of analytics._value_sums and analytics._value_sums_merge';
+
+CREATE OR REPLACE AGGREGATE @extschema@._value_sums(value text, n double precision) (
+    SFUNC = @extschema@._value_sums_transfn,
+    STYPE = text,
+    FINALFUNC = @extschema@._value_sums_final,
+    COMBINEFUNC = @extschema@._value_sums_combine,
+    PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE @extschema@._value_sums(text, double precision) IS
+    'the sum of n per value, every group in one value (read by the query functions)';
+
+CREATE OR REPLACE AGGREGATE @extschema@._value_sums_merge(sums text) (
+    SFUNC = @extschema@._value_sums_combine,
+    STYPE = text,
+    FINALFUNC = @extschema@._value_sums_final,
+    COMBINEFUNC = @extschema@._value_sums_combine,
+    PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE @extschema@._value_sums_merge(text) IS
+    'merges results of analytics._value_sums (the sums of each value added)';
