@@ -197,3 +197,21 @@ SELECT analytics.metric('play', 'count', h2, h2 + interval '1 hour', project_id 
   FROM rj_h;
 SELECT analytics._rollup_refresh_hours(ARRAY[h3]) AS refreshed FROM rj_h;
 SELECT analytics.metric('play', 'count', h3, h3 + interval '1 hour', project_id => 'rj') AS plays_h3 FROM rj_h;
+
+-- a refresh in a transaction that wrote before it consumed the marks: the
+-- workers cannot read with its snapshot, they read with their own and
+-- aggregate whole hours (the edit is gone), and the answer stays exact
+UPDATE analytics.rollup_5min r SET stats[2] = stats[2] + 100 FROM ri_h
+ WHERE r.project_id = 'ri' AND r.dim = 0 AND r.bucket = h + interval '10 minutes';
+INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id)
+SELECT 'ri', x, 'play', 'm1' FROM ri_h, LATERAL (VALUES (h + interval '58 minutes'), (h - interval '1 day' + interval '1 minute')) v(x);
+BEGIN;
+INSERT INTO analytics.media (project_id, media_id, media_type, title) VALUES ('ri', 'm9', 'video', 'nine');
+SET LOCAL analytics.refresh_workers = 2;
+SELECT analytics._rollup_refresh_hours(ARRAY[h, h - interval '1 day']) AS refreshed FROM ri_h;
+COMMIT;
+SELECT * FROM pg_temp.plays();
+SELECT r.stats[2] AS plays_10_to_15 FROM analytics.rollup_5min r, ri_h
+ WHERE r.project_id = 'ri' AND r.dim = 0 AND r.bucket = h + interval '10 minutes';
+SELECT analytics.metric('play', 'count', h - interval '1 day', h - interval '1 day' + interval '1 hour', project_id => 'ri') AS plays_day_before
+  FROM ri_h;

@@ -26,8 +26,9 @@
  * A worker reads the events with the snapshot the backend consumed the
  * marks with (src/refreshdelta.c), so it counts exactly the events whose
  * marks were consumed; when that snapshot was taken after this transaction
- * wrote (a worker could not tell its rows from committed ones), the
- * refresh runs here alone. Whatever keeps a worker from committing (an error, a
+ * wrote (a worker could not tell its rows from committed ones), the workers
+ * read with their own snapshots and aggregate whole hours, and the marks
+ * of those hours committed meanwhile are made rewrites. Whatever keeps a worker from committing (an error, a
  * lock it waited for longer than a second, no free worker slot), the backend
  * refreshes that worker's units itself, with the same statements: the rows,
  * and any error, are those of the serial refresh. A refresh of one day
@@ -428,6 +429,7 @@ analytics_rollup_refresh_parallel(PG_FUNCTION_ARGS)
 	int			kind;
 	int			nworkers;
 	bool		here;
+	bool		own_snapshots;
 
 	if (strcmp(level, "day") == 0)
 		kind = UNIT_DAY;
@@ -452,9 +454,6 @@ analytics_rollup_refresh_parallel(PG_FUNCTION_ARGS)
 	nworkers = (workers && (kind != UNIT_DAY || n > 1)) ? analytics_refresh_workers : 0;
 	if (nworkers > 0 && (XactIsoLevel != XACT_READ_COMMITTED || holds_strong_relation_lock()))
 		nworkers = 0;
-	/* the refresh's snapshot was taken after this transaction wrote */
-	if (analytics_refresh_snapshot_blocks_workers())
-		nworkers = 0;
 	if (nworkers > 0)
 	{
 		int			nown;
@@ -465,9 +464,32 @@ analytics_rollup_refresh_parallel(PG_FUNCTION_ARGS)
 			nworkers = 0;
 	}
 
+	/*
+	 * The refresh's snapshot was taken after this transaction wrote (a
+	 * maintenance run called in a transaction: its earlier steps): a worker
+	 * cannot read with it (src/refreshdelta.c), it reads with its own,
+	 * newer snapshot and aggregates every hour whole, counting the rows of
+	 * transactions that committed after the marks were consumed too. Their
+	 * marks are then made rewrites, so that no later refresh adds those
+	 * rows once more.
+	 */
+	own_snapshots = kind == UNIT_DAY && nworkers > 0 && analytics_refresh_snapshot_blocks_workers();
 	if (kind == UNIT_DAY && nworkers > 0)
 		order_days(hrs, units, n);
 	here = run_phase(kind, hrs, units, n, nworkers);
+	if (own_snapshots)
+	{
+		Oid			argtypes[1] = {TIMESTAMPTZARRAYOID};
+		Datum		values[1];
+		int			ret;
+
+		values[0] = PointerGetDatum(hrs);
+		ret = SPI_execute_with_args("UPDATE analytics.rollup_pending p SET xids = NULL"
+									" WHERE p.hour OPERATOR(pg_catalog.=) ANY ($1) AND p.xids IS NOT NULL",
+									1, argtypes, values, NULL, false, 0);
+		if (ret != SPI_OK_UPDATE)
+			elog(ERROR, "analytics: could not update analytics.rollup_pending: %s", SPI_result_code_string(ret));
+	}
 
 	SPI_finish();
 	PG_RETURN_BOOL(!here);
