@@ -117,6 +117,7 @@ extern AnalyticsScanFilter *analytics_scan_filter;
 extern void analytics_rollup_note_rewrite(TimestampTz hour);
 
 /* refreshdelta.c */
+extern Datum analytics_hours_array(const TimestampTz *hours, int n);
 extern Snapshot analytics_refresh_snapshot(void);
 extern Size analytics_refresh_snapshot_space(void);
 extern void analytics_refresh_snapshot_serialize(char *addr);

@@ -1313,17 +1313,6 @@ hourset_slice(MaintState *st, const HourSet *src, int from, int n)
 	return hs;
 }
 
-static Datum
-hours_array(const TimestampTz *hours, int n)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
-
-	for (int i = 0; i < n; i++)
-		elems[i] = TimestampTzGetDatum(hours[i]);
-	return PointerGetDatum(construct_array(elems, n, TIMESTAMPTZOID, sizeof(TimestampTz),
-										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
-
 /* refresh exactly these hours (those still pending); returns how many */
 static int
 refresh_hours(MaintState *st, const HourSet *hs)
@@ -1333,7 +1322,7 @@ refresh_hours(MaintState *st, const HourSet *hs)
 	bool		isnull;
 	int			ret;
 
-	values[0] = hours_array(hs->hours, hs->n);
+	values[0] = analytics_hours_array(hs->hours, hs->n);
 	ret = SPI_execute_with_args("SELECT analytics._rollup_refresh_hours($1)", 1, argtypes, values, NULL, false, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not refresh the rollups: %s", SPI_result_code_string(ret));
@@ -1384,7 +1373,7 @@ step_refresh_batch(MaintState *st, void *arg)
 	 * Not read-only: in the caller's transaction a read-only query would use
 	 * the statement's snapshot and see the marks of earlier steps again.
 	 */
-	values[0] = hours_array(st->failed_hours, st->n_failed_hours);
+	values[0] = analytics_hours_array(st->failed_hours, st->n_failed_hours);
 	values[1] = Int32GetDatum(refresh_batch(st));
 	ret = SPI_execute_with_args("SELECT pg_catalog.array_agg(x.h ORDER BY x.h) FROM"
 								" (SELECT DISTINCT p.hour AS h FROM analytics.rollup_pending p"

@@ -439,6 +439,8 @@ read_filtered(const char *sql, TimestampTz lo, TimestampTz hi, text *pid, DestRe
 		analytics_scan_filter = NULL;
 	}
 	PG_END_TRY();
+	elog(DEBUG1, "analytics refresh: new rows read of %d hours, %llu rows and %llu blocks left out",
+		 f->nincremental, (unsigned long long) f->skipped, (unsigned long long) f->skipped_blocks);
 }
 
 static void
@@ -1157,7 +1159,7 @@ seed_read(const char *sql, Datum hours, text *pid, int16 dim)
 static void
 seed_groups(HourPass *p, const AnalyticsScanFilter *f, text *pid, const char *schema)
 {
-	Datum	   *elems = palloc(sizeof(Datum) * f->nhours);
+	TimestampTz *incr = palloc(sizeof(TimestampTz) * f->nhours);
 	int			n = 0;
 	Datum		hours;
 	Datum		v[E_NCOLS];
@@ -1169,9 +1171,8 @@ seed_groups(HourPass *p, const AnalyticsScanFilter *f, text *pid, const char *sc
 
 	for (int i = 0; i < f->nhours; i++)
 		if (f->incremental[i])
-			elems[n++] = TimestampTzGetDatum(f->hours[i]);
-	hours = PointerGetDatum(construct_array(elems, n, TIMESTAMPTZOID, sizeof(TimestampTz),
-											FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			incr[n++] = f->hours[i];
+	hours = analytics_hours_array(incr, n);
 	memset(nl, false, sizeof(nl));
 
 	/* the project per 5 minutes */
@@ -1749,21 +1750,17 @@ delete_ccv_rows(const Hours *hs, text *pid, const char *schema, TimestampTz sinc
 	Oid			argtypes[4] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TIMESTAMPTZARRAYOID};
 	Datum		values[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
-	Datum	   *elems = palloc(sizeof(Datum) * hs->n);
 	int			ret;
 
 	if (since >= hs->hi)
 		return;
-	for (int i = 0; i < hs->n; i++)
-		elems[i] = TimestampTzGetDatum(hs->h[i]);
 	values[0] = TimestampTzGetDatum(since);
 	values[1] = TimestampTzGetDatum(hs->hi);
 	if (pid == NULL)
 		nulls[2] = 'n';
 	else
 		values[2] = PointerGetDatum(pid);
-	values[3] = PointerGetDatum(construct_array(elems, hs->n, TIMESTAMPTZOID, sizeof(TimestampTz),
-												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[3] = analytics_hours_array(hs->h, hs->n);
 	ret = SPI_execute_with_args(psprintf("DELETE FROM %s.rollup_ccv c"
 										 " WHERE ($3::text IS NULL OR c.project_id OPERATOR(pg_catalog.=) $3)"
 										 " AND c.minute OPERATOR(pg_catalog.>=) $1 AND c.minute OPERATOR(pg_catalog.<) $2"

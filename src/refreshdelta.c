@@ -215,6 +215,18 @@ analytics_rollup_consume(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
+/* a timestamptz[] of n hours (maintenance's batches, the refresh's hours) */
+Datum
+analytics_hours_array(const TimestampTz *hours, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		elems[i] = TimestampTzGetDatum(hours[i]);
+	return PointerGetDatum(construct_array(elems, n, TIMESTAMPTZOID, sizeof(TimestampTz),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
 static int
 xid_cmp(const void *a, const void *b)
 {
@@ -239,7 +251,6 @@ analytics_delta_plan(const TimestampTz *hours, int n, text *pid, const char *sch
 	Oid			argtypes[3] = {TIMESTAMPTZARRAYOID, TEXTOID, INT2OID};
 	Datum		values[3];
 	char		nulls[3] = {' ', ' ', ' '};
-	Datum	   *elems;
 	char	   *sql;
 	int			ret;
 	int			nincr = 0;
@@ -255,11 +266,7 @@ analytics_delta_plan(const TimestampTz *hours, int n, text *pid, const char *sch
 	if (refresh_snapshot == NULL || n == 0)
 		return NULL;
 
-	elems = palloc(sizeof(Datum) * n);
-	for (int i = 0; i < n; i++)
-		elems[i] = TimestampTzGetDatum(hours[i]);
-	values[0] = PointerGetDatum(construct_array(elems, n, TIMESTAMPTZOID, sizeof(TimestampTz),
-												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[0] = analytics_hours_array(hours, n);
 	if (pid == NULL)
 		nulls[1] = 'n';
 	else
