@@ -25,9 +25,24 @@ LANGUAGE sql AS $$
 $$;
 SELECT * FROM pg_temp.plays();
 
--- the hand edit: 100 plays more in the hour's rows per 5 minutes
+-- the hand edit: 100 plays more in the hour's rows per 5 minutes; 1000
+-- more in the day's row of the project, 10000 in the week's (the new rows'
+-- sums are added to the day and the week too, not summed again from their
+-- hours and days)
 UPDATE analytics.rollup_5min r SET stats[2] = stats[2] + 100 FROM ri_h
  WHERE r.project_id = 'ri' AND r.dim = 0 AND r.bucket = h + interval '10 minutes';
+CREATE FUNCTION pg_temp.day_week() RETURNS TABLE (day_plays double precision, week_plays double precision)
+LANGUAGE sql AS $$
+  SELECT (SELECT r.stats[2] FROM analytics.rollup_day r, ri_h
+           WHERE r.project_id = 'ri' AND r.dim = 0 AND r.bucket = date_bin(analytics._block_size('day'), h, analytics._block_origin('day'))),
+         (SELECT r.stats[2] FROM analytics.rollup_week r, ri_h
+           WHERE r.project_id = 'ri' AND r.dim = 0 AND r.bucket = date_bin(analytics._block_size('week'), h, analytics._block_origin('week')))
+$$;
+UPDATE analytics.rollup_day r SET stats[2] = stats[2] + 1000 FROM ri_h
+ WHERE r.project_id = 'ri' AND r.dim = 0 AND r.bucket = date_bin(analytics._block_size('day'), h, analytics._block_origin('day'));
+UPDATE analytics.rollup_week r SET stats[2] = stats[2] + 10000 FROM ri_h
+ WHERE r.project_id = 'ri' AND r.dim = 0 AND r.bucket = date_bin(analytics._block_size('week'), h, analytics._block_origin('week'));
+SELECT * FROM pg_temp.day_week();
 
 -- two plays in one transaction; one in a subtransaction kept, one in a
 -- subtransaction rolled back: three marks' worth of ids, one hour
@@ -56,8 +71,8 @@ SELECT r.value AS media, r.stats[2] AS plays FROM analytics.rollup_hour r, ri_h
  WHERE r.project_id = 'ri' AND r.bucket = h AND r.dim = analytics._dim('media-id') ORDER BY 1;
 SELECT r.country, r.stats[2] AS plays FROM analytics.rollup_cube_hour r, ri_h
  WHERE r.project_id = 'ri' AND r.bucket = h ORDER BY 1;
-SELECT r.stats[2] AS day_plays FROM analytics.rollup_day r, ri_h
- WHERE r.project_id = 'ri' AND r.bucket = date_trunc('day', h) AND r.dim = 0;
+-- the day's and the week's rows added to: 3 plays more, the edits kept
+SELECT * FROM pg_temp.day_week();
 
 -- unique viewers: the ids of the new view events join the hour's
 INSERT INTO analytics.events (project_id, emitted_at, event_type, value, media_id, viewer_id)
@@ -114,6 +129,8 @@ SELECT analytics._rollup_refresh_hours(ARRAY[h]) AS refreshed FROM ri_h;
 SELECT * FROM pg_temp.plays();
 SELECT r.stats[2] AS plays_10_to_15 FROM analytics.rollup_5min r, ri_h
  WHERE r.project_id = 'ri' AND r.dim = 0 AND r.bucket = h + interval '10 minutes';
+-- the day and the week summed again (the edits gone)
+SELECT * FROM pg_temp.day_week();
 
 -- a refresh in the transaction that wrote rows to the hour, read whole (a
 -- pending delete), counts this transaction's rows: their marks are then

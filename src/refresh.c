@@ -1127,6 +1127,15 @@ stats_into(Datum arr, float8 *v)
 		v[i] += nulls[i] ? 0 : DatumGetFloat8(elems[i]);
 }
 
+/* every group's sums negated (merged, they take those rows out) */
+static void
+negate_groups(RGroupTable *t)
+{
+	for (int i = 0; i < t->n; i++)
+		for (int k = 0; k < CAT_ES_NELEMS; k++)
+			t->groups[i]->v[k] = -t->groups[i]->v[k];
+}
+
 /* run a read of the hours' rollup rows: $1 the hours, $2 the project (NULL: all), $3 a dimension */
 static void
 seed_read(const char *sql, Datum hours, text *pid, int16 dim)
@@ -1311,6 +1320,8 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 				d;
 	Snapshot	snap;
 	AnalyticsScanFilter *filter;
+	AnalyticsScanFilter *added = NULL;
+	bool		delta;
 	bool		ambiguous;
 	bool		whole = false;	/* every hour read whole */
 	static const char *const cube_dims[] = {"media-type", "continent", "country", "device-type",
@@ -1337,7 +1348,9 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	p.hbin.stride = CAT_USECS_PER_HOUR;
 	p.m5bin.stride = CAT_5MIN_SIZE;
-	p.day_rows = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
+	/* day_rows NULL: the sums of the rows added only, to add to every level */
+	delta = PG_ARGISNULL(2);
+	p.day_rows = delta || PG_GETARG_BOOL(2);
 	p.dbin.stride = CAT_USECS_PER_DAY;
 	kb_init(&p.kb);
 	p.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "rollup refresh row", ALLOCSET_SMALL_SIZES);
@@ -1370,6 +1383,44 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 		gt_init(&p.viewers, cxt);
 		gt_init(&p.viewers_day, cxt);
 		gt_init(&p.seedmax, cxt);
+		if (delta)
+		{
+			/*
+			 * the caller adds what this returns to the rows of every level
+			 * (_rollup_refresh_days, part 3): every hour must only have
+			 * gained rows (_rollup_delta_days said so, under this snapshot)
+			 */
+			if (!whole)
+			{
+				filter = added = analytics_delta_plan(p.hours.h, p.hours.n, pid, schema);
+				if (filter == NULL || filter->nincremental != filter->nhours)
+					elog(ERROR, "analytics: the rows of hours to add to cannot be told apart");
+				read_filtered(sql, p.hours.lo, p.hours.hi, pid, &p.pub, filter);
+				ambiguous = false;
+				for (i = 0; i < filter->nhours; i++)
+					ambiguous |= filter->ambiguous[i];
+				if (!ambiguous)
+					break;
+				MemoryContextReset(cxt);
+				whole = true;
+				continue;
+			}
+
+			/*
+			 * a frozen row with a new row's transaction id (below): the
+			 * difference between every row of the hours and their rollup
+			 * rows, i.e. those rows taken out (negated) before every row is
+			 * read; viewer ids and longest watch events only grow, so
+			 * their rows as they are do no harm
+			 */
+			seed_groups(&p, added, pid, schema);
+			negate_groups(&p.m5);
+			negate_groups(&p.media);
+			negate_groups(&p.refcube);
+			filter = NULL;
+			read_events(sql, p.hours.lo, p.hours.hi, pid, &p.pub);
+			break;
+		}
 		filter = (p.day_rows || whole) ? NULL : analytics_delta_plan(p.hours.h, p.hours.n, pid, schema);
 		if (filter != NULL && filter->nincremental == 0)
 			filter = NULL;

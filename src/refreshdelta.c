@@ -54,10 +54,13 @@
 #include "catalog.h"
 
 PG_FUNCTION_INFO_V1(analytics_rollup_consume);
+PG_FUNCTION_INFO_V1(analytics_rollup_delta_days);
 
 /* the refresh's snapshot, registered on the top transaction's owner */
 static Snapshot refresh_snapshot = NULL;
 static bool refresh_snapshot_shareable = false;
+/* in a refresh worker: the backend's snapshot, restored */
+static bool refresh_snapshot_restored = false;
 static bool callback_registered = false;
 
 /*
@@ -73,6 +76,7 @@ forget_snapshot(bool unregister)
 		UnregisterSnapshotFromOwner(refresh_snapshot, TopTransactionResourceOwner);
 	refresh_snapshot = NULL;
 	refresh_snapshot_shareable = false;
+	refresh_snapshot_restored = false;
 }
 
 static void
@@ -106,6 +110,24 @@ set_snapshot(Snapshot snap, bool shareable)
 	forget_snapshot(true);
 	refresh_snapshot = RegisterSnapshotOnOwner(snap, TopTransactionResourceOwner);
 	refresh_snapshot_shareable = shareable;
+}
+
+static int
+ts_cmp(const void *a, const void *b)
+{
+	TimestampTz x = *(const TimestampTz *) a;
+	TimestampTz y = *(const TimestampTz *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* the UTC day of ts: date_bin('1 day', ts, 2000-01-01), as the rollups bin days */
+static TimestampTz
+utc_day(TimestampTz ts)
+{
+	int64		r = ts % USECS_PER_DAY;
+
+	return ts - (r < 0 ? r + USECS_PER_DAY : r);
 }
 
 /* the snapshot of this transaction's refresh (NULL: none) */
@@ -144,6 +166,7 @@ analytics_refresh_snapshot_restore(char *addr)
 
 	snap->curcid = FirstCommandId;
 	set_snapshot(snap, false);
+	refresh_snapshot_restored = true;
 }
 
 /*
@@ -402,4 +425,80 @@ analytics_delta_plan(const TimestampTz *hours, int n, text *pid, const char *sch
 		f->nxids = k;
 	}
 	return f;
+}
+
+/*
+ * analytics._rollup_delta_days(hrs timestamptz[], pid text) RETURNS
+ * timestamptz[]: the days (UTC) whose every hour among hrs only gained rows
+ * since its last refresh (analytics_delta_plan: its marks all name their
+ * rows), in order; NULL when none. The refresh adds the sums of those rows
+ * to the hour, day and week rows of such a day (the sums are additive)
+ * instead of summing them again from their finer rows
+ * (_rollup_refresh_days, part 3). The answer depends on the refresh's
+ * snapshot only, so the backend and the refresh workers that read with it
+ * agree; none when the refresh has no snapshot of its own (Citus) or has
+ * one its workers cannot share (they then read whole hours).
+ */
+Datum
+analytics_rollup_delta_days(PG_FUNCTION_ARGS)
+{
+	text	   *pid = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
+	const char *schema;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				nh = 0,
+				ndays = 0;
+	TimestampTz *hours;
+	TimestampTz *days;
+	bool	   *ok;
+	AnalyticsScanFilter *f;
+
+	if (PG_ARGISNULL(0) || refresh_snapshot == NULL ||
+		(!refresh_snapshot_shareable && !refresh_snapshot_restored))
+		PG_RETURN_NULL();
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL,
+					  TYPALIGN_DOUBLE, &elems, &nulls, &n);
+	hours = palloc(sizeof(TimestampTz) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		if (!nulls[i] && !TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(elems[i])))
+			hours[nh++] = DatumGetTimestampTz(elems[i]);
+	if (nh == 0)
+		PG_RETURN_NULL();
+	qsort(hours, nh, sizeof(TimestampTz), ts_cmp);
+	schema = quote_identifier(get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)));
+
+	PushActiveSnapshot(refresh_snapshot);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "analytics: SPI_connect failed");
+	f = analytics_delta_plan(hours, nh, pid, schema);
+	SPI_finish();
+	PopActiveSnapshot();
+	if (f == NULL || f->nincremental == 0)
+		PG_RETURN_NULL();
+
+	/* a day qualifies when each of its hours among hrs does */
+	days = palloc(sizeof(TimestampTz) * nh);
+	ok = palloc(sizeof(bool) * nh);
+	for (int i = 0; i < nh; i++)
+	{
+		TimestampTz d = utc_day(hours[i]);
+
+		if (ndays == 0 || days[ndays - 1] != d)
+		{
+			days[ndays] = d;
+			ok[ndays++] = true;
+		}
+		/* f->hours are hours, sorted and distinct as ours */
+		for (int k = 0; k < f->nhours; k++)
+			if (f->hours[k] == hours[i] && !f->incremental[k])
+				ok[ndays - 1] = false;
+	}
+	n = 0;
+	for (int i = 0; i < ndays; i++)
+		if (ok[i])
+			days[n++] = days[i];
+	if (n == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(analytics_hours_array(days, n));
 }

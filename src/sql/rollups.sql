@@ -244,7 +244,7 @@ LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION @extschema@._rollup_hour_rows(timestamptz[], text, boolean) IS
-    'the hour-level rollup rows of the events of hours hrs, from one pass: kind 0 rollup_5min, 1 rollup_hour, 3 rollup_cube_hour, 5 rollup_watch_max, 6 rollup_refcube_hour, 7 rollup_viewers_hour, 10 rollup_devcube_hour; with day_rows (hrs: every hour of one day) the day''s rows too: 2 rollup_day, 4 rollup_cube_day, 8 rollup_refcube_day, 9 rollup_viewers_day, 11 rollup_devcube_day';
+    'the hour-level rollup rows of the events of hours hrs, from one pass: kind 0 rollup_5min, 1 rollup_hour, 3 rollup_cube_hour, 5 rollup_watch_max, 6 rollup_refcube_hour, 7 rollup_viewers_hour, 10 rollup_devcube_hour; with day_rows (hrs: every hour of one day) the day''s rows too: 2 rollup_day, 4 rollup_cube_day, 8 rollup_refcube_day, 9 rollup_viewers_day, 11 rollup_devcube_day; day_rows NULL: both levels'' rows of just the rows added since the hours'' last refresh (hours of one day that only gained rows), to add to';
 
 REVOKE ALL ON FUNCTION @extschema@._rollup_hour_rows(timestamptz[], text, boolean) FROM PUBLIC;
 
@@ -260,11 +260,151 @@ COMMENT ON FUNCTION @extschema@._rollup_ccv_rows(timestamptz[], text) IS
 
 REVOKE ALL ON FUNCTION @extschema@._rollup_ccv_rows(timestamptz[], text) FROM PUBLIC;
 
+-- The days of hours hrs (already consumed) that the refresh adds to: every
+-- hour of the day among hrs only gained rows since its last refresh (src/
+-- refreshdelta.c). NULL when none, on a distributed layout, and when the
+-- refresh's snapshot cannot be shared with its workers.
+CREATE OR REPLACE FUNCTION @extschema@._rollup_delta_days(hrs timestamptz[], pid text)
+RETURNS timestamptz[]
+AS 'MODULE_PATHNAME', 'analytics_rollup_delta_days'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@._rollup_delta_days(timestamptz[], text) IS
+    'the days of hours hrs whose every hour among hrs only gained rows since its last refresh (the refresh adds their sums to every level); NULL when none';
+
+REVOKE ALL ON FUNCTION @extschema@._rollup_delta_days(timestamptz[], text) FROM PUBLIC;
+
+-- The refresh of hours dh of day d that only gained rows since their last
+-- refresh (_rollup_delta_days; README "Incremental refresh"): the sums of
+-- the rows added (one pass over just those rows, _rollup_hour_rows with
+-- day_rows NULL) are added to the rows of every level they belong to: the
+-- hour-level tables, the day's and the week's (statistics are counts and
+-- sums; viewer ids are unions; the longest watch event a maximum). Each
+-- table's rows of the keys added to are deleted and written again merged
+-- with the new sums, new keys inserted, in one statement: a refresh costs
+-- what was added (and the rows it touches), not the re-summing of a day's
+-- hours and a week's days. The 28-day blocks are summed from their weeks
+-- as before (_rollup_refresh_scope). Called for one project (pid) or every
+-- project (NULL) by _rollup_refresh_days (part 3), in the backend only.
+-- Keys are matched by hash (nullable columns by (IS NULL, coalesce) pairs):
+-- a nested loop over a day's rows per key added would be quadratic (and
+-- without nested loops the statements' costs would call for JIT, off).
+CREATE OR REPLACE FUNCTION @extschema@._rollup_add_day(dh timestamptz[], pid text, d timestamptz)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET enable_nestloop = off
+SET jit = off
+AS $$
+DECLARE
+  -- the tables added to (fixed names, never input), the kind of the pass's
+  -- rows each takes (src/refresh.c), their level
+  tabs text[] := ARRAY['rollup_5min', 'rollup_hour', 'rollup_cube_hour', 'rollup_refcube_hour', 'rollup_devcube_hour',
+                       'rollup_watch_max', 'rollup_viewers_hour',
+                       'rollup_day', 'rollup_cube_day', 'rollup_refcube_day', 'rollup_devcube_day', 'rollup_viewers_day',
+                       'rollup_week', 'rollup_cube_week', 'rollup_refcube_week', 'rollup_devcube_week'];
+  kinds integer[] := ARRAY[0, 1, 3, 6, 10, 5, 7, 2, 4, 8, 11, 9, 2, 4, 8, 11];
+  levels text[] := ARRAY['hour', 'hour', 'hour', 'hour', 'hour', 'hour', 'hour', 'day', 'day', 'day', 'day', 'day',
+                         'week', 'week', 'week', 'week'];
+  cube text[] := ARRAY['media_type', 'continent', 'country', 'device_type', 'operating_system', 'browser'];
+  nullable text[] := ARRAY['value', 'media_type', 'continent', 'country'];
+  t text;
+  cols text[];
+  merged text[];
+  agg text;
+  src text[];
+  keys text;
+  srcs text;
+  cond text;
+  rng text;
+  stmt text := 'WITH g AS MATERIALIZED (SELECT * FROM @extschema@._rollup_hour_rows($1, $4, NULL))';
+  main text := NULL;
+  k integer;
+  c integer;
+BEGIN
+  FOR k IN 1 .. pg_catalog.array_length(tabs, 1) LOOP
+    t := tabs[k];
+    -- the table's key columns and what it merges
+    IF t IN ('rollup_5min', 'rollup_hour', 'rollup_day', 'rollup_week') THEN
+      cols := ARRAY['project_id', 'dim', 'bucket', 'value', 'media_type'];
+    ELSIF t LIKE 'rollup\_cube\_%' OR t LIKE 'rollup\_viewers\_%' THEN
+      cols := ARRAY['project_id', 'bucket'] || cube;
+    ELSIF t LIKE 'rollup\_refcube\_%' THEN
+      cols := ARRAY['project_id', 'bucket', 'referrer'] || cube;
+    ELSIF t LIKE 'rollup\_devcube\_%' THEN
+      cols := ARRAY['project_id', 'bucket', 'media_type', 'device_type', 'operating_system', 'browser'];
+    ELSE
+      cols := ARRAY['project_id', 'hour'];
+    END IF;
+    IF t = 'rollup_watch_max' THEN
+      merged := ARRAY['max_value'];
+      agg := 'pg_catalog.max';
+    ELSIF t LIKE 'rollup\_viewers\_%' THEN
+      merged := ARRAY['viewers_3s', 'viewers_5s', 'viewers_10s', 'viewers_30s'];
+      agg := '@extschema@._viewers_union';
+    ELSE
+      merged := ARRAY['stats'];
+      agg := '@extschema@.event_stats_merge';
+    END IF;
+    -- the pass's columns for them
+    src := ARRAY[]::text[];
+    FOREACH keys IN ARRAY cols || merged LOOP
+      src := src || CASE
+        WHEN keys IN ('bucket', 'hour') THEN CASE WHEN levels[k] = 'week' THEN '$3' ELSE 'g.bucket' END
+        WHEN keys = 'referrer' THEN 'g.value'
+        WHEN t = 'rollup_5min' AND keys = 'dim' THEN '@extschema@._dim(''project'')'
+        WHEN t = 'rollup_5min' AND keys = 'value' THEN 'NULL::text'
+        WHEN t = 'rollup_5min' AND keys = 'media_type' THEN 'NULL::@extschema@.media_type'
+        ELSE 'g.' || keys END;
+    END LOOP;
+    -- the rows of the level's buckets, then the keys added to
+    rng := CASE WHEN t = 'rollup_5min' THEN 'r.bucket >= $5 AND r.bucket < $6'
+                WHEN t = 'rollup_watch_max' THEN 'r.hour = ANY ($1)'
+                WHEN levels[k] = 'hour' THEN 'r.bucket = ANY ($1)'
+                WHEN levels[k] = 'day' THEN 'r.bucket = $2'
+                ELSE 'r.bucket = $3' END
+           || CASE WHEN 'dim' = ANY (cols) THEN ' AND r.dim = ANY (@extschema@._dims())' ELSE '' END;
+    cond := '';
+    FOR c IN 1 .. pg_catalog.array_length(cols, 1) LOOP
+      CONTINUE WHEN src[c] = '$3';
+      cond := cond || CASE WHEN cols[c] = ANY (nullable)
+        THEN pg_catalog.format(' AND (r.%1$I IS NULL) = (%2$s IS NULL) AND coalesce(r.%1$I::text, '''') = coalesce((%2$s)::text, '''')', cols[c], src[c])
+        ELSE pg_catalog.format(' AND r.%I = %s', cols[c], src[c]) END;
+    END LOOP;
+    keys := (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(x), ', ') FROM unnest(cols) x);
+    srcs := (SELECT pg_catalog.string_agg(x, ', ') FROM unnest(src) x);
+    stmt := stmt || pg_catalog.format(
+      ', o%1$s AS (DELETE FROM @extschema@.%2$I r USING g WHERE g.kind = %3$s AND ($4::text IS NULL OR r.project_id = $4) AND %4$s%5$s RETURNING %6$s)',
+      k, t, kinds[k], rng, cond, (SELECT pg_catalog.string_agg('r.' || pg_catalog.quote_ident(x), ', ') FROM unnest(cols || merged) x));
+    -- written in project order (and dimension), as the whole refresh writes them
+    main := pg_catalog.format(
+      'INSERT INTO @extschema@.%1$I (%2$s, %3$s) SELECT %2$s, %4$s FROM (SELECT %5$s FROM g WHERE g.kind = %6$s UNION ALL SELECT * FROM o%7$s) x (%2$s, %3$s) GROUP BY %2$s ORDER BY project_id%8$s',
+      t, keys, (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(x), ', ') FROM unnest(merged) x),
+      (SELECT pg_catalog.string_agg(agg || '(' || pg_catalog.quote_ident(x) || ')', ', ') FROM unnest(merged) x),
+      srcs, kinds[k], k, CASE WHEN 'dim' = ANY (cols) THEN ', dim' ELSE '' END);
+    IF k < pg_catalog.array_length(tabs, 1) THEN
+      stmt := stmt || pg_catalog.format(', i%s AS (%s)', k, main);
+    END IF;
+  END LOOP;
+  EXECUTE stmt || ' ' || main
+    USING dh, d, pg_catalog.date_bin(@extschema@._block_size('week'), d, @extschema@._block_origin('week')), pid,
+          dh[1], dh[pg_catalog.array_length(dh, 1)] + @extschema@._block_size('hour');
+END $$;
+
+COMMENT ON FUNCTION @extschema@._rollup_add_day(timestamptz[], text, timestamptz) IS
+    'adds the sums of the rows added to hours dh of day d since their last refresh to their hour, day and week rollup rows, for one project (pid) or every project (NULL) (called by _rollup_refresh_days, part 3)';
+
+REVOKE ALL ON FUNCTION @extschema@._rollup_add_day(timestamptz[], text, timestamptz) FROM PUBLIC;
+
 -- The part of the refresh of hours hrs (already consumed from rollup_pending
 -- by _rollup_refresh_scope) that belongs to the days d in [dlo, dhi): the
 -- hour and day rows of the hours of those days and their viewer ids (part
--- 1), the concurrent viewers of their minutes (part 2: the hours of hrs and
--- the hours before them, by the day they fall in), or both (part NULL). The rows of a day depend on that day's
+-- 1, but for the days that only gained rows), the concurrent viewers of
+-- their minutes (part 2: the hours of hrs and the hours before them, by the
+-- day they fall in), or both (part NULL); part 3: the days that only gained
+-- rows (_rollup_delta_days), their new rows' sums added to their hour, day
+-- and week rows (_rollup_add_day). The rows of a day depend on that day's
 -- events and hour rows only: the refresh of disjoint days can run in
 -- separate transactions at once (_rollup_refresh_parallel); the weeks and
 -- 28-day blocks, sums of several days, are _rollup_refresh_scope's.
@@ -282,9 +422,28 @@ DECLARE
   bounds timestamptz[];
   dist boolean := @extschema@._distributed();
   whole boolean;
+  added timestamptz[];
+  allhrs timestamptz[] := hrs;
 BEGIN
+  -- the days that only gained rows: part 3 adds their sums to every level
+  -- (_rollup_add_day, called by _rollup_refresh_scope in its backend
+  -- before any part 1), part 1 leaves them out
+  IF part IS NULL OR part IN (1, 3) THEN
+    added := @extschema@._rollup_delta_days(hrs, pid);
+  END IF;
+  IF part = 3 THEN
+    FOR d IN SELECT x.d FROM unnest(added) x(d) WHERE x.d >= dlo AND x.d < dhi ORDER BY 1 LOOP
+      PERFORM @extschema@._rollup_add_day(ARRAY(SELECT h FROM unnest(hrs) h WHERE h >= d AND h < d + @extschema@._block_size('day') ORDER BY 1),
+                                          pid, d);
+    END LOOP;
+    RETURN;
+  END IF;
   -- part 1: the hour and day rows and the viewer ids of the day's hours
   IF part IS NULL OR part = 1 THEN
+    IF added IS NOT NULL THEN
+      hrs := ARRAY(SELECT h FROM unnest(hrs) h
+                    WHERE pg_catalog.date_bin(@extschema@._block_size('day'), h, @extschema@._block_origin('day')) <> ALL (added));
+    END IF;
     DELETE FROM @extschema@.rollup_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = ANY (hrs) AND r.bucket >= dlo AND r.bucket < dhi;
     DELETE FROM @extschema@.rollup_watch_max w WHERE (pid IS NULL OR w.project_id = pid) AND w.hour = ANY (hrs) AND w.hour >= dlo AND w.hour < dhi;
     FOR d IN SELECT x.d FROM (SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('day'), h, @extschema@._block_origin('day')) AS d FROM unnest(hrs) h) x
@@ -482,6 +641,7 @@ BEGIN
   END IF;
 
   -- part 2: the concurrent viewers
+  hrs := allhrs;
   IF part IS NULL OR part = 2 THEN
     -- concurrent viewers: a watch event emitted in hour h covers minutes of h
     -- and of h - 1 hour, so both hours' minutes are recomputed, one statement
@@ -534,7 +694,7 @@ BEGIN
 END $$;
 
 COMMENT ON FUNCTION @extschema@._rollup_refresh_days(timestamptz[], text, timestamptz, timestamptz, integer) IS
-    'the refresh of the days in [dlo, dhi) of hours hrs: their hour and day rows and viewer ids (part 1), their concurrent viewers (part 2), or both (part NULL) (called by _rollup_refresh_scope)';
+    'the refresh of the days in [dlo, dhi) of hours hrs: their hour and day rows and viewer ids (part 1), their concurrent viewers (part 2), or both (part NULL); the days that only gained rows added to (part 3, left out of part 1) (called by _rollup_refresh_scope)';
 
 REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_days(timestamptz[], text, timestamptz, timestamptz, integer) FROM PUBLIC;
 
@@ -641,6 +801,7 @@ DECLARE
   d timestamptz;
   dist boolean := @extschema@._distributed();
   shared boolean;
+  added timestamptz[];
 BEGIN
   -- one refresh at a time (maintenance also holds its own lock)
   PERFORM pg_catalog.pg_advisory_xact_lock(6385249, 3);
@@ -650,6 +811,12 @@ BEGIN
     hrs := @extschema@._rollup_consume(hrs, pid);
     IF hrs IS NULL THEN
       RETURN 0;
+    END IF;
+    -- the days that only gained rows: their new rows' sums added to their
+    -- hours, day and week, here (not in workers: one writer per week row)
+    added := @extschema@._rollup_delta_days(hrs, pid);
+    IF added IS NOT NULL THEN
+      PERFORM @extschema@._rollup_refresh_days(hrs, pid, '-infinity', 'infinity', 3);
     END IF;
   ELSE
     SELECT pg_catalog.array_agg(x.h ORDER BY x.h) INTO hrs
@@ -668,13 +835,22 @@ BEGIN
     shared := @extschema@._rollup_refresh_parallel(hrs, 'day',
       ARRAY(SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('day'), x, @extschema@._block_origin('day'))
               FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) ORDER BY 1), true);
+    -- the weeks of the days summed again (those added to are up to date);
+    -- they and the 28-day blocks are summed here when this backend added
+    -- to days and weeks: workers would not see those rows (not committed)
     shared := @extschema@._rollup_refresh_parallel(hrs, 'week',
-      ARRAY(SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('week'), h, @extschema@._block_origin('week')) FROM unnest(hrs) h ORDER BY 1),
-      shared);
+      ARRAY(SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('week'), h, @extschema@._block_origin('week')) FROM unnest(hrs) h
+             WHERE pg_catalog.date_bin(@extschema@._block_size('day'), h, @extschema@._block_origin('day')) <> ALL (coalesce(added, '{}')) ORDER BY 1),
+      shared AND added IS NULL);
+    -- (a statement of its own: "f() AND false" is folded to false, f not called)
+    IF added IS NOT NULL THEN
+      shared := false;
+    END IF;
   ELSE
     PERFORM @extschema@._rollup_refresh_days(hrs, pid, '-infinity', 'infinity', NULL);
-    -- the weeks of those days
-    FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('week'), h, @extschema@._block_origin('week')) FROM unnest(hrs) h ORDER BY 1 LOOP
+    -- the weeks of those days (but of the days added to)
+    FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('week'), h, @extschema@._block_origin('week')) FROM unnest(hrs) h
+              WHERE pg_catalog.date_bin(@extschema@._block_size('day'), h, @extschema@._block_origin('day')) <> ALL (coalesce(added, '{}')) ORDER BY 1 LOOP
       PERFORM @extschema@._rollup_refresh_block('week', d, pid, NULL);
     END LOOP;
   END IF;
