@@ -74,6 +74,29 @@ SELECT r.country, r.stats[2] AS plays FROM analytics.rollup_cube_hour r, ri_h
 -- the day's and the week's rows added to: 3 plays more, the edits kept
 SELECT * FROM pg_temp.day_week();
 
+-- the day's cube rows (many: the referrer cube's grow with the events) are
+-- summed again only once the day holds no pending hour (until then the
+-- questions read its hours): a play in hour h while another hour o of the
+-- same day is pending leaves a hand edit of the day's cube row in place,
+-- the refresh of o (the day's last pending hour) sums it again
+CREATE TEMP TABLE ri_o AS SELECT h, date_bin('1 day', h, '2000-01-01') + CASE WHEN h = date_bin('1 day', h, '2000-01-01') THEN interval '1 hour' ELSE interval '0' END AS o FROM ri_h;
+CREATE FUNCTION pg_temp.fr_day() RETURNS double precision LANGUAGE sql AS $$
+  SELECT r.stats[2] FROM analytics.rollup_cube_day r, ri_h
+   WHERE r.project_id = 'ri' AND r.bucket = date_bin('1 day', h, '2000-01-01') AND r.country = 'FR'
+$$;
+UPDATE analytics.rollup_cube_day r SET stats[2] = stats[2] + 1000 FROM ri_h
+ WHERE r.project_id = 'ri' AND r.bucket = date_bin('1 day', h, '2000-01-01') AND r.country = 'FR';
+INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id, country) SELECT 'ri', h + interval '45 minutes', 'play', 'm1', 'FR' FROM ri_o;
+INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id, country) SELECT 'rk', o + interval '5 minutes', 'play', 'm1', 'FR' FROM ri_o;
+SELECT analytics._rollup_refresh_hours(ARRAY[h]) AS refreshed FROM ri_h;
+SELECT pg_temp.fr_day() AS fr_plays_day, (SELECT day_plays FROM pg_temp.day_week()) AS day_plays;
+SELECT analytics._rollup_refresh_hours(ARRAY[o]) AS refreshed FROM ri_o;
+SELECT pg_temp.fr_day() AS fr_plays_day, (SELECT count(*) FROM analytics.events e, ri_h WHERE e.project_id = 'ri' AND e.country = 'FR'
+   AND e.event_type = 'play' AND e.emitted_at >= date_bin('1 day', h, '2000-01-01') AND e.emitted_at < date_bin('1 day', h, '2000-01-01') + interval '1 day') AS raw;
+DELETE FROM analytics.events e USING ri_o WHERE e.project_id = 'ri' AND e.emitted_at = h + interval '45 minutes';
+DELETE FROM analytics.events e USING ri_o WHERE e.project_id = 'rk';
+SELECT analytics._rollup_refresh_hours(ARRAY[h, o]) AS refreshed FROM ri_o;
+
 -- unique viewers: the ids of the new view events join the hour's
 INSERT INTO analytics.events (project_id, emitted_at, event_type, value, media_id, viewer_id)
 SELECT 'ri', h + interval '30 minutes', 'view', 5, 'm1', v FROM ri_h, unnest(ARRAY[1, 2]) v;
