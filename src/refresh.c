@@ -493,6 +493,7 @@ typedef struct HourPass
 	RGroupTable	viewers_day;	/* when day_rows */
 	RGroupTable	seedmax;		/* the longest watch event of the hours added to, per project */
 	bool		day_rows;
+	bool		delta;			/* day_rows NULL: the day's one-dimension rows only */
 	BinCache	dbin;
 	KeyBuf		kb;
 	MemoryContext rowcxt;
@@ -701,7 +702,7 @@ hour_receive(TupleTableSlot *slot, DestReceiver *self)
 		{
 			viewer_add(p, &p->viewers, v, nl, h, t);
 			/* the day's ids straight from the events: the union of its hours' */
-			if (p->day_rows)
+			if (p->day_rows && !p->delta)
 				viewer_add(p, &p->viewers_day, v, nl, bin(&p->dbin, h), t);
 		}
 	}
@@ -949,12 +950,26 @@ day_add(RGroupTable *tab, KeyBuf *kb, const RGroup *src, TimestampTz day, int nv
 		g->v[k] += src->v[k];
 }
 
+/* the one-dimension day rows (vals[0] project, [1] dim, [2] value, [3] media type) */
+static void
+put_day_rows(ReturnSetInfo *rsinfo, MemoryContext tmp, const RGroupTable *dayd)
+{
+	for (int i = 0; i < dayd->n; i++)
+	{
+		const RGroup *g = dayd->groups[i];
+
+		put_row(rsinfo, tmp, KIND_DAY, g, DatumGetInt16(g->vals[1]), g->vals[2], g->nulls[2],
+				!g->nulls[3], g->vals[3], true);
+	}
+}
+
 /*
  * The rows of the day (the hours read are all the hours of one day): its
  * one-dimension rows, cube, referrer cube and device cube rows as the sums
  * of its hour groups, in their order (what the SQL form sums: the hour
  * rows, as written; the cubes' in project order, so are their days), and
- * its viewer ids (gathered from the events by the pass; in project order)
+ * its viewer ids (gathered from the events by the pass; in project order);
+ * when the pass is added to (p->delta), its one-dimension rows only
  */
 static void
 day_rows(HourPass *p, ReturnSetInfo *rsinfo, RGroupTable *dims, KeyBuf *kb)
@@ -1021,6 +1036,16 @@ day_rows(HourPass *p, ReturnSetInfo *rsinfo, RGroupTable *dims, KeyBuf *kb)
 		}
 	}
 
+	/*
+	 * added to (the caller's day holds hours that only gained rows): the
+	 * day's other rows are summed from their hours (_rollup_add_day)
+	 */
+	if (p->delta)
+	{
+		put_day_rows(rsinfo, p->rowcxt, &dayd);
+		return;
+	}
+
 	/* the cube and the referrer cube, from their hour groups in project order */
 	for (src = 0; src < 2; src++)
 	{
@@ -1062,13 +1087,7 @@ day_rows(HourPass *p, ReturnSetInfo *rsinfo, RGroupTable *dims, KeyBuf *kb)
 		day_add(&devcubed, kb, h, day, 5);
 	}
 
-	for (i = 0; i < dayd.n; i++)
-	{
-		RGroup	   *g = dayd.groups[i];
-
-		put_row(rsinfo, p->rowcxt, KIND_DAY, g, DatumGetInt16(g->vals[1]), g->vals[2], g->nulls[2],
-				!g->nulls[3], g->vals[3], true);
-	}
+	put_day_rows(rsinfo, p->rowcxt, &dayd);
 	for (i = 0; i < cubed.n; i++)
 		put_row(rsinfo, p->rowcxt, KIND_CUBE_DAY, cubed.groups[i], -1, 0, true, false, 0, true);
 	for (i = 0; i < refcubed.n; i++)
@@ -1351,6 +1370,7 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 	/* day_rows NULL: the sums of the rows added only, to add to every level */
 	delta = PG_ARGISNULL(2);
 	p.day_rows = delta || PG_GETARG_BOOL(2);
+	p.delta = delta;
 	p.dbin.stride = CAT_USECS_PER_DAY;
 	kb_init(&p.kb);
 	p.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "rollup refresh row", ALLOCSET_SMALL_SIZES);
@@ -1388,7 +1408,7 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 			/*
 			 * the caller adds what this returns to the rows of every level
 			 * (_rollup_refresh_days, part 3): every hour must only have
-			 * gained rows (_rollup_delta_days said so, under this snapshot)
+			 * gained rows (_rollup_delta_hours said so, under this snapshot)
 			 */
 			if (!whole)
 			{

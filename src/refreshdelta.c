@@ -54,7 +54,7 @@
 #include "catalog.h"
 
 PG_FUNCTION_INFO_V1(analytics_rollup_consume);
-PG_FUNCTION_INFO_V1(analytics_rollup_delta_days);
+PG_FUNCTION_INFO_V1(analytics_rollup_delta_hours);
 
 /* the refresh's snapshot, registered on the top transaction's owner */
 static Snapshot refresh_snapshot = NULL;
@@ -119,15 +119,6 @@ ts_cmp(const void *a, const void *b)
 	TimestampTz y = *(const TimestampTz *) b;
 
 	return x < y ? -1 : x > y ? 1 : 0;
-}
-
-/* the UTC day of ts: date_bin('1 day', ts, 2000-01-01), as the rollups bin days */
-static TimestampTz
-utc_day(TimestampTz ts)
-{
-	int64		r = ts % USECS_PER_DAY;
-
-	return ts - (r < 0 ? r + USECS_PER_DAY : r);
 }
 
 /* the snapshot of this transaction's refresh (NULL: none) */
@@ -428,30 +419,27 @@ analytics_delta_plan(const TimestampTz *hours, int n, text *pid, const char *sch
 }
 
 /*
- * analytics._rollup_delta_days(hrs timestamptz[], pid text) RETURNS
- * timestamptz[]: the days (UTC) whose every hour among hrs only gained rows
- * since its last refresh (analytics_delta_plan: its marks all name their
- * rows), in order; NULL when none. The refresh adds the sums of those rows
- * to the hour, day and week rows of such a day (the sums are additive)
- * instead of summing them again from their finer rows
- * (_rollup_refresh_days, part 3). The answer depends on the refresh's
- * snapshot only, so the backend and the refresh workers that read with it
- * agree; none when the refresh has no snapshot of its own (Citus) or has
- * one its workers cannot share (they then read whole hours).
+ * analytics._rollup_delta_hours(hrs timestamptz[], pid text) RETURNS
+ * timestamptz[]: the hours of hrs that only gained rows since their last
+ * refresh (analytics_delta_plan: their marks all name their rows), in
+ * order; NULL when none. The refresh adds the sums of those rows to their
+ * hour rows and to their day's and week's one-dimension rows (the sums are
+ * additive) instead of summing them again from finer rows
+ * (_rollup_add_day). The answer depends on the refresh's snapshot only, so
+ * the backend and the refresh workers that read with it agree; none when
+ * the refresh has no snapshot of its own (Citus) or has one its workers
+ * cannot share (they then read whole hours).
  */
 Datum
-analytics_rollup_delta_days(PG_FUNCTION_ARGS)
+analytics_rollup_delta_hours(PG_FUNCTION_ARGS)
 {
 	text	   *pid = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
 	const char *schema;
 	Datum	   *elems;
 	bool	   *nulls;
 	int			n,
-				nh = 0,
-				ndays = 0;
+				nh = 0;
 	TimestampTz *hours;
-	TimestampTz *days;
-	bool	   *ok;
 	AnalyticsScanFilter *f;
 
 	if (PG_ARGISNULL(0) || refresh_snapshot == NULL ||
@@ -466,6 +454,11 @@ analytics_rollup_delta_days(PG_FUNCTION_ARGS)
 	if (nh == 0)
 		PG_RETURN_NULL();
 	qsort(hours, nh, sizeof(TimestampTz), ts_cmp);
+	n = 0;
+	for (int i = 0; i < nh; i++)
+		if (n == 0 || hours[n - 1] != hours[i])
+			hours[n++] = hours[i];
+	nh = n;
 	schema = quote_identifier(get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)));
 
 	PushActiveSnapshot(refresh_snapshot);
@@ -476,29 +469,9 @@ analytics_rollup_delta_days(PG_FUNCTION_ARGS)
 	PopActiveSnapshot();
 	if (f == NULL || f->nincremental == 0)
 		PG_RETURN_NULL();
-
-	/* a day qualifies when each of its hours among hrs does */
-	days = palloc(sizeof(TimestampTz) * nh);
-	ok = palloc(sizeof(bool) * nh);
-	for (int i = 0; i < nh; i++)
-	{
-		TimestampTz d = utc_day(hours[i]);
-
-		if (ndays == 0 || days[ndays - 1] != d)
-		{
-			days[ndays] = d;
-			ok[ndays++] = true;
-		}
-		/* f->hours are hours, sorted and distinct as ours */
-		for (int k = 0; k < f->nhours; k++)
-			if (f->hours[k] == hours[i] && !f->incremental[k])
-				ok[ndays - 1] = false;
-	}
 	n = 0;
-	for (int i = 0; i < ndays; i++)
-		if (ok[i])
-			days[n++] = days[i];
-	if (n == 0)
-		PG_RETURN_NULL();
-	PG_RETURN_DATUM(analytics_hours_array(days, n));
+	for (int i = 0; i < f->nhours; i++)
+		if (f->incremental[i])
+			hours[n++] = f->hours[i];
+	PG_RETURN_DATUM(analytics_hours_array(hours, n));
 }

@@ -35,7 +35,7 @@ fi
 rc=$?
 runuser -u postgres -- "$PG_BINDIR/pg_ctl" -D "$WORK/pg/data" -m fast -w -t 300 stop >/dev/null
 total=$(cat "$WORK"/pg/vg.*.log | grep -c '^==[0-9]*== [A-Z]' || true)
-ours=$(cat "$WORK"/pg/vg.*.log | awk '/^==[0-9]+== [A-Z]/{blk=""} {blk=blk"\n"$0} /^==[0-9]+== *$/{ if (blk ~ /analytics\.so|[( ](analytics|maintenance|worker|api|uri|stats|ccv|timebucket|ping|useragent|ua_yaml|ua_prefilter|iso8601|import|geoip|ingest|enrich|rollup|tenancy|continent|siphash|brinskip|cover|plan|keptquery|query|catalog|callbound|rest|ccvrollup|viewers|refresh|refreshpar|citus)\.c:/) print blk; blk=""}' )
+ours=$(cat "$WORK"/pg/vg.*.log | awk '/^==[0-9]+== [A-Z]/{blk=""} {blk=blk"\n"$0} /^==[0-9]+== *$/{ if (blk ~ /analytics\.so|[( ](analytics|maintenance|worker|api|uri|stats|ccv|timebucket|ping|useragent|ua_yaml|ua_prefilter|iso8601|import|geoip|ingest|enrich|rollup|tenancy|continent|siphash|brinskip|cover|plan|keptquery|query|catalog|callbound|rest|ccvrollup|viewers|refresh|refreshpar|refreshdelta|valuesums|citus)\.c:/) print blk; blk=""}' )
 echo "valgrind: tests rc=$rc; error reports in all processes: $total"
 if [ -n "$ours" ]; then echo "errors through the analytics library:"; echo "$ours" | head -200; else echo "no error through the analytics library"; fi
 kinds=$(cat "$WORK"/pg/vg.*.log | grep -A1 "^==[0-9]*== [A-Z]" | grep -v "^--" | sed "s/^==[0-9]*== //" | sort | uniq -c | sort -rn | head -20)

@@ -260,23 +260,23 @@ COMMENT ON FUNCTION @extschema@._rollup_ccv_rows(timestamptz[], text) IS
 
 REVOKE ALL ON FUNCTION @extschema@._rollup_ccv_rows(timestamptz[], text) FROM PUBLIC;
 
--- The days of hours hrs (already consumed) that the refresh adds to: every
--- hour of the day among hrs only gained rows since its last refresh (src/
--- refreshdelta.c). NULL when none, on a distributed layout, and when the
--- refresh's snapshot cannot be shared with its workers.
-CREATE OR REPLACE FUNCTION @extschema@._rollup_delta_days(hrs timestamptz[], pid text)
+-- The hours of hrs (already consumed) that the refresh adds to: they only
+-- gained rows since their last refresh (src/refreshdelta.c). NULL when
+-- none, on a distributed layout, and when the refresh's snapshot cannot be
+-- shared with its workers.
+CREATE OR REPLACE FUNCTION @extschema@._rollup_delta_hours(hrs timestamptz[], pid text)
 RETURNS timestamptz[]
-AS 'MODULE_PATHNAME', 'analytics_rollup_delta_days'
+AS 'MODULE_PATHNAME', 'analytics_rollup_delta_hours'
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
 
-COMMENT ON FUNCTION @extschema@._rollup_delta_days(timestamptz[], text) IS
-    'the days of hours hrs whose every hour among hrs only gained rows since its last refresh (the refresh adds their sums to every level); NULL when none';
+COMMENT ON FUNCTION @extschema@._rollup_delta_hours(timestamptz[], text) IS
+    'the hours of hrs that only gained rows since their last refresh (the refresh adds their new rows'' sums); NULL when none';
 
-REVOKE ALL ON FUNCTION @extschema@._rollup_delta_days(timestamptz[], text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._rollup_delta_hours(timestamptz[], text) FROM PUBLIC;
 
 -- The refresh of hours dh of day d that only gained rows since their last
--- refresh (_rollup_delta_days; README "Incremental refresh"): the sums of
+-- refresh (_rollup_delta_hours; README "Incremental refresh"): the sums of
 -- the rows added (one pass over just those rows, _rollup_hour_rows with
 -- day_rows NULL) are added to the hour-level rows and to the day's and the
 -- week's one-dimension rows (statistics are counts and sums; viewer ids are
@@ -418,10 +418,10 @@ REVOKE ALL ON FUNCTION @extschema@._rollup_add_day(timestamptz[], text, timestam
 -- The part of the refresh of hours hrs (already consumed from rollup_pending
 -- by _rollup_refresh_scope) that belongs to the days d in [dlo, dhi): the
 -- hour and day rows of the hours of those days and their viewer ids (part
--- 1, but for the days that only gained rows), the concurrent viewers of
+-- 1, but for the hours that only gained rows), the concurrent viewers of
 -- their minutes (part 2: the hours of hrs and the hours before them, by the
--- day they fall in), or both (part NULL); part 3: the days that only gained
--- rows (_rollup_delta_days), their new rows' sums added to their hour, day
+-- day they fall in), or both (part NULL); part 3: the hours that only gained
+-- rows (_rollup_delta_hours), their new rows' sums added to their hour, day
 -- and week rows (_rollup_add_day). The rows of a day depend on that day's
 -- events and hour rows only: the refresh of disjoint days can run in
 -- separate transactions at once (_rollup_refresh_parallel); the weeks and
@@ -443,15 +443,16 @@ DECLARE
   added timestamptz[];
   allhrs timestamptz[] := hrs;
 BEGIN
-  -- the days that only gained rows: part 3 adds their sums to every level
+  -- the hours that only gained rows: part 3 adds their sums
   -- (_rollup_add_day, called by _rollup_refresh_scope in its backend
   -- before any part 1), part 1 leaves them out
   IF part IS NULL OR part IN (1, 3) THEN
-    added := @extschema@._rollup_delta_days(hrs, pid);
+    added := @extschema@._rollup_delta_hours(hrs, pid);
   END IF;
   IF part = 3 THEN
-    FOR d IN SELECT x.d FROM unnest(added) x(d) WHERE x.d >= dlo AND x.d < dhi ORDER BY 1 LOOP
-      PERFORM @extschema@._rollup_add_day(ARRAY(SELECT h FROM unnest(hrs) h WHERE h >= d AND h < d + @extschema@._block_size('day') ORDER BY 1),
+    FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('day'), x.h, @extschema@._block_origin('day'))
+               FROM unnest(added) x(h) WHERE x.h >= dlo AND x.h < dhi ORDER BY 1 LOOP
+      PERFORM @extschema@._rollup_add_day(ARRAY(SELECT h FROM unnest(added) h WHERE h >= d AND h < d + @extschema@._block_size('day') ORDER BY 1),
                                           pid, d);
     END LOOP;
     RETURN;
@@ -459,8 +460,7 @@ BEGIN
   -- part 1: the hour and day rows and the viewer ids of the day's hours
   IF part IS NULL OR part = 1 THEN
     IF added IS NOT NULL THEN
-      hrs := ARRAY(SELECT h FROM unnest(hrs) h
-                    WHERE pg_catalog.date_bin(@extschema@._block_size('day'), h, @extschema@._block_origin('day')) <> ALL (added));
+      hrs := ARRAY(SELECT h FROM unnest(hrs) h WHERE h <> ALL (added));
     END IF;
     DELETE FROM @extschema@.rollup_hour r WHERE (pid IS NULL OR r.project_id = pid) AND r.dim = ANY (@extschema@._dims()) AND r.bucket = ANY (hrs) AND r.bucket >= dlo AND r.bucket < dhi;
     DELETE FROM @extschema@.rollup_watch_max w WHERE (pid IS NULL OR w.project_id = pid) AND w.hour = ANY (hrs) AND w.hour >= dlo AND w.hour < dhi;
@@ -712,7 +712,7 @@ BEGIN
 END $$;
 
 COMMENT ON FUNCTION @extschema@._rollup_refresh_days(timestamptz[], text, timestamptz, timestamptz, integer) IS
-    'the refresh of the days in [dlo, dhi) of hours hrs: their hour and day rows and viewer ids (part 1), their concurrent viewers (part 2), or both (part NULL); the days that only gained rows added to (part 3, left out of part 1) (called by _rollup_refresh_scope)';
+    'the refresh of the days in [dlo, dhi) of hours hrs: their hour and day rows and viewer ids (part 1), their concurrent viewers (part 2), or both (part NULL); the hours that only gained rows added to (part 3, left out of part 1) (called by _rollup_refresh_scope)';
 
 REVOKE ALL ON FUNCTION @extschema@._rollup_refresh_days(timestamptz[], text, timestamptz, timestamptz, integer) FROM PUBLIC;
 
@@ -832,9 +832,25 @@ BEGIN
     IF hrs IS NULL THEN
       RETURN 0;
     END IF;
-    -- the days that only gained rows: their new rows' sums added to their
-    -- hours, day and week, here (not in workers: one writer per week row)
-    added := @extschema@._rollup_delta_days(hrs, pid);
+    -- the hours that only gained rows: their new rows' sums added to their
+    -- hour rows and their day's and week's, here (not in workers: one
+    -- writer per week row; and then every later phase runs here: workers
+    -- would not see those rows, not committed)
+    added := @extschema@._rollup_delta_hours(hrs, pid);
+    -- the BRIN ranges of the hours' partitions written since they were last
+    -- summarized: under heavy ingest autovacuum's summarization requests
+    -- overflow (a few hundred at most), and an unsummarized range matches
+    -- every scan, so the refresh's reads of a period (the concurrent
+    -- viewers' minutes) and the questions' raw reads of pending hours would
+    -- read the whole partition: each range is summarized once here, right
+    -- after it was written (the partitions this role owns)
+    PERFORM pg_catalog.brin_summarize_new_values(i.indexrelid)
+       FROM @extschema@.partitions() p
+       JOIN pg_catalog.pg_index i ON i.indrelid = p.partition
+       JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+       JOIN pg_catalog.pg_am a ON a.oid = c.relam AND a.amname = 'brin'
+      WHERE NOT p.is_default AND p.to_ts > hrs[1] AND p.from_ts <= hrs[pg_catalog.array_length(hrs, 1)]
+        AND pg_catalog.pg_has_role(c.relowner, 'USAGE');
     IF added IS NOT NULL THEN
       PERFORM @extschema@._rollup_refresh_days(hrs, pid, '-infinity', 'infinity', 3);
     END IF;
@@ -854,13 +870,13 @@ BEGIN
   IF NOT dist AND pid IS NULL THEN
     shared := @extschema@._rollup_refresh_parallel(hrs, 'day',
       ARRAY(SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('day'), x, @extschema@._block_origin('day'))
-              FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) ORDER BY 1), true);
-    -- the weeks of the days summed again (those added to are up to date);
-    -- they and the 28-day blocks are summed here when this backend added
-    -- to days and weeks: workers would not see those rows (not committed)
+              FROM unnest(hrs) h, LATERAL (VALUES (h), (h - @extschema@._block_size('hour'))) v(x) ORDER BY 1), added IS NULL);
+    -- the weeks of the hours not added to summed again (those added to are
+    -- up to date); they and the 28-day blocks are summed here when this
+    -- backend added to rows: workers would not see them (not committed)
     shared := @extschema@._rollup_refresh_parallel(hrs, 'week',
       ARRAY(SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('week'), h, @extschema@._block_origin('week')) FROM unnest(hrs) h
-             WHERE pg_catalog.date_bin(@extschema@._block_size('day'), h, @extschema@._block_origin('day')) <> ALL (coalesce(added, '{}')) ORDER BY 1),
+             WHERE h <> ALL (coalesce(added, '{}')) ORDER BY 1),
       shared AND added IS NULL);
     -- (a statement of its own: "f() AND false" is folded to false, f not called)
     IF added IS NOT NULL THEN
@@ -868,9 +884,9 @@ BEGIN
     END IF;
   ELSE
     PERFORM @extschema@._rollup_refresh_days(hrs, pid, '-infinity', 'infinity', NULL);
-    -- the weeks of those days (but of the days added to)
+    -- the weeks of those hours (but of the hours added to)
     FOR d IN SELECT DISTINCT pg_catalog.date_bin(@extschema@._block_size('week'), h, @extschema@._block_origin('week')) FROM unnest(hrs) h
-              WHERE pg_catalog.date_bin(@extschema@._block_size('day'), h, @extschema@._block_origin('day')) <> ALL (coalesce(added, '{}')) ORDER BY 1 LOOP
+              WHERE h <> ALL (coalesce(added, '{}')) ORDER BY 1 LOOP
       PERFORM @extschema@._rollup_refresh_block('week', d, pid, NULL);
     END LOOP;
   END IF;
