@@ -1146,6 +1146,22 @@ stats_into(Datum arr, float8 *v)
 		v[i] += nulls[i] ? 0 : DatumGetFloat8(elems[i]);
 }
 
+/*
+ * read the rows of the hours that filter f lets through (the new rows of
+ * its incremental hours) into the pass; false when one is ambiguous (a
+ * frozen row with a new row's transaction id: it may be an older row whose
+ * id was reused) and the hours must be read whole instead
+ */
+static bool
+read_new_rows(const char *sql, HourPass *p, text *pid, AnalyticsScanFilter *f)
+{
+	read_filtered(sql, p->hours.lo, p->hours.hi, pid, &p->pub, f);
+	for (int i = 0; i < f->nhours; i++)
+		if (f->ambiguous[i])
+			return false;
+	return true;
+}
+
 /* every group's sums negated (merged, they take those rows out) */
 static void
 negate_groups(RGroupTable *t)
@@ -1341,7 +1357,6 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 	AnalyticsScanFilter *filter;
 	AnalyticsScanFilter *added = NULL;
 	bool		delta;
-	bool		ambiguous;
 	bool		whole = false;	/* every hour read whole */
 	static const char *const cube_dims[] = {"media-type", "continent", "country", "device-type",
 	"operating-system", "browser"};
@@ -1415,11 +1430,7 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 				filter = added = analytics_delta_plan(p.hours.h, p.hours.n, pid, schema);
 				if (filter == NULL || filter->nincremental != filter->nhours)
 					elog(ERROR, "analytics: the rows of hours to add to cannot be told apart");
-				read_filtered(sql, p.hours.lo, p.hours.hi, pid, &p.pub, filter);
-				ambiguous = false;
-				for (i = 0; i < filter->nhours; i++)
-					ambiguous |= filter->ambiguous[i];
-				if (!ambiguous)
+				if (read_new_rows(sql, &p, pid, filter))
 					break;
 				MemoryContextReset(cxt);
 				whole = true;
@@ -1450,11 +1461,7 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 			break;
 		}
 		seed_groups(&p, filter, pid, schema);
-		read_filtered(sql, p.hours.lo, p.hours.hi, pid, &p.pub, filter);
-		ambiguous = false;
-		for (i = 0; i < filter->nhours; i++)
-			ambiguous |= filter->ambiguous[i];
-		if (!ambiguous)
+		if (read_new_rows(sql, &p, pid, filter))
 			break;
 		/*
 		 * a frozen row with a new row's transaction id: it may be an older

@@ -822,6 +822,8 @@ DECLARE
   dist boolean := @extschema@._distributed();
   shared boolean;
   added timestamptz[];
+  ix oid;
+  rel regclass;
 BEGIN
   -- one refresh at a time (maintenance also holds its own lock)
   PERFORM pg_catalog.pg_advisory_xact_lock(6385249, 3);
@@ -837,20 +839,27 @@ BEGIN
     -- writer per week row; and then every later phase runs here: workers
     -- would not see those rows, not committed)
     added := @extschema@._rollup_delta_hours(hrs, pid);
-    -- the BRIN ranges of the hours' partitions written since they were last
-    -- summarized: under heavy ingest autovacuum's summarization requests
-    -- overflow (a few hundred at most), and an unsummarized range matches
-    -- every scan, so the refresh's reads of a period (the concurrent
-    -- viewers' minutes) and the questions' raw reads of pending hours would
-    -- read the whole partition: each range is summarized once here, right
-    -- after it was written (the partitions this role owns)
-    PERFORM pg_catalog.brin_summarize_new_values(i.indexrelid)
-       FROM @extschema@.partitions() p
-       JOIN pg_catalog.pg_index i ON i.indrelid = p.partition
-       JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
-       JOIN pg_catalog.pg_am a ON a.oid = c.relam AND a.amname = 'brin'
-      WHERE NOT p.is_default AND p.to_ts > hrs[1] AND p.from_ts <= hrs[pg_catalog.array_length(hrs, 1)]
-        AND pg_catalog.pg_has_role(c.relowner, 'USAGE');
+    -- the BRIN ranges of the partitions of the hours added to written since
+    -- they were last summarized: under heavy ingest autovacuum's
+    -- summarization requests overflow (a few hundred at most), and an
+    -- unsummarized range matches every scan, so the refresh's reads of a
+    -- period (the concurrent viewers' minutes) and the questions' raw reads
+    -- of pending hours would read the whole partition: each range is
+    -- summarized once here, right after it was written (the partitions this
+    -- role owns; not while a vacuum holds the partition: it summarizes them)
+    FOR ix, rel IN SELECT i.indexrelid, p.partition FROM @extschema@.partitions() p
+                     JOIN pg_catalog.pg_index i ON i.indrelid = p.partition
+                     JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+                     JOIN pg_catalog.pg_am a ON a.oid = c.relam AND a.amname = 'brin'
+                    WHERE NOT p.is_default AND pg_catalog.pg_has_role(c.relowner, 'USAGE')
+                      AND EXISTS (SELECT 1 FROM unnest(added) h WHERE h >= p.from_ts AND h < p.to_ts) LOOP
+      BEGIN
+        EXECUTE pg_catalog.format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE NOWAIT', rel);
+        PERFORM pg_catalog.brin_summarize_new_values(ix);
+      EXCEPTION WHEN lock_not_available THEN
+        NULL;
+      END;
+    END LOOP;
     IF added IS NOT NULL THEN
       PERFORM @extschema@._rollup_refresh_days(hrs, pid, '-infinity', 'infinity', 3);
     END IF;
