@@ -118,6 +118,7 @@ extern void analytics_rollup_note_rewrite(TimestampTz hour);
 
 /* refreshdelta.c */
 extern Datum analytics_hours_array(const TimestampTz *hours, int n);
+extern int	analytics_ts_cmp(const void *a, const void *b);
 extern Snapshot analytics_refresh_snapshot(void);
 extern Size analytics_refresh_snapshot_space(void);
 extern void analytics_refresh_snapshot_serialize(char *addr);

@@ -288,15 +288,6 @@ typedef struct Hours
 	bool		last_valid;
 } Hours;
 
-static int
-ts_cmp(const void *a, const void *b)
-{
-	TimestampTz x = *(const TimestampTz *) a;
-	TimestampTz y = *(const TimestampTz *) b;
-
-	return x < y ? -1 : x > y ? 1 : 0;
-}
-
 /* false when the array holds no hour */
 static bool
 hours_init(Hours *hs, ArrayType *arr)
@@ -315,7 +306,7 @@ hours_init(Hours *hs, ArrayType *arr)
 			hs->h[hs->n++] = DatumGetTimestampTz(elems[i]);
 	if (hs->n == 0)
 		return false;
-	qsort(hs->h, hs->n, sizeof(TimestampTz), ts_cmp);
+	qsort(hs->h, hs->n, sizeof(TimestampTz), analytics_ts_cmp);
 	hs->lo = hs->h[0];
 	hs->hi = hs->h[hs->n - 1] + CAT_USECS_PER_HOUR;
 	hs->last_valid = false;
@@ -328,7 +319,7 @@ hours_has(Hours *hs, TimestampTz h)
 	if (!hs->last_valid || hs->last != h)
 	{
 		hs->last = h;
-		hs->last_in = bsearch(&h, hs->h, hs->n, sizeof(TimestampTz), ts_cmp) != NULL;
+		hs->last_in = bsearch(&h, hs->h, hs->n, sizeof(TimestampTz), analytics_ts_cmp) != NULL;
 		hs->last_valid = true;
 	}
 	return hs->last_in;
@@ -1769,7 +1760,7 @@ ccv_since(const Hours *hs, text *pid, const char *schema)
 		cand[n++] = hs->h[i];
 		cand[n++] = hs->h[i] + CAT_USECS_PER_HOUR;
 	}
-	qsort(cand, n, sizeof(TimestampTz), ts_cmp);
+	qsort(cand, n, sizeof(TimestampTz), analytics_ts_cmp);
 	{
 		int			k = 0;
 

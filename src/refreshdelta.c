@@ -112,8 +112,9 @@ set_snapshot(Snapshot snap, bool shareable)
 	refresh_snapshot_shareable = shareable;
 }
 
-static int
-ts_cmp(const void *a, const void *b)
+/* qsort/bsearch order of TimestampTz (the refresh's lists of hours) */
+int
+analytics_ts_cmp(const void *a, const void *b)
 {
 	TimestampTz x = *(const TimestampTz *) a;
 	TimestampTz y = *(const TimestampTz *) b;
@@ -453,7 +454,7 @@ analytics_rollup_delta_hours(PG_FUNCTION_ARGS)
 			hours[nh++] = DatumGetTimestampTz(elems[i]);
 	if (nh == 0)
 		PG_RETURN_NULL();
-	qsort(hours, nh, sizeof(TimestampTz), ts_cmp);
+	qsort(hours, nh, sizeof(TimestampTz), analytics_ts_cmp);
 	n = 0;
 	for (int i = 0; i < nh; i++)
 		if (n == 0 || hours[n - 1] != hours[i])
