@@ -255,3 +255,40 @@ SELECT r.stats[2] AS plays_10_to_15 FROM analytics.rollup_5min r, ri_h
  WHERE r.project_id = 'ri' AND r.dim = 0 AND r.bucket = h + interval '10 minutes';
 SELECT analytics.metric('play', 'count', h - interval '1 day', h - interval '1 day' + interval '1 hour', project_id => 'ri') AS plays_day_before
   FROM ri_h;
+
+-- the edge of ingest: a new hour right after an hour that is refreshed and
+-- still being written (a pending mark) has only the rows of its marks, and
+-- is added to like the hour before it (the day's row is not summed again
+-- from its hours: a hand edit of it is kept); a new hour after an hour
+-- that is not being written any more (a load of later hours) is read whole
+-- and its day summed again (the edit gone)
+CREATE TEMP TABLE re_h AS SELECT date_trunc('day', now()) + interval '2 days 5 hours' AS e1;
+CREATE FUNCTION pg_temp.re_day() RETURNS TABLE (day_plays double precision, raw bigint)
+LANGUAGE sql AS $$
+  SELECT (SELECT r.stats[2] FROM analytics.rollup_day r, re_h
+           WHERE r.project_id = 're' AND r.dim = 0 AND r.bucket = date_bin(analytics._block_size('day'), e1, analytics._block_origin('day'))),
+         (SELECT count(*) FROM analytics.events e, re_h WHERE e.project_id = 're' AND e.event_type = 'play'
+             AND e.emitted_at >= date_trunc('day', e1) AND e.emitted_at < date_trunc('day', e1) + interval '1 day')
+$$;
+INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id)
+SELECT 're', e1 + k * interval '1 minute', 'play', 'm1' FROM re_h, generate_series(1, 2) k;
+SELECT analytics._rollup_refresh_hours(ARRAY[e1]) AS refreshed FROM re_h;
+UPDATE analytics.rollup_day r SET stats[2] = stats[2] + 1000 FROM re_h
+ WHERE r.project_id = 're' AND r.dim = 0 AND r.bucket = date_bin(analytics._block_size('day'), e1, analytics._block_origin('day'));
+INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id)
+SELECT 're', x, 'play', 'm1' FROM re_h, LATERAL (VALUES (e1 + interval '59 minutes'), (e1 + interval '61 minutes'),
+                                                        (e1 + interval '62 minutes'), (e1 + interval '63 minutes')) v(x);
+SELECT (SELECT count(*) FROM analytics.rollup_5min r, re_h WHERE r.project_id = 're' AND r.dim = 0
+         AND r.bucket >= e1 + interval '1 hour' AND r.bucket < e1 + interval '2 hours') AS rows_of_new_hour
+  FROM re_h;
+SELECT analytics._rollup_refresh_hours(ARRAY[e1, e1 + interval '1 hour']) AS refreshed FROM re_h;
+SELECT * FROM pg_temp.re_day();
+SELECT analytics.metric('play', 'count', e1 + interval '1 hour', e1 + interval '2 hours', project_id => 're') AS plays_new_hour,
+       (SELECT r.stats[2] FROM analytics.rollup_hour r WHERE r.project_id = 're' AND r.dim = analytics._dim('media-id')
+           AND r.bucket = e1 + interval '1 hour' AND r.value = 'm1') AS m1_new_hour,
+       (SELECT sum(r.stats[2]) FROM analytics.rollup_cube_hour r WHERE r.project_id = 're' AND r.bucket = e1 + interval '1 hour') AS cube_new_hour
+  FROM re_h;
+INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id)
+SELECT 're', e1 + interval '2 hours 5 minutes', 'play', 'm2' FROM re_h;
+SELECT analytics._rollup_refresh_hours(ARRAY[e1 + interval '2 hours']) AS refreshed FROM re_h;
+SELECT * FROM pg_temp.re_day();

@@ -297,19 +297,44 @@ analytics_delta_plan(const TimestampTz *hours, int n, text *pid, const char *sch
 	f->marked = seen = palloc0(sizeof(bool) * n);
 	refreshed = palloc0(sizeof(bool) * n);
 
-	/* the hours refreshed before: they have rows per 5 minutes */
-	sql = psprintf("SELECT DISTINCT h.h FROM unnest($1) h(h) WHERE EXISTS (SELECT 1 FROM %s.rollup_5min r"
+	/*
+	 * The hours whose rows can be told apart: those refreshed before (they
+	 * have rows per 5 minutes), and those at the edge of ingest: no rollup
+	 * rows yet, the hour before refreshed and still being written (a mark
+	 * this snapshot sees). An hour without rollup rows had no rows when its
+	 * marks were last consumed (or never had marks consumed; every row
+	 * has a project row per 5 minutes, a deletion a rewrite mark), so its
+	 * rows are exactly those of its marks: adding them to nothing is the
+	 * whole refresh, without re-summing the day from its hours (at every
+	 * hour change under ingest). Other new hours (a bulk load of days)
+	 * are read whole, by the refresh workers.
+	 */
+	sql = psprintf("SELECT h.h, EXISTS (SELECT 1 FROM %1$s.rollup_5min r"
 				   " WHERE r.dim OPERATOR(pg_catalog.=) $3 AND ($2::text IS NULL OR r.project_id OPERATOR(pg_catalog.=) $2)"
-				   " AND r.bucket OPERATOR(pg_catalog.>=) h.h AND r.bucket OPERATOR(pg_catalog.<) (h.h OPERATOR(pg_catalog.+) '1 hour'::pg_catalog.interval))",
+				   " AND r.bucket OPERATOR(pg_catalog.>=) h.h AND r.bucket OPERATOR(pg_catalog.<) (h.h OPERATOR(pg_catalog.+) '1 hour'::pg_catalog.interval))"
+				   " OR ((h.h OPERATOR(pg_catalog.-) '1 hour'::pg_catalog.interval) IN (SELECT p.hour FROM %1$s.rollup_pending p"
+				   "      WHERE $2::text IS NULL OR p.project_id OPERATOR(pg_catalog.=) $2)"
+				   "     AND NOT EXISTS (SELECT 1 FROM %1$s.rollup_5min r"
+				   "      WHERE r.dim OPERATOR(pg_catalog.=) $3 AND ($2::text IS NULL OR r.project_id OPERATOR(pg_catalog.=) $2)"
+				   "      AND r.bucket OPERATOR(pg_catalog.>=) h.h AND r.bucket OPERATOR(pg_catalog.<) (h.h OPERATOR(pg_catalog.+) '1 hour'::pg_catalog.interval))"
+				   "     AND EXISTS (SELECT 1 FROM %1$s.rollup_5min r"
+				   "      WHERE r.dim OPERATOR(pg_catalog.=) $3 AND ($2::text IS NULL OR r.project_id OPERATOR(pg_catalog.=) $2)"
+				   "      AND r.bucket OPERATOR(pg_catalog.>=) (h.h OPERATOR(pg_catalog.-) '1 hour'::pg_catalog.interval)"
+				   "      AND r.bucket OPERATOR(pg_catalog.<) h.h))"
+				   " FROM unnest($1) h(h)",
 				   schema);
 	ret = SPI_execute_with_args(sql, 3, argtypes, values, nulls, true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "analytics: could not read analytics.rollup_5min: %s", SPI_result_code_string(ret));
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
-		bool		isnull;
+		bool		isnull,
+					n2;
 		TimestampTz h = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+		bool		ok = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &n2));
 
+		if (isnull || n2 || !ok)
+			continue;
 		for (int i = 0; i < n; i++)
 			if (hours[i] == h)
 				refreshed[i] = true;
