@@ -17,13 +17,13 @@
  * consumed. So after each refresh the rollup rows of an hour hold the rows
  * of exactly the transactions whose marks are gone; the rows of the next
  * marks are the rows inserted under their transaction ids. An hour whose
- * marks all carry ids, whose rollup rows exist and whose ids are recent
- * (well within the 2^31 transactions a 32-bit id is unambiguous for) is
- * refreshed by reading its rows with a scan filter (src/rollup.c) that
- * returns only the rows inserted under those ids, added to the hour's rows
- * as they are (src/refresh.c seeds its groups with them). Any other hour
- * (a rewrite mark, a first refresh, a bulk load of whole days) is
- * aggregated whole, as before.
+ * marks all carry ids, whose rollup rows exist (or, at the edge of ingest,
+ * whose hour before has them and is still being written) and whose ids are
+ * recent (well within the 2^31 transactions a 32-bit id is unambiguous
+ * for) is refreshed by reading its rows with a scan filter (src/rollup.c)
+ * that returns only the rows inserted under those ids, added to the hour's
+ * rows as they are (src/refresh.c seeds its groups with them). Any other
+ * hour (a rewrite mark, a bulk load of whole days) is aggregated whole.
  *
  * The snapshot is taken before this transaction has a transaction id of its
  * own when it can be; then the refresh's background workers (src/
