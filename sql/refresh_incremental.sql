@@ -281,6 +281,11 @@ SELECT 're', x, 'play', 'm1' FROM re_h, LATERAL (VALUES (e1 + interval '59 minut
 SELECT (SELECT count(*) FROM analytics.rollup_5min r, re_h WHERE r.project_id = 're' AND r.dim = 0
          AND r.bucket >= e1 + interval '1 hour' AND r.bucket < e1 + interval '2 hours') AS rows_of_new_hour
   FROM re_h;
+-- (the hours a refresh adds to, under the snapshot it consumes the marks with)
+BEGIN;
+SELECT analytics._rollup_consume(ARRAY[e1, e1 + interval '1 hour'], NULL) IS NOT NULL AS consumed FROM re_h;
+SELECT x - e1 AS added FROM re_h, unnest(analytics._rollup_delta_hours(ARRAY[e1, e1 + interval '1 hour'], NULL)) x;
+ROLLBACK;
 SELECT analytics._rollup_refresh_hours(ARRAY[e1, e1 + interval '1 hour']) AS refreshed FROM re_h;
 SELECT * FROM pg_temp.re_day();
 SELECT analytics.metric('play', 'count', e1 + interval '1 hour', e1 + interval '2 hours', project_id => 're') AS plays_new_hour,
@@ -291,4 +296,15 @@ SELECT analytics.metric('play', 'count', e1 + interval '1 hour', e1 + interval '
 INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id)
 SELECT 're', e1 + interval '2 hours 5 minutes', 'play', 'm2' FROM re_h;
 SELECT analytics._rollup_refresh_hours(ARRAY[e1 + interval '2 hours']) AS refreshed FROM re_h;
+SELECT * FROM pg_temp.re_day();
+-- a new hour after an hour whose rows were deleted (a rewrite mark) is
+-- read whole too, as are the hours of a load next to it
+DELETE FROM analytics.events e USING re_h WHERE e.project_id = 're' AND e.emitted_at = e1 + interval '2 hours 5 minutes';
+INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id)
+SELECT 're', e1 + interval '3 hours 5 minutes', 'play', 'm2' FROM re_h;
+BEGIN;
+SELECT analytics._rollup_consume(ARRAY[e1 + interval '2 hours', e1 + interval '3 hours'], NULL) IS NOT NULL AS consumed FROM re_h;
+SELECT analytics._rollup_delta_hours(ARRAY[e1 + interval '2 hours', e1 + interval '3 hours'], NULL) AS added FROM re_h;
+ROLLBACK;
+SELECT analytics._rollup_refresh_hours(ARRAY[e1 + interval '2 hours', e1 + interval '3 hours']) AS refreshed FROM re_h;
 SELECT * FROM pg_temp.re_day();

@@ -300,20 +300,22 @@ analytics_delta_plan(const TimestampTz *hours, int n, text *pid, const char *sch
 	/*
 	 * The hours whose rows can be told apart: those refreshed before (they
 	 * have rows per 5 minutes), and those at the edge of ingest: no rollup
-	 * rows yet, the hour before refreshed and still being written (a mark
-	 * this snapshot sees). An hour without rollup rows had no rows when its
-	 * marks were last consumed (or never had marks consumed; every row
-	 * has a project row per 5 minutes, a deletion a rewrite mark), so its
-	 * rows are exactly those of its marks: adding them to nothing is the
-	 * whole refresh, without re-summing the day from its hours (at every
-	 * hour change under ingest). Other new hours (a bulk load of days)
-	 * are read whole, by the refresh workers.
+	 * rows yet, the hour before refreshed and still only gaining rows (marks
+	 * this snapshot sees, all with ids). An hour without rollup rows had no
+	 * rows when its marks were last consumed (or never had marks consumed;
+	 * every row has a project row per 5 minutes, a deletion a rewrite
+	 * mark), so its rows are exactly those of its marks: adding them to
+	 * nothing is the whole refresh, without re-summing the day from its
+	 * hours (at every hour change under ingest). Other new hours (a bulk
+	 * load of days, even next to hours refreshed before) are read whole, by
+	 * the refresh workers.
 	 */
 	sql = psprintf("SELECT h.h, EXISTS (SELECT 1 FROM %1$s.rollup_5min r"
 				   " WHERE r.dim OPERATOR(pg_catalog.=) $3 AND ($2::text IS NULL OR r.project_id OPERATOR(pg_catalog.=) $2)"
 				   " AND r.bucket OPERATOR(pg_catalog.>=) h.h AND r.bucket OPERATOR(pg_catalog.<) (h.h OPERATOR(pg_catalog.+) '1 hour'::pg_catalog.interval))"
 				   " OR ((h.h OPERATOR(pg_catalog.-) '1 hour'::pg_catalog.interval) IN (SELECT p.hour FROM %1$s.rollup_pending p"
-				   "      WHERE $2::text IS NULL OR p.project_id OPERATOR(pg_catalog.=) $2)"
+				   "      WHERE $2::text IS NULL OR p.project_id OPERATOR(pg_catalog.=) $2"
+				   "      GROUP BY p.hour HAVING pg_catalog.bool_and(p.xids IS NOT NULL))"
 				   "     AND NOT EXISTS (SELECT 1 FROM %1$s.rollup_5min r"
 				   "      WHERE r.dim OPERATOR(pg_catalog.=) $3 AND ($2::text IS NULL OR r.project_id OPERATOR(pg_catalog.=) $2)"
 				   "      AND r.bucket OPERATOR(pg_catalog.>=) h.h AND r.bucket OPERATOR(pg_catalog.<) (h.h OPERATOR(pg_catalog.+) '1 hour'::pg_catalog.interval))"
