@@ -308,3 +308,26 @@ SELECT analytics._rollup_delta_hours(ARRAY[e1 + interval '2 hours', e1 + interva
 ROLLBACK;
 SELECT analytics._rollup_refresh_hours(ARRAY[e1 + interval '2 hours', e1 + interval '3 hours']) AS refreshed FROM re_h;
 SELECT * FROM pg_temp.re_day();
+
+-- a transaction that wrote two hours, one of them refreshed alone: the
+-- next refresh of both adds that transaction's rows to the other hour only
+-- (each hour's new rows are those of its own marks' transactions)
+CREATE TEMP TABLE rx_h AS SELECT date_trunc('day', now()) + interval '2 days 10 hours' AS x1;
+CREATE FUNCTION pg_temp.rx() RETURNS TABLE (x1_rollups double precision, x1_raw bigint, x2_rollups double precision, x2_raw bigint)
+LANGUAGE sql AS $$
+  SELECT (SELECT analytics.metric('play', 'count', x1, x1 + interval '1 hour', project_id => 'rx') FROM rx_h),
+         (SELECT count(*) FROM analytics.events e, rx_h WHERE e.project_id = 'rx' AND e.emitted_at >= x1 AND e.emitted_at < x1 + interval '1 hour'),
+         (SELECT analytics.metric('play', 'count', x1 + interval '1 hour', x1 + interval '2 hours', project_id => 'rx') FROM rx_h),
+         (SELECT count(*) FROM analytics.events e, rx_h WHERE e.project_id = 'rx' AND e.emitted_at >= x1 + interval '1 hour' AND e.emitted_at < x1 + interval '2 hours')
+$$;
+INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id)
+SELECT 'rx', x, 'play', 'm1' FROM rx_h, LATERAL (VALUES (x1 + interval '1 minute'), (x1 + interval '61 minutes')) v(x);
+SELECT analytics._rollup_refresh_hours(ARRAY[x1, x1 + interval '1 hour']) AS refreshed FROM rx_h;
+INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id)
+SELECT 'rx', x, 'play', 'm1' FROM rx_h, LATERAL (VALUES (x1 + interval '2 minutes'), (x1 + interval '3 minutes'),
+       (x1 + interval '62 minutes'), (x1 + interval '63 minutes'), (x1 + interval '64 minutes')) v(x);
+SELECT analytics._rollup_refresh_hours(ARRAY[x1]) AS refreshed FROM rx_h;
+INSERT INTO analytics.events (project_id, emitted_at, event_type, media_id)
+SELECT 'rx', x1 + k * interval '1 minute' + interval '10 minutes', 'play', 'm1' FROM rx_h, generate_series(1, 4) k;
+SELECT analytics._rollup_refresh_hours(ARRAY[x1, x1 + interval '1 hour']) AS refreshed FROM rx_h;
+SELECT * FROM pg_temp.rx();

@@ -99,7 +99,8 @@ typedef struct AnalyticsScanFilter
 	int			nincremental;
 	bool	   *ambiguous;		/* per hour, set by the scans */
 	int			nxids;
-	TransactionId *xids;		/* sorted */
+	TransactionId *xids;		/* per hour, sorted */
+	int		   *xid_start;		/* hour i's: xids[xid_start[i] .. xid_start[i + 1]) */
 	/*
 	 * the relations and first blocks the new rows went to (when every mark
 	 * said); with skip_blocks the scans read no other block

@@ -242,13 +242,22 @@ analytics_hours_array(const TimestampTz *hours, int n)
 										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
-static int
-xid_cmp(const void *a, const void *b)
+/* a new row's transaction id and the hour (index) it went to */
+typedef struct HourXid
 {
-	TransactionId x = *(const TransactionId *) a;
-	TransactionId y = *(const TransactionId *) b;
+	int			hour;
+	TransactionId xid;
+} HourXid;
 
-	return x < y ? -1 : x > y ? 1 : 0;
+static int
+hourxid_cmp(const void *a, const void *b)
+{
+	const HourXid *x = (const HourXid *) a;
+	const HourXid *y = (const HourXid *) b;
+
+	if (x->hour != y->hour)
+		return x->hour < y->hour ? -1 : 1;
+	return x->xid < y->xid ? -1 : x->xid > y->xid ? 1 : 0;
 }
 
 /*
@@ -270,6 +279,8 @@ analytics_delta_plan(const TimestampTz *hours, int n, text *pid, const char *sch
 	int			ret;
 	int			nincr = 0;
 	int			capxids = 0;
+	int			npairs = 0;
+	HourXid    *pairs = NULL;
 	FullTransactionId next;
 	bool	   *seen;
 	bool	   *refreshed;
@@ -414,13 +425,15 @@ analytics_delta_plan(const TimestampTz *hours, int n, text *pid, const char *sch
 					f->incremental[i] = false;
 					continue;
 				}
-				if (f->nxids == capxids)
+				if (npairs == capxids)
 				{
 					capxids = capxids == 0 ? 64 : capxids * 2;
-					f->xids = f->xids == NULL ? palloc(sizeof(TransactionId) * capxids)
-						: repalloc(f->xids, sizeof(TransactionId) * capxids);
+					pairs = pairs == NULL ? palloc(sizeof(HourXid) * capxids)
+						: repalloc(pairs, sizeof(HourXid) * capxids);
 				}
-				f->xids[f->nxids++] = XidFromFullTransactionId(fx);
+				pairs[npairs].hour = i;
+				pairs[npairs].xid = XidFromFullTransactionId(fx);
+				npairs++;
 			}
 		}
 	}
@@ -433,15 +446,26 @@ analytics_delta_plan(const TimestampTz *hours, int n, text *pid, const char *sch
 			nincr++;
 	}
 	f->nincremental = nincr;
-	if (f->nxids > 1)
+	/*
+	 * per hour, the ids of its own marks only: a transaction that wrote
+	 * two hours, one of them refreshed alone before, has its rows in that
+	 * hour aggregated already (its mark there is gone)
+	 */
+	if (npairs > 1)
+		qsort(pairs, npairs, sizeof(HourXid), hourxid_cmp);
+	f->xids = palloc(sizeof(TransactionId) * Max(npairs, 1));
+	f->xid_start = palloc(sizeof(int) * (n + 1));
 	{
-		int			k = 1;
+		int			k = 0;
 
-		qsort(f->xids, f->nxids, sizeof(TransactionId), xid_cmp);
-		for (int i = 1; i < f->nxids; i++)
-			if (f->xids[i] != f->xids[k - 1])
-				f->xids[k++] = f->xids[i];
-		f->nxids = k;
+		for (int i = 0; i < n; i++)
+		{
+			f->xid_start[i] = f->nxids;
+			for (; k < npairs && pairs[k].hour == i; k++)
+				if (f->nxids == f->xid_start[i] || f->xids[f->nxids - 1] != pairs[k].xid)
+					f->xids[f->nxids++] = pairs[k].xid;
+		}
+		f->xid_start[n] = f->nxids;
 	}
 	return f;
 }

@@ -523,8 +523,9 @@ filter_keeps(Relation rel, TupleTableSlot *slot)
 	tup = ExecFetchSlotHeapTuple(slot, false, &should_free);
 	xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
 	{
-		int			a = 0,
-					b = f->nxids;
+		int			a = f->xid_start[lo],
+					b = f->xid_start[lo + 1];
+		int			end = b;
 
 		while (a < b)
 		{
@@ -535,7 +536,7 @@ filter_keeps(Relation rel, TupleTableSlot *slot)
 			else
 				b = mid;
 		}
-		if (a < f->nxids && f->xids[a] == xmin)
+		if (a < end && f->xids[a] == xmin)
 		{
 			if (HeapTupleHeaderXminFrozen(tup->t_data))
 				f->ambiguous[lo] = true;
