@@ -121,6 +121,8 @@ extern void analytics_rollup_note_rewrite(TimestampTz hour);
 extern Datum analytics_hours_array(const TimestampTz *hours, int n);
 extern int	analytics_ts_cmp(const void *a, const void *b);
 extern Snapshot analytics_refresh_snapshot(void);
+extern void analytics_note_watch_starts(const TimestampTz *hours, int n, const bool *found, const TimestampTz *mins);
+extern bool analytics_watch_start(TimestampTz h, bool *found, TimestampTz *min);
 extern Size analytics_refresh_snapshot_space(void);
 extern void analytics_refresh_snapshot_serialize(char *addr);
 extern void analytics_refresh_snapshot_restore(char *addr);

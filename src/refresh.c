@@ -485,6 +485,9 @@ typedef struct HourPass
 	RGroupTable	seedmax;		/* the longest watch event of the hours added to, per project */
 	bool		day_rows;
 	bool		delta;			/* day_rows NULL: the day's one-dimension rows only */
+	/* per hour: the earliest start of a watch event read (when delta) */
+	bool	   *wfound;
+	TimestampTz *wmin;
 	BinCache	dbin;
 	KeyBuf		kb;
 	MemoryContext rowcxt;
@@ -631,6 +634,38 @@ refcube_group(HourPass *p, Datum *v, bool *nl, TimestampTz h)
 	return g;
 }
 
+/*
+ * the start of a watch event, emitted_at - value * interval '1 second' as
+ * SQL computes it (the concurrent viewers' refresh asks for the earliest of
+ * the new ones: ccv_since), kept per hour when it is the earliest so far
+ */
+static void
+note_watch_start(HourPass *p, TimestampTz h, TimestampTz ts, float8 value)
+{
+	TimestampTz *hp = bsearch(&h, p->hours.h, p->hours.n, sizeof(TimestampTz), analytics_ts_cmp);
+	int			i;
+	Interval	second;
+	TimestampTz start;
+
+	if (hp == NULL)
+		return;
+	i = hp - p->hours.h;
+	/* far later than the earliest so far: no need to compute it exactly */
+	if (p->wfound[i] && (float8) ts - value * USECS_PER_SEC > (float8) p->wmin[i] + USECS_PER_SEC)
+		return;
+	second.time = USECS_PER_SEC;
+	second.day = 0;
+	second.month = 0;
+	start = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval, TimestampTzGetDatum(ts),
+													DirectFunctionCall2(mul_d_interval, Float8GetDatum(value),
+																		IntervalPGetDatum(&second))));
+	if (!p->wfound[i] || start < p->wmin[i])
+	{
+		p->wmin[i] = start;
+		p->wfound[i] = true;
+	}
+}
+
 static bool
 hour_receive(TupleTableSlot *slot, DestReceiver *self)
 {
@@ -677,6 +712,8 @@ hour_receive(TupleTableSlot *slot, DestReceiver *self)
 		g->max = value;
 		g->has_max = true;
 	}
+	if (p->wfound != NULL && idx == CAT_ET_WATCH && !valnull && value > 0)
+		note_watch_start(p, h, ts, value);
 
 	/*
 	 * the viewer ids of the view events per cube combination and view
@@ -1398,6 +1435,11 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 	snap = analytics_refresh_snapshot();
 	if (snap != NULL)
 		PushActiveSnapshot(snap);
+	if (delta && pid == NULL)
+	{
+		p.wfound = palloc(sizeof(bool) * p.hours.n);
+		p.wmin = palloc(sizeof(TimestampTz) * p.hours.n);
+	}
 	for (;;)
 	{
 		gt_init(&p.m5, cxt);
@@ -1409,6 +1451,8 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 		gt_init(&p.viewers, cxt);
 		gt_init(&p.viewers_day, cxt);
 		gt_init(&p.seedmax, cxt);
+		if (p.wfound != NULL)
+			memset(p.wfound, 0, sizeof(bool) * p.hours.n);
 		if (delta)
 		{
 			/*
@@ -1461,6 +1505,10 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 		MemoryContextReset(cxt);
 		whole = true;
 	}
+	/* the earliest new watch event of each hour added to, for ccv_since */
+	if (delta && !whole && p.wfound != NULL)
+		analytics_note_watch_starts(p.hours.h, p.hours.n, p.wfound, p.wmin);
+
 	/*
 	 * the hours read whole that this transaction wrote rows to (marked at
 	 * its commit): their marks must not have those rows added again
@@ -1790,6 +1838,38 @@ ccv_since(const Hours *hs, text *pid, const char *schema)
 	}
 	if (!any)
 		return hs->hi;
+
+	/*
+	 * the pass that added these hours' new rows under this snapshot noted
+	 * their earliest watch event: no second read
+	 */
+	if (pid == NULL)
+	{
+		bool		known = true;
+
+		memset(&m, 0, sizeof(m));
+		for (int i = 0; i < n && known; i++)
+		{
+			bool		found;
+			TimestampTz min;
+
+			if (!f->marked[i])
+				continue;
+			known = analytics_watch_start(f->hours[i], &found, &min);
+			if (known && found && (!m.found || min < m.min))
+			{
+				m.min = min;
+				m.found = true;
+			}
+		}
+		if (known)
+		{
+			if (!m.found)
+				return hs->hi;
+			m.min -= ((m.min % CAT_USECS_PER_MINUTE) + CAT_USECS_PER_MINUTE) % CAT_USECS_PER_MINUTE;
+			return Max(m.min, hs->lo);
+		}
+	}
 
 	memset(&m, 0, sizeof(m));
 	m.pub.receiveSlot = minstart_receive;

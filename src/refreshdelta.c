@@ -64,6 +64,18 @@ static bool refresh_snapshot_restored = false;
 static bool callback_registered = false;
 
 /*
+ * The earliest start of a new watch event per hour, noted by the pass that
+ * added those hours' new rows (src/refresh.c) under this snapshot: the
+ * concurrent viewers' refresh of the same hours then need not read the new
+ * rows again (in TopTransactionContext; gone with the snapshot)
+ */
+static int	wstart_n = 0;
+static int	wstart_cap = 0;
+static TimestampTz *wstart_hours = NULL;
+static TimestampTz *wstart_min = NULL;
+static bool *wstart_found = NULL;
+
+/*
  * marks older than this many transactions are not trusted to name their
  * rows (a 32-bit id is unambiguous within 2^31 of the current one)
  */
@@ -77,6 +89,60 @@ forget_snapshot(bool unregister)
 	refresh_snapshot = NULL;
 	refresh_snapshot_shareable = false;
 	refresh_snapshot_restored = false;
+	wstart_n = wstart_cap = 0;
+	wstart_hours = wstart_min = NULL;
+	wstart_found = NULL;
+}
+
+/*
+ * Note, for hours[0..n) read with the refresh's snapshot and a scan filter
+ * (their new rows only, none ambiguous, every project), the earliest start
+ * of a new watch event (found false: none)
+ */
+void
+analytics_note_watch_starts(const TimestampTz *hours, int n, const bool *found, const TimestampTz *mins)
+{
+	MemoryContext old;
+
+	if (refresh_snapshot == NULL || refresh_snapshot_restored || n <= 0)
+		return;
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	if (wstart_n + n > wstart_cap)
+	{
+		int			cap = Max(wstart_cap * 2, wstart_n + n + 16);
+
+		wstart_hours = wstart_hours == NULL ? palloc(sizeof(TimestampTz) * cap)
+			: repalloc(wstart_hours, sizeof(TimestampTz) * cap);
+		wstart_min = wstart_min == NULL ? palloc(sizeof(TimestampTz) * cap)
+			: repalloc(wstart_min, sizeof(TimestampTz) * cap);
+		wstart_found = wstart_found == NULL ? palloc(sizeof(bool) * cap)
+			: repalloc(wstart_found, sizeof(bool) * cap);
+		wstart_cap = cap;
+	}
+	MemoryContextSwitchTo(old);
+	for (int i = 0; i < n; i++)
+	{
+		wstart_hours[wstart_n] = hours[i];
+		wstart_found[wstart_n] = found[i];
+		wstart_min[wstart_n] = mins[i];
+		wstart_n++;
+	}
+}
+
+/* what analytics_note_watch_starts noted about hour h; false: nothing */
+bool
+analytics_watch_start(TimestampTz h, bool *found, TimestampTz *min)
+{
+	if (refresh_snapshot == NULL)
+		return false;
+	for (int i = wstart_n - 1; i >= 0; i--)
+		if (wstart_hours[i] == h)
+		{
+			*found = wstart_found[i];
+			*min = wstart_min[i];
+			return true;
+		}
+	return false;
 }
 
 static void
