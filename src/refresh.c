@@ -1801,6 +1801,7 @@ ccv_since(const Hours *hs, text *pid, const char *schema)
 	TimestampTz lo = 0,
 				hi = 0;
 	bool		any = false;
+	bool		known;
 	char	   *sql;
 
 	for (int i = 0; i < hs->n; i++)
@@ -1843,48 +1844,39 @@ ccv_since(const Hours *hs, text *pid, const char *schema)
 	 * the pass that added these hours' new rows under this snapshot noted
 	 * their earliest watch event: no second read
 	 */
-	if (pid == NULL)
+	memset(&m, 0, sizeof(m));
+	known = pid == NULL;
+	for (int i = 0; i < n && known; i++)
 	{
-		bool		known = true;
+		bool		found;
+		TimestampTz min;
 
-		memset(&m, 0, sizeof(m));
-		for (int i = 0; i < n && known; i++)
+		if (!f->marked[i])
+			continue;
+		known = analytics_watch_start(f->hours[i], &found, &min);
+		if (known && found && (!m.found || min < m.min))
 		{
-			bool		found;
-			TimestampTz min;
-
-			if (!f->marked[i])
-				continue;
-			known = analytics_watch_start(f->hours[i], &found, &min);
-			if (known && found && (!m.found || min < m.min))
-			{
-				m.min = min;
-				m.found = true;
-			}
-		}
-		if (known)
-		{
-			if (!m.found)
-				return hs->hi;
-			m.min -= ((m.min % CAT_USECS_PER_MINUTE) + CAT_USECS_PER_MINUTE) % CAT_USECS_PER_MINUTE;
-			return Max(m.min, hs->lo);
+			m.min = min;
+			m.found = true;
 		}
 	}
-
-	memset(&m, 0, sizeof(m));
-	m.pub.receiveSlot = minstart_receive;
-	m.pub.rStartup = dest_startup;
-	m.pub.rShutdown = dest_shutdown;
-	m.pub.rDestroy = dest_destroy;
-	m.pub.mydest = DestNone;
-	sql = psprintf("SELECT e.emitted_at - e.value * interval '1 second' FROM %s.events e"
-				   " WHERE ($3::text IS NULL OR e.project_id = $3) AND e.event_type = 'watch' AND e.value > 0"
-				   " AND e.emitted_at >= $1 AND e.emitted_at < $2",
-				   schema);
-	read_filtered(sql, lo, hi, pid, &m.pub, f);
-	for (int i = 0; i < f->nhours; i++)
-		if (f->ambiguous[i])
-			return hs->lo;
+	if (!known)
+	{
+		memset(&m, 0, sizeof(m));
+		m.pub.receiveSlot = minstart_receive;
+		m.pub.rStartup = dest_startup;
+		m.pub.rShutdown = dest_shutdown;
+		m.pub.rDestroy = dest_destroy;
+		m.pub.mydest = DestNone;
+		sql = psprintf("SELECT e.emitted_at - e.value * interval '1 second' FROM %s.events e"
+					   " WHERE ($3::text IS NULL OR e.project_id = $3) AND e.event_type = 'watch' AND e.value > 0"
+					   " AND e.emitted_at >= $1 AND e.emitted_at < $2",
+					   schema);
+		read_filtered(sql, lo, hi, pid, &m.pub, f);
+		for (int i = 0; i < f->nhours; i++)
+			if (f->ambiguous[i])
+				return hs->lo;
+	}
 	if (!m.found)
 		return hs->hi;
 	/* the minute it starts in, within the hours */
