@@ -449,6 +449,17 @@ dest_destroy(DestReceiver *self)
 {
 }
 
+/* a receiver of the rows of a read into a pass: receive, the rest no-ops */
+static void
+dest_init(DestReceiver *d, bool (*receive) (TupleTableSlot *, DestReceiver *))
+{
+	d->receiveSlot = receive;
+	d->rStartup = dest_startup;
+	d->rShutdown = dest_shutdown;
+	d->rDestroy = dest_destroy;
+	d->mydest = DestNone;
+}
+
 /* ---- the hour pass ---- */
 
 /* the columns read, in this order */
@@ -1400,11 +1411,7 @@ analytics_rollup_hour_rows(PG_FUNCTION_ARGS)
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "rollup refresh groups", ALLOCSET_DEFAULT_SIZES);
 	memset(&p, 0, sizeof(p));
-	p.pub.receiveSlot = hour_receive;
-	p.pub.rStartup = dest_startup;
-	p.pub.rShutdown = dest_shutdown;
-	p.pub.rDestroy = dest_destroy;
-	p.pub.mydest = DestNone;
+	dest_init(&p.pub, hour_receive);
 	p.fcinfo = fcinfo;
 	if (!hours_init(&p.hours, PG_GETARG_ARRAYTYPE_P(0)))
 		return (Datum) 0;
@@ -1863,11 +1870,7 @@ ccv_since(const Hours *hs, text *pid, const char *schema)
 	if (!known)
 	{
 		memset(&m, 0, sizeof(m));
-		m.pub.receiveSlot = minstart_receive;
-		m.pub.rStartup = dest_startup;
-		m.pub.rShutdown = dest_shutdown;
-		m.pub.rDestroy = dest_destroy;
-		m.pub.mydest = DestNone;
+		dest_init(&m.pub, minstart_receive);
 		sql = psprintf("SELECT e.emitted_at - e.value * interval '1 second' FROM %s.events e"
 					   " WHERE ($3::text IS NULL OR e.project_id = $3) AND e.event_type = 'watch' AND e.value > 0"
 					   " AND e.emitted_at >= $1 AND e.emitted_at < $2",
@@ -1945,11 +1948,7 @@ analytics_rollup_ccv_rows(PG_FUNCTION_ARGS)
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "rollup refresh ccv", ALLOCSET_DEFAULT_SIZES);
 	memset(&p, 0, sizeof(p));
-	p.pub.receiveSlot = ccv_receive;
-	p.pub.rStartup = dest_startup;
-	p.pub.rShutdown = dest_shutdown;
-	p.pub.rDestroy = dest_destroy;
-	p.pub.mydest = DestNone;
+	dest_init(&p.pub, ccv_receive);
 	/* the minutes from the first hour to the end of the last */
 	p.ncells = (hours.hi - hours.lo) / CAT_USECS_PER_MINUTE;
 	p.hi = hours.hi;
