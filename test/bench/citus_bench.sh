@@ -30,7 +30,18 @@ citus_installed || { echo "citus is not installed: see test/citus_build.sh" >&2;
 BASE=${ANALYTICS_CITUS_BENCH_PORT:-55780}
 pgenv_prepare citusbench gen || exit 1
 ROOT=$WORK
-trap 'citus_stop; pgenv_stop; rm -rf "$ROOT"' EXIT
+# every node's shared buffers in 2 MB huge pages, or none (a node that got
+# them against one that did not measures the VM's page faults, not Citus):
+# as root, four nodes' worth reserved (vm.nr_hugepages, the old value given
+# back on exit; CITUS_BENCH_HUGE_PAGES=0: not), huge_pages = try; the report
+# says what each node got (README "Benchmark", huge pages)
+HP_OLD=""
+if [ "${CITUS_BENCH_HUGE_PAGES:-1}" = 1 ] && [ -w /proc/sys/vm/nr_hugepages ]; then
+  HP_OLD=$(cat /proc/sys/vm/nr_hugepages)
+  if [ "$HP_OLD" -lt 4600 ]; then echo 4600 > /proc/sys/vm/nr_hugepages 2>/dev/null || true; fi
+fi
+hp_restore() { if [ -n "$HP_OLD" ]; then echo "$HP_OLD" > /proc/sys/vm/nr_hugepages 2>/dev/null || true; fi; }
+trap 'citus_stop; pgenv_stop; hp_restore; rm -rf "$ROOT"' EXIT
 say() { echo "== $*" >&2; }
 
 END=$(( $(date +%s) / 60 * 60 ))
@@ -39,10 +50,18 @@ say "generating $N events over $D days, $P projects"
 chmod 644 "$ROOT/events.copy"
 
 conf=("shared_buffers = '2GB'" "work_mem = '64MB'" "synchronous_commit = off" "max_wal_size = '4GB'" "jit = off"
-      "autovacuum = off")
+      "autovacuum = off" "huge_pages = $([ -n "$HP_OLD" ] && echo try || echo off)")
 CITUS_CONF=("${conf[@]}")
 citus_start "$ROOT/citus" "$BASE" 2 || exit 1
+# (PGENV_DIR: the trap's pgenv_stop stops it; before, the single node kept
+# running after the script, its folder removed)
+PGENV_DIR="$ROOT/single"
 pgenv_cluster "$ROOT/single" "$((BASE + 3))" "shared_preload_libraries = 'analytics'" "${conf[@]}" || exit 1
+hp=""
+for n in "$ROOT/citus/n0" "$ROOT/citus/n1" "$ROOT/citus/n2" "$ROOT/single"; do
+  hp="$hp $(awk '/^HugetlbPages:/ { print $2 }' "/proc/$(head -1 "$n/data/postmaster.pid")/status")"
+done
+HUGE="shared memory in huge pages (kB, coordinator, workers, single node):$hp"
 # the client reaches both through their Unix sockets (over TCP, psql and
 # the coordinator would also encrypt and decrypt the COPY stream: Citus turns
 # ssl on)
@@ -108,6 +127,10 @@ for side in S C; do
 done
 
 # the questions: one project (routed to its worker on Citus) and all projects
+# (the sums of watch time compared to 1e-6 and in that order: two countries
+# whose sums are equal come in the API's order of their float sums, which
+# the order of the additions decides — a 2026-12-08 run had SE and MY at
+# 101250.6 each, SE first on one node, MY first on Citus)
 mapfile -t QS <<EOF
 play count, 1 project, ${D} d|SELECT analytics.metric('play', 'count', now() - interval '$D days', now(), project_id => 'p001')
 plays by country, 1 project|SELECT string_agg(b::text, ',') FROM analytics.breakdown('play', 'country', now() - interval '$D days', now(), project_id => 'p001') b
@@ -117,7 +140,7 @@ watch time, 1 media, 1 project|SELECT analytics.metric('watch-time', 'sum', now(
 plays by media top 25, all projects|SELECT string_agg(b::text, ',') FROM (SELECT * FROM analytics.breakdown('play', 'media-id', now() - interval '$D days', now()) LIMIT 25) b
 plays per day, all projects|SELECT string_agg(t::text, ',') FROM analytics.timeseries('play', now() - interval '$D days', now(), 'day') t
 plays by country, all projects|SELECT string_agg(b::text, ',') FROM analytics.breakdown('play', 'country', now() - interval '$D days', now()) b
-watch time by country (to 1e-6), all projects|SELECT string_agg(b.dimension_value || ':' || round(b.metric_value::numeric, 6), ',') FROM analytics.breakdown('watch-time', 'country', now() - interval '$D days', now(), aggregation => 'sum') b
+watch time by country (to 1e-6), all projects|SELECT string_agg(b.dimension_value || ':' || round(b.metric_value::numeric, 6), ',' ORDER BY round(b.metric_value::numeric, 6) DESC, b.dimension_value COLLATE "C") FROM analytics.breakdown('watch-time', 'country', now() - interval '$D days', now(), aggregation => 'sum') b
 unique viewers, all projects|SELECT analytics.metric('view', 'count', now() - interval '$D days', now(), unique_viewers => true)
 JSON API, plays by country, 1 project|SELECT (analytics.api_request('/data/buckets/play/country?from=' || to_char((now() - interval '$D days') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'p001')).body->'data'
 EOF
@@ -164,3 +187,4 @@ echo "(COPY: the fastest of three rounds, the three in turn; speed relative to t
 printf '%-45s %10s %10s %8s\n' "building the rollups (s)" "${BUILD[S]}" "${BUILD[C]}" \
   "$(awk -v a="${BUILD[S]}" -v b="${BUILD[C]}" 'BEGIN { printf "%.2f", b / a }')"
 echo "(coordinator and two workers on this one machine: Citus's figures include its round trips, not more cores)"
+echo "$HUGE"
