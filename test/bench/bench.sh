@@ -432,26 +432,48 @@ fi   # questions (sections 3-4)
 # runs run_maintenance() in a loop (README "Retention and maintenance": the
 # background worker or a scheduler does the same); every ~30 s: the events/s
 # written since the last line and the backlog in analytics.rollup_pending.
+# The events' clock is shifted ahead (by less than an hour) so that an hour
+# changes a third into the run, whatever minute the run starts at (a
+# 10-minute run on the real clock crosses an hour one time in six): the
+# hour that ends keeps receiving events for a minute (batches of the last
+# minute), then should be refreshed. A probe every 2 s counts the hours
+# pending that ended over a minute before (on the shifted clock); the report
+# gives how many probes saw one and the longest stretch. BENCH_SHIFT=0: the
+# real clock.
 if [ "$I" -gt 0 ]; then
   say "sustained ingest: COPY for $I s, run_maintenance in a loop"
   BATCH=$(( N >= 2000000 ? 200000 : 20000 )) EVERY=$(( I >= 120 ? 30 : 5 ))
+  # what earlier steps left pending (the pings, the late event) refreshed
+  # first: the probes count only this run's hours
+  $PSQL -At -c "SET analytics.maintenance_in_worker = off" -c "SELECT analytics.run_maintenance()" >/dev/null
+  s0=$(date +%s) OFF=0
+  [ "${BENCH_SHIFT:-1}" = 1 ] && OFF=$(( ( (s0 / 3600 + 1) * 3600 - s0 - I / 3 + 7200 ) % 3600 ))
+  res "sustained ingest: the events' clock" "+$OFF s (an hour changes at t = $(( ( (s0 + OFF) / 3600 + 1) * 3600 - s0 - OFF )) s)"
   backlog() {   # rows hours old-hours oldest-age-s
     $PSQL -At -F ' ' -c "SELECT count(*), count(DISTINCT hour),
-        count(DISTINCT hour) FILTER (WHERE hour + interval '1 hour' < now() - interval '1 minute'),
-        coalesce(round(extract(epoch FROM now() - min(hour))), 0) FROM analytics.rollup_pending"
+        count(DISTINCT hour) FILTER (WHERE hour + interval '1 hour' < now() + interval '$OFF s' - interval '1 minute'),
+        coalesce(round(extract(epoch FROM now() + interval '$OFF s' - min(hour))), 0) FROM analytics.rollup_pending"
   }
   ( while [ ! -e "$WORK/ingest.stop" ]; do
       # in this session (the worker looks for an extension named analytics, this is analytics_bench)
+      m0=$(date +%s.%N)
       $PSQL -At -c "SET analytics.maintenance_in_worker = off" \
             -c "SELECT analytics.run_maintenance()->>'rollup_hours_refreshed'" >> "$WORK/maint.log" 2>&1 || true
+      awk -v a="$m0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f\n", b - a }' >> "$WORK/maint.secs"
       sleep 1
     done ) &
   MPID=$!
+  ( while [ ! -e "$WORK/ingest.stop" ]; do
+      $PSQL -At -c "SELECT count(DISTINCT hour) FROM analytics.rollup_pending
+                     WHERE hour + interval '1 hour' < now() + interval '$OFF s' - interval '1 minute'" >> "$WORK/ended.log" 2>/dev/null || true
+      sleep 2
+    done ) &
+  PPID2=$!
   t0=$(date +%s.%N) tl=$t0 total=0 last=0 seed=100
   while :; do
     now=$(date +%s.%N)
     awk -v a="$t0" -v b="$now" -v i="$I" 'BEGIN { exit !(b - a >= i) }' && break
-    ./test/gen -n "$BATCH" -d 0.000694 -e "$(date +%s)" -p "$P" -m 500 -s $((seed++)) |
+    ./test/gen -n "$BATCH" -d 0.000694 -e "$(( $(date +%s) + OFF ))" -p "$P" -m 500 -s $((seed++)) |
       $PSQL -c "\\copy analytics.events FROM pstdin"
     total=$((total + BATCH))
     now=$(date +%s.%N)
@@ -472,8 +494,11 @@ if [ "$I" -gt 0 ]; then
     sleep 1
   done
   res "sustained ingest: backlog after the COPY stopped" "$rows rows, $hours hours after $(awk -v a="$t1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }') s"
-  touch "$WORK/ingest.stop"; wait "$MPID" || true
+  touch "$WORK/ingest.stop"; wait "$MPID" || true; wait "$PPID2" || true
   res "sustained ingest: maintenance runs / hours refreshed" "$(grep -c '^[0-9]' "$WORK/maint.log" || true) / $(awk '/^[0-9]+$/ { h += $1 } END { print h + 0 }' "$WORK/maint.log")"
+  res "sustained ingest: maintenance run, median / longest" "$(sort -n "$WORK/maint.secs" | awk '{ a[NR] = $1 } END { printf "%.1f / %.1f s", a[int((NR + 1) / 2)], a[NR] }')"
+  res "sustained ingest: probes (2 s) seeing an hour that ended > 1 min ago pending" \
+    "$(awk '$1 > 0 { n++; run++; if (run > m) m = run; next } { run = 0 } END { printf "%d of %d, longest stretch %d probes (~%d s)", n, NR, m, 2 * m }' "$WORK/ended.log")"
 fi
 
 # ---- 5. ClickHouse -----------------------------------------------------------
