@@ -56,3 +56,22 @@ pgenv_stop() {
     rm -rf "$PGENV_DIR"
   fi
 }
+
+# Huge pages for the benchmarks' shared buffers (README "Benchmark"): on the
+# VMs measured, every first touch of a 4 kB page of shared memory is a costly
+# page fault. As root, pgenv_hugepages PAGES reserves at least PAGES 2 MB
+# pages (vm.nr_hugepages) unless the environment variable named by its
+# second argument is 0, and sets PGENV_HP_OLD to the value before;
+# pgenv_hugepages_restore gives it back (after the clusters stopped). The
+# clusters then take huge_pages = try: 4 kB pages where none can be had.
+PGENV_HP_OLD=""
+pgenv_hugepages() {
+  local pages=$1 optout=${2:-}
+  [ -n "$optout" ] && [ "${!optout:-1}" = 0 ] && return 0
+  [ -w /proc/sys/vm/nr_hugepages ] || return 0
+  PGENV_HP_OLD=$(cat /proc/sys/vm/nr_hugepages)
+  if [ "$PGENV_HP_OLD" -lt "$pages" ]; then echo "$pages" > /proc/sys/vm/nr_hugepages 2>/dev/null || true; fi
+}
+pgenv_hugepages_restore() {
+  if [ -n "$PGENV_HP_OLD" ]; then echo "$PGENV_HP_OLD" > /proc/sys/vm/nr_hugepages 2>/dev/null || true; fi
+}

@@ -61,20 +61,12 @@ ch_stop() {
   for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   rm -f "$WORK/ch/ch.pid"
 }
-# huge pages for the 4 GB of shared buffers, as PostgreSQL's documentation
-# advises for shared buffers of gigabytes (its "Linux Huge Pages"): on this
-# VM every first touch of a 4 kB page of shared memory is a costly page
-# fault (the 20M rollup build: 109.9 s with 4 kB pages, 69.8 s with 2 MB
-# pages, same load, same machine). As root the script reserves them
-# (vm.nr_hugepages, its old value restored on exit; BENCH_HUGE_PAGES=0: not);
-# huge_pages = try falls back to 4 kB pages, and the report says which.
-HP_OLD=""
-if [ "${BENCH_HUGE_PAGES:-1}" = 1 ] && [ -w /proc/sys/vm/nr_hugepages ]; then
-  HP_OLD=$(cat /proc/sys/vm/nr_hugepages)
-  if [ "$HP_OLD" -lt 2300 ]; then echo 2300 > /proc/sys/vm/nr_hugepages 2>/dev/null || true; fi
-fi
-hp_restore() { if [ -n "$HP_OLD" ]; then echo "$HP_OLD" > /proc/sys/vm/nr_hugepages 2>/dev/null || true; fi; }
-trap 'ch_stop; pgenv_stop; hp_restore; rm -rf "$WORK"' EXIT
+# the 4 GB of shared buffers in huge pages (pgenv_hugepages): 2 MB pages made
+# the 20M rollup build 109.9 -> 69.8 s on the same machine and load;
+# BENCH_HUGE_PAGES=0 leaves the kernel alone; the report says which the
+# server got
+pgenv_hugepages 2300 BENCH_HUGE_PAGES
+trap 'ch_stop; pgenv_stop; pgenv_hugepages_restore; rm -rf "$WORK"' EXIT
 say() { echo "== $*" >&2; }
 res() { printf '%-58s %s\n' "$1" "$2" >> "$WORK/summary"; }   # a line of the final report
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f rows/s (%.1f s)", n / (b - a), b - a }'; }

@@ -32,16 +32,10 @@ pgenv_prepare citusbench gen || exit 1
 ROOT=$WORK
 # every node's shared buffers in 2 MB huge pages, or none (a node that got
 # them against one that did not measures the VM's page faults, not Citus):
-# as root, four nodes' worth reserved (vm.nr_hugepages, the old value given
-# back on exit; CITUS_BENCH_HUGE_PAGES=0: not), huge_pages = try; the report
-# says what each node got (README "Benchmark", huge pages)
-HP_OLD=""
-if [ "${CITUS_BENCH_HUGE_PAGES:-1}" = 1 ] && [ -w /proc/sys/vm/nr_hugepages ]; then
-  HP_OLD=$(cat /proc/sys/vm/nr_hugepages)
-  if [ "$HP_OLD" -lt 4600 ]; then echo 4600 > /proc/sys/vm/nr_hugepages 2>/dev/null || true; fi
-fi
-hp_restore() { if [ -n "$HP_OLD" ]; then echo "$HP_OLD" > /proc/sys/vm/nr_hugepages 2>/dev/null || true; fi; }
-trap 'citus_stop; pgenv_stop; hp_restore; rm -rf "$ROOT"' EXIT
+# four nodes' worth (pgenv_hugepages; CITUS_BENCH_HUGE_PAGES=0: none); the
+# report says what each node got
+pgenv_hugepages 4600 CITUS_BENCH_HUGE_PAGES
+trap 'citus_stop; pgenv_stop; pgenv_hugepages_restore; rm -rf "$ROOT"' EXIT
 say() { echo "== $*" >&2; }
 
 END=$(( $(date +%s) / 60 * 60 ))
@@ -50,7 +44,7 @@ say "generating $N events over $D days, $P projects"
 chmod 644 "$ROOT/events.copy"
 
 conf=("shared_buffers = '2GB'" "work_mem = '64MB'" "synchronous_commit = off" "max_wal_size = '4GB'" "jit = off"
-      "autovacuum = off" "huge_pages = $([ -n "$HP_OLD" ] && echo try || echo off)")
+      "autovacuum = off" "huge_pages = $([ -n "$PGENV_HP_OLD" ] && echo try || echo off)")
 CITUS_CONF=("${conf[@]}")
 citus_start "$ROOT/citus" "$BASE" 2 || exit 1
 # (PGENV_DIR: the trap's pgenv_stop stops it; before, the single node kept
