@@ -441,9 +441,11 @@ if [ "$I" -gt 0 ]; then
   s0=$(date +%s) OFF=0
   [ "${BENCH_SHIFT:-1}" = 1 ] && OFF=$(( ( (s0 / 3600 + 1) * 3600 - s0 - I / 3 + 7200 ) % 3600 ))
   res "sustained ingest: the events' clock" "+$OFF s (an hour changes at t = $(( ( (s0 + OFF) / 3600 + 1) * 3600 - s0 - OFF )) s)"
+  # a pending hour that ended over a minute before, on the events' clock
+  ENDED="hour + interval '1 hour' < now() + interval '$OFF s' - interval '1 minute'"
   backlog() {   # rows hours old-hours oldest-age-s
     $PSQL -At -F ' ' -c "SELECT count(*), count(DISTINCT hour),
-        count(DISTINCT hour) FILTER (WHERE hour + interval '1 hour' < now() + interval '$OFF s' - interval '1 minute'),
+        count(DISTINCT hour) FILTER (WHERE $ENDED),
         coalesce(round(extract(epoch FROM now() + interval '$OFF s' - min(hour))), 0) FROM analytics.rollup_pending"
   }
   ( while [ ! -e "$WORK/ingest.stop" ]; do
@@ -456,8 +458,7 @@ if [ "$I" -gt 0 ]; then
     done ) &
   MPID=$!
   ( while [ ! -e "$WORK/ingest.stop" ]; do
-      $PSQL -At -c "SELECT count(DISTINCT hour) FROM analytics.rollup_pending
-                     WHERE hour + interval '1 hour' < now() + interval '$OFF s' - interval '1 minute'" >> "$WORK/ended.log" 2>/dev/null || true
+      $PSQL -At -c "SELECT count(DISTINCT hour) FROM analytics.rollup_pending WHERE $ENDED" >> "$WORK/ended.log" 2>/dev/null || true
       sleep 2
     done ) &
   PPID2=$!
