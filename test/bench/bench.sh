@@ -349,14 +349,15 @@ FRESH=$($PSQL -At -c "SELECT analytics.metric('play', 'count', $PERIOD, project_
 res "a late and a new event counted in the next query (no refresh)" "$FRESH"
 # with steady ingest the hours written since the last maintenance run are
 # pending and read raw: the current hour (and a late one) now are
-$PSQL -At -F $'\t' -v runs="$R" -v live="$LIVE" > "$WORK/pending.tsv" <<'SQL'
-CREATE FUNCTION pg_temp.p50(q text, runs int) RETURNS numeric LANGUAGE plpgsql AS $$
-DECLARE t0 timestamptz; d double precision[] := '{}'; i int;
+# pg_temp.p50(q, runs): the p50 in ms of runs executions of q after a warm-up
+P50_FN='CREATE FUNCTION pg_temp.p50(q text, runs int) RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz; d double precision[] := '"'{}'"'; i int;
 BEGIN
   EXECUTE q;
   FOR i IN 1..runs LOOP t0 := clock_timestamp(); EXECUTE q; d := d || extract(epoch FROM clock_timestamp() - t0) * 1000; END LOOP;
   RETURN (SELECT round(percentile_disc(0.5) WITHIN GROUP (ORDER BY x)::numeric, 1) FROM unnest(d) x);
-END $$;
+END $$'
+$PSQL -At -F $'\t' -v runs="$R" -v live="$LIVE" -c "$P50_FN" -f - > "$WORK/pending.tsv" <<'SQL'
 SELECT 'API p50 with the current hour pending: play count, 1 project, 30 d',
        pg_temp.p50($$SELECT analytics.metric('play', 'count', now() - interval '30 days', now(), project_id => 'p001')$$, :runs) || ' ms';
 SELECT 'API p50 with the current hour pending: plays by country, 1 project',
@@ -462,10 +463,29 @@ if [ "$I" -gt 0 ]; then
       sleep 2
     done ) &
   PPID2=$!
-  t0=$(date +%s.%N) tl=$t0 total=0 last=0 seed=100
+  # questions of 30 days ending now (on the events' clock), asked while the
+  # current hour fills (then pending) and once it is refreshed, with the
+  # same questions ending at the hour's start: the partial hour at the end
+  # of a period is read from raw events, and under ingest the hour is
+  # pending (read raw whole); one run after a warm-up, no max_call_time
+  heavy_questions() {   # label end-expression
+    $PSQL -At -F $'\t' -v e="$2" -c "SET analytics.max_call_time = 0" -c "$P50_FN" -f - <<'SQL' |
+SELECT 'plays by country, 1 project / unique viewers, 1 project / plays by media, all projects',
+       pg_temp.p50(format($$SELECT count(*) FROM analytics.breakdown('play', 'country', %1$s - interval '30 days', %1$s, project_id => 'p001')$$, :'e'), 1)
+       || ' / ' || pg_temp.p50(format($$SELECT analytics.metric('view', 'count', %1$s - interval '30 days', %1$s, unique_viewers => true, project_id => 'p001')$$, :'e'), 1)
+       || ' / ' || pg_temp.p50(format($$SELECT count(*) FROM analytics.breakdown('play', 'media-id', %1$s - interval '30 days', %1$s)$$, :'e'), 1) || ' ms';
+SQL
+      while IFS=$'\t' read -r k v; do res "$1: $k" "$v"; done
+  }
+  NOW_E="(now() + interval '$OFF s')" HOUR_E="date_trunc('hour', now() + interval '$OFF s')"
+  t0=$(date +%s.%N) tl=$t0 total=0 last=0 seed=100 QPID=""
   while :; do
     now=$(date +%s.%N)
     awk -v a="$t0" -v b="$now" -v i="$I" 'BEGIN { exit !(b - a >= i) }' && break
+    if [ -z "$QPID" ] && awk -v a="$t0" -v b="$now" -v i="$I" 'BEGIN { exit !(b - a >= i / 2) }'; then
+      heavy_questions "sustained ingest, questions asked at t = $(awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.0f", b - a }') s, ending now (the hour pending)" "$NOW_E" &
+      QPID=$!
+    fi
     ./test/gen -n "$BATCH" -d 0.000694 -e "$(( $(date +%s) + OFF ))" -p "$P" -m 500 -s $((seed++)) |
       $PSQL -c "\\copy analytics.events FROM pstdin"
     total=$((total + BATCH))
@@ -488,6 +508,9 @@ if [ "$I" -gt 0 ]; then
   done
   res "sustained ingest: backlog after the COPY stopped" "$rows rows, $hours hours after $(awk -v a="$t1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }') s"
   touch "$WORK/ingest.stop"; wait "$MPID" || true; wait "$PPID2" || true
+  [ -n "$QPID" ] && { wait "$QPID" || true; }
+  heavy_questions "sustained ingest, after it, ending now ($($PSQL -At -c "SELECT count(*) FROM analytics.events WHERE emitted_at >= $HOUR_E") events in the hour)" "$NOW_E"
+  heavy_questions "sustained ingest, after it, ending at the hour's start" "$HOUR_E"
   res "sustained ingest: maintenance runs / hours refreshed" "$(grep -c '^[0-9]' "$WORK/maint.log" || true) / $(awk '/^[0-9]+$/ { h += $1 } END { print h + 0 }' "$WORK/maint.log")"
   res "sustained ingest: maintenance run, median / longest" "$(sort -n "$WORK/maint.secs" | awk '{ a[NR] = $1 } END { printf "%.1f / %.1f s", a[int((NR + 1) / 2)], a[NR] }')"
   res "sustained ingest: probes (2 s) seeing an hour that ended > 1 min ago pending" \
