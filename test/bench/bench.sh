@@ -68,6 +68,14 @@ ch_stop() {
 pgenv_hugepages 2300 BENCH_HUGE_PAGES
 trap 'ch_stop; pgenv_stop; pgenv_hugepages_restore; rm -rf "$WORK"' EXIT
 say() { echo "== $*" >&2; }
+# pg_temp.p50(q, runs): the p50 in ms of runs executions of q after a warm-up
+P50_FN='CREATE FUNCTION pg_temp.p50(q text, runs int) RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz; d double precision[] := '"'{}'"'; i int;
+BEGIN
+  EXECUTE q;
+  FOR i IN 1..runs LOOP t0 := clock_timestamp(); EXECUTE q; d := d || extract(epoch FROM clock_timestamp() - t0) * 1000; END LOOP;
+  RETURN (SELECT round(percentile_disc(0.5) WITHIN GROUP (ORDER BY x)::numeric, 1) FROM unnest(d) x);
+END $$'
 res() { printf '%-58s %s\n' "$1" "$2" >> "$WORK/summary"; }   # a line of the final report
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f rows/s (%.1f s)", n / (b - a), b - a }'; }
 
@@ -349,14 +357,6 @@ FRESH=$($PSQL -At -c "SELECT analytics.metric('play', 'count', $PERIOD, project_
 res "a late and a new event counted in the next query (no refresh)" "$FRESH"
 # with steady ingest the hours written since the last maintenance run are
 # pending and read raw: the current hour (and a late one) now are
-# pg_temp.p50(q, runs): the p50 in ms of runs executions of q after a warm-up
-P50_FN='CREATE FUNCTION pg_temp.p50(q text, runs int) RETURNS numeric LANGUAGE plpgsql AS $$
-DECLARE t0 timestamptz; d double precision[] := '"'{}'"'; i int;
-BEGIN
-  EXECUTE q;
-  FOR i IN 1..runs LOOP t0 := clock_timestamp(); EXECUTE q; d := d || extract(epoch FROM clock_timestamp() - t0) * 1000; END LOOP;
-  RETURN (SELECT round(percentile_disc(0.5) WITHIN GROUP (ORDER BY x)::numeric, 1) FROM unnest(d) x);
-END $$'
 $PSQL -At -F $'\t' -v runs="$R" -v live="$LIVE" -c "$P50_FN" -f - > "$WORK/pending.tsv" <<'SQL'
 SELECT 'API p50 with the current hour pending: play count, 1 project, 30 d',
        pg_temp.p50($$SELECT analytics.metric('play', 'count', now() - interval '30 days', now(), project_id => 'p001')$$, :runs) || ' ms';
