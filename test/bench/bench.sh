@@ -442,12 +442,13 @@ if [ "$I" -gt 0 ]; then
   s0=$(date +%s) OFF=0
   [ "${BENCH_SHIFT:-1}" = 1 ] && OFF=$(( ( (s0 / 3600 + 1) * 3600 - s0 - I / 3 + 7200 ) % 3600 ))
   res "sustained ingest: the events' clock" "+$OFF s (an hour changes at t = $(( ( (s0 + OFF) / 3600 + 1) * 3600 - s0 - OFF )) s)"
-  # a pending hour that ended over a minute before, on the events' clock
-  ENDED="hour + interval '1 hour' < now() + interval '$OFF s' - interval '1 minute'"
+  # now on the events' clock; a pending hour that ended over a minute before it
+  CLOCK="(now() + interval '$OFF s')"
+  ENDED="hour + interval '1 hour' < $CLOCK - interval '1 minute'"
   backlog() {   # rows hours old-hours oldest-age-s
     $PSQL -At -F ' ' -c "SELECT count(*), count(DISTINCT hour),
         count(DISTINCT hour) FILTER (WHERE $ENDED),
-        coalesce(round(extract(epoch FROM now() + interval '$OFF s' - min(hour))), 0) FROM analytics.rollup_pending"
+        coalesce(round(extract(epoch FROM $CLOCK - min(hour))), 0) FROM analytics.rollup_pending"
   }
   ( while [ ! -e "$WORK/ingest.stop" ]; do
       # in this session (the worker looks for an extension named analytics, this is analytics_bench)
@@ -477,13 +478,13 @@ SELECT 'plays by country, 1 project / unique viewers, 1 project / plays by media
 SQL
       while IFS=$'\t' read -r k v; do res "$1: $k" "$v"; done
   }
-  NOW_E="(now() + interval '$OFF s')" HOUR_E="date_trunc('hour', now() + interval '$OFF s')"
+  HOUR_E="date_trunc('hour', $CLOCK)"
   t0=$(date +%s.%N) tl=$t0 total=0 last=0 seed=100 QPID=""
   while :; do
     now=$(date +%s.%N)
     awk -v a="$t0" -v b="$now" -v i="$I" 'BEGIN { exit !(b - a >= i) }' && break
     if [ -z "$QPID" ] && awk -v a="$t0" -v b="$now" -v i="$I" 'BEGIN { exit !(b - a >= i / 2) }'; then
-      heavy_questions "sustained ingest, questions asked at t = $(awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.0f", b - a }') s, ending now (the hour pending)" "$NOW_E" &
+      heavy_questions "sustained ingest, questions asked at t = $(awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.0f", b - a }') s, ending now (the hour pending)" "$CLOCK" &
       QPID=$!
     fi
     ./test/gen -n "$BATCH" -d 0.000694 -e "$(( $(date +%s) + OFF ))" -p "$P" -m 500 -s $((seed++)) |
@@ -509,7 +510,7 @@ SQL
   res "sustained ingest: backlog after the COPY stopped" "$rows rows, $hours hours after $(awk -v a="$t1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }') s"
   touch "$WORK/ingest.stop"; wait "$MPID" || true; wait "$PPID2" || true
   [ -n "$QPID" ] && { wait "$QPID" || true; }
-  heavy_questions "sustained ingest, after it, ending now ($($PSQL -At -c "SELECT count(*) FROM analytics.events WHERE emitted_at >= $HOUR_E") events in the hour)" "$NOW_E"
+  heavy_questions "sustained ingest, after it, ending now ($($PSQL -At -c "SELECT count(*) FROM analytics.events WHERE emitted_at >= $HOUR_E") events in the hour)" "$CLOCK"
   heavy_questions "sustained ingest, after it, ending at the hour's start" "$HOUR_E"
   res "sustained ingest: maintenance runs / hours refreshed" "$(grep -c '^[0-9]' "$WORK/maint.log" || true) / $(awk '/^[0-9]+$/ { h += $1 } END { print h + 0 }' "$WORK/maint.log")"
   res "sustained ingest: maintenance run, median / longest" "$(sort -n "$WORK/maint.secs" | awk '{ a[NR] = $1 } END { printf "%.1f / %.1f s", a[int((NR + 1) / 2)], a[NR] }')"
